@@ -1,0 +1,45 @@
+# Two commands: `make run` and `make test`. Both work from a fresh clone that has only
+# Python >= 3.11 and make; everything else comes from PyPI (and Debian, for Alertmanager).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest alertmanager bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/tocsin dev --config $${TOCSIN_CONFIG:-tocsin.example.yaml}
+
+# The e2e tests drive a real Prometheus Alertmanager; install it from Debian when we can.
+alertmanager:
+	@if ! command -v prometheus-alertmanager >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+	    && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get install -y -qq prometheus-alertmanager >/dev/null 2>&1 \
+	   || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq prometheus-alertmanager >/dev/null 2>&1)) \
+	  || echo "warning: could not install prometheus-alertmanager"; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) alertmanager
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/page_latency.py
+
+clean:
+	rm -rf $(VENV) .tocsin .mypy_cache .pytest_cache .ruff_cache

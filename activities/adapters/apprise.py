@@ -1,0 +1,54 @@
+"""Any Apprise URL (json://, mailto://, ntfy://, …) through the ``apprise`` library.
+
+URLs may reference environment variables as ``${NAME}`` so tokens stay out of the
+config file; they are expanded here, at send time, and never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+
+import apprise
+
+from activities.contacts import contact_label
+from activities.errors import NotConfigured, Rejected, Unavailable
+from activities.ports import Message
+from workflows.config import Person
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand(url: str, environ: Mapping[str, str]) -> str:
+    """Replace ``${NAME}`` with the environment's value.
+
+    Raises:
+        NotConfigured: a referenced variable is not set.
+    """
+    missing = [name for name in _VAR.findall(url) if name not in environ]
+    if missing:
+        raise NotConfigured(f"environment variable {', '.join(missing)} is not set")
+    return _VAR.sub(lambda m: environ[m.group(1)], url)
+
+
+class AppriseNotifier:
+    """Delivers through Apprise; failures carry Apprise's reason with the URL redacted."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = os.environ if environ is None else environ
+
+    async def send(self, person: Person, address: str, message: Message) -> str:
+        url = expand(address, self._environ)
+        label = contact_label(address)
+        sender = apprise.Apprise()
+        if not sender.add(url):
+            raise Rejected(f"{label} is not a valid Apprise URL")
+        with apprise.LogCapture(level=logging.WARNING) as captured:
+            ok = await sender.async_notify(body=message.body, title=message.subject)
+            reason = captured.getvalue().strip().splitlines()[-1:] if not ok else []
+        if not ok:
+            detail = reason[0].split(" - ", 2)[-1] if reason else "delivery failed"
+            raise Unavailable(f"{label}: {detail.replace(url, label)}")
+        return label

@@ -1,0 +1,59 @@
+"""Email over SMTP with the standard library, run in a thread (smtplib is blocking)."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from activities.errors import NotConfigured, Rejected, Unavailable
+from activities.ports import Message
+from workflows.config import Person
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    sender: str
+    user: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    timeout: float = 10.0
+
+
+class SmtpNotifier:
+    """Sends the page to ``people.<id>.email``."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self._settings = settings
+
+    async def send(self, person: Person, address: str, message: Message) -> str:
+        if not person.email:
+            raise NotConfigured(f"{person.name} has no email address")
+        email = EmailMessage()
+        email["From"] = self._settings.sender
+        email["To"] = person.email
+        email["Subject"] = message.subject
+        email["X-Tocsin-Page"] = message.page_id
+        email.set_content(message.body)
+        await asyncio.to_thread(self._deliver, email)
+        return f"email {person.email}"
+
+    def _deliver(self, email: EmailMessage) -> None:
+        s = self._settings
+        try:
+            with smtplib.SMTP(s.host, s.port, timeout=s.timeout) as client:
+                if s.starttls:
+                    client.starttls(context=ssl.create_default_context())
+                if s.user and s.password:
+                    client.login(s.user, s.password)
+                client.send_message(email)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as err:
+            raise Rejected(f"SMTP server refused the message: {err}") from None
+        except smtplib.SMTPAuthenticationError:
+            raise Rejected("SMTP authentication failed") from None
+        except (smtplib.SMTPException, OSError) as err:
+            raise Unavailable(f"SMTP {s.host}:{s.port} unavailable: {err}") from None

@@ -1,0 +1,112 @@
+"""Loading ``tocsin.yaml``: YAML → validated :class:`TocsinConfig`, errors named by key path."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import structlog
+import yaml
+from pydantic import ValidationError
+
+from workflows.config import ErrorPath, TocsinConfig, reference_errors
+
+log = structlog.get_logger("tocsin.config")
+
+
+class ConfigError(Exception):
+    """The file is missing, is not YAML, or does not describe a valid configuration.
+
+    ``problems`` holds one ``FILE: key.path: message`` line per error.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _key_path(path: ErrorPath) -> str:
+    return ".".join(str(part) for part in path) or "(top level)"
+
+
+def parse_config(data: object, source: str) -> TocsinConfig:
+    """Validate already-parsed YAML.
+
+    Raises:
+        ConfigError: with every schema error, or every unresolved reference.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source}: (top level): expected a mapping of keys such as people, teams"])
+    try:
+        config = TocsinConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if p not in ("function-after[_weekly(), Rotation]",))
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{source}: {_key_path(loc)}: {message}")
+        raise ConfigError(problems) from None
+    unresolved = reference_errors(config)
+    if unresolved:
+        raise ConfigError([f"{source}: {_key_path(path)}: {message}" for path, message in unresolved])
+    return config
+
+
+def load_config(path: Path) -> TocsinConfig:
+    """Read and validate a config file.
+
+    Raises:
+        ConfigError: the file cannot be read, parsed or validated.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found"]) from None
+    except OSError as err:
+        raise ConfigError([f"{path}: cannot read: {err.strerror}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top level)"
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError([f"{path}: {where}: invalid YAML: {problem}"]) from None
+    return parse_config(data, str(path))
+
+
+class ConfigFile:
+    """The config as it is now: re-read when the file changes, last good version kept.
+
+    An edit that breaks the file is logged and ignored until fixed, so a typo never stops
+    running pages from escalating.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._config = load_config(path)
+        self._stamp = self._read_stamp()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def _read_stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self._path)
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size)
+
+    def current(self) -> TocsinConfig:
+        stamp = self._read_stamp()
+        with self._lock:
+            if stamp is not None and stamp != self._stamp:
+                self._stamp = stamp
+                try:
+                    self._config = load_config(self._path)
+                    log.info("config reloaded", path=str(self._path))
+                except ConfigError as err:
+                    log.error("config change ignored", path=str(self._path), problems=err.problems)
+            return self._config

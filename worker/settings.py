@@ -1,0 +1,80 @@
+"""Process settings: everything that is not in ``tocsin.yaml``, read from ``TOCSIN_*`` env vars.
+
+Secrets (the API token, the SMTP password) only ever come from here, never from the
+config file, and are held as :class:`pydantic.SecretStr` so they do not leak into logs
+or reprs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+ENV_PREFIX = "TOCSIN_"
+
+
+class Settings(BaseModel):
+    """Settings of a Tocsin process; each field ``x`` is read from ``TOCSIN_X``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    config: Path = Path("tocsin.yaml")
+    data_dir: Path = Path(".tocsin")
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "tocsin"
+    temporal_port: int = Field(default=7233, ge=1, le=65535)
+    ui_port: int = Field(default=8233, ge=1, le=65535)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8080, ge=1, le=65535)
+    api_token: SecretStr | None = None
+    public_url: str | None = None
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "info"
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "tocsin@localhost"
+    smtp_starttls: bool = False
+    smtp_timeout: float = Field(default=10.0, gt=0)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from ``TOCSIN_*`` variables; explicit overrides (CLI flags) win.
+
+        Raises:
+            SettingsError: a variable does not parse; the message names it.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            raw = env.get(ENV_PREFIX + name.upper())
+            if raw is not None and raw != "":
+                values[name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{ENV_PREFIX}{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise SettingsError(problems) from None
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)
+
+
+class SettingsError(ValueError):
+    """A ``TOCSIN_*`` environment variable has a value Tocsin cannot use."""
+
+
+def env_var_names() -> list[str]:
+    """Names of every environment variable :class:`Settings` reads."""
+    return [ENV_PREFIX + name.upper() for name in Settings.model_fields]

@@ -1,0 +1,260 @@
+"""The schema of ``tocsin.yaml``: pure pydantic models plus the cross-reference check.
+
+Loading the file (I/O) is the worker's job (``worker/config.py``); this module only
+says what a valid configuration is, so that workflows, activities and starters agree.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time, timedelta
+from enum import StrEnum
+from typing import Annotated, Literal, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+
+from workflows.durations import format_duration, parse_duration
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+
+_ID = r"^[a-z0-9][a-z0-9_-]*$"
+Ident = Annotated[str, Field(pattern=_ID, max_length=64)]
+
+BUILTIN_METHODS = ("console", "email", "slack")
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'America/Chicago')")
+    return value
+
+
+class Weekday(StrEnum):
+    monday = "monday"
+    tuesday = "tuesday"
+    wednesday = "wednesday"
+    thursday = "thursday"
+    friday = "friday"
+    saturday = "saturday"
+    sunday = "sunday"
+
+    @property
+    def index(self) -> int:
+        """0 for Monday … 6 for Sunday, like :meth:`datetime.date.weekday`."""
+        return list(Weekday).index(self)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(_Strict):
+    """Someone Tocsin can page; ``contact`` is tried in order until one method works."""
+
+    name: str = Field(min_length=1)
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    timezone: str | None = None
+    slack: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]+$")
+    contact: list[str] = Field(default_factory=lambda: ["console"])
+
+    _tz = field_validator("timezone")(lambda v: v if v is None else _check_timezone(v))
+
+    @field_validator("contact")
+    @classmethod
+    def _methods(cls, value: list[str]) -> list[str]:
+        for method in value:
+            if method not in BUILTIN_METHODS and "://" not in method:
+                raise ValueError(
+                    f"unknown contact method {method!r}: use console, email, slack "
+                    "or an Apprise URL such as 'mailto://…' or 'json://host/path'"
+                )
+        return value
+
+
+class Team(_Strict):
+    """A group of people with a rotation and an escalation policy."""
+
+    members: list[str] = Field(min_length=1)
+    rotation: str | None = None
+    escalation_policy: str
+    slack_channel: str | None = None
+    slack_usergroup: str | None = None
+
+
+class Handoff(_Strict):
+    """When duty changes hands, in the rotation's local wall-clock time."""
+
+    weekday: Weekday | None = None
+    time: time
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _quoted(cls, value: object) -> object:
+        if isinstance(value, int):
+            # YAML 1.1 reads an unquoted 10:00 as the base-60 integer 600.
+            raise ValueError('write the time in quotes, e.g. time: "10:00"')
+        return value
+
+
+class Rotation(_Strict):
+    """A rotation: each layer's members take consecutive shifts in order."""
+
+    timezone: str
+    handoff: Handoff
+    shift: Duration
+    start: date
+    layers: dict[Ident, Annotated[list[str], Field(min_length=1)]] = Field(min_length=1)
+
+    _tz = field_validator("timezone")(lambda v: _check_timezone(v))
+
+    @field_validator("shift")
+    @classmethod
+    def _shift(cls, value: timedelta) -> timedelta:
+        if value < timedelta(hours=1):
+            raise ValueError("a shift must last at least 1h")
+        return value
+
+    @model_validator(mode="after")
+    def _weekly(self) -> Rotation:
+        if self.handoff.weekday is not None and self.shift % timedelta(weeks=1):
+            raise ValueError(
+                "with handoff.weekday set, shift must be a whole number of weeks "
+                f"(got {format_duration(self.shift)})"
+            )
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class EscalationStep(_Strict):
+    """Whom to notify, and how long they have to acknowledge before the next step."""
+
+    targets: list[str] = Field(min_length=1)
+    ack_timeout: Duration
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, value: list[str]) -> list[str]:
+        for target in value:
+            parse_target(target)
+        return value
+
+
+class EscalationPolicy(_Strict):
+    """Ordered steps, repeated ``repeat`` more times when nobody acknowledges."""
+
+    repeat: int = Field(default=0, ge=0, le=20)
+    urgency: Literal["high", "low"] = "high"
+    steps: list[EscalationStep] = Field(min_length=1)
+
+
+class TocsinConfig(_Strict):
+    """The whole of ``tocsin.yaml``."""
+
+    timezone: str = "UTC"
+    people: dict[Ident, Person] = Field(min_length=1)
+    teams: dict[Ident, Team] = Field(min_length=1)
+    rotations: dict[Ident, Rotation] = Field(default_factory=dict)
+    escalation_policies: dict[Ident, EscalationPolicy] = Field(min_length=1)
+
+    _tz = field_validator("timezone")(lambda v: _check_timezone(v))
+
+
+class Target(NamedTuple):
+    """A parsed escalation target: ``person:ID``, ``team:ID`` or ``rotation:ID/LAYER``."""
+
+    kind: Literal["person", "team", "rotation"]
+    id: str
+    layer: str | None = None
+
+    def __str__(self) -> str:
+        suffix = f"/{self.layer}" if self.layer else ""
+        return f"{self.kind}:{self.id}{suffix}"
+
+
+_TARGET = re.compile(r"^(person|team):([a-z0-9][a-z0-9_-]*)$|^rotation:([a-z0-9][a-z0-9_-]*)/([a-z0-9][a-z0-9_-]*)$")
+
+
+def parse_target(text: str) -> Target:
+    """Parse a target string.
+
+    Raises:
+        ValueError: the text is not ``person:ID``, ``team:ID`` or ``rotation:ID/LAYER``.
+    """
+    match = _TARGET.match(text)
+    if not match:
+        raise ValueError(
+            f"invalid target {text!r}: use person:ID, team:ID or rotation:ID/LAYER"
+        )
+    if match.group(1):
+        kind: Literal["person", "team"] = "person" if match.group(1) == "person" else "team"
+        return Target(kind, match.group(2))
+    return Target("rotation", match.group(3), match.group(4))
+
+
+ErrorPath = tuple[str | int, ...]
+
+
+def reference_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
+    """Every reference in ``config`` that does not resolve, with the key path that holds it."""
+    errors: list[tuple[ErrorPath, str]] = []
+
+    def person(path: ErrorPath, pid: str) -> None:
+        if pid not in config.people:
+            errors.append((path, f"unknown person {pid!r}"))
+
+    for pid, p in config.people.items():
+        for i, method in enumerate(p.contact):
+            if method == "email" and not p.email:
+                errors.append((("people", pid, "contact", i), "contact 'email' needs people.<id>.email"))
+            if method == "slack" and not p.slack:
+                errors.append((("people", pid, "contact", i), "contact 'slack' needs people.<id>.slack"))
+    for tid, team in config.teams.items():
+        for i, member in enumerate(team.members):
+            person(("teams", tid, "members", i), member)
+        if team.rotation is not None and team.rotation not in config.rotations:
+            errors.append((("teams", tid, "rotation"), f"unknown rotation {team.rotation!r}"))
+        if team.escalation_policy not in config.escalation_policies:
+            errors.append(
+                (("teams", tid, "escalation_policy"), f"unknown escalation policy {team.escalation_policy!r}")
+            )
+    for rid, rotation in config.rotations.items():
+        for layer, members in rotation.layers.items():
+            for i, member in enumerate(members):
+                person(("rotations", rid, "layers", layer, i), member)
+    for name, policy in config.escalation_policies.items():
+        for s, step in enumerate(policy.steps):
+            for t, text in enumerate(step.targets):
+                path: ErrorPath = ("escalation_policies", name, "steps", s, "targets", t)
+                target = parse_target(text)
+                if target.kind == "person":
+                    person(path, target.id)
+                elif target.kind == "team" and target.id not in config.teams:
+                    errors.append((path, f"unknown team {target.id!r}"))
+                elif target.kind == "rotation":
+                    rotation = config.rotations.get(target.id)
+                    if rotation is None:
+                        errors.append((path, f"unknown rotation {target.id!r}"))
+                    elif target.layer not in rotation.layers:
+                        errors.append(
+                            (path, f"rotation {target.id!r} has no layer {target.layer!r} "
+                             f"(layers: {', '.join(rotation.layers)})")
+                        )
+    return errors

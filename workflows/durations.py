@@ -1,0 +1,62 @@
+"""Durations as people write them in ``tocsin.yaml``: ``10m``, ``1w``, or ISO 8601 ``PT10M``."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_SHORT = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_ISO = re.compile(
+    r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
+    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> timedelta:
+    """Parse ``<int><s|m|h|d|w>`` or an ISO 8601 duration (``P1W``, ``PT1H30M``).
+
+    Raises:
+        ValueError: the text is neither form, or the duration is not positive.
+    """
+    if isinstance(value, timedelta):
+        result = value
+    elif isinstance(value, str):
+        result = _parse_text(value)
+    else:
+        raise ValueError(f"expected a duration such as '10m', '1w' or 'PT10M', got {value!r}")
+    if result <= timedelta(0):
+        raise ValueError("duration must be greater than zero")
+    return result
+
+
+def _parse_text(text: str) -> timedelta:
+    short = _SHORT.match(text)
+    if short:
+        return timedelta(seconds=int(short.group(1)) * _UNIT_SECONDS[short.group(2)])
+    iso = _ISO.match(text.strip().upper())
+    if iso and text.strip().upper() not in ("P", "PT") and any(iso.groupdict().values()):
+        parts = {k: float(v) if v else 0.0 for k, v in iso.groupdict().items()}
+        return timedelta(
+            weeks=parts["w"], days=parts["d"], hours=parts["h"], minutes=parts["m"],
+            seconds=parts["s"],
+        )
+    raise ValueError(
+        f"invalid duration {text!r}: use <int><s|m|h|d|w> such as '10m' or ISO 8601 such as 'PT10M'"
+    )
+
+
+def format_duration(value: timedelta) -> str:
+    """Shortest exact ``<int><unit>`` spelling, e.g. ``600 s`` → ``10m``; mixed values as ``1h30m``."""
+    seconds = int(value.total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        size = _UNIT_SECONDS[unit]
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        size = _UNIT_SECONDS[unit]
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"

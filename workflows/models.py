@@ -1,0 +1,141 @@
+"""The contract between workflows, activities and starters: one pydantic model in and out.
+
+Models only grow by adding optional fields with defaults, so that running workflows
+keep decoding their histories.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class PageStatus(StrEnum):
+    triggered = "triggered"
+    acknowledged = "acknowledged"
+    resolved = "resolved"
+
+
+class TimelineEntry(BaseModel):
+    """Something that happened to a page, in order."""
+
+    at: datetime
+    kind: str
+    text: str
+    by: str | None = None
+
+
+class NotificationRecord(BaseModel):
+    """One attempt to reach one person by one contact method."""
+
+    person: str
+    step: int
+    method: str
+    at: datetime
+    ok: bool
+    error: str | None = None
+
+
+class PageInput(BaseModel):
+    """How a page starts: the team to page and what it is about."""
+
+    key: str
+    team: str
+    summary: str
+    details: str | None = None
+    dedup_key: str | None = None
+    created_by: str | None = None
+    source: str = "api"
+    team_members: list[str] = Field(default_factory=list)
+
+
+class PageState(BaseModel):
+    """Everything a person (or the UI) needs to know about a page right now."""
+
+    id: str
+    workflow_id: str
+    status: PageStatus = PageStatus.triggered
+    team: str
+    summary: str
+    details: str | None = None
+    dedup_key: str | None = None
+    source: str = "api"
+    created_by: str | None = None
+    created_at: datetime
+    policy: str | None = None
+    step: int = 0
+    step_count: int = 0
+    round: int = 0
+    repeat: int = 0
+    escalation_exhausted: bool = False
+    next_escalation_at: datetime | None = None
+    notified: list[NotificationRecord] = Field(default_factory=list)
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class PageActionInput(BaseModel):
+    """Who acknowledges, escalates or resolves a page, and optionally why."""
+
+    by: str
+    note: str | None = None
+
+
+class ResolveStepInput(BaseModel):
+    """Ask the current config who a policy step reaches at ``at``."""
+
+    team: str
+    step_index: int
+    at: datetime
+
+
+class Recipient(BaseModel):
+    """A person to notify, with their contact methods in the order to try them."""
+
+    person: str
+    name: str
+    contacts: list[str]
+
+
+class ResolveStepResult(BaseModel):
+    """A policy step resolved against the config of the moment.
+
+    ``error`` is set (and the rest left empty) when the config no longer knows the
+    team or its policy; the page keeps waiting and retries rather than being lost.
+    """
+
+    policy: str = ""
+    step_count: int = 0
+    repeat: int = 0
+    ack_timeout_seconds: float = 0.0
+    targets: list[str] = Field(default_factory=list)
+    recipients: list[Recipient] = Field(default_factory=list)
+    unreachable_targets: list[str] = Field(default_factory=list)
+    team_members: list[str] = Field(default_factory=list)
+    error: str | None = None
+
+
+class NotifyInput(BaseModel):
+    """One notification of one person by one contact method."""
+
+    page_id: str
+    team: str
+    summary: str
+    details: str | None = None
+    person: str
+    person_name: str
+    method: str
+    step: int
+    step_count: int
+
+
+class NotifyResult(BaseModel):
+    """Where the notification went (never the secret part of a URL)."""
+
+    method: str
+    delivered_to: str

@@ -1,0 +1,335 @@
+"""PageWorkflow: notify the on-call people and escalate on durable timers until acknowledged.
+
+One workflow per page (id ``page-<key>``). Each step is resolved against the config of
+that moment (an activity), every recipient is notified concurrently on their contact
+methods in order (a failing method is retried, then the next one is tried), and the
+acknowledgement timer runs independently of the notifications, so a slow or failing
+notifier never delays an escalation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows import search
+from workflows.durations import format_duration
+from workflows.models import (
+    NotificationRecord,
+    NotifyInput,
+    PageActionInput,
+    PageInput,
+    PageState,
+    PageStatus,
+    Recipient,
+    ResolveStepInput,
+    ResolveStepResult,
+    TimelineEntry,
+)
+from workflows.policy import Position, next_position
+
+with workflow.unsafe.imports_passed_through():
+    from activities.config import ConfigActivities
+    from activities.notify import NotifyActivities
+
+RESOLVE_TIMEOUT = timedelta(seconds=10)
+RESOLVE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+CONFIG_RETRY_DELAY = timedelta(minutes=1)
+NOTIFY_TIMEOUT = timedelta(seconds=30)
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=3,
+    non_retryable_error_types=["Rejected", "NotConfigured"],
+)
+
+
+def initial_search_attributes(team: str) -> TypedSearchAttributes:
+    """Attributes a page starts with, so it is listed before its first task runs."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(search.KIND, "page"),
+            SearchAttributePair(search.TEAM, team),
+            SearchAttributePair(search.STATUS, PageStatus.triggered.value),
+        ]
+    )
+
+
+def page_summary(team: str, summary: str) -> str:
+    """The one-line summary shown in the Temporal Web UI's workflow list."""
+    return f"[{team}] {summary}"[:200]
+
+
+@workflow.defn
+class PageWorkflow:
+    """A page: escalate through the team's policy until someone acknowledges, then wait to resolve."""
+
+    @workflow.init
+    def __init__(self, page: PageInput) -> None:
+        self._state = PageState(
+            id=page.key,
+            workflow_id=workflow.info().workflow_id,
+            team=page.team,
+            summary=page.summary,
+            details=page.details,
+            dedup_key=page.dedup_key,
+            source=page.source,
+            created_by=page.created_by,
+            created_at=workflow.now(),
+        )
+        # Seeded from the starter's view of the config so an ack can land before step 1
+        # resolves; refreshed from the config at every step.
+        self._members: set[str] = set(page.team_members)
+        self._escalate_requested = False
+        self._notifications: list[asyncio.Task[None]] = []
+        self._config_error: str | None = None
+
+    @workflow.run
+    async def run(self, page: PageInput) -> PageState:
+        opener = page.created_by or page.source
+        self._record("triggered", f"Page opened by {opener}: {page.summary}", by=page.created_by)
+        await self._escalate()
+        await workflow.wait_condition(lambda: self._state.status == PageStatus.resolved)
+        # Let notifications already under way finish so their outcome is on record.
+        await asyncio.gather(*self._notifications)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._publish()
+        return self._state
+
+    async def _escalate(self) -> None:
+        position = Position()
+        while self._state.status == PageStatus.triggered:
+            step = await self._resolve(position.index)
+            if self._state.status != PageStatus.triggered:
+                return
+            if position.index >= step.step_count:
+                # The policy shrank under us: treat it as run through.
+                self._exhaust()
+                return
+            self._start_step(position, step)
+            timeout = timedelta(seconds=step.ack_timeout_seconds)
+            self._state.next_escalation_at = workflow.now() + timeout
+            self._publish()
+            try:
+                await workflow.wait_condition(
+                    lambda: self._state.status != PageStatus.triggered or self._escalate_requested,
+                    timeout=timeout,
+                    timeout_summary=f"ack timeout step {position.index + 1}",
+                )
+            except TimeoutError:
+                self._record(
+                    "timeout",
+                    f"No acknowledgement within {format_duration(timeout)} at step {self._state.step}",
+                )
+            self._state.next_escalation_at = None
+            if self._state.status != PageStatus.triggered:
+                return
+            self._escalate_requested = False
+            following = next_position(position, step.step_count, step.repeat)
+            if following is None:
+                self._exhaust()
+                return
+            position = following
+
+    async def _resolve(self, index: int) -> ResolveStepResult:
+        """Resolve a step; while the config cannot (team or policy gone), wait and retry."""
+        while True:
+            step = await workflow.execute_activity_method(
+                ConfigActivities.resolve_step,
+                ResolveStepInput(team=self._state.team, step_index=index, at=workflow.now()),
+                start_to_close_timeout=RESOLVE_TIMEOUT,
+                retry_policy=RESOLVE_RETRY,
+                summary=f"resolve step {index + 1}",
+            )
+            if step.error is None:
+                self._config_error = None
+                self._members = set(step.team_members)
+                return step
+            if step.error != self._config_error:
+                self._config_error = step.error
+                self._record("config-error", f"Cannot escalate: {step.error}; retrying every minute")
+                self._publish()
+            await workflow.sleep(CONFIG_RETRY_DELAY, summary="config retry")
+            if self._state.status != PageStatus.triggered:
+                return step
+
+    def _start_step(self, position: Position, step: ResolveStepResult) -> None:
+        self._state.policy = step.policy
+        self._state.step = position.index + 1
+        self._state.step_count = step.step_count
+        self._state.round = position.round
+        self._state.repeat = step.repeat
+        names = ", ".join(r.person for r in step.recipients) or "nobody"
+        round_note = f" (repeat {position.round})" if position.round else ""
+        self._record(
+            "step",
+            f"Step {self._state.step}/{step.step_count}{round_note}: {', '.join(step.targets)} → {names}",
+        )
+        for target in step.unreachable_targets:
+            self._record("warning", f"{target} reached nobody at step {self._state.step}")
+        for recipient in step.recipients:
+            self._notifications.append(
+                asyncio.create_task(self._notify(recipient, self._state.step, step.step_count))
+            )
+
+    async def _notify(self, recipient: Recipient, step: int, step_count: int) -> None:
+        for method in recipient.contacts:
+            if self._state.status != PageStatus.triggered:
+                return
+            try:
+                await workflow.execute_activity_method(
+                    NotifyActivities.notify,
+                    NotifyInput(
+                        page_id=self._state.id,
+                        team=self._state.team,
+                        summary=self._state.summary,
+                        details=self._state.details,
+                        person=recipient.person,
+                        person_name=recipient.name,
+                        method=method,
+                        step=step,
+                        step_count=step_count,
+                    ),
+                    start_to_close_timeout=NOTIFY_TIMEOUT,
+                    retry_policy=NOTIFY_RETRY,
+                    summary=f"notify {recipient.person} by {method}",
+                )
+            except ActivityError as err:
+                reason = _failure_message(err)
+                self._note(recipient.person, step, method, ok=False, error=reason)
+                self._record("notify-failed", f"{method} failed for {recipient.person}: {reason}")
+                continue
+            self._note(recipient.person, step, method, ok=True)
+            self._record("notified", f"Notified {recipient.person} ({recipient.name}) by {method}")
+            return
+        self._record("unreachable", f"Could not reach {recipient.person} by any contact method")
+
+    def _exhaust(self) -> None:
+        self._state.escalation_exhausted = True
+        self._record("exhausted", "Nobody acknowledged: every escalation step is done; the page stays open")
+
+    # -- messages -------------------------------------------------------------------
+
+    @workflow.update
+    def acknowledge(self, action: PageActionInput) -> PageState:
+        """Take the page: stops escalation. Only a team member or someone notified may."""
+        self._state.status = PageStatus.acknowledged
+        self._state.acknowledged_by = action.by
+        self._state.acknowledged_at = workflow.now()
+        self._record("acknowledged", _with_note(f"Acknowledged by {action.by}", action), by=action.by)
+        return self._state
+
+    @acknowledge.validator
+    def _validate_acknowledge(self, action: PageActionInput) -> None:
+        if self._state.status == PageStatus.acknowledged:
+            raise ValueError(
+                f"page {self._state.id} is already acknowledged by {self._state.acknowledged_by}"
+            )
+        self._require_open()
+        self._require_responder(action.by, "acknowledge")
+
+    @workflow.update
+    def escalate(self, action: PageActionInput) -> PageState:
+        """Skip the rest of the current step's timeout and notify the next step now."""
+        self._escalate_requested = True
+        self._record("escalate", _with_note(f"Escalated now by {action.by}", action), by=action.by)
+        return self._state
+
+    @escalate.validator
+    def _validate_escalate(self, action: PageActionInput) -> None:
+        self._require_open()
+        if self._state.status != PageStatus.triggered:
+            raise ValueError(f"page {self._state.id} is {self._state.status.value}: nothing to escalate")
+        if self._state.escalation_exhausted:
+            raise ValueError(f"page {self._state.id} has run through every escalation step")
+        if self._escalate_requested:
+            raise ValueError(f"page {self._state.id} is already escalating")
+        self._require_responder(action.by, "escalate")
+
+    @workflow.update
+    def resolve(self, action: PageActionInput) -> PageState:
+        """Close the page."""
+        self._state.status = PageStatus.resolved
+        self._state.resolved_by = action.by
+        self._state.resolved_at = workflow.now()
+        self._record("resolved", _with_note(f"Resolved by {action.by}", action), by=action.by)
+        return self._state
+
+    @resolve.validator
+    def _validate_resolve(self, action: PageActionInput) -> None:
+        self._require_open()
+        self._require_responder(action.by, "resolve")
+
+    @workflow.query
+    def get_state(self) -> PageState:
+        """The page as it is now, timeline included."""
+        return self._state
+
+    def _require_open(self) -> None:
+        if self._state.status == PageStatus.resolved:
+            raise ValueError(f"page {self._state.id} is already resolved")
+
+    def _require_responder(self, person: str, verb: str) -> None:
+        notified = {n.person for n in self._state.notified}
+        if person not in self._members and person not in notified:
+            raise ValueError(
+                f"{person!r} may not {verb} page {self._state.id}: "
+                f"not a member of team {self._state.team} and not notified"
+            )
+
+    # -- state ----------------------------------------------------------------------
+
+    def _note(self, person: str, step: int, method: str, *, ok: bool, error: str | None = None) -> None:
+        self._state.notified.append(
+            NotificationRecord(person=person, step=step, method=method, at=workflow.now(), ok=ok, error=error)
+        )
+        self._publish()
+
+    def _record(self, kind: str, text: str, by: str | None = None) -> None:
+        self._state.timeline.append(TimelineEntry(at=workflow.now(), kind=kind, text=text, by=by))
+        workflow.logger.info("page %s: %s", self._state.id, text)
+        self._publish()
+
+    def _publish(self) -> None:
+        """Mirror the state into search attributes (on change) and the UI's current details."""
+        status = self._state.status.value
+        if workflow.info().typed_search_attributes.get(search.STATUS) != status:
+            workflow.upsert_search_attributes([search.STATUS.value_set(status)])
+        workflow.set_current_details(render_details(self._state))
+
+
+def render_details(state: PageState) -> str:
+    """Markdown shown as *Current Details* in the Temporal Web UI."""
+    lines = [f"**{state.status.value.upper()}** · team `{state.team}` · page `{state.id}`"]
+    if state.step:
+        step = f"step {state.step}/{state.step_count}"
+        if state.repeat:
+            step += f", round {state.round + 1}/{state.repeat + 1}"
+        lines.append(f"**Escalation:** {step} of policy `{state.policy}`")
+    if state.next_escalation_at and state.status == PageStatus.triggered:
+        lines.append(f"**Next escalation:** {state.next_escalation_at:%Y-%m-%d %H:%M:%S} UTC")
+    if state.escalation_exhausted and state.status == PageStatus.triggered:
+        lines.append("**Nobody acknowledged** after every step")
+    notified = [f"{n.person} ({n.method}{'' if n.ok else ' failed'}, step {n.step})" for n in state.notified]
+    lines.append(f"**Notified:** {', '.join(notified) or '—'}")
+    if state.acknowledged_by:
+        lines.append(f"**Acknowledged by:** {state.acknowledged_by} at {state.acknowledged_at:%H:%M:%S} UTC")
+    if state.resolved_by:
+        lines.append(f"**Resolved by:** {state.resolved_by} at {state.resolved_at:%H:%M:%S} UTC")
+    return "\n\n".join(lines)
+
+
+def _with_note(text: str, action: PageActionInput) -> str:
+    return f"{text}: {action.note}" if action.note else text
+
+
+def _failure_message(err: ActivityError) -> str:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message
+    return str(cause or err)

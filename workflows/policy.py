@@ -1,0 +1,57 @@
+"""Escalation rules: stepping through a policy and resolving its targets to people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from workflows.config import TocsinConfig, parse_target
+from workflows.schedule import holder
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """Where a page stands in its policy: ``round`` 0 is the first pass over the steps."""
+
+    round: int = 0
+    index: int = 0
+
+
+def next_position(at: Position, step_count: int, repeat: int) -> Position | None:
+    """The step after ``at``; wraps to the first step ``repeat`` times, then ``None``."""
+    if at.index + 1 < step_count:
+        return Position(at.round, at.index + 1)
+    if at.round < repeat:
+        return Position(at.round + 1, 0)
+    return None
+
+
+@dataclass
+class Resolution:
+    """People a step reaches, in target order without repeats, and targets that reached nobody."""
+
+    people: list[str] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)
+
+
+def resolve_targets(config: TocsinConfig, targets: list[str], at: datetime) -> Resolution:
+    """Turn ``person:``/``team:``/``rotation:`` targets into people on call at ``at``."""
+    result = Resolution()
+    for text in targets:
+        target = parse_target(text)
+        found: list[str] = []
+        if target.kind == "person" and target.id in config.people:
+            found = [target.id]
+        elif target.kind == "team" and target.id in config.teams:
+            found = list(config.teams[target.id].members)
+        elif target.kind == "rotation" and target.id in config.rotations:
+            rotation = config.rotations[target.id]
+            if target.layer in rotation.layers:
+                shift = holder(rotation, target.layer, at)
+                found = [shift.person] if shift else []
+        if not found:
+            result.empty.append(text)
+        for person in found:
+            if person not in result.people:
+                result.people.append(person)
+    return result
