@@ -20,7 +20,7 @@ def render_message(request: NotifyInput, api_url: str) -> Message:
     cli = f"tocsin page ack {shlex.quote(request.page_id)} --as {shlex.quote(request.person)}"
     url = f"{api_url.rstrip('/')}/api/pages/{request.page_id}/ack"
     curl = (
-        f"curl -X POST -H \"Authorization: Bearer $TOCSIN_API_TOKEN\" "
+        f'curl -X POST -H "Authorization: Bearer $TOCSIN_API_TOKEN" '
         f"-H 'Content-Type: application/json' -d '{{\"by\": \"{request.person}\"}}' {url}"
     )
     subject = (
@@ -38,14 +38,20 @@ def render_message(request: NotifyInput, api_url: str) -> Message:
         lines += ["", request.details]
     lines += ["", "Acknowledge with:", f"  {cli}", f"  {curl}"]
     return Message(
-        subject=subject, body="\n".join(lines), page_id=request.page_id, ack_command=cli, ack_url=url
+        subject=subject,
+        body="\n".join(lines),
+        page_id=request.page_id,
+        ack_command=cli,
+        ack_url=url,
     )
 
 
 class NotifyActivities:
     """Delivers page notifications through the configured notifiers, keyed by method kind."""
 
-    def __init__(self, config: ConfigSource, notifiers: Mapping[str, Notifier], api_url: str) -> None:
+    def __init__(
+        self, config: ConfigSource, notifiers: Mapping[str, Notifier], api_url: str
+    ) -> None:
         self._config = config
         self._notifiers = notifiers
         self._api_url = api_url
@@ -61,7 +67,9 @@ class NotifyActivities:
         person = self._config.current().people.get(request.person)
         if person is None:
             raise ApplicationError(
-                f"{request.person!r} is no longer in the configuration", type="Rejected", non_retryable=True
+                f"{request.person!r} is no longer in the configuration",
+                type="Rejected",
+                non_retryable=True,
             )
         address = find_contact(person, request.method)
         if address is None:

@@ -35,7 +35,9 @@ def build_notifiers(settings: Settings) -> dict[str, Notifier]:
                 port=settings.smtp_port,
                 sender=settings.smtp_from,
                 user=settings.smtp_user,
-                password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+                password=settings.smtp_password.get_secret_value()
+                if settings.smtp_password
+                else None,
                 starttls=settings.smtp_starttls,
                 timeout=settings.smtp_timeout,
             )

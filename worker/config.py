@@ -37,7 +37,9 @@ def parse_config(data: object, source: str) -> TocsinConfig:
         ConfigError: with every schema error, or every unresolved reference.
     """
     if not isinstance(data, dict):
-        raise ConfigError([f"{source}: (top level): expected a mapping of keys such as people, teams"])
+        raise ConfigError(
+            [f"{source}: (top level): expected a mapping of keys such as people, teams"]
+        )
     try:
         config = TocsinConfig.model_validate(data)
     except ValidationError as exc:
@@ -49,7 +51,9 @@ def parse_config(data: object, source: str) -> TocsinConfig:
         raise ConfigError(problems) from None
     unresolved = reference_errors(config)
     if unresolved:
-        raise ConfigError([f"{source}: {_key_path(path)}: {message}" for path, message in unresolved])
+        raise ConfigError(
+            [f"{source}: {_key_path(path)}: {message}" for path, message in unresolved]
+        )
     return config
 
 

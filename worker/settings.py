@@ -44,7 +44,9 @@ class Settings(BaseModel):
     smtp_timeout: float = Field(default=10.0, gt=0)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    def from_env(
+        cls, overrides: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
         """Build settings from ``TOCSIN_*`` variables; explicit overrides (CLI flags) win.
 
         Raises:
@@ -56,7 +58,7 @@ class Settings(BaseModel):
             raw = env.get(ENV_PREFIX + name.upper())
             if raw is not None and raw != "":
                 values[name] = raw
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
         try:
             return cls.model_validate(values)
         except ValidationError as exc:

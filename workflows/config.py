@@ -40,7 +40,9 @@ def _check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'America/Chicago')")
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name such as 'America/Chicago')"
+        ) from None
     return value
 
 
@@ -54,7 +56,7 @@ class Weekday(StrEnum):
     sunday = "sunday"
 
     @property
-    def index(self) -> int:
+    def number(self) -> int:
         """0 for Monday … 6 for Sunday, like :meth:`datetime.date.weekday`."""
         return list(Weekday).index(self)
 
@@ -120,7 +122,7 @@ class Rotation(_Strict):
     start: date
     layers: dict[Ident, Annotated[list[str], Field(min_length=1)]] = Field(min_length=1)
 
-    _tz = field_validator("timezone")(lambda v: _check_timezone(v))
+    _tz = field_validator("timezone")(_check_timezone)
 
     @field_validator("shift")
     @classmethod
@@ -174,7 +176,7 @@ class TocsinConfig(_Strict):
     rotations: dict[Ident, Rotation] = Field(default_factory=dict)
     escalation_policies: dict[Ident, EscalationPolicy] = Field(min_length=1)
 
-    _tz = field_validator("timezone")(lambda v: _check_timezone(v))
+    _tz = field_validator("timezone")(_check_timezone)
 
 
 class Target(NamedTuple):
@@ -189,7 +191,9 @@ class Target(NamedTuple):
         return f"{self.kind}:{self.id}{suffix}"
 
 
-_TARGET = re.compile(r"^(person|team):([a-z0-9][a-z0-9_-]*)$|^rotation:([a-z0-9][a-z0-9_-]*)/([a-z0-9][a-z0-9_-]*)$")
+_TARGET = re.compile(
+    r"^(person|team):([a-z0-9][a-z0-9_-]*)$|^rotation:([a-z0-9][a-z0-9_-]*)/([a-z0-9][a-z0-9_-]*)$"
+)
 
 
 def parse_target(text: str) -> Target:
@@ -200,9 +204,7 @@ def parse_target(text: str) -> Target:
     """
     match = _TARGET.match(text)
     if not match:
-        raise ValueError(
-            f"invalid target {text!r}: use person:ID, team:ID or rotation:ID/LAYER"
-        )
+        raise ValueError(f"invalid target {text!r}: use person:ID, team:ID or rotation:ID/LAYER")
     if match.group(1):
         kind: Literal["person", "team"] = "person" if match.group(1) == "person" else "team"
         return Target(kind, match.group(2))
@@ -220,12 +222,7 @@ def reference_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
         if pid not in config.people:
             errors.append((path, f"unknown person {pid!r}"))
 
-    for pid, p in config.people.items():
-        for i, method in enumerate(p.contact):
-            if method == "email" and not p.email:
-                errors.append((("people", pid, "contact", i), "contact 'email' needs people.<id>.email"))
-            if method == "slack" and not p.slack:
-                errors.append((("people", pid, "contact", i), "contact 'slack' needs people.<id>.slack"))
+    errors.extend(_contact_errors(config))
     for tid, team in config.teams.items():
         for i, member in enumerate(team.members):
             person(("teams", tid, "members", i), member)
@@ -233,7 +230,10 @@ def reference_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
             errors.append((("teams", tid, "rotation"), f"unknown rotation {team.rotation!r}"))
         if team.escalation_policy not in config.escalation_policies:
             errors.append(
-                (("teams", tid, "escalation_policy"), f"unknown escalation policy {team.escalation_policy!r}")
+                (
+                    ("teams", tid, "escalation_policy"),
+                    f"unknown escalation policy {team.escalation_policy!r}",
+                )
             )
     for rid, rotation in config.rotations.items():
         for layer, members in rotation.layers.items():
@@ -242,19 +242,44 @@ def reference_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
     for name, policy in config.escalation_policies.items():
         for s, step in enumerate(policy.steps):
             for t, text in enumerate(step.targets):
-                path: ErrorPath = ("escalation_policies", name, "steps", s, "targets", t)
-                target = parse_target(text)
-                if target.kind == "person":
-                    person(path, target.id)
-                elif target.kind == "team" and target.id not in config.teams:
-                    errors.append((path, f"unknown team {target.id!r}"))
-                elif target.kind == "rotation":
-                    rotation = config.rotations.get(target.id)
-                    if rotation is None:
-                        errors.append((path, f"unknown rotation {target.id!r}"))
-                    elif target.layer not in rotation.layers:
-                        errors.append(
-                            (path, f"rotation {target.id!r} has no layer {target.layer!r} "
-                             f"(layers: {', '.join(rotation.layers)})")
-                        )
+                problem = _target_error(config, parse_target(text))
+                if problem:
+                    errors.append(
+                        (("escalation_policies", name, "steps", s, "targets", t), problem)
+                    )
+    return errors
+
+
+def _target_error(config: TocsinConfig, target: Target) -> str | None:
+    """Why ``target`` does not resolve in ``config``, or ``None`` when it does."""
+    if target.kind == "person" and target.id not in config.people:
+        return f"unknown person {target.id!r}"
+    if target.kind == "team" and target.id not in config.teams:
+        return f"unknown team {target.id!r}"
+    if target.kind == "rotation":
+        rotation = config.rotations.get(target.id)
+        if rotation is None:
+            return f"unknown rotation {target.id!r}"
+        if target.layer not in rotation.layers:
+            return (
+                f"rotation {target.id!r} has no layer {target.layer!r} "
+                f"(layers: {', '.join(rotation.layers)})"
+            )
+    return None
+
+
+def _contact_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
+    """Contact methods that need a detail the person lacks (an email address, a Slack id)."""
+    needs = {"email": "email", "slack": "slack"}
+    errors: list[tuple[ErrorPath, str]] = []
+    for pid, person in config.people.items():
+        for i, method in enumerate(person.contact):
+            field = needs.get(method)
+            if field and not getattr(person, field):
+                errors.append(
+                    (
+                        ("people", pid, "contact", i),
+                        f"contact '{method}' needs people.{pid}.{field}",
+                    )
+                )
     return errors

@@ -38,7 +38,10 @@ def _parse_text(text: str) -> timedelta:
     if iso and text.strip().upper() not in ("P", "PT") and any(iso.groupdict().values()):
         parts = {k: float(v) if v else 0.0 for k, v in iso.groupdict().items()}
         return timedelta(
-            weeks=parts["w"], days=parts["d"], hours=parts["h"], minutes=parts["m"],
+            weeks=parts["w"],
+            days=parts["d"],
+            hours=parts["h"],
+            minutes=parts["m"],
             seconds=parts["s"],
         )
     raise ValueError(

@@ -139,3 +139,25 @@ class NotifyResult(BaseModel):
 
     method: str
     delivered_to: str
+
+
+class PageListItem(BaseModel):
+    """A page as listed (from Temporal visibility: may lag the page by about a second)."""
+
+    id: str
+    status: str
+    team: str
+    summary: str
+    created_at: datetime | None = None
+
+
+class OnCallEntry(BaseModel):
+    """Who holds one layer of a team's rotation, from when until when."""
+
+    team: str
+    rotation: str
+    layer: str
+    person: str | None
+    name: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None

@@ -37,7 +37,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.notify import NotifyActivities
 
 RESOLVE_TIMEOUT = timedelta(seconds=10)
-RESOLVE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+RESOLVE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
 CONFIG_RETRY_DELAY = timedelta(minutes=1)
 NOTIFY_TIMEOUT = timedelta(seconds=30)
 NOTIFY_RETRY = RetryPolicy(
@@ -152,7 +154,9 @@ class PageWorkflow:
                 return step
             if step.error != self._config_error:
                 self._config_error = step.error
-                self._record("config-error", f"Cannot escalate: {step.error}; retrying every minute")
+                self._record(
+                    "config-error", f"Cannot escalate: {step.error}; retrying every minute"
+                )
                 self._publish()
             await workflow.sleep(CONFIG_RETRY_DELAY, summary="config retry")
             if self._state.status != PageStatus.triggered:
@@ -211,7 +215,9 @@ class PageWorkflow:
 
     def _exhaust(self) -> None:
         self._state.escalation_exhausted = True
-        self._record("exhausted", "Nobody acknowledged: every escalation step is done; the page stays open")
+        self._record(
+            "exhausted", "Nobody acknowledged: every escalation step is done; the page stays open"
+        )
 
     # -- messages -------------------------------------------------------------------
 
@@ -221,7 +227,9 @@ class PageWorkflow:
         self._state.status = PageStatus.acknowledged
         self._state.acknowledged_by = action.by
         self._state.acknowledged_at = workflow.now()
-        self._record("acknowledged", _with_note(f"Acknowledged by {action.by}", action), by=action.by)
+        self._record(
+            "acknowledged", _with_note(f"Acknowledged by {action.by}", action), by=action.by
+        )
         return self._state
 
     @acknowledge.validator
@@ -244,7 +252,9 @@ class PageWorkflow:
     def _validate_escalate(self, action: PageActionInput) -> None:
         self._require_open()
         if self._state.status != PageStatus.triggered:
-            raise ValueError(f"page {self._state.id} is {self._state.status.value}: nothing to escalate")
+            raise ValueError(
+                f"page {self._state.id} is {self._state.status.value}: nothing to escalate"
+            )
         if self._state.escalation_exhausted:
             raise ValueError(f"page {self._state.id} has run through every escalation step")
         if self._escalate_requested:
@@ -284,9 +294,13 @@ class PageWorkflow:
 
     # -- state ----------------------------------------------------------------------
 
-    def _note(self, person: str, step: int, method: str, *, ok: bool, error: str | None = None) -> None:
+    def _note(
+        self, person: str, step: int, method: str, *, ok: bool, error: str | None = None
+    ) -> None:
         self._state.notified.append(
-            NotificationRecord(person=person, step=step, method=method, at=workflow.now(), ok=ok, error=error)
+            NotificationRecord(
+                person=person, step=step, method=method, at=workflow.now(), ok=ok, error=error
+            )
         )
         self._publish()
 
@@ -315,10 +329,14 @@ def render_details(state: PageState) -> str:
         lines.append(f"**Next escalation:** {state.next_escalation_at:%Y-%m-%d %H:%M:%S} UTC")
     if state.escalation_exhausted and state.status == PageStatus.triggered:
         lines.append("**Nobody acknowledged** after every step")
-    notified = [f"{n.person} ({n.method}{'' if n.ok else ' failed'}, step {n.step})" for n in state.notified]
+    notified = [
+        f"{n.person} ({n.method}{'' if n.ok else ' failed'}, step {n.step})" for n in state.notified
+    ]
     lines.append(f"**Notified:** {', '.join(notified) or '—'}")
     if state.acknowledged_by:
-        lines.append(f"**Acknowledged by:** {state.acknowledged_by} at {state.acknowledged_at:%H:%M:%S} UTC")
+        lines.append(
+            f"**Acknowledged by:** {state.acknowledged_by} at {state.acknowledged_at:%H:%M:%S} UTC"
+        )
     if state.resolved_by:
         lines.append(f"**Resolved by:** {state.resolved_by} at {state.resolved_at:%H:%M:%S} UTC")
     return "\n\n".join(lines)

@@ -34,7 +34,7 @@ def anchor(rotation: Rotation) -> datetime:
     """Naive local start of shift 0: the first handoff weekday on or after ``start``."""
     day = rotation.start
     if rotation.handoff.weekday is not None:
-        day += timedelta(days=(rotation.handoff.weekday.index - day.weekday()) % 7)
+        day += timedelta(days=(rotation.handoff.weekday.number - day.weekday()) % 7)
     return datetime.combine(day, rotation.handoff.time)
 
 

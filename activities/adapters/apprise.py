@@ -45,7 +45,7 @@ class AppriseNotifier:
         sender = apprise.Apprise()
         if not sender.add(url):
             raise Rejected(f"{label} is not a valid Apprise URL")
-        with apprise.LogCapture(level=logging.WARNING) as captured:
+        with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]  # apprise leaves LogCapture unannotated
             ok = await sender.async_notify(body=message.body, title=message.subject)
             reason = captured.getvalue().strip().splitlines()[-1:] if not ok else []
         if not ok:

@@ -138,7 +138,11 @@ class TestEscalation:
         assert state.step == 2
         await harness.env.sleep(timedelta(minutes=1))
         state = await state_of(handle)
-        assert sorted(offsets(state)[2:]) == [("alice", 3, 15.0), ("bob", 3, 15.0), ("dana", 3, 15.0)]
+        assert sorted(offsets(state)[2:]) == [
+            ("alice", 3, 15.0),
+            ("bob", 3, 15.0),
+            ("dana", 3, 15.0),
+        ]
         await handle.execute_update(PageWorkflow.resolve, ack("alice"))
         await handle.result()
 
@@ -183,9 +187,12 @@ class TestEscalation:
         await harness.env.sleep(timedelta(minutes=61))
         state = await state_of(handle)
         assert offsets(state) == [
-            ("alice", 1, 0.0), ("bob", 2, 10.0),
-            ("alice", 1, 20.0), ("bob", 2, 30.0),
-            ("alice", 1, 40.0), ("bob", 2, 50.0),
+            ("alice", 1, 0.0),
+            ("bob", 2, 10.0),
+            ("alice", 1, 20.0),
+            ("bob", 2, 30.0),
+            ("alice", 1, 40.0),
+            ("bob", 2, 50.0),
         ]
         assert state.escalation_exhausted
         assert state.round == 2
@@ -225,7 +232,9 @@ class TestMessages:
         """Resolving ends the workflow with the resolver recorded and no further escalation."""
         handle = await harness.page()
         await harness.env.sleep(timedelta(minutes=1))
-        await handle.execute_update(PageWorkflow.resolve, PageActionInput(by="bob", note="disk cleaned"))
+        await handle.execute_update(
+            PageWorkflow.resolve, PageActionInput(by="bob", note="disk cleaned")
+        )
         result = await handle.result()
         assert result.status == PageStatus.resolved
         assert result.resolved_by == "bob"
@@ -250,4 +259,3 @@ class TestContactFallback:
         assert any(e.kind == "notify-failed" and "erin" in e.text for e in state.timeline)
         # The retries (seconds of backoff) never held up the escalation clock: bob at 10:00.
         assert offsets(state)[1] == ("bob", 2, 10.0)
-

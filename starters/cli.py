@@ -1,0 +1,390 @@
+"""The ``tocsin`` command line: run the stack or its parts, check config, act on pages.
+
+Exit codes: 0 success; 1 the action was refused or Temporal could not be reached;
+2 bad input (a config file error, an unknown page, team or person, a bad argument).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+
+from starters.api import (
+    InvalidRequest,
+    NewPage,
+    PageNotFound,
+    Rejected,
+    TocsinClient,
+    oncall_entries,
+)
+from worker.client import connect
+from worker.config import ConfigError, ConfigFile, load_config
+from worker.logging import configure_logging
+from worker.settings import Settings, SettingsError
+from workflows.models import OnCallEntry, PageListItem, PageState, PageStatus
+
+app = typer.Typer(
+    help="Tocsin: durable incident response and on-call orchestration on Temporal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Configuration files.", no_args_is_help=True)
+page_app = typer.Typer(
+    help="Pages: create, list, show, ack, escalate, resolve.", no_args_is_help=True
+)
+app.add_typer(config_app, name="config")
+app.add_typer(page_app, name="page")
+
+T = TypeVar("T")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="tocsin.yaml to use [env: TOCSIN_CONFIG]", show_default=False
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+AsOpt = Annotated[
+    str | None,
+    typer.Option("--as", help="Person id acting [env: TOCSIN_USER]", show_default=False),
+]
+NoteOpt = Annotated[str | None, typer.Option("--note", help="Why, for the timeline.")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def settings_from(**overrides: object) -> Settings:
+    try:
+        return Settings.from_env(overrides)
+    except SettingsError as err:
+        raise fail(str(err)) from None
+
+
+def config_file(settings: Settings) -> ConfigFile:
+    try:
+        return ConfigFile(settings.config)
+    except ConfigError as err:
+        for problem in err.problems:
+            typer.echo(problem, err=True)
+        raise typer.Exit(2) from None
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def emit(value: BaseModel | list[Any], as_json: bool, text: Callable[[], str]) -> None:
+    if as_json:
+        if isinstance(value, list):
+            typer.echo(json.dumps([v.model_dump(mode="json") for v in value], indent=2))
+        else:
+            typer.echo(value.model_dump_json(indent=2))
+    else:
+        typer.echo(text())
+
+
+# -- running -----------------------------------------------------------------------------
+
+
+@app.command()
+def dev(
+    config: ConfigOpt = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="State directory [env: TOCSIN_DATA_DIR]")
+    ] = None,
+    api_port: Annotated[
+        int | None, typer.Option(help="API port (8080) [env: TOCSIN_API_PORT]")
+    ] = None,
+    temporal_port: Annotated[
+        int | None, typer.Option(help="Temporal gRPC port (7233) [env: TOCSIN_TEMPORAL_PORT]")
+    ] = None,
+    ui_port: Annotated[
+        int | None, typer.Option(help="Temporal UI port (8233) [env: TOCSIN_UI_PORT]")
+    ] = None,
+) -> None:
+    """Run the embedded stack: Temporal dev server + UI, worker and API, all on 127.0.0.1."""
+    from starters.dev import run_dev  # noqa: PLC0415 - keeps other commands fast to start
+
+    settings = settings_from(
+        config=config,
+        data_dir=data_dir,
+        api_port=api_port,
+        temporal_port=temporal_port,
+        ui_port=ui_port,
+    )
+    configure_logging(settings.log_format, settings.log_level)
+    source = config_file(settings)
+    try:
+        run(run_dev(settings, source))
+    except (OSError, RuntimeError) as err:
+        raise fail(str(err), 1) from None
+
+
+@app.command()
+def worker(config: ConfigOpt = None) -> None:
+    """Run the worker alone against TOCSIN_TEMPORAL_ADDRESS."""
+    from worker.run import run_worker  # noqa: PLC0415
+
+    settings = settings_from(config=config)
+    configure_logging(settings.log_format, settings.log_level)
+    source = config_file(settings)
+
+    async def main() -> None:
+        client = await _connect(settings)
+        stop = asyncio.Event()
+        _on_signals(stop)
+        await run_worker(client, settings, source, stop)
+
+    run(main())
+
+
+@app.command()
+def api(
+    config: ConfigOpt = None,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (127.0.0.1) [env: TOCSIN_API_HOST]")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (8080) [env: TOCSIN_API_PORT]")] = None,
+) -> None:
+    """Run the HTTP API alone against TOCSIN_TEMPORAL_ADDRESS (needs TOCSIN_API_TOKEN)."""
+    from starters.http.app import create_app  # noqa: PLC0415
+    from starters.server import serve_api  # noqa: PLC0415
+
+    settings = settings_from(config=config, api_host=host, api_port=port)
+    configure_logging(settings.log_format, settings.log_level)
+    if settings.api_token is None:
+        raise fail("TOCSIN_API_TOKEN is not set: the API refuses to run without a token")
+    source = config_file(settings)
+
+    async def factory() -> TocsinClient:
+        return TocsinClient(await _connect(settings), source, settings.task_queue)
+
+    token = settings.api_token.get_secret_value()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        _on_signals(stop)
+        app_ = create_app(token, factory)
+        await serve_api(app_, settings.api_host, settings.api_port, stop)
+
+    try:
+        run(main())
+    except OSError as err:
+        raise fail(str(err), 1) from None
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    import signal  # noqa: PLC0415
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def _connect(settings: Settings) -> Any:
+    try:
+        return await connect(settings)
+    except RuntimeError as err:
+        raise fail(f"cannot reach Temporal at {settings.temporal_address}: {err}", 1) from None
+
+
+# -- config --------------------------------------------------------------------------------
+
+
+@config_app.command("check")
+def config_check(file: Annotated[Path, typer.Argument(help="The config file to check.")]) -> None:
+    """Validate a config file: print ``ok``, or every error as ``FILE: key.path: message``."""
+    try:
+        load_config(file)
+    except ConfigError as err:
+        for problem in err.problems:
+            typer.echo(problem)
+        raise typer.Exit(2) from None
+    typer.echo("ok")
+
+
+# -- on call -------------------------------------------------------------------------------
+
+
+@app.command()
+def oncall(
+    team: Annotated[str | None, typer.Option(help="Only this team.")] = None,
+    at: Annotated[
+        datetime | None,
+        typer.Option(help="Instant with offset, e.g. 2026-11-23T10:00:00-06:00 (default: now)."),
+    ] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Who is on call now (or at --at), per team and layer."""
+    settings = settings_from(config=config)
+    source = config_file(settings)
+    try:
+        entries = oncall_entries(source.current(), team, at)
+    except InvalidRequest as err:
+        raise fail(str(err)) from None
+    emit(entries, as_json, lambda: _oncall_text(entries))
+
+
+def _oncall_text(entries: list[OnCallEntry]) -> str:
+    rows = []
+    for e in entries:
+        until = f"until {e.end:%Y-%m-%d %H:%M %Z}" if e.end else ""
+        who = f"{e.person} ({e.name})" if e.person else "nobody (rotation not started)"
+        rows.append(f"{e.team:<16} {e.layer:<6} {who:<32} {until}")
+    return "\n".join(rows) or "no team has a rotation"
+
+
+# -- pages ----------------------------------------------------------------------------------
+
+
+def _with_client(settings: Settings, action: Callable[[TocsinClient], Awaitable[T]]) -> T:
+    source = config_file(settings)
+
+    async def main() -> T:
+        client = TocsinClient(await _connect(settings), source, settings.task_queue)
+        return await action(client)
+
+    try:
+        return run(main())
+    except (InvalidRequest, PageNotFound) as err:
+        raise fail(str(err)) from None
+    except Rejected as err:
+        raise fail(str(err), 1) from None
+
+
+def _actor(value: str | None) -> str:
+    actor = value or os.environ.get("TOCSIN_USER")
+    if not actor:
+        raise fail("who is acting? pass --as PERSON or set TOCSIN_USER")
+    return actor
+
+
+@page_app.command("create")
+def page_create(
+    team: Annotated[str, typer.Option(help="Team to page.")],
+    summary: Annotated[str, typer.Option(help="One line: what is wrong.")],
+    details: Annotated[str | None, typer.Option(help="More context, links.")] = None,
+    dedup_key: Annotated[str | None, typer.Option(help="Same key, same open page.")] = None,
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Page a team."""
+    try:
+        request = NewPage(
+            team=team,
+            summary=summary,
+            details=details,
+            dedup_key=dedup_key,
+            by=as_ or os.environ.get("TOCSIN_USER") or None,
+        )
+    except ValidationError as err:
+        problem = err.errors()[0]
+        raise fail(
+            f"--{'-'.join(str(p) for p in problem['loc']).replace('_', '-')}: {problem['msg']}"
+        ) from None
+    page, created = _with_client(settings_from(config=config), lambda c: c.create_page(request))
+    emit(
+        page,
+        as_json,
+        lambda: f"{'created' if created else 'already open'}: {page.id}\n{_page_text(page)}",
+    )
+
+
+@page_app.command("list")
+def page_list(
+    status: Annotated[PageStatus | None, typer.Option(help="Only pages in this status.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team's pages.")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List pages, newest first."""
+    items = _with_client(settings_from(config=config), lambda c: c.list_pages(status, team))
+    emit(items, as_json, lambda: _list_text(items))
+
+
+def _list_text(items: list[PageListItem]) -> str:
+    rows = [f"{i.id:<20} {i.status:<13} {i.team:<16} {i.summary}" for i in items]
+    return "\n".join(rows) or "no pages"
+
+
+@page_app.command("show")
+def page_show(
+    page_id: Annotated[str, typer.Argument(metavar="ID")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a page with its timeline."""
+    page = _with_client(settings_from(config=config), lambda c: c.get_page(page_id))
+    emit(page, as_json, lambda: _page_text(page))
+
+
+def _page_text(page: PageState) -> str:
+    lines = [
+        f"page      {page.id}",
+        f"status    {page.status.value}",
+        f"team      {page.team}",
+        f"summary   {page.summary}",
+        f"step      {page.step}/{page.step_count}"
+        + (" (exhausted)" if page.escalation_exhausted else ""),
+    ]
+    if page.acknowledged_by:
+        lines.append(
+            f"acked by  {page.acknowledged_by} at {page.acknowledged_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+    if page.resolved_by:
+        lines.append(f"resolved  {page.resolved_by} at {page.resolved_at:%Y-%m-%d %H:%M:%S} UTC")
+    if page.timeline:
+        lines.append("timeline")
+        lines += [f"  {e.at:%H:%M:%S}  {e.text}" for e in page.timeline]
+    return "\n".join(lines)
+
+
+def _page_action(verb: str) -> Callable[..., None]:
+    def command(
+        page_id: Annotated[str, typer.Argument(metavar="ID")],
+        as_: AsOpt = None,
+        note: NoteOpt = None,
+        config: ConfigOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        actor = _actor(as_)
+        calls: dict[str, Callable[[TocsinClient], Awaitable[PageState]]] = {
+            "ack": lambda c: c.acknowledge(page_id, actor, note),
+            "escalate": lambda c: c.escalate(page_id, actor, note),
+            "resolve": lambda c: c.resolve(page_id, actor, note),
+        }
+        page = _with_client(settings_from(config=config), calls[verb])
+        emit(page, as_json, lambda: _page_text(page))
+
+    command.__doc__ = {
+        "ack": "Acknowledge a page: escalation stops.",
+        "escalate": "Notify the next escalation step now.",
+        "resolve": "Resolve a page.",
+    }[verb]
+    return command
+
+
+for _verb in ("ack", "escalate", "resolve"):
+    page_app.command(_verb)(_page_action(_verb))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,73 @@
+"""REST routes for pages: create, list, show, acknowledge, escalate, resolve."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import BaseModel, Field
+
+from starters.api import NewPage, TocsinClient
+from workflows.models import PageListItem, PageState, PageStatus
+
+
+class PageAction(BaseModel):
+    """Who acts on the page (a person id from the config), and optionally why."""
+
+    by: str = Field(min_length=1, max_length=64)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+def tocsin(request: Request) -> TocsinClient:
+    client: TocsinClient = request.app.state.tocsin
+    return client
+
+
+Tocsin = Annotated[TocsinClient, Depends(tocsin)]
+
+router = APIRouter(prefix="/api/pages", tags=["pages"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PageState)
+async def create_page(body: NewPage, client: Tocsin, response: Response) -> PageState:
+    """Page a team. With a ``dedup_key`` of a page that is still open, return that page (200)."""
+    page, created = await client.create_page(body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/api/pages/{page.id}"
+    return page
+
+
+@router.get("", response_model=list[PageListItem])
+async def list_pages(
+    client: Tocsin,
+    page_status: Annotated[PageStatus | None, Query(alias="status")] = None,
+    team: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[PageListItem]:
+    """Pages, newest first (from Temporal visibility, which lags about a second)."""
+    return await client.list_pages(page_status, team, limit)
+
+
+@router.get("/{page_id}", response_model=PageState)
+async def get_page(page_id: str, client: Tocsin) -> PageState:
+    """One page with its timeline and notifications."""
+    return await client.get_page(page_id)
+
+
+@router.post("/{page_id}/ack", response_model=PageState)
+async def acknowledge(page_id: str, body: PageAction, client: Tocsin) -> PageState:
+    """Acknowledge the page: escalation stops."""
+    return await client.acknowledge(page_id, body.by, body.note)
+
+
+@router.post("/{page_id}/escalate", response_model=PageState)
+async def escalate(page_id: str, body: PageAction, client: Tocsin) -> PageState:
+    """Notify the next escalation step now."""
+    return await client.escalate(page_id, body.by, body.note)
+
+
+@router.post("/{page_id}/resolve", response_model=PageState)
+async def resolve(page_id: str, body: PageAction, client: Tocsin) -> PageState:
+    """Resolve the page."""
+    return await client.resolve(page_id, body.by, body.note)

@@ -1,0 +1,98 @@
+"""Durations as written in tocsin.yaml: short `10m` form and ISO 8601 `PT10M` form."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from workflows.durations import format_duration, parse_duration
+
+
+class TestParseDuration:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("10m", timedelta(minutes=10)),
+            ("1w", timedelta(weeks=1)),
+            ("90s", timedelta(seconds=90)),
+            ("12h", timedelta(hours=12)),
+            ("1d", timedelta(days=1)),
+            (" 5m ", timedelta(minutes=5)),
+        ],
+    )
+    def test_short_form(self, text: str, expected: timedelta) -> None:
+        """An integer followed by one of s, m, h, d, w is that many units."""
+        assert parse_duration(text) == expected
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("PT10M", timedelta(minutes=10)),
+            ("P1W", timedelta(weeks=1)),
+            ("PT1H30M", timedelta(hours=1, minutes=30)),
+            ("P1DT12H", timedelta(days=1, hours=12)),
+            ("PT45S", timedelta(seconds=45)),
+        ],
+    )
+    def test_iso_form(self, text: str, expected: timedelta) -> None:
+        """ISO 8601 durations with weeks, days, hours, minutes and seconds are accepted."""
+        assert parse_duration(text) == expected
+
+    def test_timedelta_passes_through(self) -> None:
+        """A positive timedelta (already parsed) is returned unchanged."""
+        assert parse_duration(timedelta(minutes=3)) == timedelta(minutes=3)
+
+    @pytest.mark.parametrize("text", ["10", "10x", "m", "", "1h30m", "ten minutes", "P", "PT"])
+    def test_rejects_malformed_text(self, text: str) -> None:
+        """Text in neither form is rejected with a message showing both forms."""
+        with pytest.raises(ValueError, match="invalid duration"):
+            parse_duration(text)
+
+    @pytest.mark.parametrize("text", ["0m", "0s", "PT0M", "P0W"])
+    def test_rejects_zero(self, text: str) -> None:
+        """A duration of zero is rejected: every timeout and shift must last some time."""
+        with pytest.raises(ValueError, match="greater than zero"):
+            parse_duration(text)
+
+    def test_rejects_negative(self) -> None:
+        """A negative duration is rejected, whether written as text or given as a timedelta."""
+        with pytest.raises(ValueError, match="invalid duration"):
+            parse_duration("-5m")
+        with pytest.raises(ValueError, match="greater than zero"):
+            parse_duration(timedelta(minutes=-5))
+
+    @pytest.mark.parametrize("value", [10, 600, 1.5, None, ["10m"]])
+    def test_rejects_non_strings(self, value: object) -> None:
+        """A bare number (YAML `ack_timeout: 10`) or any other non-string is rejected."""
+        with pytest.raises(ValueError, match="expected a duration"):
+            parse_duration(value)
+
+
+class TestFormatDuration:
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            (timedelta(minutes=10), "10m"),
+            (timedelta(weeks=1), "1w"),
+            (timedelta(weeks=2), "2w"),
+            (timedelta(days=3), "3d"),
+            (timedelta(hours=12), "12h"),
+            (timedelta(hours=1, minutes=30), "90m"),
+            (timedelta(seconds=45), "45s"),
+        ],
+    )
+    def test_largest_exact_unit(self, value: timedelta, expected: str) -> None:
+        """A duration is spelled in the largest unit that divides it exactly."""
+        assert format_duration(value) == expected
+
+    def test_mixed_units(self) -> None:
+        """A duration no single unit divides is spelled as several units, largest first."""
+        assert format_duration(timedelta(seconds=90)) == "1m30s"
+        assert format_duration(timedelta(days=1, hours=1, minutes=1, seconds=1)) == "1d1h1m1s"
+
+    @pytest.mark.parametrize("text", ["10m", "1w", "45s", "PT10M", "P1W", "PT1H30M", "P1DT12H"])
+    def test_round_trips_through_parse(self, text: str) -> None:
+        """A single-unit spelling from format_duration parses back to the same duration."""
+        value = parse_duration(text)
+        assert parse_duration(format_duration(value)) == value

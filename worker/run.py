@@ -1,0 +1,29 @@
+"""Running the worker until asked to stop (used by ``tocsin worker`` and ``tocsin dev``)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from temporalio.client import Client
+
+from worker.build import build_worker
+from worker.config import ConfigFile
+from worker.search_attributes import ensure_search_attributes
+from worker.settings import Settings
+
+log = structlog.get_logger("tocsin.worker")
+
+
+async def run_worker(
+    client: Client, settings: Settings, config: ConfigFile, stop: asyncio.Event
+) -> None:
+    """Serve every Tocsin workflow and activity until ``stop`` is set, then shut down cleanly."""
+    added = await ensure_search_attributes(client, settings.temporal_namespace)
+    if added:
+        log.info("registered search attributes", added=added)
+    worker = build_worker(client, settings, config)
+    log.info("worker started", task_queue=settings.task_queue, config=str(config.path))
+    async with worker:
+        await stop.wait()
+        log.info("worker stopping")
