@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-_SHORT = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_SHORT = re.compile(r"^(?:\d+[smhdw])+$")
+_PART = re.compile(r"(\d+)([smhdw])")
 _ISO = re.compile(
     r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
     r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
@@ -31,9 +32,12 @@ def parse_duration(value: object) -> timedelta:
 
 
 def _parse_text(text: str) -> timedelta:
-    short = _SHORT.match(text)
-    if short:
-        return timedelta(seconds=int(short.group(1)) * _UNIT_SECONDS[short.group(2)])
+    compact = text.strip()
+    if _SHORT.match(compact):
+        # "10m", "1w", and compounds such as "1h30m" (what format_duration writes).
+        return timedelta(
+            seconds=sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(compact))
+        )
     iso = _ISO.match(text.strip().upper())
     if iso and text.strip().upper() not in ("P", "PT") and any(iso.groupdict().values()):
         parts = {k: float(v) if v else 0.0 for k, v in iso.groupdict().items()}

@@ -39,11 +39,22 @@ class TestParseDuration:
         """ISO 8601 durations with weeks, days, hours, minutes and seconds are accepted."""
         assert parse_duration(text) == expected
 
+    def test_compound_short_form(self) -> None:
+        """Units can be combined, as in 1h30m (90 minutes) or 1d12h (36 hours)."""
+        assert parse_duration("1h30m") == timedelta(minutes=90)
+        assert parse_duration("1d12h") == timedelta(hours=36)
+
+    def test_mixed_format_parses_back(self) -> None:
+        """What format_duration writes for an uneven value (1m30s) is accepted again."""
+        assert parse_duration(format_duration(timedelta(seconds=90))) == timedelta(seconds=90)
+
     def test_timedelta_passes_through(self) -> None:
         """A positive timedelta (already parsed) is returned unchanged."""
         assert parse_duration(timedelta(minutes=3)) == timedelta(minutes=3)
 
-    @pytest.mark.parametrize("text", ["10", "10x", "m", "", "1h30m", "ten minutes", "P", "PT"])
+    @pytest.mark.parametrize(
+        "text", ["10", "10x", "m", "", "1h 30m", "h30m", "ten minutes", "P", "PT"]
+    )
     def test_rejects_malformed_text(self, text: str) -> None:
         """Text in neither form is rejected with a message showing both forms."""
         with pytest.raises(ValueError, match="invalid duration"):
