@@ -17,9 +17,9 @@ pytestmark = pytest.mark.e2e
 PAGE = {"team": "delivery", "summary": "DiskFull on gitserver-0", "by": "alice"}
 
 
-async def eventually(check: Any, timeout: float = 10.0) -> Any:
+async def eventually(check: Any, within: float = 10.0) -> Any:
     """Poll ``check()`` until it returns something truthy (visibility lags ~1 s)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         result = await check()
         if result or asyncio.get_running_loop().time() > deadline:
@@ -91,7 +91,7 @@ class TestPageLifecycle:
         escalated = await stack.http.post(f"/api/pages/{page['id']}/escalate", json={"by": "bob"})
         assert escalated.status_code == 200
         await stack.receiver.wait_for(
-            lambda ds: any(d.page_id == page["id"] and d.path == "/dana" for d in ds), timeout=30
+            lambda ds: any(d.page_id == page["id"] and d.path == "/dana" for d in ds), within=30
         )
 
         async def dana_recorded() -> dict[str, Any] | None:

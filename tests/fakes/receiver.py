@@ -57,11 +57,11 @@ class Receiver:
     def for_page(self, page_id: str) -> list[Delivery]:
         return [d for d in self.deliveries if d.page_id == page_id]
 
-    async def wait_for(self, predicate: Any, timeout: float = 15.0) -> list[Delivery]:
+    async def wait_for(self, predicate: Any, within: float = 15.0) -> list[Delivery]:
         """Wait until ``predicate(deliveries)`` is true; return the deliveries."""
         async with self._arrived:
             await asyncio.wait_for(
-                self._arrived.wait_for(lambda: predicate(self.deliveries)), timeout
+                self._arrived.wait_for(lambda: predicate(self.deliveries)), within
             )
         return self.deliveries
 

@@ -1,0 +1,770 @@
+"""Page latency benchmark: API accepted → first notification delivered, against raw Temporal.
+
+Starts the real embedded stack (``tocsin dev``) on free loopback ports with a throw-away data
+directory, and a config whose only person is notified by Apprise ``json://`` at a receiver
+running in this process. Then:
+
+* **Tocsin** — pages created with ``POST /api/pages``; per page, the latency from the moment
+  the 201 arrives to the moment the notification reaches the receiver.
+* **raw** — the ceiling on the same dev server: a trivial workflow running one no-op
+  activity, in-process worker, latency from ``start_workflow`` returning to the result.
+
+Each runs a *sequential* batch (one item at a time, waiting for its notification/result
+before the next: unloaded latency) and a *concurrent* batch (up to C requests in flight,
+completions awaited as they come: a burst, where accepted/s can outrun completed/s and the
+latency includes the backlog). The stage breakdown comes from each workflow's history
+(server timestamps), so it shows where the time goes.
+
+Not part of the test run. Usage::
+
+    .venv/bin/python bench/page_latency.py [--pages 200] [--concurrency 10] [--warmup 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import math
+import os
+import re
+import secrets
+import shlex
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Protocol
+
+from temporalio import activity, workflow
+
+with workflow.unsafe.imports_passed_through():
+    import httpx
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.api.history.v1 import HistoryEvent
+    from temporalio.client import Client, WorkflowHandle
+    from temporalio.worker import Worker
+
+TEAM = "bench"
+STARTUP_TIMEOUT = 90.0
+STOP_TIMEOUT = 30.0
+_PAGE = re.compile(r"^Page:\s+(\S+)$", re.MULTILINE)
+
+CONFIG = """\
+timezone: UTC
+people:
+  pager: {{name: Bench Pager, contact: ["json://127.0.0.1:{port}/hook"]}}
+teams:
+  {team}: {{members: [pager], escalation_policy: {team}}}
+escalation_policies:
+  {team}:
+    steps:
+      - {{targets: ["person:pager"], ack_timeout: 1h}}
+"""
+
+
+# -- the raw Temporal ceiling (module level: the workflow sandbox re-imports this file) --------
+
+
+@activity.defn(name="bench_noop")
+async def noop() -> None:
+    """Does nothing."""
+
+
+@workflow.defn(name="BenchTrivial")
+class TrivialWorkflow:
+    """One no-op activity, then done."""
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.execute_activity(noop, start_to_close_timeout=timedelta(seconds=30))
+
+
+# -- the notification receiver ----------------------------------------------------------------
+
+
+@dataclass
+class Receiver:
+    """A loopback HTTP/1.1 server (keep-alive) recording when each page's first POST arrived."""
+
+    arrivals: dict[str, float] = field(default_factory=dict)  # page id → monotonic
+    arrivals_wall: dict[str, float] = field(default_factory=dict)  # page id → epoch seconds
+    requests: int = 0
+    unparsed: int = 0
+    port: int = 0
+    _waiters: dict[str, asyncio.Future[float]] = field(default_factory=dict)
+    _server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+
+    async def arrival(self, page_id: str) -> float:
+        """When the first notification for ``page_id`` arrived (waits for it)."""
+        if page_id in self.arrivals:
+            return self.arrivals[page_id]
+        waiter = self._waiters.get(page_id)
+        if waiter is None:
+            waiter = self._waiters[page_id] = asyncio.get_running_loop().create_future()
+        return await waiter
+
+    def _record(self, body: bytes, arrived: float, wall: float) -> None:
+        self.requests += 1
+        try:
+            message = str(json.loads(body).get("message", ""))
+        except (ValueError, AttributeError):
+            message = ""
+        match = _PAGE.search(message)
+        if match is None:
+            self.unparsed += 1
+            return
+        page_id = match.group(1)
+        if page_id in self.arrivals:
+            return
+        self.arrivals[page_id] = arrived
+        self.arrivals_wall[page_id] = wall
+        waiter = self._waiters.pop(page_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(arrived)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                    return
+                _, *lines = head.decode("latin-1").split("\r\n")
+                headers = {
+                    k.strip().lower(): v.strip()
+                    for k, _, v in (h.partition(":") for h in lines if h)
+                }
+                if "chunked" in headers.get("transfer-encoding", ""):
+                    writer.write(b"HTTP/1.1 411 Length Required\r\nConnection: close\r\n\r\n")
+                    await writer.drain()
+                    return
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                self._record(body, time.monotonic(), time.time())
+                close = headers.get("connection", "").lower() == "close"
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                    + (b"Connection: close\r\n" if close else b"")
+                    + b"\r\n"
+                )
+                await writer.drain()
+                if close:
+                    return
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+        finally:
+            writer.close()
+
+
+# -- the stack under test ---------------------------------------------------------------------
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports free on 127.0.0.1 right now."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (Linux ``/proc``); empty elsewhere."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def kill_leftovers(pids: Sequence[int], name: bytes) -> None:
+    """SIGKILL those of ``pids`` still alive whose command line mentions ``name``."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            if name in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of ``pid`` so far (Linux ``/proc``)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Stack:
+    """``tocsin dev`` as a subprocess."""
+
+    process: asyncio.subprocess.Process
+    api_url: str
+    temporal_address: str
+    token: str
+    log_path: Path
+    temporal_pid: int | None = None
+
+    @classmethod
+    async def start(cls, workdir: Path, receiver_port: int) -> Stack:
+        config = workdir / "tocsin.yaml"
+        config.write_text(CONFIG.format(port=receiver_port, team=TEAM))
+        api_port, temporal_port, ui_port = free_ports(3)
+        token = secrets.token_urlsafe(24)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
+        env["TOCSIN_API_TOKEN"] = token
+        tocsin = Path(sys.executable).parent / "tocsin"
+        log_path = workdir / "tocsin-dev.log"
+        with log_path.open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                str(tocsin),
+                "dev",
+                "--config",
+                str(config),
+                "--data-dir",
+                str(workdir / "data"),
+                "--api-port",
+                str(api_port),
+                "--temporal-port",
+                str(temporal_port),
+                "--ui-port",
+                str(ui_port),
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        stack = cls(
+            process, f"http://127.0.0.1:{api_port}", f"127.0.0.1:{temporal_port}", token, log_path
+        )
+        try:
+            await stack._wait_healthy()
+        except BaseException:
+            await stack.stop()
+            raise
+        kids = children(process.pid)
+        stack.temporal_pid = kids[0] if kids else None
+        return stack
+
+    async def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        async with httpx.AsyncClient(timeout=2.0) as http:
+            while True:
+                if self.process.returncode is not None:
+                    raise RuntimeError(
+                        f"tocsin dev exited with code {self.process.returncode}:\n{self.log_tail()}"
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(f"{self.api_url}/healthz")).status_code == 200:
+                        return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"tocsin dev not healthy after {STARTUP_TIMEOUT:.0f}s")
+                await asyncio.sleep(0.2)
+
+    def log_tail(self, lines: int = 30) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def cpu(self) -> dict[str, float | None]:
+        """CPU seconds used so far by the dev server, the Tocsin process and this one."""
+        return {
+            "temporal": cpu_seconds(self.temporal_pid) if self.temporal_pid else None,
+            "tocsin": cpu_seconds(self.process.pid),
+            "bench": cpu_seconds(os.getpid()),
+        }
+
+    async def stop(self) -> None:
+        """SIGINT, wait; on timeout kill it and the dev server it started."""
+        if self.process.returncode is not None:
+            return
+        kids = children(self.process.pid)
+        self.process.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(self.process.wait(), STOP_TIMEOUT)
+        except TimeoutError:
+            print(f"tocsin dev did not stop in {STOP_TIMEOUT:.0f}s: killing it", file=sys.stderr)
+            self.process.kill()
+            await self.process.wait()
+        kill_leftovers(kids, b"temporal")
+
+
+# -- batches ----------------------------------------------------------------------------------
+
+
+class Subject(Protocol):
+    """What is measured: submit one item, then learn when it completed."""
+
+    async def submit(self, index: int) -> str: ...
+
+    async def completed(self, key: str) -> float: ...
+
+
+class SubmitError(Exception):
+    """The API refused a page."""
+
+
+@dataclass
+class TocsinPages:
+    http: httpx.AsyncClient
+    receiver: Receiver
+    workflow_ids: dict[str, str] = field(default_factory=dict)
+
+    async def submit(self, index: int) -> str:
+        response = await self.http.post(
+            "/api/pages", json={"team": TEAM, "summary": f"bench page {index}"}
+        )
+        if response.status_code != 201:
+            raise SubmitError(f"HTTP {response.status_code}: {response.text[:200]}")
+        page = response.json()
+        key = str(page["id"])
+        self.workflow_ids[key] = str(page["workflow_id"])
+        return key
+
+    async def completed(self, key: str) -> float:
+        return await self.receiver.arrival(key)
+
+
+@dataclass
+class RawWorkflows:
+    client: Client
+    task_queue: str
+    run_id: str = field(default_factory=lambda: secrets.token_hex(3))
+    handles: dict[str, WorkflowHandle[TrivialWorkflow, None]] = field(default_factory=dict)
+
+    async def submit(self, index: int) -> str:
+        handle = await self.client.start_workflow(
+            TrivialWorkflow.run, id=f"bench-raw-{self.run_id}-{index}", task_queue=self.task_queue
+        )
+        self.handles[handle.id] = handle
+        return handle.id
+
+    async def completed(self, key: str) -> float:
+        await self.handles[key].result()
+        return time.monotonic()
+
+
+@dataclass
+class Item:
+    key: str | None
+    sent: float
+    sent_wall: float
+    accepted: float | None = None  # monotonic
+    accepted_wall: float | None = None
+    done: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class Batch:
+    name: str
+    items: list[Item]
+    started: float
+    cpu: dict[str, float | None]
+
+    @property
+    def latencies_ms(self) -> list[float]:
+        return [
+            (i.done - i.accepted) * 1000
+            for i in self.items
+            if i.done is not None and i.accepted is not None
+        ]
+
+    @property
+    def submit_ms(self) -> list[float]:
+        return [(i.accepted - i.sent) * 1000 for i in self.items if i.accepted is not None]
+
+    @property
+    def accepted_per_s(self) -> float:
+        ends = [i.accepted for i in self.items if i.accepted is not None]
+        return len(ends) / (max(ends) - self.started) if ends else 0.0
+
+    @property
+    def completed_per_s(self) -> float:
+        ends = [i.done for i in self.items if i.done is not None]
+        return len(ends) / (max(ends) - self.started) if ends else 0.0
+
+    @property
+    def wall(self) -> float:
+        ends = [t for i in self.items for t in (i.accepted, i.done) if t is not None]
+        return max(ends) - self.started if ends else 0.0
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for i in self.items if i.accepted is None)
+
+    @property
+    def missing(self) -> int:
+        return sum(1 for i in self.items if i.accepted is not None and i.done is None)
+
+
+async def _submit(subject: Subject, index: int) -> Item:
+    item = Item(key=None, sent=time.monotonic(), sent_wall=time.time())
+    try:
+        item.key = await subject.submit(index)
+    except Exception as err:  # a benchmark reports failures instead of stopping
+        item.error = f"{type(err).__name__}: {err}"
+        return item
+    item.accepted = time.monotonic()
+    item.accepted_wall = time.time()
+    return item
+
+
+async def run_batch(
+    name: str,
+    subject: Subject,
+    count: int,
+    concurrency: int,
+    patience: float,
+    cpu: Callable[[], dict[str, float | None]],
+) -> Batch:
+    """``concurrency`` 1: one item at a time, end to end. More: a burst of submissions."""
+    cpu_before = cpu()
+    started = time.monotonic()
+    items: list[Item] = []
+    if concurrency == 1:
+        for index in range(count):
+            item = await _submit(subject, index)
+            items.append(item)
+            if item.key is not None:
+                with contextlib.suppress(TimeoutError):
+                    item.done = await asyncio.wait_for(subject.completed(item.key), patience)
+    else:
+        gate = asyncio.Semaphore(concurrency)
+        waits: dict[asyncio.Task[float], Item] = {}
+
+        async def one(index: int) -> None:
+            async with gate:
+                item = await _submit(subject, index)
+            items.append(item)
+            if item.key is not None:
+                waits[asyncio.create_task(subject.completed(item.key))] = item
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+        if waits:
+            done, pending = await asyncio.wait(waits, timeout=patience)
+            for task in done:
+                if task.exception() is None:
+                    waits[task].done = task.result()
+                else:
+                    waits[task].error = repr(task.exception())
+            for task in pending:
+                task.cancel()
+    elapsed = time.monotonic() - started
+    cpu_after = cpu()
+    usage: dict[str, float | None] = {}
+    for process, before in cpu_before.items():
+        after = cpu_after.get(process)
+        usage[process] = (
+            None if before is None or after is None else (after - before) / max(elapsed, 1e-9)
+        )
+    return Batch(name, items, started, usage)
+
+
+# -- where the time goes: stages from workflow histories ---------------------------------------
+
+_MILESTONES = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: "wf started",
+    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED: "WFT{n} started",
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: "WFT{n} done",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: "{activity} started",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "{activity} done",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "wf completed",
+}
+
+
+def milestones(events: Sequence[HistoryEvent], stop: str) -> list[tuple[str, float]]:
+    """Labelled server timestamps (epoch s) of the events up to the one labelled ``stop``."""
+    activities: dict[int, str] = {}
+    found: list[tuple[str, float]] = []
+    task = 0
+    for event in events:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            activities[event.event_id] = (
+                event.activity_task_scheduled_event_attributes.activity_type.name
+            )
+        if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            task += 1
+        template = _MILESTONES.get(kind)
+        if template is None:
+            continue
+        scheduled = (
+            event.activity_task_started_event_attributes.scheduled_event_id
+            or event.activity_task_completed_event_attributes.scheduled_event_id
+        )
+        label = template.format(n=task, activity=activities.get(scheduled, "activity"))
+        found.append((label, event.event_time.ToNanoseconds() / 1e9))
+    # An activity's Started event is written with its Completed one, timestamped when it started.
+    found.sort(key=lambda pair: pair[1])
+    for position, (label, _) in enumerate(found):
+        if label == stop:
+            return found[: position + 1]
+    return []
+
+
+@dataclass
+class Breakdown:
+    """Median milliseconds per stage, stages in the order first seen."""
+
+    stages: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, points: list[tuple[str, float]]) -> None:
+        for (before, t0), (after, t1) in itertools.pairwise(points):
+            self.stages.setdefault(f"{before} → {after}", []).append((t1 - t0) * 1000)
+
+    def median(self, stage: str) -> float | None:
+        values = self.stages.get(stage)
+        return statistics.median(values) if values else None
+
+
+async def breakdown(
+    client: Client,
+    batch: Batch,
+    workflow_id: Callable[[str], str],
+    stop: str,
+    end_label: str,
+    end_wall: Callable[[str], float | None],
+) -> Breakdown:
+    """Stages per item: client send → server events → the end seen by the bench."""
+    result = Breakdown()
+    gate = asyncio.Semaphore(8)
+
+    async def one(item: Item) -> None:
+        if item.key is None or item.accepted_wall is None:
+            return
+        async with gate:
+            history = await client.get_workflow_handle(workflow_id(item.key)).fetch_history()
+        points = milestones(history.events, stop)
+        end = end_wall(item.key)
+        if not points or end is None:
+            return
+        result.add([("sent", item.sent_wall), *points, (end_label, end)])
+        started = points[0][1]
+        result.stages.setdefault("(sent → accepted at client)", []).append(
+            (item.accepted_wall - item.sent_wall) * 1000
+        )
+        result.stages.setdefault("(wf started → accepted at client)", []).append(
+            (item.accepted_wall - started) * 1000
+        )
+
+    await asyncio.gather(*(one(item) for item in batch.items))
+    return result
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def report(
+    batches: list[Batch],
+    ratios: list[tuple[str, Batch, Batch]],
+    breakdowns: list[tuple[str, Breakdown, Breakdown]],
+) -> str:
+    header = (
+        f"{'batch':<22} {'n':>4} {'fail':>4} {'miss':>4} {'p50':>6} {'p90':>6} {'p99':>6} "
+        f"{'max':>6} {'submit50':>8} {'acc/s':>6} {'done/s':>6} {'wall s':>6}  "
+        f"cpu temporal/tocsin/bench"
+    )
+    lines = ["latency ms (accepted → delivered | start returned → result)", header]
+    for batch in batches:
+        lat = batch.latencies_ms
+        submit = batch.submit_ms
+        cells = [percentile(lat, q) if lat else None for q in (50, 90, 99, 100)]
+        cpu = "/".join(_pct(batch.cpu.get(p)) for p in ("temporal", "tocsin", "bench"))
+        lines.append(
+            f"{batch.name:<22} {len(batch.items):>4} {batch.failed:>4} {batch.missing:>4} "
+            + " ".join(f"{_ms(c):>6}" for c in cells)
+            + f" {_ms(statistics.median(submit) if submit else None):>8}"
+            f" {batch.accepted_per_s:>6.1f} {batch.completed_per_s:>6.1f} {batch.wall:>6.1f}  {cpu}"
+        )
+    lines += ["", "ratio tocsin/raw          p50   throughput (done/s)"]
+    for name, tocsin, raw in ratios:
+        t_lat, r_lat = tocsin.latencies_ms, raw.latencies_ms
+        p50 = f"{percentile(t_lat, 50) / percentile(r_lat, 50):.2f}x" if t_lat and r_lat else "-"
+        rate = (
+            f"{tocsin.completed_per_s / raw.completed_per_s:.2f}x" if raw.completed_per_s else "-"
+        )
+        lines.append(f"{name:<22} {p50:>7} {rate:>12}")
+    for name, sequential, concurrent in breakdowns:
+        lines += [
+            "",
+            f"{name}: median ms per stage (server event times)",
+            f"{'stage':<52} {'seq':>7} {'conc':>7}",
+        ]
+        for stage in dict.fromkeys([*sequential.stages, *concurrent.stages]):
+            lines.append(
+                f"{stage:<52} {_ms(sequential.median(stage)):>7} {_ms(concurrent.median(stage)):>7}"
+            )
+    errors = [f"{b.name}: {i.error}" for b in batches for i in b.items if i.error][:5]
+    if errors:
+        lines += ["", "first errors:", *errors]
+    return "\n".join(lines)
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--pages", type=int, default=200, help="items per batch (200)")
+    parser.add_argument("--concurrency", type=int, default=10, help="concurrent submissions (10)")
+    parser.add_argument("--warmup", type=int, default=10, help="items first, not counted (10)")
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait for completions (120)"
+    )
+    args = parser.parse_args(argv)
+    if args.pages < 1 or args.concurrency < 1 or args.warmup < 0:
+        parser.error("--pages and --concurrency must be >= 1, --warmup >= 0")
+    return args
+
+
+def progress(text: str) -> None:
+    print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
+async def measure(
+    name: str,
+    subject: Subject,
+    args: argparse.Namespace,
+    cpu: Callable[[], dict[str, float | None]],
+) -> tuple[Batch, Batch]:
+    if args.warmup:
+        progress(f"{name}: warm-up ({args.warmup})")
+        await run_batch("warmup", subject, args.warmup, 1, args.timeout, cpu)
+    progress(f"{name}: sequential ({args.pages})")
+    sequential = await run_batch(f"{name} sequential", subject, args.pages, 1, args.timeout, cpu)
+    progress(f"{name}: concurrency {args.concurrency} ({args.pages})")
+    concurrent = await run_batch(
+        f"{name} concurrent({args.concurrency})",
+        subject,
+        args.pages,
+        args.concurrency,
+        args.timeout,
+        cpu,
+    )
+    return sequential, concurrent
+
+
+async def main(args: argparse.Namespace) -> str:
+    receiver = Receiver()
+    await receiver.start()
+    with tempfile.TemporaryDirectory(prefix="tocsin-bench-") as workdir:
+        progress("starting tocsin dev")
+        stack = await Stack.start(Path(workdir), receiver.port)
+        try:
+            return await _run(stack, receiver, args)
+        except BaseException:
+            print(stack.log_tail(), file=sys.stderr)
+            raise
+        finally:
+            progress("stopping tocsin dev")
+            await stack.stop()
+            await receiver.stop()
+
+
+async def _run(stack: Stack, receiver: Receiver, args: argparse.Namespace) -> str:
+    limits = httpx.Limits(max_connections=max(args.concurrency, 1) + 2)
+    async with httpx.AsyncClient(
+        base_url=stack.api_url,
+        headers={"Authorization": f"Bearer {stack.token}"},
+        timeout=60.0,
+        limits=limits,
+    ) as http:
+        pages = TocsinPages(http, receiver)
+        tocsin = await measure("tocsin", pages, args, stack.cpu)
+
+    client = await Client.connect(stack.temporal_address)
+    raw = RawWorkflows(client, task_queue=f"bench-raw-{secrets.token_hex(3)}")
+    async with Worker(
+        client, task_queue=raw.task_queue, workflows=[TrivialWorkflow], activities=[noop]
+    ):
+        baseline = await measure("raw", raw, args, stack.cpu)
+
+    progress("reading workflow histories")
+    page_stages = [
+        await breakdown(
+            client,
+            batch,
+            lambda key: pages.workflow_ids[key],
+            "notify started",
+            "delivered",
+            receiver.arrivals_wall.get,
+        )
+        for batch in tocsin
+    ]
+    raw_done: dict[str, float] = {}
+    for batch in baseline:
+        for item in batch.items:
+            if item.key and item.done and item.accepted and item.accepted_wall:
+                # done is monotonic: map it onto the wall clock through the accepted pair
+                raw_done[item.key] = item.accepted_wall + (item.done - item.accepted)
+    raw_stages = [
+        await breakdown(client, batch, str, "wf completed", "result at client", raw_done.get)
+        for batch in baseline
+    ]
+    return report(
+        [*tocsin, *baseline],
+        [
+            ("sequential", tocsin[0], baseline[0]),
+            (f"concurrent({args.concurrency})", tocsin[1], baseline[1]),
+        ],
+        [
+            ("tocsin page", page_stages[0], page_stages[1]),
+            ("raw workflow", raw_stages[0], raw_stages[1]),
+        ],
+    )
+
+
+def _cli() -> None:
+    args = parse_args()
+    command = shlex.join([Path(sys.executable).name, *sys.argv])
+    started = time.monotonic()
+    text = asyncio.run(main(args))
+    print(f"command: {command}")
+    print(
+        f"pages={args.pages} concurrency={args.concurrency} warmup={args.warmup} "
+        f"cpus={os.cpu_count()} total={time.monotonic() - started:.0f}s"
+    )
+    print(text)
+
+
+if __name__ == "__main__":
+    _cli()
