@@ -354,11 +354,14 @@ class RawWorkflows:
     client: Client
     task_queue: str
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
+    serial: itertools.count[int] = field(default_factory=itertools.count)
     handles: dict[str, WorkflowHandle[TrivialWorkflow, None]] = field(default_factory=dict)
 
     async def submit(self, index: int) -> str:
         handle = await self.client.start_workflow(
-            TrivialWorkflow.run, id=f"bench-raw-{self.run_id}-{index}", task_queue=self.task_queue
+            TrivialWorkflow.run,
+            id=f"bench-raw-{self.run_id}-{next(self.serial)}",
+            task_queue=self.task_queue,
         )
         self.handles[handle.id] = handle
         return handle.id
@@ -597,6 +600,7 @@ def report(
     batches: list[Batch],
     ratios: list[tuple[str, Batch, Batch]],
     breakdowns: list[tuple[str, Breakdown, Breakdown]],
+    notes: Sequence[str] = (),
 ) -> str:
     header = (
         f"{'batch':<22} {'n':>4} {'fail':>4} {'miss':>4} {'p50':>6} {'p90':>6} {'p99':>6} "
@@ -633,6 +637,7 @@ def report(
             lines.append(
                 f"{stage:<52} {_ms(sequential.median(stage)):>7} {_ms(concurrent.median(stage)):>7}"
             )
+    lines += ["", *notes] if notes else []
     errors = [f"{b.name}: {i.error}" for b in batches for i in b.items if i.error][:5]
     if errors:
         lines += ["", "first errors:", *errors]
@@ -749,6 +754,10 @@ async def _run(stack: Stack, receiver: Receiver, args: argparse.Namespace) -> st
         [
             ("tocsin page", page_stages[0], page_stages[1]),
             ("raw workflow", raw_stages[0], raw_stages[1]),
+        ],
+        [
+            f"receiver: {receiver.requests} POSTs, {len(receiver.arrivals)} distinct pages, "
+            f"{receiver.unparsed} without a page id"
         ],
     )
 
