@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -235,13 +236,16 @@ def oncall(
         entries = oncall_entries(source.current(), team, at)
     except InvalidRequest as err:
         raise fail(str(err)) from None
-    emit(entries, as_json, lambda: _oncall_text(entries))
+    zones = {name: r.zone for name, r in source.current().rotations.items()}
+    emit(entries, as_json, lambda: _oncall_text(entries, zones))
 
 
-def _oncall_text(entries: list[OnCallEntry]) -> str:
+def _oncall_text(entries: list[OnCallEntry], zones: dict[str, ZoneInfo]) -> str:
+    """One line per layer; times in the rotation's own time zone, as its handoffs are set."""
     rows = []
     for e in entries:
-        until = f"until {e.end:%Y-%m-%d %H:%M %Z}" if e.end else ""
+        end = e.end.astimezone(zones[e.rotation]) if e.end else None
+        until = f"until {end:%a %Y-%m-%d %H:%M %Z}" if end else ""
         who = f"{e.person} ({e.name})" if e.person else "nobody (rotation not started)"
         rows.append(f"{e.team:<16} {e.layer:<6} {who:<32} {until}")
     return "\n".join(rows) or "no team has a rotation"
