@@ -637,7 +637,13 @@ def report(
             lines.append(
                 f"{stage:<52} {_ms(sequential.median(stage)):>7} {_ms(concurrent.median(stage)):>7}"
             )
-    lines += ["", *notes] if notes else []
+    lines += [
+        "",
+        "submit50: median ms from request sent to accepted (201 / start_workflow returned);",
+        "acc/s, done/s: items accepted, completed per second since the batch began;",
+        "cpu: share of one core used by each process during the batch.",
+        *notes,
+    ]
     errors = [f"{b.name}: {i.error}" for b in batches for i in b.items if i.error][:5]
     if errors:
         lines += ["", "first errors:", *errors]
@@ -764,7 +770,7 @@ async def _run(stack: Stack, receiver: Receiver, args: argparse.Namespace) -> st
 
 def _cli() -> None:
     args = parse_args()
-    command = shlex.join([Path(sys.executable).name, *sys.argv])
+    command = shlex.join([sys.executable, *sys.argv])
     started = time.monotonic()
     text = asyncio.run(main(args))
     print(f"command: {command}")

@@ -35,9 +35,7 @@ def _parse_text(text: str) -> timedelta:
     compact = text.strip()
     if _SHORT.match(compact):
         # "10m", "1w", and compounds such as "1h30m" (what format_duration writes).
-        return timedelta(
-            seconds=sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(compact))
-        )
+        return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(compact)))
     iso = _ISO.match(text.strip().upper())
     if iso and text.strip().upper() not in ("P", "PT") and any(iso.groupdict().values()):
         parts = {k: float(v) if v else 0.0 for k, v in iso.groupdict().items()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowU
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.contacts import contact_label
 from activities.errors import Unavailable
 from tests.fakes.notifier import RecordingNotifier
 from worker.build import build_worker
@@ -116,6 +119,25 @@ def offsets(state: PageState, ok: bool = True) -> list[tuple[str, int, float]]:
         for n in state.notified
         if n.ok == ok
     ]
+
+
+def decoded_payloads(history_json: str) -> str:
+    """Every payload of a history, base64-decoded, as one text to search."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "data" and isinstance(value, str):
+                    found.append(base64.b64decode(value).decode("utf-8", "replace"))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(json.loads(history_json))
+    return "\n".join(found)
 
 
 async def state_of(handle: WorkflowHandle[PageWorkflow, PageState]) -> PageState:
@@ -250,7 +272,12 @@ class TestContactFallback:
         await harness.env.sleep(timedelta(minutes=10, seconds=30))
         state = await state_of(handle)
         failed = [n for n in state.notified if not n.ok]
-        assert [(n.person, n.method) for n in failed] == [("erin", "json://127.0.0.1:9/…")]
+        assert [(n.person, n.method) for n in failed] == [
+            ("erin", contact_label("json://127.0.0.1:9/broken"))
+        ]
+        history = decoded_payloads((await handle.fetch_history()).to_json())
+        assert contact_label("json://127.0.0.1:9/broken") in history
+        assert "broken" not in history, "contact URL paths never reach the history"
         assert failed[0].error is not None
         assert "connection refused" in failed[0].error
         assert harness.notifier.attempts["json://127.0.0.1:9/broken"] == 3

@@ -1,0 +1,209 @@
+"""The ``tocsin`` command line: config checks, who is on call, and bad input refused before Temporal."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from starters.cli import app
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "tocsin.example.yaml"
+
+SCHEMA_ERRORS = """\
+people:
+  alice: {name: Alice, timezone: Mars/Base}
+teams:
+  delivery: {members: [alice], escalation_policy: delivery}
+escalation_policies:
+  delivery:
+    steps:
+      - {targets: ["team:delivery"], ack_timeout: soon}
+"""
+
+REFERENCE_ERRORS = """\
+people:
+  alice: {name: Alice}
+teams:
+  delivery: {members: [alice, zed], escalation_policy: delivery}
+escalation_policies:
+  delivery:
+    steps:
+      - {targets: ["team:ops"], ack_timeout: 5m}
+"""
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port that is bound but not listening: connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def tocsin(closed_port: int) -> CliRunner:
+    """A runner whose Temporal address refuses connections and with no TOCSIN_USER."""
+    return CliRunner(
+        env={
+            "TOCSIN_TEMPORAL_ADDRESS": f"127.0.0.1:{closed_port}",
+            "TOCSIN_USER": "",
+            "TOCSIN_CONFIG": str(EXAMPLE),
+        }
+    )
+
+
+def no_traceback(result: Result) -> bool:
+    """The command ended by exiting, not by an uncaught exception."""
+    return result.exception is None or isinstance(result.exception, SystemExit)
+
+
+class TestConfigCheck:
+    def test_example_ok(self, tocsin: CliRunner) -> None:
+        """The shipped example config checks clean."""
+        result = tocsin.invoke(app, ["config", "check", str(EXAMPLE)])
+
+        assert result.exit_code == 0
+        assert result.stdout == "ok\n"
+
+    def test_schema_errors_each_on_a_line(self, tocsin: CliRunner, tmp_path: Path) -> None:
+        """Every schema error is printed as ``FILE: key.path: message`` and the exit code is 2."""
+        path = tmp_path / "tocsin.yaml"
+        path.write_text(SCHEMA_ERRORS)
+
+        result = tocsin.invoke(app, ["config", "check", str(path)])
+
+        assert result.exit_code == 2
+        assert result.stdout.splitlines() == [
+            f"{path}: people.alice.timezone: unknown time zone 'Mars/Base' "
+            "(use an IANA name such as 'America/Chicago')",
+            f"{path}: escalation_policies.delivery.steps.0.ack_timeout: invalid duration "
+            "'soon': use <int><s|m|h|d|w> such as '10m' or ISO 8601 such as 'PT10M'",
+        ]
+
+    def test_reference_errors_each_on_a_line(self, tocsin: CliRunner, tmp_path: Path) -> None:
+        """Every unresolved reference is printed with its key path and the exit code is 2."""
+        path = tmp_path / "tocsin.yaml"
+        path.write_text(REFERENCE_ERRORS)
+
+        result = tocsin.invoke(app, ["config", "check", str(path)])
+
+        assert result.exit_code == 2
+        assert result.stdout.splitlines() == [
+            f"{path}: teams.delivery.members.1: unknown person 'zed'",
+            f"{path}: escalation_policies.delivery.steps.0.targets.0: unknown team 'ops'",
+        ]
+
+    def test_missing_file(self, tocsin: CliRunner, tmp_path: Path) -> None:
+        """A file that does not exist is named and the exit code is 2."""
+        path = tmp_path / "absent.yaml"
+
+        result = tocsin.invoke(app, ["config", "check", str(path)])
+
+        assert result.exit_code == 2
+        assert result.stdout == f"{path}: file not found\n"
+
+
+class TestOncall:
+    # The delivery rotation starts Monday 2026-01-05 10:00 Chicago with weekly shifts:
+    # 2026-11-23 09:59 CST (15:59 UTC) is the last minute of shift 45, held by
+    # eoc[45 % 3] = alice; at 10:00 CST shift 46 begins and eoc[46 % 3] = bob takes over.
+    # The tm layer has only dana.
+    LAST_MINUTE = "2026-11-23T15:59:00+00:00"
+    HANDOFF = "2026-11-23T10:00:00-06:00"
+
+    def delivery(self, tocsin: CliRunner, at: str) -> dict[str, dict[str, str]]:
+        """``oncall --json`` at ``at``, as the delivery team's entries keyed by layer."""
+        result = tocsin.invoke(app, ["oncall", "--config", str(EXAMPLE), "--at", at, "--json"])
+        assert result.exit_code == 0, result.output
+        entries = json.loads(result.stdout)
+        return {e["layer"]: e for e in entries if e["team"] == "delivery"}
+
+    def test_before_handoff(self, tocsin: CliRunner) -> None:
+        """A minute before the Monday handoff, alice still holds eoc and dana tm, until 16:00 UTC."""
+        delivery = self.delivery(tocsin, self.LAST_MINUTE)
+
+        assert {layer: e["person"] for layer, e in delivery.items()} == {
+            "eoc": "alice",
+            "tm": "dana",
+        }
+        assert delivery["eoc"]["name"] == "Alice Example"
+        assert delivery["eoc"]["start"] == "2026-11-16T16:00:00Z"
+        assert delivery["eoc"]["end"] == "2026-11-23T16:00:00Z"
+
+    def test_at_handoff(self, tocsin: CliRunner) -> None:
+        """At 10:00 Chicago on the Monday, eoc passes to bob; tm stays with dana."""
+        delivery = self.delivery(tocsin, self.HANDOFF)
+
+        assert {layer: e["person"] for layer, e in delivery.items()} == {
+            "eoc": "bob",
+            "tm": "dana",
+        }
+        assert delivery["eoc"]["end"] == "2026-11-30T16:00:00Z"
+
+    def test_team_filter(self, tocsin: CliRunner) -> None:
+        """``--team`` lists only that team's layers."""
+        result = tocsin.invoke(
+            app,
+            ["oncall", "--config", str(EXAMPLE), "--team", "ops", "--at", self.HANDOFF, "--json"],
+        )
+
+        assert result.exit_code == 0
+        assert {(e["team"], e["layer"]) for e in json.loads(result.stdout)} == {
+            ("ops", "eoc"),
+            ("ops", "tm"),
+        }
+
+    def test_at_without_offset(self, tocsin: CliRunner) -> None:
+        """An --at without a UTC offset is refused with a hint about the time zone."""
+        result = tocsin.invoke(
+            app, ["oncall", "--config", str(EXAMPLE), "--at", "2026-11-23T15:59:00"]
+        )
+
+        assert result.exit_code == 2
+        assert "time zone" in result.stderr
+        assert result.stdout == ""
+
+    def test_unknown_team(self, tocsin: CliRunner) -> None:
+        """An unknown team is refused, listing the teams that exist."""
+        result = tocsin.invoke(app, ["oncall", "--config", str(EXAMPLE), "--team", "nope"])
+
+        assert result.exit_code == 2
+        assert "unknown team 'nope'" in result.stderr
+        assert "delivery" in result.stderr
+
+
+class TestPageCommands:
+    def test_ack_needs_actor(self, tocsin: CliRunner) -> None:
+        """Without --as or TOCSIN_USER, ack says to pass --as before trying Temporal."""
+        result = tocsin.invoke(app, ["page", "ack", "X"])
+
+        assert result.exit_code == 2
+        assert "pass --as" in result.stderr
+        assert "Temporal" not in result.output
+        assert no_traceback(result)
+
+    def test_bad_dedup_key(self, tocsin: CliRunner) -> None:
+        """A dedup key with a space is refused naming --dedup-key, before trying Temporal."""
+        result = tocsin.invoke(
+            app,
+            ["page", "create", "--team", "delivery", "--summary", "x", "--dedup-key", "bad key"],
+        )
+
+        assert result.exit_code == 2
+        assert result.stderr.startswith("error: --dedup-key:")
+        assert "Temporal" not in result.output
+        assert no_traceback(result)
+
+    def test_list_without_temporal(self, tocsin: CliRunner, closed_port: int) -> None:
+        """With Temporal unreachable, list says so in one line and exits 1."""
+        result = tocsin.invoke(app, ["page", "list", "--config", str(EXAMPLE)])
+
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"error: cannot reach Temporal at 127.0.0.1:{closed_port}")
+        assert "Traceback" not in result.output
+        assert no_traceback(result)
