@@ -7,6 +7,7 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.adapters.apprise import AppriseNotifier
 from activities.adapters.console import ConsoleNotifier
@@ -18,6 +19,28 @@ from worker.settings import Settings
 from workflows.page import PageWorkflow
 
 WORKFLOWS: Sequence[type] = (PageWorkflow,)
+
+# Pure, stateless modules (pydantic models, config schema, schedule and policy rules) are
+# shared with the sandbox instead of being re-imported for every workflow run: that halves
+# the CPU of a page's first workflow task (bench/page_latency.py). They hold no mutable
+# module state, so sharing them cannot leak anything between runs.
+PASSTHROUGH_MODULES = (
+    "workflows.models",
+    "workflows.config",
+    "workflows.durations",
+    "workflows.ids",
+    "workflows.policy",
+    "workflows.schedule",
+    "workflows.search",
+    "activities",
+)
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox every Tocsin worker (and replayer) uses."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
 
 
 def api_url(settings: Settings) -> str:
@@ -70,6 +93,7 @@ def build_worker(
         activities=build_activities(
             config, build_notifiers(settings) if notifiers is None else notifiers, api_url(settings)
         ),
+        workflow_runner=workflow_runner(),
         # Waiting pages should not be replayed from scratch on every task.
         max_cached_workflows=2000,
     )

@@ -22,7 +22,7 @@ from temporalio.worker import Replayer
 from activities.errors import Unavailable
 from tests.fakes.notifier import RecordingNotifier
 from tests.workflows.test_page import CONFIG
-from worker.build import WORKFLOWS, build_worker
+from worker.build import WORKFLOWS, build_worker, workflow_runner
 from worker.config import ConfigFile
 from worker.settings import Settings
 from workflows.models import PageActionInput, PageInput
@@ -32,7 +32,11 @@ HISTORIES = Path(__file__).parent / "histories"
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
+    return Replayer(
+        workflows=list(WORKFLOWS),
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    )
 
 
 async def record_page_history(env: WorkflowEnvironment, config: Path, team: str) -> WorkflowHistory:
