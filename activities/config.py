@@ -6,9 +6,17 @@ from temporalio import activity
 
 from activities.contacts import contact_label
 from activities.ports import ConfigSource
+from workflows.config import Person
 from workflows.durations import format_duration
 from workflows.models import Recipient, ResolveStepInput, ResolveStepResult
 from workflows.policy import resolve_targets
+
+
+def contacts(person: Person, urgency: str) -> list[str]:
+    """Low-urgency pages use the person's quieter methods when they listed some."""
+    if urgency == "low" and person.low_urgency_contact:
+        return person.low_urgency_contact
+    return person.contact
 
 
 class ConfigActivities:
@@ -24,13 +32,14 @@ class ConfigActivities:
         team = config.teams.get(request.team)
         if team is None:
             return ResolveStepResult(error=f"team {request.team!r} is not in the configuration")
-        policy = config.escalation_policies.get(team.escalation_policy)
+        name = request.policy or team.escalation_policy
+        policy = config.escalation_policies.get(name)
         if policy is None:
             return ResolveStepResult(
-                error=f"escalation policy {team.escalation_policy!r} is not in the configuration"
+                error=f"escalation policy {name!r} is not in the configuration"
             )
         result = ResolveStepResult(
-            policy=team.escalation_policy,
+            policy=name,
             step_count=len(policy.steps),
             repeat=policy.repeat,
             team_members=list(team.members),
@@ -42,7 +51,7 @@ class ConfigActivities:
         activity.logger.info(
             "step %d of %s → %s (timeout %s)",
             request.step_index + 1,
-            team.escalation_policy,
+            name,
             resolution.people,
             format_duration(step.ack_timeout),
         )
@@ -53,7 +62,7 @@ class ConfigActivities:
             Recipient(
                 person=pid,
                 name=config.people[pid].name,
-                contacts=[contact_label(m) for m in config.people[pid].contact],
+                contacts=[contact_label(m) for m in contacts(config.people[pid], request.urgency)],
             )
             for pid in resolution.people
         ]

@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.ports import ConfigSource
+from starters.intake import AlertIntake
 from workflows import schedule, search
 from workflows.config import TocsinConfig
 from workflows.ids import PAGE_KEY, page_key, page_workflow_id
@@ -72,6 +73,11 @@ class TocsinClient:
     @property
     def temporal(self) -> Client:
         return self._client
+
+    @property
+    def intake(self) -> AlertIntake:
+        """Alert sources' way in (Alertmanager, Events API)."""
+        return AlertIntake(self._client, self._config, self._task_queue)
 
     async def create_page(self, request: NewPage) -> tuple[PageState, bool]:
         """Open a page, or return the open one with the same dedup key.

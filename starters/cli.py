@@ -160,7 +160,7 @@ def api(
     port: Annotated[int | None, typer.Option(help="Port (8080) [env: TOCSIN_API_PORT]")] = None,
 ) -> None:
     """Run the HTTP API alone against TOCSIN_TEMPORAL_ADDRESS (needs TOCSIN_API_TOKEN)."""
-    from starters.http.app import create_app  # noqa: PLC0415
+    from starters.http.app import app_from_settings  # noqa: PLC0415
     from starters.server import serve_api  # noqa: PLC0415
 
     settings = settings_from(config=config, api_host=host, api_port=port)
@@ -177,7 +177,7 @@ def api(
     async def main() -> None:
         stop = asyncio.Event()
         _on_signals(stop)
-        app_ = create_app(token, factory)
+        app_ = app_from_settings(settings, token, factory)
         await serve_api(app_, settings.api_host, settings.api_port, stop)
 
     try:

@@ -20,7 +20,7 @@ import structlog
 from temporalio.client import Client
 
 from starters.api import TocsinClient
-from starters.http.app import create_app
+from starters.http.app import app_from_settings
 from starters.server import serve_api
 from worker.client import connect
 from worker.config import ConfigFile
@@ -121,7 +121,7 @@ async def run_dev(settings: Settings, config: ConfigFile) -> None:
     try:
         client = await _connect_when_up(settings, process)
         tocsin = TocsinClient(client, config, settings.task_queue)
-        app = create_app(token, tocsin)
+        app = app_from_settings(settings, token, tocsin)
         parts = [
             asyncio.create_task(run_worker(client, settings, config, stop), name="worker"),
             asyncio.create_task(serve_api(app, "127.0.0.1", settings.api_port, stop), name="api"),

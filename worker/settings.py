@@ -32,6 +32,10 @@ class Settings(BaseModel):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=1, le=65535)
     api_token: SecretStr | None = None
+    alertmanager_token: SecretStr | None = None
+    alertmanager_username: str | None = None
+    alertmanager_password: SecretStr | None = None
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
     public_url: str | None = None
     log_format: Literal["console", "json"] = "console"
     log_level: str = "info"

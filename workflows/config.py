@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from workflows.durations import format_duration, parse_duration
+from workflows.services import Alerting, Route, Service
 
 Duration = Annotated[
     timedelta,
@@ -70,16 +71,17 @@ class Person(_Strict):
 
     name: str = Field(min_length=1)
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    low_urgency_contact: list[str] | None = None
     timezone: str | None = None
     slack: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]+$")
     contact: list[str] = Field(default_factory=lambda: ["console"])
 
     _tz = field_validator("timezone")(lambda v: v if v is None else _check_timezone(v))
 
-    @field_validator("contact")
+    @field_validator("contact", "low_urgency_contact")
     @classmethod
-    def _methods(cls, value: list[str]) -> list[str]:
-        for method in value:
+    def _methods(cls, value: list[str] | None) -> list[str] | None:
+        for method in value or []:
             if method not in BUILTIN_METHODS and "://" not in method:
                 raise ValueError(
                     f"unknown contact method {method!r}: use console, email, slack "
@@ -94,6 +96,8 @@ class Team(_Strict):
     members: list[str] = Field(min_length=1)
     rotation: str | None = None
     escalation_policy: str
+    low_urgency_policy: str | None = None
+    integration_key: str | None = Field(default=None, min_length=1)
     slack_channel: str | None = None
     slack_usergroup: str | None = None
 
@@ -175,6 +179,9 @@ class TocsinConfig(_Strict):
     teams: dict[Ident, Team] = Field(min_length=1)
     rotations: dict[Ident, Rotation] = Field(default_factory=dict)
     escalation_policies: dict[Ident, EscalationPolicy] = Field(min_length=1)
+    services: dict[Ident, Service] = Field(default_factory=dict)
+    routes: list[Route] = Field(default_factory=list)
+    alerting: Alerting = Field(default_factory=Alerting)
 
     _tz = field_validator("timezone")(_check_timezone)
 
@@ -223,6 +230,7 @@ def reference_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
             errors.append((path, f"unknown person {pid!r}"))
 
     errors.extend(_contact_errors(config))
+    errors.extend(_routing_errors(config))
     for tid, team in config.teams.items():
         for i, member in enumerate(team.members):
             person(("teams", tid, "members", i), member)
@@ -273,13 +281,49 @@ def _contact_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
     needs = {"email": "email", "slack": "slack"}
     errors: list[tuple[ErrorPath, str]] = []
     for pid, person in config.people.items():
-        for i, method in enumerate(person.contact):
-            field = needs.get(method)
-            if field and not getattr(person, field):
-                errors.append(
-                    (
-                        ("people", pid, "contact", i),
-                        f"contact '{method}' needs people.{pid}.{field}",
-                    )
-                )
+        for key in ("contact", "low_urgency_contact"):
+            for i, method in enumerate(getattr(person, key) or []):
+                field = needs.get(method)
+                if field and not getattr(person, field):
+                    message = f"contact '{method}' needs people.{pid}.{field}"
+                    errors.append((("people", pid, key, i), message))
+    return errors
+
+
+def _routing_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
+    """Services and routes that name unknown teams, services or policies; default route rules."""
+    errors: list[tuple[ErrorPath, str]] = []
+
+    def policy(path: ErrorPath, name: str | None) -> None:
+        if name is not None and name not in config.escalation_policies:
+            errors.append((path, f"unknown escalation policy {name!r}"))
+
+    for tid, team in config.teams.items():
+        policy(("teams", tid, "low_urgency_policy"), team.low_urgency_policy)
+    for sid, service in config.services.items():
+        if service.team not in config.teams:
+            errors.append((("services", sid, "team"), f"unknown team {service.team!r}"))
+        policy(("services", sid, "escalation_policy"), service.escalation_policy)
+        policy(("services", sid, "low_urgency_policy"), service.low_urgency_policy)
+    for i, route in enumerate(config.routes):
+        if route.service is not None and route.service not in config.services:
+            errors.append((("routes", i, "service"), f"unknown service {route.service!r}"))
+        if route.team is not None and route.team not in config.teams:
+            errors.append((("routes", i, "team"), f"unknown team {route.team!r}"))
+    defaults = [i for i, r in enumerate(config.routes) if r.default]
+    if config.routes and defaults != [len(config.routes) - 1]:
+        errors.append(
+            (("routes",), "exactly one route must have default: true, and it must be last")
+        )
+    keys: dict[str, str] = {}
+    owners = [(("teams", t, "integration_key"), x.integration_key) for t, x in config.teams.items()]
+    owners += [
+        (("services", s, "integration_key"), x.integration_key) for s, x in config.services.items()
+    ]
+    for path, key in owners:
+        if key is None:
+            continue
+        if key in keys:
+            errors.append((path, f"integration key already used by {keys[key]}"))
+        keys[key] = ".".join(str(p) for p in path[:2])
     return errors

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -38,6 +39,31 @@ class NotificationRecord(BaseModel):
     error: str | None = None
 
 
+class Alert(BaseModel):
+    """One alert as a source reported it (Alertmanager alert, PagerDuty-style event)."""
+
+    fingerprint: str
+    status: Literal["firing", "resolved"]
+    summary: str
+    severity: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    source_url: str | None = None
+    links: list[dict[str, str]] = Field(default_factory=list)
+    details: dict[str, Any] | None = None
+
+
+class AlertBatch(BaseModel):
+    """What a source sent about one page's alerts: new or changed alerts, or an ack."""
+
+    source: str
+    alerts: list[Alert] = Field(default_factory=list)
+    action: Literal["update", "acknowledge"] = "update"
+    by: str | None = None
+
+
 class PageInput(BaseModel):
     """How a page starts: the team to page and what it is about."""
 
@@ -49,6 +75,13 @@ class PageInput(BaseModel):
     created_by: str | None = None
     source: str = "api"
     team_members: list[str] = Field(default_factory=list)
+    service: str | None = None
+    severity: str | None = None
+    urgency: Literal["high", "low"] = "high"
+    policy: str | None = None
+    unrouted: bool = False
+    route_note: str | None = None
+    flap_window_seconds: float = 0.0
 
 
 class PageState(BaseModel):
@@ -64,6 +97,12 @@ class PageState(BaseModel):
     source: str = "api"
     created_by: str | None = None
     created_at: datetime
+    service: str | None = None
+    severity: str | None = None
+    urgency: Literal["high", "low"] = "high"
+    unrouted: bool = False
+    alerts: list[Alert] = Field(default_factory=list)
+    flaps: int = 0
     policy: str | None = None
     step: int = 0
     step_count: int = 0
@@ -92,6 +131,8 @@ class ResolveStepInput(BaseModel):
     team: str
     step_index: int
     at: datetime
+    policy: str | None = None
+    urgency: Literal["high", "low"] = "high"
 
 
 class Recipient(BaseModel):

@@ -19,6 +19,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from workflows import search
 from workflows.durations import format_duration
 from workflows.models import (
+    Alert,
+    AlertBatch,
     NotificationRecord,
     NotifyInput,
     PageActionInput,
@@ -51,15 +53,20 @@ NOTIFY_RETRY = RetryPolicy(
 )
 
 
-def initial_search_attributes(team: str) -> TypedSearchAttributes:
+def initial_search_attributes(
+    team: str, service: str | None = None, severity: str | None = None
+) -> TypedSearchAttributes:
     """Attributes a page starts with, so it is listed before its first task runs."""
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(search.KIND, "page"),
-            SearchAttributePair(search.TEAM, team),
-            SearchAttributePair(search.STATUS, PageStatus.triggered.value),
-        ]
-    )
+    pairs: list[SearchAttributePair[str]] = [
+        SearchAttributePair(search.KIND, "page"),
+        SearchAttributePair(search.TEAM, team),
+        SearchAttributePair(search.STATUS, PageStatus.triggered.value),
+    ]
+    if service:
+        pairs.append(SearchAttributePair(search.SERVICE, service))
+    if severity:
+        pairs.append(SearchAttributePair(search.SEVERITY, severity))
+    return TypedSearchAttributes(pairs)
 
 
 def page_summary(team: str, summary: str) -> str:
@@ -83,7 +90,14 @@ class PageWorkflow:
             source=page.source,
             created_by=page.created_by,
             created_at=workflow.now(),
+            service=page.service,
+            severity=page.severity,
+            urgency=page.urgency,
+            unrouted=page.unrouted,
         )
+        self._policy = page.policy
+        self._flap_window = timedelta(seconds=page.flap_window_seconds)
+        self._opened = False
         # Seeded from the starter's view of the config so an ack can land before step 1
         # resolves; refreshed from the config at every step.
         self._members: set[str] = set(page.team_members)
@@ -94,17 +108,46 @@ class PageWorkflow:
     @workflow.run
     async def run(self, page: PageInput) -> PageState:
         opener = page.created_by or page.source
-        self._record("triggered", f"Page opened by {opener}: {page.summary}", by=page.created_by)
-        await self._escalate()
-        await workflow.wait_condition(lambda: self._state.status == PageStatus.resolved)
+        firing = _count(self._state.alerts, "firing")
+        alerts = (
+            f" ({firing} alert{'s' if firing != 1 else ''} firing)" if self._state.alerts else ""
+        )
+        self._record(
+            "triggered", f"Page opened by {opener}: {page.summary}{alerts}", by=page.created_by
+        )
+        self._opened = True
+        if page.route_note:
+            self._record("unrouted" if page.unrouted else "route", page.route_note)
+        while True:
+            if self._state.status == PageStatus.triggered:
+                await self._escalate()
+            await workflow.wait_condition(lambda: self._state.status == PageStatus.resolved)
+            if not await self._reopened_within_flap_window():
+                break
         # Let notifications already under way finish so their outcome is on record.
         await asyncio.gather(*self._notifications)
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._publish()
         return self._state
 
+    async def _reopened_within_flap_window(self) -> bool:
+        """After an alert page resolves, wait the flap window for it to fire again."""
+        if not self._flap_window:
+            return False
+        try:
+            await workflow.wait_condition(
+                lambda: self._state.status != PageStatus.resolved,
+                timeout=self._flap_window,
+                timeout_summary="flap window",
+            )
+        except TimeoutError:
+            return False
+        return True
+
     async def _escalate(self) -> None:
         position = Position()
+        self._state.escalation_exhausted = False
+        self._escalate_requested = False
         while self._state.status == PageStatus.triggered:
             step = await self._resolve(position.index)
             if self._state.status != PageStatus.triggered:
@@ -143,7 +186,13 @@ class PageWorkflow:
         while True:
             step = await workflow.execute_activity_method(
                 ConfigActivities.resolve_step,
-                ResolveStepInput(team=self._state.team, step_index=index, at=workflow.now()),
+                ResolveStepInput(
+                    team=self._state.team,
+                    step_index=index,
+                    at=workflow.now(),
+                    policy=self._policy,
+                    urgency=self._state.urgency,
+                ),
                 start_to_close_timeout=RESOLVE_TIMEOUT,
                 retry_policy=RESOLVE_RETRY,
                 summary=f"resolve step {index + 1}",
@@ -224,12 +273,7 @@ class PageWorkflow:
     @workflow.update
     def acknowledge(self, action: PageActionInput) -> PageState:
         """Take the page: stops escalation. Only a team member or someone notified may."""
-        self._state.status = PageStatus.acknowledged
-        self._state.acknowledged_by = action.by
-        self._state.acknowledged_at = workflow.now()
-        self._record(
-            "acknowledged", _with_note(f"Acknowledged by {action.by}", action), by=action.by
-        )
+        self._take(action.by, _with_note(f"Acknowledged by {action.by}", action))
         return self._state
 
     @acknowledge.validator
@@ -264,10 +308,7 @@ class PageWorkflow:
     @workflow.update
     def resolve(self, action: PageActionInput) -> PageState:
         """Close the page."""
-        self._state.status = PageStatus.resolved
-        self._state.resolved_by = action.by
-        self._state.resolved_at = workflow.now()
-        self._record("resolved", _with_note(f"Resolved by {action.by}", action), by=action.by)
+        self._close(action.by, _with_note(f"Resolved by {action.by}", action))
         return self._state
 
     @resolve.validator
@@ -275,10 +316,67 @@ class PageWorkflow:
         self._require_open()
         self._require_responder(action.by, "resolve")
 
+    @workflow.signal
+    def receive_alerts(self, batch: AlertBatch) -> None:
+        """Alerts from a source: merge them; resolve when none fire, reopen when one fires again.
+
+        A signal, not an update: sources deliver at a high rate in a storm and need no answer.
+        """
+        if batch.action == "acknowledge":
+            if self._state.status == PageStatus.triggered:
+                self._take(batch.by or batch.source, f"Acknowledged by {batch.by or batch.source}")
+            return
+        joined, resolved = merge_alerts(self._state.alerts, batch.alerts)
+        if not self._opened:
+            return  # the start signal: run() records the opening with the alert count
+        firing = _count(self._state.alerts, "firing")
+        for alert in joined:
+            self._record(
+                "alert", f"Alert joined: {alert.summary} ({firing} firing)", by=batch.source
+            )
+        for alert in resolved:
+            self._record(
+                "alert", f"Alert resolved: {alert.summary} ({firing} firing)", by=batch.source
+            )
+        if self._state.status != PageStatus.resolved and firing == 0 and self._state.alerts:
+            self._close(batch.source, "All alerts resolved")
+        elif self._state.status == PageStatus.resolved and firing:
+            self._reopen(batch.source)
+
+    def _reopen(self, source: str) -> None:
+        self._state.flaps += 1
+        was_acknowledged = self._state.acknowledged_by is not None
+        self._state.status = PageStatus.acknowledged if was_acknowledged else PageStatus.triggered
+        self._state.resolved_by = None
+        self._state.resolved_at = None
+        window = format_duration(self._flap_window)
+        then = (
+            f"still acknowledged by {self._state.acknowledged_by}"
+            if was_acknowledged
+            else "escalating again"
+        )
+        self._record(
+            "flap",
+            f"Fired again within {window} of resolving (flap {self._state.flaps}): reopened, {then}",
+            by=source,
+        )
+
     @workflow.query
     def get_state(self) -> PageState:
         """The page as it is now, timeline included."""
         return self._state
+
+    def _take(self, by: str, text: str) -> None:
+        self._state.status = PageStatus.acknowledged
+        self._state.acknowledged_by = by
+        self._state.acknowledged_at = workflow.now()
+        self._record("acknowledged", text, by=by)
+
+    def _close(self, by: str, text: str) -> None:
+        self._state.status = PageStatus.resolved
+        self._state.resolved_by = by
+        self._state.resolved_at = workflow.now()
+        self._record("resolved", text, by=by)
 
     def _require_open(self) -> None:
         if self._state.status == PageStatus.resolved:
@@ -340,6 +438,34 @@ def render_details(state: PageState) -> str:
     if state.resolved_by:
         lines.append(f"**Resolved by:** {state.resolved_by} at {state.resolved_at:%H:%M:%S} UTC")
     return "\n\n".join(lines)
+
+
+def merge_alerts(known: list[Alert], incoming: list[Alert]) -> tuple[list[Alert], list[Alert]]:
+    """Merge ``incoming`` into ``known`` by fingerprint, in place.
+
+    Returns:
+        The alerts that joined (new, or firing again) and those that resolved.
+    """
+    index = {a.fingerprint: i for i, a in enumerate(known)}
+    joined: list[Alert] = []
+    resolved: list[Alert] = []
+    for alert in incoming:
+        at = index.get(alert.fingerprint)
+        before = known[at].status if at is not None else None
+        if at is None:
+            index[alert.fingerprint] = len(known)
+            known.append(alert)
+        else:
+            known[at] = alert
+        if alert.status == "firing" and before != "firing":
+            joined.append(alert)
+        elif alert.status == "resolved" and before == "firing":
+            resolved.append(alert)
+    return joined, resolved
+
+
+def _count(alerts: list[Alert], status: str) -> int:
+    return sum(1 for a in alerts if a.status == status)
 
 
 def _with_note(text: str, action: PageActionInput) -> str:

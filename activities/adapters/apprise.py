@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping
 
 import apprise
@@ -17,8 +16,8 @@ from activities.contacts import contact_label
 from activities.errors import NotConfigured, Rejected, Unavailable
 from activities.ports import Message
 from workflows.config import Person
-
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+from workflows.envref import MissingVariable
+from workflows.envref import expand as expand_references
 
 
 def expand(url: str, environ: Mapping[str, str]) -> str:
@@ -27,10 +26,10 @@ def expand(url: str, environ: Mapping[str, str]) -> str:
     Raises:
         NotConfigured: a referenced variable is not set.
     """
-    missing = [name for name in _VAR.findall(url) if name not in environ]
-    if missing:
-        raise NotConfigured(f"environment variable {', '.join(missing)} is not set")
-    return _VAR.sub(lambda m: environ[m.group(1)], url)
+    try:
+        return expand_references(url, environ)
+    except MissingVariable as err:
+        raise NotConfigured(str(err)) from None
 
 
 class AppriseNotifier:

@@ -11,25 +11,38 @@ from fastapi.responses import JSONResponse
 from temporalio.service import RPCError, RPCStatusCode
 
 from starters.api import InvalidRequest, PageNotFound, Rejected, TocsinClient
-from starters.http import oncall, pages
+from starters.http import oncall, pages, webhooks
 from starters.http.auth import BearerAuth
+from starters.http.limits import BodyLimit
+from starters.http.webhooks import WebhookCredentials
+from worker.settings import Settings
 
 log = structlog.get_logger("tocsin.api")
 
 ClientFactory = Callable[[], Awaitable[TocsinClient]]
 
 
-def create_app(token: str, client: TocsinClient | ClientFactory) -> FastAPI:
+def create_app(
+    token: str,
+    client: TocsinClient | ClientFactory,
+    *,
+    webhook_credentials: WebhookCredentials | None = None,
+    max_body_bytes: int = 1 << 20,
+) -> FastAPI:
     """Build the app.
 
     Args:
         token: the bearer token every ``/api`` route requires.
         client: a ready client (tests), or a coroutine function that connects one at start-up.
+        webhook_credentials: what Alertmanager presents (default: the API token).
+        max_body_bytes: larger request bodies are refused with 413.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.tocsin = client if isinstance(client, TocsinClient) else await client()
+        tocsin = client if isinstance(client, TocsinClient) else await client()
+        app.state.tocsin = tocsin
+        app.state.intake = tocsin.intake
         yield
 
     app = FastAPI(
@@ -41,6 +54,8 @@ def create_app(token: str, client: TocsinClient | ClientFactory) -> FastAPI:
     auth = [Depends(BearerAuth(token))]
     app.include_router(pages.router, dependencies=auth)
     app.include_router(oncall.router, dependencies=auth)
+    app.include_router(webhooks.router(webhook_credentials or WebhookCredentials(token)))
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:
@@ -56,6 +71,26 @@ def create_app(token: str, client: TocsinClient | ClientFactory) -> FastAPI:
 
     _add_error_handlers(app)
     return app
+
+
+def app_from_settings(
+    settings: Settings, token: str, client: TocsinClient | ClientFactory
+) -> FastAPI:
+    """The app as ``tocsin api`` and ``tocsin dev`` serve it, configured from the environment.
+
+    Alertmanager authenticates with ``TOCSIN_ALERTMANAGER_TOKEN`` (default: the API token)
+    or, when ``TOCSIN_ALERTMANAGER_USERNAME``/``_PASSWORD`` are set, HTTP basic auth.
+    """
+    am_token = settings.alertmanager_token
+    am_password = settings.alertmanager_password
+    credentials = WebhookCredentials(
+        token=am_token.get_secret_value() if am_token else token,
+        username=settings.alertmanager_username,
+        password=am_password.get_secret_value() if am_password else None,
+    )
+    return create_app(
+        token, client, webhook_credentials=credentials, max_body_bytes=settings.max_body_bytes
+    )
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -1,0 +1,148 @@
+"""Alert sources: ``POST /webhooks/alertmanager`` and ``POST /webhooks/events``.
+
+Every refusal is a 4xx naming what was wrong, logged with the reason (never a secret),
+and starts nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from starters.alertmanager import AmWebhook
+from starters.events import Event
+from starters.intake import AlertIntake, UnknownRoutingKey
+from workflows.routing import NoRoute
+
+log = structlog.get_logger("tocsin.webhooks")
+
+
+@dataclass(frozen=True)
+class WebhookCredentials:
+    """What Alertmanager must present: a bearer token, or HTTP basic user and password."""
+
+    token: str
+    username: str | None = None
+    password: str | None = None
+
+    async def __call__(self, request: Request) -> None:
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        scheme = scheme.lower()
+        if scheme == "bearer" and hmac.compare_digest(value.strip().encode(), self.token.encode()):
+            return
+        if (
+            scheme == "basic"
+            and self.username
+            and self.password
+            and _basic_matches(value, self.username, self.password)
+        ):
+            return
+        reason = "missing credentials" if not scheme else f"wrong {scheme} credentials"
+        log.info("webhook refused", path=request.url.path, status=401, reason=reason)
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            f"{reason}: send 'Authorization: Bearer <token>' (or basic auth when configured)",
+            headers={"WWW-Authenticate": 'Bearer, Basic realm="tocsin"'},
+        )
+
+
+def _basic_matches(value: str, username: str, password: str) -> bool:
+    try:
+        user, _, given = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    # Both comparisons always run: no timing hint about which half was wrong.
+    same_user = hmac.compare_digest(user.encode(), username.encode())
+    same_password = hmac.compare_digest(given.encode(), password.encode())
+    return same_user and same_password
+
+
+def intake(request: Request) -> AlertIntake:
+    value: AlertIntake = request.app.state.intake
+    return value
+
+
+def _validation_errors(err: ValidationError) -> list[str]:
+    return [
+        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg'].removeprefix('Value error, ')}"
+        for e in err.errors()
+    ]
+
+
+async def _json_body(request: Request) -> tuple[Any, str | None]:
+    raw = await request.body()
+    try:
+        return json.loads(raw), None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        return None, f"body is not valid JSON: {err}"
+
+
+def router(credentials: WebhookCredentials) -> APIRouter:
+    """The webhook routes; Alertmanager's route requires ``credentials``."""
+    routes = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+    @routes.post("/alertmanager", dependencies=[Depends(credentials)])
+    async def alertmanager(request: Request) -> JSONResponse:
+        """Alertmanager webhook v4: one page per alert group, resolved when the group resolves."""
+        data, problem = await _json_body(request)
+        if problem is None:
+            try:
+                payload = AmWebhook.model_validate(data)
+            except ValidationError as err:
+                problem = "; ".join(_validation_errors(err))
+        if problem is not None:
+            log.info("webhook refused", path=request.url.path, status=422, reason=problem)
+            return JSONResponse({"detail": problem}, status_code=422)
+        try:
+            delivered = await intake(request).alertmanager(payload)
+        except NoRoute as err:
+            log.info("webhook refused", path=request.url.path, status=422, reason=str(err))
+            return JSONResponse({"detail": str(err)}, status_code=422)
+        return JSONResponse(
+            {
+                "page_id": delivered.page_id,
+                "alerts": len(payload.alerts),
+                "ignored": delivered.ignored,
+            }
+        )
+
+    @routes.post("/events", status_code=202)
+    async def events(request: Request) -> JSONResponse:
+        """PagerDuty Events API v2 compatible: authenticated by the event's ``routing_key``."""
+        data, problem = await _json_body(request)
+        errors = [problem] if problem else []
+        event: Event | None = None
+        if not errors:
+            try:
+                event = Event.model_validate(data)
+            except ValidationError as err:
+                errors = _validation_errors(err)
+        if event is not None:
+            try:
+                dedup_key, delivered = await intake(request).event(event)
+            except UnknownRoutingKey:
+                errors = ["routing_key: unknown routing key (no service or team has it)"]
+            else:
+                message = (
+                    "Event processed" if not delivered.ignored else "No open alert for dedup_key"
+                )
+                return JSONResponse(
+                    {"status": "success", "message": message, "dedup_key": dedup_key},
+                    status_code=202,
+                )
+        log.info("event refused", path=request.url.path, status=400, reason="; ".join(errors))
+        return JSONResponse(
+            {"status": "invalid event", "message": "Event object is invalid", "errors": errors},
+            status_code=400,
+        )
+
+    return routes

@@ -1,0 +1,193 @@
+"""Alert intake: Alertmanager groups and Events-API events become signals to pages.
+
+Deduplication is by workflow id. A firing delivery is a signal-with-start: the first
+delivery of a group starts its page, every later one (a new alert, Alertmanager's resend,
+a retry racing the original) lands on that same page. A delivery that only resolves or
+acknowledges never starts a page: it signals the open one, or is ignored.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import structlog
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.ports import ConfigSource
+from starters.alertmanager import (
+    AmWebhook,
+    group_page_key,
+    group_summary,
+    highest_severity,
+    routing_labels,
+    to_alerts,
+)
+from starters.events import Event, event_page_key, to_alert
+from workflows.config import TocsinConfig
+from workflows.envref import MissingVariable, expand
+from workflows.ids import page_workflow_id
+from workflows.models import AlertBatch, PageInput
+from workflows.page import PageWorkflow, initial_search_attributes, page_summary
+from workflows.routing import Destination, NoRoute, destination, route
+
+log = structlog.get_logger("tocsin.intake")
+
+
+class UnknownRoutingKey(LookupError):
+    """No service or team has this integration key."""
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """Which page a delivery went to; ``ignored`` when it only resolved a page already gone."""
+
+    page_id: str
+    ignored: bool = False
+
+
+class AlertIntake:
+    """Turns source payloads into page signals."""
+
+    def __init__(
+        self,
+        client: Client,
+        config: ConfigSource,
+        task_queue: str,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._client = client
+        self._config = config
+        self._task_queue = task_queue
+        self._environ = os.environ if environ is None else environ
+
+    async def alertmanager(self, payload: AmWebhook) -> Delivered:
+        """Deliver one Alertmanager group to its page.
+
+        Raises:
+            NoRoute: no routes are configured.
+        """
+        config = self._config.current()
+        key = group_page_key(payload.receiver, payload.groupKey)
+        alerts = to_alerts(payload)
+        batch = AlertBatch(source="alertmanager", alerts=alerts)
+        if payload.status == "resolved":
+            return await self._signal(key, batch)
+        firing = [a.severity for a in alerts if a.status == "firing"]
+        severity = highest_severity(firing)
+        labels = routing_labels(payload)
+        target = route(config, labels, severity)
+        note = (
+            None
+            if target.routed
+            else (
+                "No route matched labels "
+                + ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
+                + f": sent to the default route ({target.service or target.team})"
+            )
+        )
+        details = payload.externalURL or None
+        return await self._start(
+            config, key, target, group_summary(payload), severity, batch, note, details
+        )
+
+    async def event(self, event: Event) -> tuple[str, Delivered]:
+        """Deliver an Events API event; returns the dedup key (generated for a bare trigger).
+
+        Raises:
+            UnknownRoutingKey: the routing key belongs to no service or team.
+        """
+        config = self._config.current()
+        service, team = self._owner(config, event.routing_key)
+        dedup_key = event.dedup_key or uuid.uuid4().hex
+        key = event_page_key(service or f"team:{team}", dedup_key)
+        alert = to_alert(event, dedup_key)
+        source = f"events:{event.client}" if event.client else "events"
+        if event.event_action == "acknowledge":
+            batch = AlertBatch(source=source, action="acknowledge", by=event.client or "events-api")
+            return dedup_key, await self._signal(key, batch)
+        batch = AlertBatch(source=source, alerts=[alert])
+        if event.event_action == "resolve":
+            return dedup_key, await self._signal(key, batch)
+        target = destination(config, service=service, team=team, severity=alert.severity)
+        delivered = await self._start(config, key, target, alert.summary, alert.severity, batch)
+        return dedup_key, delivered
+
+    def _owner(self, config: TocsinConfig, routing_key: str) -> tuple[str | None, str | None]:
+        candidates: list[tuple[str | None, str | None, str | None]] = [
+            (sid, None, s.integration_key) for sid, s in config.services.items()
+        ]
+        candidates += [(None, tid, t.integration_key) for tid, t in config.teams.items()]
+        supplied = routing_key.encode()
+        for service, team, configured in candidates:
+            if configured is None:
+                continue
+            try:
+                secret = expand(configured, self._environ)
+            except MissingVariable as err:
+                log.warning("integration key unavailable", owner=service or team, reason=str(err))
+                continue
+            if hmac.compare_digest(secret.encode(), supplied):
+                return service, team
+        raise UnknownRoutingKey("unknown routing_key")
+
+    async def _signal(self, key: str, batch: AlertBatch) -> Delivered:
+        handle = self._client.get_workflow_handle(page_workflow_id(key))
+        try:
+            await handle.signal(PageWorkflow.receive_alerts, batch)
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            log.info("nothing open to update", page_id=key, action=batch.action)
+            return Delivered(key, ignored=True)
+        return Delivered(key)
+
+    async def _start(
+        self,
+        config: TocsinConfig,
+        key: str,
+        target: Destination,
+        summary: str,
+        severity: str | None,
+        batch: AlertBatch,
+        route_note: str | None = None,
+        details: str | None = None,
+    ) -> Delivered:
+        page = PageInput(
+            key=key,
+            team=target.team,
+            summary=summary,
+            details=details,
+            dedup_key=key,
+            source=batch.source,
+            team_members=list(config.teams[target.team].members),
+            service=target.service,
+            severity=severity,
+            urgency=target.urgency,
+            policy=target.policy,
+            unrouted=not target.routed,
+            route_note=route_note,
+            flap_window_seconds=config.alerting.flap_window.total_seconds(),
+        )
+        await self._client.start_workflow(
+            PageWorkflow.run,
+            page,
+            id=page_workflow_id(key),
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            start_signal="receive_alerts",
+            start_signal_args=[batch],
+            search_attributes=initial_search_attributes(target.team, target.service, severity),
+            static_summary=page_summary(target.team, summary),
+            memo={"summary": summary, "team": target.team},
+        )
+        return Delivered(key)
+
+
+__all__ = ["AlertIntake", "Delivered", "NoRoute", "UnknownRoutingKey"]
