@@ -330,13 +330,11 @@ class PageWorkflow:
         if not self._opened:
             return  # the start signal: run() records the opening with the alert count
         firing = _count(self._state.alerts, "firing")
-        for alert in joined:
+        if joined:
+            self._record("alert", f"{_listing(joined)} firing ({firing} firing)", by=batch.source)
+        if resolved:
             self._record(
-                "alert", f"Alert joined: {alert.summary} ({firing} firing)", by=batch.source
-            )
-        for alert in resolved:
-            self._record(
-                "alert", f"Alert resolved: {alert.summary} ({firing} firing)", by=batch.source
+                "alert", f"{_listing(resolved)} resolved ({firing} firing)", by=batch.source
             )
         if self._state.status != PageStatus.resolved and firing == 0 and self._state.alerts:
             self._close(batch.source, "All alerts resolved")
@@ -417,7 +415,21 @@ class PageWorkflow:
 
 def render_details(state: PageState) -> str:
     """Markdown shown as *Current Details* in the Temporal Web UI."""
-    lines = [f"**{state.status.value.upper()}** · team `{state.team}` · page `{state.id}`"]
+    head = f"**{state.status.value.upper()}** · team `{state.team}` · page `{state.id}`"
+    if state.service:
+        head += f" · service `{state.service}`"
+    if state.severity:
+        head += f" · severity `{state.severity}`"
+    if state.urgency == "low":
+        head += " · *low urgency*"
+    lines = [head]
+    if state.unrouted:
+        lines.append("**Unrouted:** no route matched; sent to the default route")
+    if state.alerts:
+        firing = _count(state.alerts, "firing")
+        lines.append(f"**Alerts:** {firing} firing, {len(state.alerts) - firing} resolved")
+    if state.flaps:
+        lines.append(f"**Flaps:** {state.flaps}")
     if state.step:
         step = f"step {state.step}/{state.step_count}"
         if state.repeat:
@@ -462,6 +474,14 @@ def merge_alerts(known: list[Alert], incoming: list[Alert]) -> tuple[list[Alert]
         elif alert.status == "resolved" and before == "firing":
             resolved.append(alert)
     return joined, resolved
+
+
+def _listing(alerts: list[Alert], shown: int = 5) -> str:
+    """``Alert: x`` or ``3 alerts: x; y; z``, naming at most ``shown`` (storms stay readable)."""
+    names = "; ".join(a.summary for a in alerts[:shown])
+    if len(alerts) > shown:
+        names += f"; and {len(alerts) - shown} more"
+    return f"Alert: {names}" if len(alerts) == 1 else f"{len(alerts)} alerts: {names}"
 
 
 def _count(alerts: list[Alert], status: str) -> int:
