@@ -24,6 +24,8 @@ from workflows import schedule, search
 from workflows.config import TocsinConfig
 from workflows.ids import PAGE_KEY, page_key, page_workflow_id
 from workflows.models import (
+    AlertList,
+    AlertQuery,
     OnCallEntry,
     PageActionInput,
     PageInput,
@@ -167,6 +169,21 @@ class TocsinClient:
         handle = self._handle(page_id)
         try:
             return await handle.query(PageWorkflow.get_state)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise PageNotFound(f"no page {page_id!r}") from None
+            raise
+
+    async def get_alerts(self, page_id: str, offset: int = 0, limit: int = 500) -> AlertList:
+        """A slice of the page's alerts (``get_page`` shows at most 100).
+
+        Raises:
+            PageNotFound: no such page.
+        """
+        try:
+            return await self._handle(page_id).query(
+                PageWorkflow.get_alerts, AlertQuery(offset=offset, limit=limit)
+            )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise PageNotFound(f"no page {page_id!r}") from None

@@ -102,6 +102,8 @@ class PageState(BaseModel):
     urgency: Literal["high", "low"] = "high"
     unrouted: bool = False
     alerts: list[Alert] = Field(default_factory=list)
+    alerts_total: int = 0
+    alerts_firing: int = 0
     flaps: int = 0
     policy: str | None = None
     step: int = 0
@@ -116,6 +118,19 @@ class PageState(BaseModel):
     resolved_by: str | None = None
     resolved_at: datetime | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    timeline_omitted: int = 0
+
+
+class AlertQuery(BaseModel):
+    """A slice of a page's alerts (a storm can put thousands on one page)."""
+
+    offset: int = Field(default=0, ge=0)
+    limit: int = Field(default=500, ge=1, le=1000)
+
+
+class AlertList(BaseModel):
+    total: int
+    alerts: list[Alert]
 
 
 class PageActionInput(BaseModel):

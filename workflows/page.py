@@ -21,6 +21,8 @@ from workflows.durations import format_duration
 from workflows.models import (
     Alert,
     AlertBatch,
+    AlertList,
+    AlertQuery,
     NotificationRecord,
     NotifyInput,
     PageActionInput,
@@ -98,6 +100,7 @@ class PageWorkflow:
         self._policy = page.policy
         self._flap_window = timedelta(seconds=page.flap_window_seconds)
         self._opened = False
+        self._alert_index: dict[str, int] = {}
         # Seeded from the starter's view of the config so an ack can land before step 1
         # resolves; refreshed from the config at every step.
         self._members: set[str] = set(page.team_members)
@@ -128,7 +131,7 @@ class PageWorkflow:
         await asyncio.gather(*self._notifications)
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._publish()
-        return self._state
+        return bounded_view(self._state)
 
     async def _reopened_within_flap_window(self) -> bool:
         """After an alert page resolves, wait the flap window for it to fire again."""
@@ -274,7 +277,7 @@ class PageWorkflow:
     def acknowledge(self, action: PageActionInput) -> PageState:
         """Take the page: stops escalation. Only a team member or someone notified may."""
         self._take(action.by, _with_note(f"Acknowledged by {action.by}", action))
-        return self._state
+        return bounded_view(self._state)
 
     @acknowledge.validator
     def _validate_acknowledge(self, action: PageActionInput) -> None:
@@ -290,7 +293,7 @@ class PageWorkflow:
         """Skip the rest of the current step's timeout and notify the next step now."""
         self._escalate_requested = True
         self._record("escalate", _with_note(f"Escalated now by {action.by}", action), by=action.by)
-        return self._state
+        return bounded_view(self._state)
 
     @escalate.validator
     def _validate_escalate(self, action: PageActionInput) -> None:
@@ -309,7 +312,7 @@ class PageWorkflow:
     def resolve(self, action: PageActionInput) -> PageState:
         """Close the page."""
         self._close(action.by, _with_note(f"Resolved by {action.by}", action))
-        return self._state
+        return bounded_view(self._state)
 
     @resolve.validator
     def _validate_resolve(self, action: PageActionInput) -> None:
@@ -326,7 +329,7 @@ class PageWorkflow:
             if self._state.status == PageStatus.triggered:
                 self._take(batch.by or batch.source, f"Acknowledged by {batch.by or batch.source}")
             return
-        joined, resolved = merge_alerts(self._state.alerts, batch.alerts)
+        joined, resolved = merge_alerts(self._state.alerts, batch.alerts, self._alert_index)
         if not self._opened:
             return  # the start signal: run() records the opening with the alert count
         firing = _count(self._state.alerts, "firing")
@@ -361,8 +364,16 @@ class PageWorkflow:
 
     @workflow.query
     def get_state(self) -> PageState:
-        """The page as it is now, timeline included."""
-        return self._state
+        """The page as it is now, timeline included (bounded: see :func:`bounded_view`)."""
+        return bounded_view(self._state)
+
+    @workflow.query
+    def get_alerts(self, query: AlertQuery) -> AlertList:
+        """Every alert of the page, a slice at a time."""
+        alerts = self._state.alerts
+        return AlertList(
+            total=len(alerts), alerts=alerts[query.offset : query.offset + query.limit]
+        )
 
     def _take(self, by: str, text: str) -> None:
         self._state.status = PageStatus.acknowledged
@@ -402,7 +413,9 @@ class PageWorkflow:
 
     def _record(self, kind: str, text: str, by: str | None = None) -> None:
         self._state.timeline.append(TimelineEntry(at=workflow.now(), kind=kind, text=text, by=by))
-        workflow.logger.info("page %s: %s", self._state.id, text)
+        # Alert churn is in the timeline; logging each batch would flood the log in a storm.
+        log = workflow.logger.debug if kind == "alert" else workflow.logger.info
+        log("page %s: %s", self._state.id, text)
         self._publish()
 
     def _publish(self) -> None:
@@ -452,13 +465,44 @@ def render_details(state: PageState) -> str:
     return "\n\n".join(lines)
 
 
-def merge_alerts(known: list[Alert], incoming: list[Alert]) -> tuple[list[Alert], list[Alert]]:
+MAX_ALERTS_SHOWN = 100
+TIMELINE_HEAD = 50
+TIMELINE_TAIL = 450
+
+
+def bounded_view(state: PageState) -> PageState:
+    """The state as queries and updates return it: never near Temporal's 2 MiB payload limit.
+
+    An alert storm can put thousands of alerts and timeline entries on one page. The view
+    keeps up to 100 alerts (firing first; all of them through ``get_alerts``) and the first
+    50 and last 450 timeline entries, and says how many it left out.
+    """
+    alerts = state.alerts
+    firing = [a for a in alerts if a.status == "firing"]
+    update: dict[str, object] = {"alerts_total": len(alerts), "alerts_firing": len(firing)}
+    if len(alerts) > MAX_ALERTS_SHOWN:
+        resolved = [a for a in alerts if a.status != "firing"]
+        update["alerts"] = (firing + resolved)[:MAX_ALERTS_SHOWN]
+    timeline = state.timeline
+    if len(timeline) > TIMELINE_HEAD + TIMELINE_TAIL:
+        update["timeline"] = timeline[:TIMELINE_HEAD] + timeline[-TIMELINE_TAIL:]
+        update["timeline_omitted"] = len(timeline) - TIMELINE_HEAD - TIMELINE_TAIL
+    return state.model_copy(update=update)
+
+
+def merge_alerts(
+    known: list[Alert], incoming: list[Alert], index: dict[str, int] | None = None
+) -> tuple[list[Alert], list[Alert]]:
     """Merge ``incoming`` into ``known`` by fingerprint, in place.
+
+    ``index`` (fingerprint → position in ``known``) is kept up to date when given, so a
+    page with thousands of alerts does not rebuild it for every delivery.
 
     Returns:
         The alerts that joined (new, or firing again) and those that resolved.
     """
-    index = {a.fingerprint: i for i, a in enumerate(known)}
+    if index is None:
+        index = {a.fingerprint: i for i, a in enumerate(known)}
     joined: list[Alert] = []
     resolved: list[Alert] = []
     for alert in incoming:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from starters.api import NewPage, TocsinClient
-from workflows.models import PageListItem, PageState, PageStatus
+from workflows.models import AlertList, PageListItem, PageState, PageStatus
 
 
 class PageAction(BaseModel):
@@ -53,6 +53,17 @@ async def list_pages(
 async def get_page(page_id: str, client: Tocsin) -> PageState:
     """One page with its timeline and notifications."""
     return await client.get_page(page_id)
+
+
+@router.get("/{page_id}/alerts", response_model=AlertList)
+async def get_alerts(
+    page_id: str,
+    client: Tocsin,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> AlertList:
+    """Every alert of the page, a slice at a time (the page itself shows at most 100)."""
+    return await client.get_alerts(page_id, offset, limit)
 
 
 @router.post("/{page_id}/ack", response_model=PageState)
