@@ -65,7 +65,7 @@ with workflow.unsafe.imports_passed_through():
 
     from starters.alertmanager import group_page_key
     from workflows.ids import page_workflow_id
-    from workflows.models import PageState, PageStatus
+    from workflows.models import Alert, AlertQuery, PageState, PageStatus
     from workflows.page import PageWorkflow
 
 RECEIVER = "tocsin"
@@ -558,9 +558,24 @@ async def page_facts(client: Client, key: str) -> PageFacts:
     events = described.raw_description.workflow_execution_info.history_length
     try:
         state = await handle.query(PageWorkflow.get_state)
+        # The first escalation step may still be queued behind the storm: wait for it (bounded).
+        deadline = time.monotonic() + VISIBILITY_TIMEOUT
+        while state.step < 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.25)
+            state = await handle.query(PageWorkflow.get_state)
+        # get_state shows at most 100 alerts; read them all for the completeness check.
+        alerts: list[Alert] = []
+        while len(alerts) < state.alerts_total:
+            chunk = await handle.query(
+                PageWorkflow.get_alerts, AlertQuery(offset=len(alerts), limit=1000)
+            )
+            alerts += chunk.alerts
     except Exception as err:  # reported as a failed check
         return PageFacts(key, None, events, start, f"{type(err).__name__}: {err}"[:200])
-    return PageFacts(key, state, events, start, state_bytes=len(state.model_dump_json()))
+    size = len(state.model_dump_json())
+    return PageFacts(
+        key, state.model_copy(update={"alerts": alerts}), events, start, state_bytes=size
+    )
 
 
 async def check_pages(client: Client, storm: Storm, phase: Phase) -> tuple[Check, list[PageFacts]]:

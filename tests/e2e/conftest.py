@@ -46,7 +46,14 @@ escalation_policies:
       - {{targets: ["rotation:delivery/eoc"], ack_timeout: {step1}}}
       - {{targets: ["rotation:delivery/tm"], ack_timeout: {step2}}}
       - {{targets: ["team:delivery"], ack_timeout: 1h}}
+services:
+  gitserver: {{team: delivery, integration_key: "${{TOCSIN_E2E_EVENTS_KEY}}"}}
+routes:
+  - {{match: {{service: gitserver}}, service: gitserver}}
+  - {{default: true, team: delivery}}
 """
+
+EVENTS_KEY = "e2e0events0key0123456789abcdef00"
 
 
 def free_port() -> int:
@@ -104,8 +111,12 @@ class Stack:
 
 @pytest.fixture
 async def stack(
-    dev_env: WorkflowEnvironment, receiver: Receiver, tmp_path: Path
+    dev_env: WorkflowEnvironment,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Stack]:
+    monkeypatch.setenv("TOCSIN_E2E_EVENTS_KEY", EVENTS_KEY)
     config_path = write_config(tmp_path / "tocsin.yaml", receiver)
     config = ConfigFile(config_path)
     task_queue = f"e2e-{uuid.uuid4()}"

@@ -9,7 +9,8 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from tests.e2e.conftest import Stack
+from starters.events import event_page_key
+from tests.e2e.conftest import EVENTS_KEY, Stack
 from tests.fakes.receiver import Delivery
 
 pytestmark = pytest.mark.e2e
@@ -220,3 +221,48 @@ class TestWebUiVisibility:
         assert "**ACKNOWLEDGED**" in details
         assert "**Acknowledged by:** alice" in details
         assert "alice (json://127.0.0.1:" in details
+
+
+class TestEventsApi:
+    async def test_trigger_then_resolve_over_http(self, stack: Stack) -> None:
+        """An Events API trigger pages the service's team; a resolve with its dedup key resolves it."""
+        event = {
+            "routing_key": EVENTS_KEY,
+            "event_action": "trigger",
+            "payload": {
+                "summary": "gitserver disk 99%",
+                "source": "gitserver-0",
+                "severity": "critical",
+            },
+            "links": [{"href": "https://grafana.example/d/disk", "text": "dashboard"}],
+        }
+        accepted = await stack.http.post("/webhooks/events", json=event)
+        assert accepted.status_code == 202
+        body = accepted.json()
+        assert body["status"] == "success"
+        page_id = event_page_key("gitserver", body["dedup_key"])
+        await stack.receiver.wait_for(lambda ds: any(d.page_id == page_id for d in ds))
+        page = (await stack.http.get(f"/api/pages/{page_id}")).json()
+        assert (page["service"], page["severity"], page["team"]) == (
+            "gitserver",
+            "critical",
+            "delivery",
+        )
+        assert page["alerts"][0]["links"] == [
+            {"href": "https://grafana.example/d/disk", "text": "dashboard"}
+        ]
+
+        resolve = {
+            "routing_key": EVENTS_KEY,
+            "event_action": "resolve",
+            "dedup_key": body["dedup_key"],
+        }
+        assert (await stack.http.post("/webhooks/events", json=resolve)).status_code == 202
+
+        async def resolved() -> dict[str, Any] | None:
+            state: dict[str, Any] = (await stack.http.get(f"/api/pages/{page_id}")).json()
+            return state if state["status"] == "resolved" else None
+
+        final = await eventually(resolved)
+        assert final["resolved_by"] == "events"
+        assert "All alerts resolved" in [e["text"] for e in final["timeline"]]
