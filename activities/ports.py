@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from workflows.config import Person, TocsinConfig
+from workflows.incident_config import Rollback
+from workflows.models import RollbackRequest, RollbackResult
 
 
 class ConfigSource(Protocol):
@@ -34,4 +36,29 @@ class Notifier(Protocol):
 
     async def send(self, person: Person, address: str, message: Message) -> str:
         """Send and return where it went, safe to log (no secrets)."""
+        ...
+
+
+class RollbackRunner(Protocol):
+    """Runs one kind of rollback (GitHub Actions, signed webhook, local command).
+
+    Returns a result with ``ok=False`` when the rollback ran and failed (non-zero exit,
+    rejected dispatch); raises :class:`activities.errors.Unavailable` when it could not
+    be run at all and retrying may help.
+    """
+
+    async def run(self, spec: Rollback, request: RollbackRequest) -> RollbackResult: ...
+
+
+class Chat(Protocol):
+    """Where an incident's conversation happens (console by default, Slack later)."""
+
+    async def create_channel(self, name: str, private: bool) -> str:
+        """Create (or find) the channel; return its reference for later calls."""
+        ...
+
+    async def invite(self, channel: str, people: list[Person]) -> None: ...
+
+    async def post(self, channel: str, text: str) -> str:
+        """Post a message; return a reference to it."""
         ...

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from workflows.durations import format_duration, parse_duration
+from workflows.incident_config import DEFAULT_SEVERITIES, Incidents, Severity
 from workflows.services import Alerting, Route, Service
 
 Duration = Annotated[
@@ -182,6 +183,14 @@ class TocsinConfig(_Strict):
     services: dict[Ident, Service] = Field(default_factory=dict)
     routes: list[Route] = Field(default_factory=list)
     alerting: Alerting = Field(default_factory=Alerting)
+    severities: list[Severity] = Field(
+        default_factory=lambda: list(DEFAULT_SEVERITIES), min_length=1
+    )
+    incidents: Incidents = Field(default_factory=Incidents)
+
+    def severity(self, name: str) -> Severity | None:
+        """The severity called ``name``, if configured."""
+        return next((s for s in self.severities if s.name == name), None)
 
     _tz = field_validator("timezone")(_check_timezone)
 
@@ -231,6 +240,7 @@ def reference_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
 
     errors.extend(_contact_errors(config))
     errors.extend(_routing_errors(config))
+    errors.extend(_incident_errors(config))
     for tid, team in config.teams.items():
         for i, member in enumerate(team.members):
             person(("teams", tid, "members", i), member)
@@ -326,4 +336,26 @@ def _routing_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
         if key in keys:
             errors.append((path, f"integration key already used by {keys[key]}"))
         keys[key] = ".".join(str(p) for p in path[:2])
+    return errors
+
+
+def _incident_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
+    """Severity names unique; incident teams and the default severity exist."""
+    errors: list[tuple[ErrorPath, str]] = []
+    seen: set[str] = set()
+    for i, severity in enumerate(config.severities):
+        if severity.name in seen:
+            errors.append(
+                (("severities", i, "name"), f"severity {severity.name!r} is listed twice")
+            )
+        seen.add(severity.name)
+    incidents = config.incidents
+    for key in ("customer_support_team", "security_team"):
+        team = getattr(incidents, key)
+        if team is not None and team not in config.teams:
+            errors.append((("incidents", key), f"unknown team {team!r}"))
+    if incidents.default_severity is not None and incidents.default_severity not in seen:
+        errors.append(
+            (("incidents", "default_severity"), f"unknown severity {incidents.default_severity!r}")
+        )
     return errors

@@ -217,3 +217,22 @@ class OnCallEntry(BaseModel):
     name: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+
+
+class RollbackRequest(BaseModel):
+    """Roll a service back (or revert a change) for an incident."""
+
+    incident_id: str
+    service: str
+    by: str
+    choice: Literal["roll_back", "revert"] = "roll_back"
+
+
+class RollbackResult(BaseModel):
+    """What the rollback runner did: ``ok``, one line, captured output (trimmed), a link."""
+
+    ok: bool
+    runner: str
+    summary: str
+    output: str = ""
+    url: str | None = None

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from workflows.durations import format_duration, parse_duration
+from workflows.incident_config import Rollback
 
 Urgency = Literal["high", "low"]
 
@@ -67,6 +68,7 @@ class Service(_Strict):
     labels: dict[str, str] = Field(default_factory=dict)
     urgency: dict[str, Urgency] = Field(default_factory=dict)
     integration_key: str | None = Field(default=None, min_length=1)
+    rollback: Rollback | None = None
 
 
 class Route(_Strict):
