@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,11 +15,16 @@ from activities.adapters.console import ConsoleNotifier
 from activities.adapters.smtp import SmtpNotifier, SmtpSettings
 from activities.config import ConfigActivities
 from activities.notify import NotifyActivities
-from activities.ports import ConfigSource, Notifier
+from activities.adapters.console_chat import ConsoleChat
+from activities.incident import ChatActivities
+from activities.ports import Chat, ConfigSource, Notifier, RollbackRunner
+from activities.rollback import RollbackActivities, build_rollback_runners
 from worker.settings import Settings
+from workflows.incident import IncidentWorkflow
+from workflows.incident_counter import IncidentCounterWorkflow
 from workflows.page import PageWorkflow
 
-WORKFLOWS: Sequence[type] = (PageWorkflow,)
+WORKFLOWS: Sequence[type] = (PageWorkflow, IncidentWorkflow, IncidentCounterWorkflow)
 
 # Pure, stateless modules (pydantic models, config schema, schedule and policy rules) are
 # shared with the sandbox instead of being re-imported for every workflow run: that halves
@@ -26,6 +32,11 @@ WORKFLOWS: Sequence[type] = (PageWorkflow,)
 # module state, so sharing them cannot leak anything between runs.
 PASSTHROUGH_MODULES = (
     "workflows.models",
+    "workflows.incident_models",
+    "workflows.incident_config",
+    "workflows.services",
+    "workflows.routing",
+    "workflows.envref",
     "workflows.config",
     "workflows.durations",
     "workflows.ids",
@@ -69,12 +80,26 @@ def build_notifiers(settings: Settings) -> dict[str, Notifier]:
 
 
 def build_activities(
-    config: ConfigSource, notifiers: Mapping[str, Notifier], url: str
+    config: ConfigSource,
+    notifiers: Mapping[str, Notifier],
+    url: str,
+    chat: Chat | None = None,
+    runners: Mapping[str, RollbackRunner] | None = None,
 ) -> list[Any]:
     """The activity callables, bound to their adapters."""
     configs = ConfigActivities(config)
     notify = NotifyActivities(config, notifiers, url)
-    return [configs.resolve_step, notify.notify]
+    chats = ChatActivities(config, chat or ConsoleChat())
+    rollbacks = RollbackActivities(
+        config, build_rollback_runners(os.environ) if runners is None else runners
+    )
+    return [
+        configs.resolve_step,
+        notify.notify,
+        chats.open_channel,
+        chats.post_message,
+        rollbacks.run_rollback,
+    ]
 
 
 def build_worker(
@@ -83,6 +108,8 @@ def build_worker(
     config: ConfigSource,
     *,
     notifiers: Mapping[str, Notifier] | None = None,
+    chat: Chat | None = None,
+    runners: Mapping[str, RollbackRunner] | None = None,
     task_queue: str | None = None,
 ) -> Worker:
     """A worker for every Tocsin workflow and activity on the settings' task queue."""
@@ -91,7 +118,11 @@ def build_worker(
         task_queue=task_queue or settings.task_queue,
         workflows=list(WORKFLOWS),
         activities=build_activities(
-            config, build_notifiers(settings) if notifiers is None else notifiers, api_url(settings)
+            config,
+            build_notifiers(settings) if notifiers is None else notifiers,
+            api_url(settings),
+            chat,
+            runners,
         ),
         workflow_runner=workflow_runner(),
         # Waiting pages should not be replayed from scratch on every task.

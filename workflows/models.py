@@ -82,6 +82,9 @@ class PageInput(BaseModel):
     unrouted: bool = False
     route_note: str | None = None
     flap_window_seconds: float = 0.0
+    # A page on behalf of another workflow (an incident looking for a lead): told on ack.
+    notify_workflow: str | None = None
+    purpose: str | None = None
 
 
 class PageState(BaseModel):
@@ -131,6 +134,14 @@ class AlertQuery(BaseModel):
 class AlertList(BaseModel):
     total: int
     alerts: list[Alert]
+
+
+class PageAcknowledged(BaseModel):
+    """A page opened for a workflow (``PageInput.notify_workflow``) was acknowledged."""
+
+    page_id: str
+    purpose: str | None = None
+    by: str
 
 
 class PageActionInput(BaseModel):

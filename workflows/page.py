@@ -25,6 +25,7 @@ from workflows.models import (
     AlertQuery,
     NotificationRecord,
     NotifyInput,
+    PageAcknowledged,
     PageActionInput,
     PageInput,
     PageState,
@@ -98,6 +99,8 @@ class PageWorkflow:
             unrouted=page.unrouted,
         )
         self._policy = page.policy
+        self._notify_workflow = page.notify_workflow
+        self._purpose = page.purpose
         self._flap_window = timedelta(seconds=page.flap_window_seconds)
         self._opened = False
         self._alert_index: dict[str, int] = {}
@@ -380,6 +383,18 @@ class PageWorkflow:
         self._state.acknowledged_by = by
         self._state.acknowledged_at = workflow.now()
         self._record("acknowledged", text, by=by)
+        if self._notify_workflow is not None:
+            told = PageAcknowledged(page_id=self._state.id, purpose=self._purpose, by=by)
+            handle = workflow.get_external_workflow_handle(self._notify_workflow)
+            self._notifications.append(
+                asyncio.create_task(handle.signal("page_acknowledged", told))
+            )
+
+    @workflow.signal
+    def close(self, action: PageActionInput) -> None:
+        """Resolve on behalf of the workflow that opened the page (its need is met)."""
+        if self._state.status != PageStatus.resolved:
+            self._close(action.by, _with_note(f"Closed by {action.by}", action))
 
     def _close(self, by: str, text: str) -> None:
         self._state.status = PageStatus.resolved

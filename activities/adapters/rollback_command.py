@@ -1,0 +1,121 @@
+"""Rollback by running a local command: an argv list, no shell, output captured, timed out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Mapping
+
+from activities.errors import Rejected
+from workflows.durations import format_duration
+from workflows.incident_config import CommandRollback, Rollback
+from workflows.models import RollbackRequest, RollbackResult
+
+OUTPUT_CHARS = 4000
+# Bytes kept while reading: enough for OUTPUT_CHARS characters of any UTF-8 text.
+_KEEP_BYTES = OUTPUT_CHARS * 4
+# After the command exits (or is killed), how long a leftover child holding the pipe
+# may keep us waiting for the rest of the output.
+_DRAIN_SECONDS = 1.0
+
+
+def rollback_environment(base: Mapping[str, str], request: RollbackRequest) -> dict[str, str]:
+    """The command's environment: the worker's, plus what the rollback is about."""
+    return {
+        **base,
+        "TOCSIN_INCIDENT": request.incident_id,
+        "TOCSIN_SERVICE": request.service,
+        "TOCSIN_ROLLBACK_BY": request.by,
+        "TOCSIN_ROLLBACK_CHOICE": request.choice,
+    }
+
+
+def tail(data: bytes | bytearray) -> str:
+    """The last :data:`OUTPUT_CHARS` characters of the output, marked when cut."""
+    text = bytes(data).decode("utf-8", errors="replace")
+    if len(text) <= OUTPUT_CHARS:
+        return text
+    return "…" + text[-(OUTPUT_CHARS - 1) :]
+
+
+async def _collect(stream: asyncio.StreamReader | None, sink: bytearray) -> None:
+    while stream is not None and (chunk := await stream.read(65536)):
+        sink += chunk
+        del sink[:-_KEEP_BYTES]
+
+
+class CommandRunner:
+    """Runs ``spec.argv`` in its own process group; a timeout kills the whole group."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = os.environ if environ is None else environ
+
+    async def run(self, spec: Rollback, request: RollbackRequest) -> RollbackResult:
+        if not isinstance(spec, CommandRollback):
+            raise Rejected(f"the command runner cannot run a {spec.kind} rollback")
+        program = spec.argv[0]
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *spec.argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                cwd=spec.cwd,
+                env=rollback_environment(self._environ, request),
+                start_new_session=True,
+            )
+        except FileNotFoundError as err:
+            missing = spec.cwd if spec.cwd and err.filename == spec.cwd else program
+            what = "directory" if missing == spec.cwd else "command"
+            return self._failed(f"{what} {missing} not found")
+        except PermissionError:
+            return self._failed(f"{program} could not be run: permission denied")
+
+        output = bytearray()
+        reader = asyncio.create_task(_collect(proc.stdout, output))
+        timed_out = False
+        try:
+            try:
+                async with asyncio.timeout(spec.timeout.total_seconds()):
+                    await proc.wait()
+            except TimeoutError:
+                timed_out = True
+        finally:
+            # Also on cancellation: a rollback nobody waits for must not keep running.
+            if proc.returncode is None:
+                _kill_group(proc.pid)
+                await proc.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(reader), _DRAIN_SECONDS)
+            reader.cancel()
+
+        text = tail(output)
+        if timed_out:
+            return self._failed(f"{program} timed out after {format_duration(spec.timeout)}", text)
+        code = proc.returncode
+        if code == 0:
+            return RollbackResult(
+                ok=True, runner="command", summary=f"{program} exited 0", output=text
+            )
+        if code is not None and code < 0:
+            return self._failed(f"{program} was killed by {_signal_name(-code)}", text)
+        return self._failed(f"{program} exited {code}", text)
+
+    @staticmethod
+    def _failed(summary: str, output: str = "") -> RollbackResult:
+        return RollbackResult(ok=False, runner="command", summary=summary, output=output)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _kill_group(pgid: int) -> None:
+    # start_new_session made the command a group leader: its children die with it.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)

@@ -1,0 +1,38 @@
+"""Incident activities: the channel and its messages, through the ``Chat`` port."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.errors import AdapterError, to_application_error
+from activities.ports import Chat, ConfigSource
+from workflows.incident_models import ChannelRequest, ChatPost
+
+
+class ChatActivities:
+    """Opens incident channels and posts to them."""
+
+    def __init__(self, config: ConfigSource, chat: Chat) -> None:
+        self._config = config
+        self._chat = chat
+
+    @activity.defn(name="open_channel")
+    async def open_channel(self, request: ChannelRequest) -> str:
+        """Create the incident's channel and invite its people; returns the channel reference."""
+        people = self._config.current().people
+        try:
+            channel = await self._chat.create_channel(request.name, request.private)
+            members = [people[p] for p in request.members if p in people]
+            if members:
+                await self._chat.invite(channel, members)
+        except AdapterError as err:
+            raise to_application_error(err) from err
+        return channel
+
+    @activity.defn(name="post_message")
+    async def post_message(self, post: ChatPost) -> str:
+        """Post one message to a channel (or an announce target)."""
+        try:
+            return await self._chat.post(post.channel, post.text)
+        except AdapterError as err:
+            raise to_application_error(err) from err

@@ -1,0 +1,716 @@
+"""IncidentWorkflow: declaration to resolution, rollback first, nobody forgotten.
+
+One workflow per incident (id ``incident-INC-42``). Message handlers only change state and
+queue chat messages; the main loop does the I/O (channel, posts, rollbacks, pages) and
+wakes at the earliest deadline (lead page, rollback re-prompt, update reminder…). The
+deadlines live in the state, so continue-as-new carries them over unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError
+from temporalio.workflow import ParentClosePolicy
+
+from workflows import search
+from workflows.durations import format_duration
+from workflows.incident_models import (
+    ChannelRequest,
+    ChatPost,
+    IncidentInput,
+    IncidentState,
+    IncidentStatus,
+    ResolveInput,
+    RoleInput,
+    RolePage,
+    RollbackDecision,
+    RollbackOutcome,
+    SeverityChange,
+    SeverityPolicy,
+    StatusUpdate,
+    UpdateInput,
+)
+from workflows.models import (
+    PageAcknowledged,
+    PageActionInput,
+    PageInput,
+    RollbackRequest,
+    RollbackResult,
+    TimelineEntry,
+)
+from workflows.page import PageWorkflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.incident import ChatActivities
+    from activities.rollback import RollbackActivities
+
+CHAT_TIMEOUT = timedelta(seconds=30)
+CHAT_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=10)
+ROLLBACK_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    maximum_attempts=3,
+    non_retryable_error_types=["Rejected", "NotConfigured", "NotFound"],
+)
+OPEN = (IncidentStatus.triage, IncidentStatus.active)
+
+
+def incident_workflow_id(incident_id: str) -> str:
+    return f"incident-{incident_id}"
+
+
+def channel_name(incident_id: str, title: str) -> str:
+    """``#inc-42-search-is-down``: lowercase, dashes, at most 80 characters (Slack's limit)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    return f"#{incident_id.lower()}-{slug}"[:80].rstrip("-")
+
+
+def incident_summary(state: IncidentState) -> str:
+    return f"{state.id} · {state.severity} · {state.title}"[:200]
+
+
+def incident_search_attributes(state: IncidentState) -> TypedSearchAttributes:
+    pairs: list[SearchAttributePair[str]] = [
+        SearchAttributePair(search.KIND, "incident"),
+        SearchAttributePair(search.TEAM, state.team),
+        SearchAttributePair(search.SEVERITY, state.severity),
+        SearchAttributePair(search.STATUS, state.status.value),
+    ]
+    if state.service:
+        pairs.append(SearchAttributePair(search.SERVICE, state.service))
+    if state.lead:
+        pairs.append(SearchAttributePair(search.LEAD, state.lead))
+    return TypedSearchAttributes(pairs)
+
+
+@workflow.defn
+class IncidentWorkflow:
+    """An incident: channel, lead, messenger, rollback-first triage, updates, resolution."""
+
+    @workflow.init
+    def __init__(self, incident: IncidentInput) -> None:
+        self._input = incident
+        self._state = incident.carried or IncidentState(
+            id=incident.id,
+            title=incident.title,
+            description=incident.description,
+            severity=incident.severity.name,
+            service=incident.service,
+            team=incident.team,
+            customer_impact=incident.customer_impact,
+            security=incident.security,
+            private=incident.security,
+            declared_by=incident.declared_by,
+            declared_at=workflow.now(),
+            from_page=incident.from_page,
+            severity_policy=incident.severity,
+        )
+        self._outbox: list[ChatPost] = []
+        self._rollback_requested = False
+        self._wake = False
+        self._published: dict[str, str | None] = {}
+        self._signals: list[asyncio.Task[None]] = []
+
+    # -- main loop ----------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, incident: IncidentInput) -> IncidentState:
+        if incident.carried is None:
+            await self._declare()
+        while self._state.status in OPEN:
+            await self._sleep_until_next()
+            await self._flush()
+            await self._due()
+            if self._rollback_requested:
+                await self._run_rollback()
+            await self._flush()
+            if self._should_continue_as_new() and self._state.status in OPEN:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._flush()
+                workflow.continue_as_new(incident.model_copy(update={"carried": self._state}))
+        await self._wind_down()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._flush()
+        self._publish()
+        return self._state
+
+    async def _declare(self) -> None:
+        s = self._state
+        now = workflow.now()
+        who = f"by {s.declared_by}"
+        source = f" (from page {s.from_page})" if s.from_page else ""
+        self._record(
+            "declared", f"{s.id} declared {who}{source}: {s.title} [{s.severity}]", s.declared_by
+        )
+        s.channel = await workflow.execute_activity_method(
+            ChatActivities.open_channel,
+            ChannelRequest(
+                incident_id=s.id,
+                name=channel_name(s.id, s.title),
+                private=s.private,
+                members=[s.declared_by],
+            ),
+            start_to_close_timeout=CHAT_TIMEOUT,
+            retry_policy=CHAT_RETRY,
+            summary="open channel",
+        )
+        self._record("channel", f"Channel {s.channel} opened")
+        self._say(self._card())
+        if not s.private:
+            for target in self._severity().announce:
+                self._outbox.append(
+                    ChatPost(
+                        channel=target,
+                        text=f":rotating_light: {incident_summary(s)} — join {s.channel}",
+                    )
+                )
+            if self._severity().announce:
+                self._record("announced", f"Announced in {', '.join(self._severity().announce)}")
+        else:
+            self._record("private", "Security incident: private, not announced")
+        if s.security and self._input.security_team:
+            await self._page(
+                "security", self._input.security_team, f"{s.id} security incident: {s.title}"
+            )
+        if self._severity().page:
+            s.lead_page_due = now + timedelta(seconds=self._input.lead_timeout_seconds)
+        if s.customer_impact and self._input.support_team:
+            s.messenger_page_due = now + timedelta(seconds=self._input.lead_timeout_seconds)
+        self._prompt_rollback()
+        s.update_due = now + self._update_interval()
+        await self._flush()
+
+    async def _sleep_until_next(self) -> None:
+        deadlines = [
+            d
+            for d in (
+                self._state.lead_page_due,
+                self._state.messenger_page_due,
+                self._state.rollback_prompt_due,
+                self._state.owner_page_due,
+                self._state.update_due,
+            )
+            if d is not None
+        ]
+        self._wake = False
+
+        def ready() -> bool:
+            return self._wake or bool(self._outbox) or self._state.status not in OPEN
+
+        if not deadlines:
+            await workflow.wait_condition(ready)
+            return
+        wait = max(min(deadlines) - workflow.now(), timedelta(0))
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                ready, timeout=wait, timeout_summary="next incident deadline"
+            )
+
+    async def _due(self) -> None:
+        s = self._state
+        now = workflow.now()
+        if s.lead_page_due and now >= s.lead_page_due:
+            s.lead_page_due = None
+            if s.lead is None:
+                await self._page(
+                    "lead", s.team, f"We have an incident, please help: {s.id} {s.title}"
+                )
+        if s.messenger_page_due and now >= s.messenger_page_due:
+            s.messenger_page_due = None
+            if s.messenger is None and self._input.support_team:
+                await self._page(
+                    "messenger",
+                    self._input.support_team,
+                    f"{s.id} affects customers, we need a messenger: {s.title}",
+                )
+        if s.rollback_prompt_due and now >= s.rollback_prompt_due:
+            s.rollback_prompt_due = None
+            if s.rollback.decision is None:
+                self._prompt_rollback()
+            elif s.rollback.result is not None and s.rollback.resolved_it is None:
+                self._prompt_outcome()
+        if s.owner_page_due and now >= s.owner_page_due:
+            s.owner_page_due = None
+            if s.resolution_owner is None:
+                await self._page(
+                    "resolution", s.team, f"{s.id} needs a resolution owner: {s.title}"
+                )
+        if s.update_due and now >= s.update_due:
+            s.reminders += 1
+            since = format_duration(self._update_interval() * s.reminders)
+            lead = s.lead or "lead (nobody yet)"
+            self._say(
+                f"Reminder for {lead}: no status update for {since}. Post one with /incident update."
+            )
+            if s.reminders >= 2 and not s.private:
+                for target in self._severity().announce:
+                    self._outbox.append(
+                        ChatPost(
+                            channel=target,
+                            text=f"{s.id}: no status update for {since} (lead: {lead})",
+                        )
+                    )
+            s.update_due = now + self._update_interval()
+
+    async def _page(self, purpose: str, team: str, summary: str) -> None:
+        """Open a child page for a role; its acknowledgement comes back as a signal."""
+        s = self._state
+        count = sum(1 for p in s.pages if p.purpose == purpose) + 1
+        key = f"{s.id.lower()}-{purpose}-{count}"
+        page = PageInput(
+            key=key,
+            team=team,
+            summary=summary,
+            created_by="tocsin",
+            source="incident",
+            notify_workflow=workflow.info().workflow_id,
+            purpose=purpose,
+        )
+        await workflow.start_child_workflow(
+            PageWorkflow.run,
+            page,
+            id=f"page-{key}",
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            static_summary=f"[{team}] {summary}"[:200],
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(search.KIND, "page"),
+                    SearchAttributePair(search.TEAM, team),
+                    SearchAttributePair(search.STATUS, "triggered"),
+                ]
+            ),
+        )
+        s.pages.append(RolePage(purpose=purpose, page_id=key, team=team))
+        self._record("page", f"Paged team {team} for a {purpose}: page {key}")
+        self._say(f"Paged {team} on call for a {purpose} (page {key})")
+
+    async def _run_rollback(self) -> None:
+        s = self._state
+        self._rollback_requested = False
+        choice = s.rollback.decision
+        if choice not in ("roll_back", "revert") or s.service is None:
+            return
+        s.rollback.running = True
+        self._publish()
+        try:
+            result = await workflow.execute_activity_method(
+                RollbackActivities.run_rollback,
+                RollbackRequest(
+                    incident_id=s.id,
+                    service=s.service,
+                    by=s.rollback.decided_by or "",
+                    choice=choice,
+                ),
+                start_to_close_timeout=timedelta(minutes=15),
+                retry_policy=ROLLBACK_RETRY,
+                summary=f"rollback {s.service}",
+            )
+        except ActivityError as err:
+            cause = err.cause
+            result = RollbackResult(
+                ok=False, runner="unknown", summary=f"rollback could not run: {cause or err}"
+            )
+        s.rollback.running = False
+        s.rollback.result = result
+        outcome = "succeeded" if result.ok else "failed"
+        detail = f"\n{result.output[-1500:]}" if result.output else ""
+        self._record(
+            "rollback-result",
+            f"Rollback of {s.service} {outcome} ({result.runner}): {result.summary}{detail}",
+        )
+        self._say(
+            f"Rollback of {s.service} {outcome}: {result.summary}"
+            + (f" {result.url}" if result.url else "")
+        )
+        self._prompt_outcome()
+
+    async def _wind_down(self) -> None:
+        s = self._state
+        for page in s.pages:
+            if not page.closed:
+                page.closed = True
+                self._signals.append(asyncio.create_task(_close_page(page, f"{s.id} resolved")))
+        await asyncio.gather(*self._signals)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        """Post queued messages, in order. A chat outage retries; it never blocks decisions."""
+        while self._outbox:
+            post = self._outbox.pop(0)
+            await workflow.execute_activity_method(
+                ChatActivities.post_message,
+                post,
+                start_to_close_timeout=CHAT_TIMEOUT,
+                retry_policy=CHAT_RETRY,
+                summary=f"post to {post.channel}",
+            )
+        self._publish()
+
+    # -- prompts ------------------------------------------------------------------------
+
+    def _prompt_rollback(self) -> None:
+        s = self._state
+        s.rollback.prompts += 1
+        target = f"`{s.service}`" if s.service else "the affected service"
+        lead = s.lead or "incident lead"
+        self._say(
+            f"{lead}: Roll back {target} to the last known good state? "
+            "Choose: roll back / revert a change / not now"
+        )
+        self._record(
+            "prompt", f"Asked {lead} whether to roll back {target} (prompt {s.rollback.prompts})"
+        )
+        s.rollback_prompt_due = workflow.now() + self._prompt_interval()
+
+    def _prompt_outcome(self) -> None:
+        s = self._state
+        self._say(f"{s.lead or 'incident lead'}: did the rollback resolve it? (yes / no)")
+        s.rollback_prompt_due = workflow.now() + self._prompt_interval()
+
+    # -- messages -----------------------------------------------------------------------
+
+    @workflow.update
+    def assign_lead(self, role: RoleInput) -> IncidentState:
+        """Make someone the incident lead (taking it from whoever had it)."""
+        s = self._state
+        previous = s.lead
+        s.lead = role.person
+        s.lead_page_due = None
+        if s.status == IncidentStatus.triage:
+            s.status = IncidentStatus.active
+        change = f" (was {previous})" if previous else ""
+        self._record("lead", f"{role.person} is the incident lead{change}", role.by)
+        self._say(f"{role.person} is now the incident lead")
+        self._fulfil("lead", role.person)
+        return self._state
+
+    @assign_lead.validator
+    def _validate_lead(self, role: RoleInput) -> None:
+        self._require_open()
+        self._require_known(role.person)
+        self._require_known(role.by)
+        if self._state.lead == role.person:
+            raise ValueError(f"{role.person} is already the lead of {self._state.id}")
+
+    @workflow.update
+    def assign_messenger(self, role: RoleInput) -> IncidentState:
+        """Make someone the messenger: they keep customers informed."""
+        self._state.messenger = role.person
+        self._state.messenger_page_due = None
+        self._record("messenger", f"{role.person} is the messenger", role.by)
+        self._say(f"{role.person} is now the messenger (customer communication)")
+        self._fulfil("messenger", role.person)
+        return self._state
+
+    @assign_messenger.validator
+    def _validate_messenger(self, role: RoleInput) -> None:
+        self._require_open()
+        self._require_known(role.person)
+        self._require_known(role.by)
+        members = self._input.support_members
+        if self._input.support_team and role.person not in members:
+            raise ValueError(
+                f"the messenger must be from {self._input.support_team} ({', '.join(members)}); "
+                f"{role.person} is not"
+            )
+
+    @workflow.update
+    def assign_resolution_owner(self, role: RoleInput) -> IncidentState:
+        """Name who owns resolving the incident once rollback did not fix it."""
+        self._state.resolution_owner = role.person
+        self._state.owner_page_due = None
+        self._record("owner", f"{role.person} owns the resolution", role.by)
+        self._say(f"{role.person} owns the resolution")
+        self._fulfil("resolution", role.person)
+        return self._state
+
+    @assign_resolution_owner.validator
+    def _validate_owner(self, role: RoleInput) -> None:
+        self._require_open()
+        self._require_known(role.person)
+        self._require_known(role.by)
+
+    @workflow.update
+    def decide_rollback(self, decision: RollbackDecision) -> IncidentState:
+        """Roll back / revert a change / not now."""
+        s = self._state
+        s.rollback.decision = decision.choice
+        s.rollback.decided_by = decision.by
+        s.rollback.decided_at = workflow.now()
+        s.rollback.result = None
+        s.rollback.resolved_it = None
+        words = {"roll_back": "roll back", "revert": "revert a change", "not_now": "not now"}
+        self._record(
+            "rollback-decision", f"Rollback decision: {words[decision.choice]}", decision.by
+        )
+        self._say(f"{decision.by} decided: {words[decision.choice]}")
+        if decision.choice == "not_now":
+            s.rollback_prompt_due = workflow.now() + self._prompt_interval()
+        else:
+            s.rollback_prompt_due = None
+            if s.service is None:
+                self._record(
+                    "rollback-result", "No service named: nothing to roll back automatically"
+                )
+            else:
+                self._rollback_requested = True
+        self._wake = True
+        return self._state
+
+    @decide_rollback.validator
+    def _validate_decision(self, decision: RollbackDecision) -> None:
+        self._require_open()
+        self._require_known(decision.by)
+        if self._state.rollback.running or self._rollback_requested:
+            raise ValueError("a rollback is running: wait for its result")
+
+    @workflow.update
+    def report_rollback_outcome(self, outcome: RollbackOutcome) -> IncidentState:
+        """Whether the rollback resolved it; if not, a resolution owner is asked for."""
+        s = self._state
+        s.rollback.resolved_it = outcome.resolved
+        s.rollback_prompt_due = None
+        if outcome.resolved:
+            self._record("rollback-outcome", "The rollback resolved it", outcome.by)
+            self._say("Rollback resolved it: resolve the incident when you are satisfied")
+        else:
+            self._record("rollback-outcome", "The rollback did not resolve it", outcome.by)
+            self._say(
+                f"Who owns the resolution? Without an owner in {format_duration(self._prompt_interval())}, {s.team} on call is paged."
+            )
+            s.owner_page_due = workflow.now() + self._prompt_interval()
+        self._wake = True
+        return self._state
+
+    @report_rollback_outcome.validator
+    def _validate_outcome(self, outcome: RollbackOutcome) -> None:
+        self._require_open()
+        self._require_known(outcome.by)
+        if self._state.rollback.result is None:
+            raise ValueError("no rollback has run yet")
+
+    @workflow.update
+    def post_update(self, update: UpdateInput) -> IncidentState:
+        """A status update: to the channel and the timeline; resets the reminder clock."""
+        s = self._state
+        now = workflow.now()
+        s.updates.append(StatusUpdate(at=now, by=update.by, text=update.text))
+        s.last_update_at = now
+        s.reminders = 0
+        s.update_due = now + self._update_interval()
+        self._record("update", update.text, update.by)
+        self._say(f"Status update from {update.by}: {update.text}")
+        return self._state
+
+    @post_update.validator
+    def _validate_update(self, update: UpdateInput) -> None:
+        self._require_open()
+        self._require_known(update.by)
+
+    @workflow.update
+    def change_severity(self, change: SeverityChange) -> IncidentState:
+        """A new severity; its policy (updates, announcements, paging) applies from now on."""
+        s = self._state
+        before = s.severity
+        s.severity = change.severity.name
+        s.severity_policy = change.severity
+        s.update_due = workflow.now() + self._update_interval()
+        if (
+            change.severity.page
+            and s.lead is None
+            and s.lead_page_due is None
+            and not any(p.purpose == "lead" for p in s.pages)
+        ):
+            s.lead_page_due = workflow.now() + timedelta(seconds=self._input.lead_timeout_seconds)
+        self._record("severity", f"Severity {before} → {s.severity}", change.by)
+        self._say(f"Severity changed from {before} to {s.severity} by {change.by}")
+        if not s.private:
+            for target in change.severity.announce:
+                self._outbox.append(
+                    ChatPost(channel=target, text=f"{incident_summary(s)} (was {before})")
+                )
+        return self._state
+
+    @change_severity.validator
+    def _validate_severity(self, change: SeverityChange) -> None:
+        self._require_open()
+        self._require_known(change.by)
+        if change.severity.name == self._state.severity:
+            raise ValueError(f"{self._state.id} is already {change.severity.name}")
+
+    @workflow.update
+    def resolve(self, resolution: ResolveInput) -> IncidentState:
+        """Resolve: fixed, rolled back, or a false positive."""
+        s = self._state
+        now = workflow.now()
+        s.resolved_at = now
+        s.resolved_by = resolution.by
+        s.resolution = resolution.resolution
+        s.resolution_summary = resolution.summary
+        s.status = IncidentStatus.resolved
+        self._record(
+            "resolved", f"Resolved ({resolution.resolution}): {resolution.summary}", resolution.by
+        )
+        self._say(
+            f"{s.id} resolved by {resolution.by} ({resolution.resolution}): {resolution.summary}"
+        )
+        if not (s.severity_policy and s.severity_policy.postmortem):
+            s.status = IncidentStatus.closed
+            s.closed_at = now
+            self._record("closed", "Closed: no postmortem required for this severity")
+        else:
+            self._record(
+                "postmortem", "Postmortem required: the incident stays resolved until it is done"
+            )
+        self._wake = True
+        return self._state
+
+    @resolve.validator
+    def _validate_resolve(self, resolution: ResolveInput) -> None:
+        self._require_open()
+        self._require_known(resolution.by)
+        lead = self._state.lead
+        if lead is not None and resolution.by != lead:
+            raise ValueError(f"only the incident lead ({lead}) may resolve {self._state.id}")
+
+    @workflow.signal
+    def page_acknowledged(self, ack: PageAcknowledged) -> None:
+        """A role page was acknowledged: the acknowledger takes the role unless someone has."""
+        s = self._state
+        page = next((p for p in s.pages if p.page_id == ack.page_id), None)
+        if page is None or s.status not in OPEN:
+            return
+        page.acknowledged_by = ack.by
+        page.closed = True
+        self._record(
+            "page-ack", f"{ack.by} acknowledged page {ack.page_id} ({page.purpose})", ack.by
+        )
+        if page.purpose == "lead" and s.lead is None:
+            s.lead = ack.by
+            s.status = IncidentStatus.active
+            self._record("lead", f"{ack.by} is the incident lead (acknowledged the page)", ack.by)
+            self._say(f"{ack.by} acknowledged the page and is now the incident lead")
+        elif page.purpose == "messenger" and s.messenger is None:
+            s.messenger = ack.by
+            self._record("messenger", f"{ack.by} is the messenger (acknowledged the page)", ack.by)
+            self._say(f"{ack.by} is now the messenger")
+        elif page.purpose == "resolution" and s.resolution_owner is None:
+            s.resolution_owner = ack.by
+            self._record("owner", f"{ack.by} owns the resolution (acknowledged the page)", ack.by)
+            self._say(f"{ack.by} owns the resolution")
+        self._wake = True
+
+    @workflow.query
+    def get_state(self) -> IncidentState:
+        """The incident with its whole timeline."""
+        return self._state
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        limit = self._input.history_limit
+        if limit and info.get_current_history_length() > limit:
+            return True
+        return info.is_continue_as_new_suggested()
+
+    def _fulfil(self, purpose: str, person: str) -> None:
+        """A role was filled by hand: close the page that was looking for it."""
+        for page in self._state.pages:
+            if page.purpose == purpose and not page.closed:
+                page.closed = True
+                why = f"{person} took the {purpose} role"
+                self._signals.append(asyncio.create_task(_close_page(page, why)))
+
+    def _require_open(self) -> None:
+        if self._state.status not in OPEN:
+            raise ValueError(f"{self._state.id} is {self._state.status.value}")
+
+    def _require_known(self, person: str) -> None:
+        if self._input.people and person not in self._input.people:
+            raise ValueError(f"{person!r} is not a person in Tocsin's config")
+
+    def _severity(self) -> SeverityPolicy:
+        return self._state.severity_policy or self._input.severity
+
+    def _update_interval(self) -> timedelta:
+        return timedelta(seconds=self._severity().update_interval_seconds)
+
+    def _prompt_interval(self) -> timedelta:
+        return timedelta(seconds=self._input.prompt_interval_seconds)
+
+    def _card(self) -> str:
+        s = self._state
+        lines = [
+            f"*{s.id}* · {s.severity} · {s.title}",
+            f"Declared by {s.declared_by}" + (f" · service `{s.service}`" if s.service else ""),
+        ]
+        if s.description:
+            lines.append(s.description)
+        flags = [
+            f for f, on in (("customer impact", s.customer_impact), ("security", s.security)) if on
+        ]
+        if flags:
+            lines.append("Flags: " + ", ".join(flags))
+        lines.append(f"Lead: {s.lead or 'nobody yet — take it'} · Messenger: {s.messenger or '—'}")
+        return "\n".join(lines)
+
+    def _say(self, text: str) -> None:
+        channel = self._state.channel
+        if channel is not None:
+            self._outbox.append(ChatPost(channel=channel, text=text))
+        self._record("chat", text)
+
+    def _record(self, kind: str, text: str, by: str | None = None) -> None:
+        self._state.timeline.append(TimelineEntry(at=workflow.now(), kind=kind, text=text, by=by))
+        self._publish()
+
+    def _publish(self) -> None:
+        """Search attributes (on change only) and the UI's current details."""
+        s = self._state
+        wanted: dict[str, str | None] = {
+            search.STATUS.name: s.status.value,
+            search.SEVERITY.name: s.severity,
+            search.LEAD.name: s.lead,
+        }
+        if wanted != self._published:
+            updates = [
+                search.STATUS.value_set(s.status.value),
+                search.SEVERITY.value_set(s.severity),
+            ]
+            updates.append(search.LEAD.value_set(s.lead) if s.lead else search.LEAD.value_unset())
+            workflow.upsert_search_attributes(updates)
+            self._published = wanted
+        workflow.set_current_details(render_incident_details(s, workflow.now()))
+
+
+async def _close_page(page: RolePage, why: str) -> None:
+    """Resolve a role page whose need is met (it may already be gone)."""
+    handle = workflow.get_external_workflow_handle(f"page-{page.page_id}")
+    try:
+        await handle.signal(PageWorkflow.close, PageActionInput(by="tocsin", note=why))
+    except Exception:
+        workflow.logger.info("page %s already ended", page.page_id)
+
+
+def render_incident_details(s: IncidentState, now: datetime) -> str:
+    """Markdown for the Web UI's Current Details."""
+    age = format_duration(timedelta(seconds=max(int((now - s.declared_at).total_seconds()), 1)))
+    decision: str = s.rollback.decision or "undecided"
+    if s.rollback.result is not None:
+        decision += f" → {'ok' if s.rollback.result.ok else 'failed'}"
+    last = s.updates[-1].text if s.updates else "—"
+    return "\n\n".join(
+        [
+            f"**{s.status.value.upper()}** · `{s.id}` · severity `{s.severity}` · declared {age} ago",
+            f"**Lead:** {s.lead or '—'} · **Messenger:** {s.messenger or '—'} · **Owner:** {s.resolution_owner or '—'}",
+            f"**Rollback:** {decision}",
+            f"**Last update:** {last}",
+            f"**Channel:** {s.channel or '—'}",
+        ]
+    )
