@@ -108,6 +108,7 @@ class IncidentClient:
             security_team=config.incidents.security_team,
             lead_timeout_seconds=config.incidents.lead_timeout.total_seconds(),
             prompt_interval_seconds=config.incidents.prompt_interval.total_seconds(),
+            history_limit=config.incidents.history_limit,
         )
 
     @staticmethod

@@ -12,11 +12,11 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.adapters.apprise import AppriseNotifier
 from activities.adapters.console import ConsoleNotifier
+from activities.adapters.console_chat import ConsoleChat
 from activities.adapters.smtp import SmtpNotifier, SmtpSettings
 from activities.config import ConfigActivities
-from activities.notify import NotifyActivities
-from activities.adapters.console_chat import ConsoleChat
 from activities.incident import ChatActivities
+from activities.notify import NotifyActivities
 from activities.ports import Chat, ConfigSource, Notifier, RollbackRunner
 from activities.rollback import RollbackActivities, build_rollback_runners
 from worker.settings import Settings

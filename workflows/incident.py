@@ -200,7 +200,12 @@ class IncidentWorkflow:
         self._wake = False
 
         def ready() -> bool:
-            return self._wake or bool(self._outbox) or self._state.status not in OPEN
+            return (
+                self._wake
+                or self._rollback_requested
+                or bool(self._outbox)
+                or self._state.status not in OPEN
+            )
 
         if not deadlines:
             await workflow.wait_condition(ready)

@@ -89,3 +89,5 @@ class Incidents(_Strict):
     customer_support_team: str | None = None
     security_team: str | None = None
     default_severity: str | None = None
+    # Continue an incident as new past this many history events (0: when Temporal suggests).
+    history_limit: int = Field(default=0, ge=0)

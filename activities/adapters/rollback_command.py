@@ -16,9 +16,10 @@ from workflows.models import RollbackRequest, RollbackResult
 OUTPUT_CHARS = 4000
 # Bytes kept while reading: enough for OUTPUT_CHARS characters of any UTF-8 text.
 _KEEP_BYTES = OUTPUT_CHARS * 4
-# After the command exits (or is killed), how long a leftover child holding the pipe
-# may keep us waiting for the rest of the output.
+# After the command exits (or is killed), how long to wait for the rest of its output
+# before killing whatever in its process group still holds the pipe.
 _DRAIN_SECONDS = 1.0
+_POLL_SECONDS = 0.02
 
 
 def rollback_environment(base: Mapping[str, str], request: RollbackRequest) -> dict[str, str]:
@@ -79,17 +80,12 @@ class CommandRunner:
         try:
             try:
                 async with asyncio.timeout(spec.timeout.total_seconds()):
-                    await proc.wait()
+                    await _exited(proc)
             except TimeoutError:
                 timed_out = True
         finally:
             # Also on cancellation: a rollback nobody waits for must not keep running.
-            if proc.returncode is None:
-                _kill_group(proc.pid)
-                await proc.wait()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(reader), _DRAIN_SECONDS)
-            reader.cancel()
+            await _finish(proc, reader)
 
         text = tail(output)
         if timed_out:
@@ -106,6 +102,29 @@ class CommandRunner:
     @staticmethod
     def _failed(summary: str, output: str = "") -> RollbackResult:
         return RollbackResult(ok=False, runner="command", summary=summary, output=output)
+
+
+async def _exited(proc: asyncio.subprocess.Process) -> None:
+    # Not proc.wait(): on Python 3.11 it also waits for the output pipe to close, which a
+    # background child can hold open long after the command itself has exited.
+    while proc.returncode is None:  # noqa: ASYNC110  # asyncio offers no exit-only event
+        await asyncio.sleep(_POLL_SECONDS)
+
+
+async def _finish(proc: asyncio.subprocess.Process, reader: asyncio.Task[None]) -> None:
+    """Kill what is left of the command and collect the rest of its output."""
+    if proc.returncode is None:
+        _kill_group(proc.pid)
+    _, pending = await asyncio.wait({reader}, timeout=_DRAIN_SECONDS)
+    if pending:
+        # The command exited but something in its process group still holds the output
+        # open: the rollback is over, so that goes too. (A daemon that detached itself
+        # with setsid is in another group and is left alone.)
+        _kill_group(proc.pid)
+        await asyncio.wait({reader}, timeout=_DRAIN_SECONDS)
+        reader.cancel()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(_exited(proc), _DRAIN_SECONDS)
 
 
 def _signal_name(number: int) -> str:

@@ -1,0 +1,442 @@
+"""IncidentWorkflow on the time-skipping server: roles, rollback-first triage, reminders."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from starters.incidents import IncidentClient
+from tests.conftest import binary
+from tests.fakes.notifier import RecordingNotifier
+from worker.build import build_worker
+from worker.config import ConfigFile
+from worker.search_attributes import ensure_search_attributes
+from worker.settings import Settings
+from workflows.config import Person
+from workflows.incident import IncidentWorkflow, incident_workflow_id
+from workflows.incident_config import Rollback
+from workflows.incident_counter import COUNTER_ID
+from workflows.incident_models import (
+    DeclareRequest,
+    IncidentState,
+    IncidentStatus,
+    ResolveInput,
+    RoleInput,
+    RollbackDecision,
+    RollbackOutcome,
+    UpdateInput,
+)
+from workflows.models import PageActionInput, RollbackRequest, RollbackResult
+from workflows.page import PageWorkflow
+
+CONFIG = """
+people:
+  alice: {name: Alice, contact: [console]}
+  bob: {name: Bob, contact: [console]}
+  hana: {name: Hana, contact: [console]}
+  jo: {name: Jo, contact: [console]}
+teams:
+  delivery: {members: [alice, bob], escalation_policy: delivery}
+  customer-support: {members: [hana], escalation_policy: support}
+  security: {members: [jo], escalation_policy: security}
+escalation_policies:
+  delivery: {steps: [{targets: ["person:alice"], ack_timeout: 10m}]}
+  support: {steps: [{targets: ["team:customer-support"], ack_timeout: 10m}]}
+  security: {steps: [{targets: ["team:security"], ack_timeout: 10m}]}
+services:
+  search: {team: delivery, rollback: {kind: command, argv: ["rollback-search"]}}
+severities:
+  - {name: critical, announce: ["#incidents"], update_interval: 15m, postmortem: true}
+  - {name: minor, page: false, update_interval: 1h}
+incidents:
+  lead_timeout: 5m
+  prompt_interval: 15m
+  customer_support_team: customer-support
+  security_team: security
+"""
+
+
+@dataclass
+class RecordingChat:
+    posts: list[tuple[str, str]] = field(default_factory=list)
+    channels: list[tuple[str, bool]] = field(default_factory=list)
+
+    async def create_channel(self, name: str, private: bool) -> str:
+        self.channels.append((name, private))
+        return name
+
+    async def invite(self, channel: str, people: list[Person]) -> None:
+        return None
+
+    async def post(self, channel: str, text: str) -> str:
+        self.posts.append((channel, text))
+        return channel
+
+    def said(self, channel: str, fragment: str) -> list[str]:
+        return [t for c, t in self.posts if c == channel and fragment in t]
+
+
+@dataclass
+class FakeRunner:
+    ok: bool = True
+    calls: list[RollbackRequest] = field(default_factory=list)
+
+    async def run(self, spec: Rollback, request: RollbackRequest) -> RollbackResult:
+        self.calls.append(request)
+        return RollbackResult(
+            ok=self.ok,
+            runner="command",
+            summary="rollback-search exited 0" if self.ok else "rollback-search exited 3",
+            output="deployed v41" if self.ok else "no previous release",
+        )
+
+
+@dataclass
+class Desk:
+    env: WorkflowEnvironment
+    incidents: IncidentClient
+    chat: RecordingChat
+    runner: FakeRunner
+    notifier: RecordingNotifier
+    declared: list[str] = field(default_factory=list)
+
+    async def declare(self, **fields: Any) -> IncidentState:
+        request = DeclareRequest(
+            **{"title": "Search is down", "severity": "critical", "by": "bob", **fields}
+        )
+        state, _ = await self.incidents.declare(request, idempotency_key=uuid.uuid4().hex)
+        self.declared.append(state.id)
+        return state
+
+    async def settled(
+        self, incident_id: str, check: Callable[[IncidentState], bool]
+    ) -> IncidentState:
+        for _ in range(250):
+            state = await self.incidents.get(incident_id)
+            if check(state):
+                return state
+            await asyncio.sleep(0.02)
+        pytest.fail(
+            f"{incident_id} never reached the expected state: {[e.text for e in state.timeline[-4:]]}"
+        )
+
+    async def heard(self, channel: str, fragment: str) -> None:
+        """Wait until the channel has a message containing ``fragment`` (posts trail the state)."""
+        for _ in range(250):
+            if self.chat.said(channel, fragment):
+                return
+            await asyncio.sleep(0.02)
+        pytest.fail(f"{channel} never heard {fragment!r}: {self.chat.posts[-3:]}")
+
+    async def close(self) -> None:
+        """End every workflow this test made, counter included: the next test has its own worker."""
+        ids = [COUNTER_ID]
+        for incident_id in self.declared:
+            ids.append(incident_workflow_id(incident_id))
+            state = await self.incidents.get(incident_id)
+            ids += [f"page-{p.page_id}" for p in state.pages]
+        for workflow_id in ids:
+            handle = self.env.client.get_workflow_handle(workflow_id)
+            with contextlib.suppress(RPCError):
+                if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                    await handle.terminate("test finished")
+
+    def kinds(self, state: IncidentState) -> list[str]:
+        return [e.kind for e in state.timeline if e.kind != "chat"]
+
+
+async def open_desk(
+    env: WorkflowEnvironment, tmp_path: Path, config_text: str
+) -> AsyncIterator[Desk]:
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(config_text)
+    config = ConfigFile(path)
+    chat, runner, notifier = RecordingChat(), FakeRunner(), RecordingNotifier()
+    task_queue = f"incidents-{uuid.uuid4()}"
+    worker = build_worker(
+        env.client,
+        Settings(),
+        config,
+        notifiers={"console": notifier},
+        chat=chat,
+        runners={"command": runner},
+        task_queue=task_queue,
+    )
+    async with worker:
+        desk = Desk(env, IncidentClient(env.client, config, task_queue), chat, runner, notifier)
+        yield desk
+        await desk.close()
+
+
+@pytest.fixture
+async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
+    """A fresh time-skipping server per test: incidents, their pages and the shared incident
+    counter are long-lived workflows, and a leftover one would hold the next test's clock."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"),
+    )
+    try:
+        await ensure_search_attributes(env.client, env.client.namespace)
+        async for opened in open_desk(env, tmp_path, CONFIG):
+            yield opened
+    finally:
+        await env.shutdown()
+
+
+class TestDeclare:
+    async def test_numbers_have_no_gaps_or_duplicates(self, desk: Desk) -> None:
+        """Five incidents declared at once get five distinct, consecutive numbers."""
+        states = await asyncio.gather(*(desk.declare(title=f"outage {i}") for i in range(5)))
+        numbers = sorted(int(s.id.removeprefix("INC-")) for s in states)
+        assert len(set(numbers)) == 5
+        assert numbers == list(range(numbers[0], numbers[0] + 5))
+
+    async def test_same_idempotency_key_same_incident(self, desk: Desk) -> None:
+        """Declaring twice with one key returns the first incident and starts nothing new."""
+        request = DeclareRequest(title="Checkout errors", severity="critical", by="bob")
+        key = f"key-{uuid.uuid4().hex}"
+        first, created = await desk.incidents.declare(request, key)
+        again, created_again = await desk.incidents.declare(request, key)
+        desk.declared.append(first.id)
+        assert (created, created_again) == (True, False)
+        assert again.id == first.id
+
+    async def test_channel_card_announcement_and_rollback_prompt(self, desk: Desk) -> None:
+        """Declaring opens #inc-n-title, posts the card, announces it, and asks about rollback."""
+        state = await desk.declare(service="search")
+        channel = f"#{state.id.lower()}-search-is-down"
+        state = await desk.settled(
+            state.id, lambda s: s.channel == channel and s.rollback.prompts == 1
+        )
+        await desk.heard("#incidents", f"{state.id} · critical · Search is down")
+        await desk.heard(channel, "Roll back `search` to the last known good state?")
+        assert (channel, False) in desk.chat.channels
+        assert desk.chat.said(channel, f"*{state.id}* · critical · Search is down")
+        assert state.status == IncidentStatus.triage
+
+    async def test_security_incident_is_private_and_pages_security(self, desk: Desk) -> None:
+        """A security incident is not announced, its channel is private, and security is paged."""
+        state = await desk.declare(security=True, title="Leaked key")
+        state = await desk.settled(
+            state.id, lambda s: any(p.purpose == "security" for p in s.pages)
+        )
+        assert state.private
+        assert desk.chat.channels[-1][1] is True
+        assert not desk.chat.said("#incidents", state.id)
+
+
+class TestRoles:
+    async def test_no_lead_in_5_minutes_pages_the_team_and_the_acker_leads(
+        self, desk: Desk
+    ) -> None:
+        """Without a lead after 5 min the owning team's on-call is paged; acking makes them lead."""
+        state = await desk.declare(service="search")
+        await desk.env.sleep(timedelta(minutes=4, seconds=50))
+        assert not (await desk.incidents.get(state.id)).pages
+        await desk.env.sleep(timedelta(seconds=20))
+        state = await desk.settled(state.id, lambda s: bool(s.pages))
+        [page] = state.pages
+        assert (page.purpose, page.team) == ("lead", "delivery")
+        handle = desk.env.client.get_workflow_handle_for(PageWorkflow.run, f"page-{page.page_id}")
+        paged = await handle.query(PageWorkflow.get_state)
+        assert "We have an incident, please help" in paged.summary
+        await handle.execute_update(PageWorkflow.acknowledge, PageActionInput(by="alice"))
+        state = await desk.settled(state.id, lambda s: s.lead == "alice")
+        assert state.status == IncidentStatus.active
+        assert "alice is the incident lead (acknowledged the page)" in [
+            e.text for e in state.timeline
+        ]
+
+    async def test_lead_taken_in_time_means_no_page(self, desk: Desk) -> None:
+        """Someone taking the lead before the timeout stops the page from going out."""
+        state = await desk.declare()
+        await desk.incidents.act(state.id, "lead", RoleInput(person="bob", by="bob"))
+        await desk.env.sleep(timedelta(minutes=30))
+        state = await desk.incidents.get(state.id)
+        assert state.lead == "bob"
+        assert not any(p.purpose == "lead" for p in state.pages)
+
+    async def test_lead_taken_after_the_page_closes_it(self, desk: Desk) -> None:
+        """Taking the lead by hand resolves the page that was looking for one."""
+        state = await desk.declare()
+        await desk.env.sleep(timedelta(minutes=6))
+        state = await desk.settled(state.id, lambda s: bool(s.pages))
+        await desk.incidents.act(state.id, "lead", RoleInput(person="bob", by="bob"))
+        handle = desk.env.client.get_workflow_handle_for(
+            PageWorkflow.run, f"page-{state.pages[0].page_id}"
+        )
+        for _ in range(100):
+            if (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED:
+                break
+            await asyncio.sleep(0.02)
+        assert (await handle.query(PageWorkflow.get_state)).resolved_by == "tocsin"
+
+    async def test_customer_impact_pages_support_for_a_messenger(self, desk: Desk) -> None:
+        """With customer impact, support is paged for a messenger; only support may take the role."""
+        state = await desk.declare(customer_impact=True)
+        with pytest.raises(ValueError, match="must be from customer-support"):
+            await desk.incidents.act(state.id, "messenger", RoleInput(person="bob", by="bob"))
+        await desk.env.sleep(timedelta(minutes=5, seconds=10))
+        state = await desk.settled(
+            state.id, lambda s: any(p.purpose == "messenger" for p in s.pages)
+        )
+        page = next(p for p in state.pages if p.purpose == "messenger")
+        assert page.team == "customer-support"
+        handle = desk.env.client.get_workflow_handle_for(PageWorkflow.run, f"page-{page.page_id}")
+        await handle.execute_update(PageWorkflow.acknowledge, PageActionInput(by="hana"))
+        state = await desk.settled(state.id, lambda s: s.messenger == "hana")
+
+    async def test_unknown_person_refused(self, desk: Desk) -> None:
+        """Roles go only to people Tocsin knows."""
+        state = await desk.declare()
+        with pytest.raises(ValueError, match="'mallory' is not a person"):
+            await desk.incidents.act(state.id, "lead", RoleInput(person="mallory", by="bob"))
+
+
+class TestRollbackFirst:
+    async def test_roll_back_runs_and_asks_whether_it_worked(self, desk: Desk) -> None:
+        """Roll back runs the service's runner; the result is in the timeline; then the outcome is asked."""
+        state = await desk.declare(service="search")
+        await desk.incidents.act(state.id, "lead", RoleInput(person="alice", by="alice"))
+        await desk.incidents.act(
+            state.id, "rollback", RollbackDecision(choice="roll_back", by="alice")
+        )
+        state = await desk.settled(state.id, lambda s: s.rollback.result is not None)
+        assert [(c.service, c.choice, c.by) for c in desk.runner.calls] == [
+            ("search", "roll_back", "alice")
+        ]
+        assert state.rollback.result is not None
+        assert state.rollback.result.ok
+        result = next(e.text for e in state.timeline if e.kind == "rollback-result")
+        assert "Rollback of search succeeded (command): rollback-search exited 0" in result
+        assert "deployed v41" in result
+        assert desk.chat.said(state.channel or "", "did the rollback resolve it?")
+
+    async def test_rollback_that_did_not_help_pages_a_resolution_owner(self, desk: Desk) -> None:
+        """'No, it did not resolve it' asks for an owner, and pages the team when nobody steps up."""
+        state = await desk.declare(service="search")
+        await desk.incidents.act(state.id, "lead", RoleInput(person="alice", by="alice"))
+        await desk.incidents.act(
+            state.id, "rollback", RollbackDecision(choice="roll_back", by="alice")
+        )
+        await desk.settled(state.id, lambda s: s.rollback.result is not None)
+        await desk.incidents.act(
+            state.id, "rollback_outcome", RollbackOutcome(resolved=False, by="alice")
+        )
+        await desk.env.sleep(timedelta(minutes=15, seconds=10))
+        state = await desk.settled(
+            state.id, lambda s: any(p.purpose == "resolution" for p in s.pages)
+        )
+        assert next(p for p in state.pages if p.purpose == "resolution").team == "delivery"
+
+    async def test_failed_rollback_is_recorded(self, desk: Desk) -> None:
+        """A rollback that fails says so, with its output, and still asks what next."""
+        desk.runner.ok = False
+        state = await desk.declare(service="search")
+        await desk.incidents.act(
+            state.id, "rollback", RollbackDecision(choice="roll_back", by="bob")
+        )
+        state = await desk.settled(state.id, lambda s: s.rollback.result is not None)
+        text = next(e.text for e in state.timeline if e.kind == "rollback-result")
+        assert "failed" in text
+        assert "no previous release" in text
+
+    async def test_undecided_prompt_is_asked_again(self, desk: Desk) -> None:
+        """Nobody answers the rollback question: it is asked again every 15 minutes."""
+        state = await desk.declare(service="search")
+        await desk.env.sleep(timedelta(minutes=14))
+        assert (await desk.incidents.get(state.id)).rollback.prompts == 1
+        await desk.env.sleep(timedelta(minutes=2))
+        state = await desk.settled(state.id, lambda s: s.rollback.prompts == 2)
+        await desk.incidents.act(state.id, "rollback", RollbackDecision(choice="not_now", by="bob"))
+        await desk.env.sleep(timedelta(minutes=16))
+        assert (await desk.incidents.get(state.id)).rollback.prompts == 2, (
+            "a decision stops the prompts"
+        )
+
+
+class TestUpdatesAndSeverity:
+    async def test_reminders_to_the_lead_then_the_announce_target(self, desk: Desk) -> None:
+        """No update for 15 min reminds the lead; after 30 min the announce target hears too."""
+        state = await desk.declare()
+        await desk.incidents.act(state.id, "lead", RoleInput(person="alice", by="alice"))
+        channel = f"#{state.id.lower()}-search-is-down"
+        await desk.env.sleep(timedelta(minutes=15, seconds=5))
+        await desk.settled(state.id, lambda s: s.reminders == 1)
+        assert desk.chat.said(channel, "Reminder for alice: no status update for 15m")
+        assert not desk.chat.said("#incidents", "no status update")
+        await desk.env.sleep(timedelta(minutes=15))
+        await desk.settled(state.id, lambda s: s.reminders == 2)
+        assert desk.chat.said("#incidents", f"{state.id}: no status update for 30m (lead: alice)")
+
+    async def test_update_resets_the_clock(self, desk: Desk) -> None:
+        """A status update goes to the channel and postpones the next reminder."""
+        state = await desk.declare()
+        await desk.env.sleep(timedelta(minutes=10))
+        await desk.incidents.act(
+            state.id, "update", UpdateInput(text="Failing over to eu-west", by="bob")
+        )
+        await desk.env.sleep(timedelta(minutes=10))
+        state = await desk.incidents.get(state.id)
+        assert state.reminders == 0
+        assert state.updates[-1].text == "Failing over to eu-west"
+        assert desk.chat.said(
+            state.channel or "", "Status update from bob: Failing over to eu-west"
+        )
+
+    async def test_severity_change_applies_the_new_interval(self, desk: Desk) -> None:
+        """Downgraded to minor (hourly updates), the 15-minute reminder no longer comes."""
+        state = await desk.declare()
+        await desk.incidents.change_severity(state.id, "minor", "bob")
+        await desk.env.sleep(timedelta(minutes=50))
+        state = await desk.incidents.get(state.id)
+        assert state.severity == "minor"
+        assert state.reminders == 0
+        assert "Severity critical → minor" in [e.text for e in state.timeline]
+
+
+class TestResolve:
+    async def test_only_the_lead_resolves(self, desk: Desk) -> None:
+        """With a lead, nobody else may resolve; the lead's resolve ends the incident."""
+        state = await desk.declare(severity="minor")
+        await desk.incidents.act(state.id, "lead", RoleInput(person="alice", by="alice"))
+        with pytest.raises(ValueError, match=r"only the incident lead \(alice\)"):
+            await desk.incidents.act(
+                state.id, "resolve", ResolveInput(resolution="fixed", summary="ok", by="bob")
+            )
+        state = await desk.incidents.act(
+            state.id,
+            "resolve",
+            ResolveInput(resolution="false_positive", summary="probe misfired", by="alice"),
+        )
+        assert state.status == IncidentStatus.closed
+        assert state.resolution == "false_positive"
+        handle = desk.env.client.get_workflow_handle_for(
+            IncidentWorkflow.run, incident_workflow_id(state.id)
+        )
+        final = await handle.result()
+        assert final.status == IncidentStatus.closed
+
+    async def test_anyone_resolves_without_a_lead_and_postmortem_keeps_it_resolved(
+        self, desk: Desk
+    ) -> None:
+        """Without a lead anyone may resolve; a critical incident stays 'resolved' for its postmortem."""
+        state = await desk.declare()
+        state = await desk.incidents.act(
+            state.id, "resolve", ResolveInput(resolution="fixed", summary="restarted", by="bob")
+        )
+        assert state.status == IncidentStatus.resolved
+        assert state.timeline[-1].text.startswith("Postmortem required")
