@@ -6,7 +6,7 @@ from temporalio import activity
 
 from activities.errors import AdapterError, to_application_error
 from activities.ports import Chat, ConfigSource
-from workflows.incident_models import ChannelRequest, ChatPost
+from workflows.incident_models import ChannelInvite, ChannelRequest, ChatPost
 
 
 class ChatActivities:
@@ -28,6 +28,17 @@ class ChatActivities:
         except AdapterError as err:
             raise to_application_error(err) from err
         return channel
+
+    @activity.defn(name="invite_to_channel")
+    async def invite_to_channel(self, invite: ChannelInvite) -> None:
+        """Bring people who took a role (or were paged) into the channel."""
+        people = self._config.current().people
+        members = [people[p] for p in invite.people if p in people]
+        try:
+            if members:
+                await self._chat.invite(invite.channel, members)
+        except AdapterError as err:
+            raise to_application_error(err) from err
 
     @activity.defn(name="post_message")
     async def post_message(self, post: ChatPost) -> str:

@@ -97,6 +97,7 @@ def build_activities(
         configs.resolve_step,
         notify.notify,
         chats.open_channel,
+        chats.invite_to_channel,
         chats.post_message,
         rollbacks.run_rollback,
     ]

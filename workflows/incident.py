@@ -21,6 +21,7 @@ from temporalio.workflow import ParentClosePolicy
 from workflows import search
 from workflows.durations import format_duration
 from workflows.incident_models import (
+    ChannelInvite,
     ChannelRequest,
     ChatPost,
     IncidentInput,
@@ -111,6 +112,7 @@ class IncidentWorkflow:
             severity_policy=incident.severity,
         )
         self._outbox: list[ChatPost] = []
+        self._invites: list[str] = []
         self._rollback_requested = False
         self._wake = False
         self._published: dict[str, str | None] = {}
@@ -204,6 +206,7 @@ class IncidentWorkflow:
                 self._wake
                 or self._rollback_requested
                 or bool(self._outbox)
+                or bool(self._invites)
                 or self._state.status not in OPEN
             )
 
@@ -344,7 +347,16 @@ class IncidentWorkflow:
         await self._flush()
 
     async def _flush(self) -> None:
-        """Post queued messages, in order. A chat outage retries; it never blocks decisions."""
+        """Invite and post what is queued, in order. A chat outage retries; decisions go on."""
+        if self._invites and self._state.channel is not None:
+            people, self._invites = sorted(set(self._invites)), []
+            await workflow.execute_activity_method(
+                ChatActivities.invite_to_channel,
+                ChannelInvite(channel=self._state.channel, people=people),
+                start_to_close_timeout=CHAT_TIMEOUT,
+                retry_policy=CHAT_RETRY,
+                summary="invite to channel",
+            )
         while self._outbox:
             post = self._outbox.pop(0)
             await workflow.execute_activity_method(
@@ -592,6 +604,7 @@ class IncidentWorkflow:
             return
         page.acknowledged_by = ack.by
         page.closed = True
+        self._invites.append(ack.by)
         self._record(
             "page-ack", f"{ack.by} acknowledged page {ack.page_id} ({page.purpose})", ack.by
         )
@@ -625,7 +638,9 @@ class IncidentWorkflow:
         return info.is_continue_as_new_suggested()
 
     def _fulfil(self, purpose: str, person: str) -> None:
-        """A role was filled by hand: close the page that was looking for it."""
+        """A role was filled: invite the person; close the page that was looking for it."""
+        self._invites.append(person)
+        self._wake = True
         for page in self._state.pages:
             if page.purpose == purpose and not page.closed:
                 page.closed = True

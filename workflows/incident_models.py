@@ -188,6 +188,11 @@ class ChannelRequest(BaseModel):
     members: list[str]
 
 
+class ChannelInvite(BaseModel):
+    channel: str
+    people: list[str]
+
+
 class ChatPost(BaseModel):
     channel: str
     text: str

@@ -72,13 +72,14 @@ incidents:
 class RecordingChat:
     posts: list[tuple[str, str]] = field(default_factory=list)
     channels: list[tuple[str, bool]] = field(default_factory=list)
+    invited: list[tuple[str, str]] = field(default_factory=list)
 
     async def create_channel(self, name: str, private: bool) -> str:
         self.channels.append((name, private))
         return name
 
     async def invite(self, channel: str, people: list[Person]) -> None:
-        return None
+        self.invited += [(channel, p.name) for p in people]
 
     async def post(self, channel: str, text: str) -> str:
         self.posts.append((channel, text))
@@ -268,6 +269,7 @@ class TestRoles:
         state = await desk.incidents.get(state.id)
         assert state.lead == "bob"
         assert not any(p.purpose == "lead" for p in state.pages)
+        assert (state.channel, "Bob") in desk.chat.invited, "the lead is invited to the channel"
 
     async def test_lead_taken_after_the_page_closes_it(self, desk: Desk) -> None:
         """Taking the lead by hand resolves the page that was looking for one."""
