@@ -20,11 +20,23 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from activities.errors import Unavailable
+from tests.conftest import binary
 from tests.fakes.notifier import RecordingNotifier
+from tests.workflows.test_incident import CONFIG as INCIDENT_CONFIG
+from tests.workflows.test_incident import open_desk
 from tests.workflows.test_page import CONFIG
 from worker.build import WORKFLOWS, build_worker, workflow_runner
 from worker.config import ConfigFile
+from worker.search_attributes import ensure_search_attributes
 from worker.settings import Settings
+from workflows.incident import incident_workflow_id
+from workflows.incident_models import (
+    ResolveInput,
+    RoleInput,
+    RollbackDecision,
+    RollbackOutcome,
+    UpdateInput,
+)
 from workflows.models import PageActionInput, PageInput
 from workflows.page import PageWorkflow
 
@@ -89,4 +101,51 @@ class TestReplay:
 
     def test_reference_histories_exist(self) -> None:
         """The reference histories are committed (so the parametrized replay is not empty)."""
-        assert {p.stem for p in HISTORIES.glob("*.json")} >= {"page-delivery", "page-fallback"}
+        assert {p.stem for p in HISTORIES.glob("*.json")} >= {
+            "page-delivery",
+            "page-fallback",
+            "incident-rolled-back",
+        }
+
+
+async def record_incident_history(tmp_path: Path) -> WorkflowHistory:
+    """An incident through lead, rollback, outcome, update and resolve, on its own server."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"),
+    )
+    try:
+        await ensure_search_attributes(env.client, env.client.namespace)
+        async for desk in open_desk(env, tmp_path, INCIDENT_CONFIG):
+            state = await desk.declare(service="search", customer_impact=True)
+            await env.sleep(timedelta(minutes=6))
+            await desk.incidents.act(state.id, "lead", RoleInput(person="alice", by="alice"))
+            await desk.incidents.act(
+                state.id, "rollback", RollbackDecision(choice="roll_back", by="alice")
+            )
+            await desk.settled(state.id, lambda s: s.rollback.result is not None)
+            await desk.incidents.act(
+                state.id, "rollback_outcome", RollbackOutcome(resolved=True, by="alice")
+            )
+            await desk.incidents.act(state.id, "update", UpdateInput(text="recovered", by="alice"))
+            await env.sleep(timedelta(minutes=16))
+            await desk.incidents.act(
+                state.id,
+                "resolve",
+                ResolveInput(resolution="rolled_back", summary="v41", by="alice"),
+            )
+            handle = env.client.get_workflow_handle(incident_workflow_id(state.id))
+            await handle.result()
+            return await handle.fetch_history()
+        raise AssertionError("open_desk yielded nothing")
+    finally:
+        await env.shutdown()
+
+
+class TestIncidentReplay:
+    async def test_fresh_incident_history_replays(self, tmp_path: Path) -> None:
+        """An incident that paged for roles, rolled back, reminded and resolved replays cleanly."""
+        history = await record_incident_history(tmp_path)
+        await replayer().replay_workflow(history)
+        if os.environ.get("TOCSIN_RECORD_HISTORIES"):
+            (HISTORIES / "incident-rolled-back.json").write_text(history.to_json())
