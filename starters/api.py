@@ -4,8 +4,11 @@ talks to Temporal as a client, so validation and error mapping are the same ever
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from temporalio.client import (
@@ -19,10 +22,22 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.ports import ConfigSource
+from starters.incidents import INCIDENT_ID, IncidentClient, IncidentListItem, severity_policy
 from starters.intake import AlertIntake
 from workflows import schedule, search
 from workflows.config import TocsinConfig
 from workflows.ids import PAGE_KEY, page_key, page_workflow_id
+from workflows.incident_models import (
+    DeclareRequest,
+    IncidentState,
+    IncidentStatus,
+    ResolveInput,
+    RoleInput,
+    RollbackDecision,
+    RollbackOutcome,
+    SeverityPolicy,
+    UpdateInput,
+)
 from workflows.models import (
     AlertList,
     AlertQuery,
@@ -60,12 +75,22 @@ class PageNotFound(TocsinError):
     """No page has that id."""
 
 
+class IncidentNotFound(TocsinError):
+    """No incident has that id (or the id is not of the form ``INC-42``)."""
+
+
 class Rejected(TocsinError):
-    """The page refused the action (a validator said no); the message says why."""
+    """The page or incident refused the action (a validator said no); the message says why."""
+
+
+IncidentVerb = Literal[
+    "lead", "messenger", "owner", "rollback", "rollback_outcome", "update", "resolve"
+]
+IncidentAction = RoleInput | RollbackDecision | RollbackOutcome | UpdateInput | ResolveInput
 
 
 class TocsinClient:
-    """Pages (and, later, incidents and rotations) as seen from outside the workers."""
+    """Pages and incidents (and, later, rotations) as seen from outside the workers."""
 
     def __init__(self, client: Client, config: ConfigSource, task_queue: str) -> None:
         self._client = client
@@ -80,6 +105,15 @@ class TocsinClient:
     def intake(self) -> AlertIntake:
         """Alert sources' way in (Alertmanager, Events API)."""
         return AlertIntake(self._client, self._config, self._task_queue)
+
+    @property
+    def incidents(self) -> IncidentClient:
+        """The incident client itself (it raises ``LookupError``/``ValueError``).
+
+        Front doors use the ``*_incident`` methods below, which check input against the
+        config first and raise this module's typed errors.
+        """
+        return IncidentClient(self._client, self._config, self._task_queue)
 
     async def create_page(self, request: NewPage) -> tuple[PageState, bool]:
         """Open a page, or return the open one with the same dedup key.
@@ -205,6 +239,124 @@ class TocsinClient:
         """Who holds each layer of each team's rotation at ``at`` (default: now)."""
         return oncall_entries(self._config.current(), team, at)
 
+    async def declare_incident(
+        self, request: DeclareRequest, idempotency_key: str
+    ) -> tuple[IncidentState, bool]:
+        """Declare an incident, or return the one this idempotency key already declared.
+
+        Returns:
+            The incident, and whether this call declared it.
+
+        Raises:
+            InvalidRequest: unknown person, severity or service.
+        """
+        check_declaration(self._config.current(), request)
+        try:
+            return await self.incidents.declare(request, idempotency_key)
+        except LookupError as err:
+            raise InvalidRequest(_message(err)) from None
+
+    async def promote_page(
+        self, page_id: str, by: str, severity: str | None = None, title: str | None = None
+    ) -> tuple[IncidentState, bool]:
+        """Declare an incident from a page: its summary, details and service carry over.
+
+        The page id is the idempotency key, so promoting a page twice returns one incident.
+
+        Raises:
+            PageNotFound: no such page.
+            InvalidRequest: unknown person or severity.
+        """
+        require_people(self._config.current(), by)
+        page = await self.get_page(page_id)
+        summary = title or page.summary
+        request = DeclareRequest(
+            title=summary if len(summary) <= 200 else summary[:199] + "…",
+            description=page.details,
+            severity=severity,
+            service=page.service if page.service in self._config.current().services else None,
+            by=by,
+            from_page=page.id,
+        )
+        return await self.declare_incident(request, f"page:{page.id}")
+
+    async def list_incidents(
+        self,
+        status: IncidentStatus | None = None,
+        severity: str | None = None,
+        limit: int = LIST_LIMIT,
+    ) -> list[IncidentListItem]:
+        """Incidents, newest first, from Temporal visibility (which lags about a second).
+
+        Raises:
+            InvalidRequest: unknown severity.
+        """
+        if severity is not None:
+            require_severity(self._config.current(), severity)
+        return await self.incidents.list_incidents(status, severity, limit)
+
+    async def get_incident(self, incident_id: str) -> IncidentState:
+        """The incident with its whole timeline.
+
+        Raises:
+            IncidentNotFound: no such incident.
+        """
+        ref = incident_ref(incident_id)
+        try:
+            return await self.incidents.get(ref)
+        except LookupError:
+            raise IncidentNotFound(f"no incident {incident_id!r}") from None
+
+    async def act_on_incident(
+        self, incident_id: str, verb: IncidentVerb, action: IncidentAction
+    ) -> IncidentState:
+        """Assign a role, decide or report on the rollback, post an update, or resolve.
+
+        Raises:
+            IncidentNotFound: no such incident.
+            InvalidRequest: an unknown person.
+            Rejected: the incident refused (closed, not the lead, a rollback running…).
+        """
+        ref = incident_ref(incident_id)
+        people = [action.by] + ([action.person] if isinstance(action, RoleInput) else [])
+        require_people(self._config.current(), *people)
+        return await self._incident_update(ref, lambda: self.incidents.act(ref, verb, action))
+
+    async def change_incident_severity(
+        self, incident_id: str, severity: str, by: str
+    ) -> IncidentState:
+        """Apply another severity's policy (updates, announcements, paging) from now on.
+
+        Raises:
+            IncidentNotFound: no such incident.
+            InvalidRequest: unknown severity or person.
+            Rejected: the incident is closed or already has that severity.
+        """
+        ref = incident_ref(incident_id)
+        config = self._config.current()
+        require_severity(config, severity)
+        require_people(config, by)
+        return await self._incident_update(
+            ref, lambda: self.incidents.change_severity(ref, severity, by)
+        )
+
+    @staticmethod
+    async def _incident_update(
+        incident_id: str, call: Callable[[], Awaitable[IncidentState]]
+    ) -> IncidentState:
+        try:
+            return await call()
+        except LookupError:
+            raise IncidentNotFound(f"no incident {incident_id!r}") from None
+        except ValueError as err:
+            raise Rejected(str(err)) from None
+        except RPCError as err:
+            # The incident was running when asked, then closed before taking the update
+            # ("workflow update was aborted by closing workflow").
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise Rejected(f"{incident_id} is closed") from None
+            raise
+
     def _handle(self, page_id: str) -> WorkflowHandle[PageWorkflow, PageState]:
         try:
             workflow_id = page_workflow_id(page_id)
@@ -238,6 +390,52 @@ class TocsinClient:
             cause = err.cause
             message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
             raise Rejected(message) from None
+
+
+def incident_ref(incident_id: str) -> str:
+    """``INC-42`` (``inc-42`` is accepted too).
+
+    Raises:
+        IncidentNotFound: the id is not of that form, so no incident can have it.
+    """
+    ref = incident_id.strip().upper()
+    if not re.match(INCIDENT_ID, ref):
+        raise IncidentNotFound(f"no incident {incident_id!r} (incident ids look like INC-42)")
+    return ref
+
+
+def require_people(config: TocsinConfig, *people: str) -> None:
+    """Raises :class:`InvalidRequest` for the first id that is not a configured person."""
+    for person in people:
+        if person not in config.people:
+            raise InvalidRequest(f"unknown person {person!r}")
+
+
+def require_severity(config: TocsinConfig, name: str) -> SeverityPolicy:
+    """The configured severity; :class:`InvalidRequest` naming the configured ones if none."""
+    try:
+        return severity_policy(config, name)
+    except LookupError as err:
+        raise InvalidRequest(_message(err)) from None
+
+
+def check_declaration(config: TocsinConfig, request: DeclareRequest) -> None:
+    """What a declaration names must exist: the declarer, the severity, the service.
+
+    Raises:
+        InvalidRequest: the first unknown name, with the configured alternatives.
+    """
+    require_people(config, request.by)
+    if request.severity is not None:
+        require_severity(config, request.severity)
+    if request.service is not None and request.service not in config.services:
+        services = ", ".join(sorted(config.services)) or "none configured"
+        raise InvalidRequest(f"unknown service {request.service!r} (services: {services})")
+
+
+def _message(err: LookupError) -> str:
+    # A KeyError's str() is the repr of its key; the message is what we want.
+    return str(err.args[0]) if err.args else str(err)
 
 
 def oncall_entries(

@@ -1,36 +1,60 @@
-"""The ``tocsin`` command line: run the stack or its parts, check config, act on pages.
+"""The ``tocsin`` command line: run the stack or its parts, check config, act on pages
+and incidents.
 
 Exit codes: 0 success; 1 the action was refused or Temporal could not be reached;
-2 bad input (a config file error, an unknown page, team or person, a bad argument).
+2 bad input (a config file error, an unknown page, incident, team, person or severity,
+a bad argument).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import secrets
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import BaseModel, ValidationError
+from temporalio.service import RPCError
 
 from starters.api import (
+    IncidentNotFound,
+    IncidentVerb,
     InvalidRequest,
     NewPage,
     PageNotFound,
     Rejected,
     TocsinClient,
+    check_declaration,
+    incident_ref,
     oncall_entries,
+    require_people,
+    require_severity,
 )
+from starters.incidents import IncidentListItem
 from worker.client import connect
 from worker.config import ConfigError, ConfigFile, load_config
 from worker.logging import configure_logging
 from worker.settings import Settings, SettingsError
+from workflows.config import TocsinConfig
+from workflows.incident_models import (
+    DeclareRequest,
+    IncidentState,
+    IncidentStatus,
+    ResolveInput,
+    RoleInput,
+    RollbackDecision,
+    RollbackOutcome,
+    UpdateInput,
+)
 from workflows.models import OnCallEntry, PageListItem, PageState, PageStatus
 
 app = typer.Typer(
@@ -42,8 +66,13 @@ config_app = typer.Typer(help="Configuration files.", no_args_is_help=True)
 page_app = typer.Typer(
     help="Pages: create, list, show, ack, escalate, resolve.", no_args_is_help=True
 )
+incident_app = typer.Typer(
+    help="Incidents: declare, list, show, assign roles, roll back, update, resolve.",
+    no_args_is_help=True,
+)
 app.add_typer(config_app, name="config")
 app.add_typer(page_app, name="page")
+app.add_typer(incident_app, name="incident")
 
 T = TypeVar("T")
 
@@ -254,7 +283,12 @@ def _oncall_text(entries: list[OnCallEntry], zones: dict[str, ZoneInfo]) -> str:
 # -- pages ----------------------------------------------------------------------------------
 
 
-def _with_client(settings: Settings, action: Callable[[TocsinClient], Awaitable[T]]) -> T:
+def _with_client(
+    settings: Settings,
+    action: Callable[[TocsinClient], Awaitable[T]],
+    check: Callable[[TocsinConfig], object] | None = None,
+) -> T:
+    """Run ``action`` with a connected client; ``check`` refuses bad input before connecting."""
     source = config_file(settings)
 
     async def main() -> T:
@@ -262,11 +296,15 @@ def _with_client(settings: Settings, action: Callable[[TocsinClient], Awaitable[
         return await action(client)
 
     try:
+        if check is not None:
+            check(source.current())
         return run(main())
-    except (InvalidRequest, PageNotFound) as err:
+    except (InvalidRequest, PageNotFound, IncidentNotFound) as err:
         raise fail(str(err)) from None
     except Rejected as err:
         raise fail(str(err), 1) from None
+    except RPCError as err:
+        raise fail(f"Temporal refused the call: {err.message}", 1) from None
 
 
 def _actor(value: str | None) -> str:
@@ -386,9 +424,329 @@ for _verb in ("ack", "escalate", "resolve"):
     page_app.command(_verb)(_page_action(_verb))
 
 
+# -- incidents ------------------------------------------------------------------------------
+
+IncidentArg = Annotated[str, typer.Argument(metavar="ID", help="Incident id, e.g. INC-42.")]
+
+
+class RollbackChoice(StrEnum):
+    roll_back = "roll_back"
+    revert = "revert"
+    not_now = "not_now"
+
+
+class RollbackResult(StrEnum):
+    resolved = "resolved"
+    unresolved = "unresolved"
+
+
+class Resolution(StrEnum):
+    fixed = "fixed"
+    rolled_back = "rolled_back"
+    false_positive = "false_positive"
+
+
+def _model(build: Callable[[], T]) -> T:
+    """Build a request model; a field it refuses is bad input (exit 2), named like an option."""
+    try:
+        return build()
+    except ValidationError as err:
+        problem = err.errors()[0]
+        field = "-".join(str(p) for p in problem["loc"]).replace("_", "-")
+        raise fail(f"--{field}: {problem['msg']}") from None
+
+
+@incident_app.command("declare")
+def incident_declare(
+    title: Annotated[str, typer.Option(help="One line: what is wrong.")],
+    description: Annotated[str | None, typer.Option(help="What is known so far.")] = None,
+    severity: Annotated[
+        str | None, typer.Option(help="A configured severity (default: the configured default).")
+    ] = None,
+    service: Annotated[
+        str | None, typer.Option(help="Affected service: its team owns the incident.")
+    ] = None,
+    customer_impact: Annotated[
+        bool, typer.Option("--customer-impact", help="Customers are affected: page a messenger.")
+    ] = False,
+    security: Annotated[
+        bool, typer.Option("--security", help="Security incident: private, security paged.")
+    ] = False,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option(help="Repeat the command with the same key: the same incident, not a second."),
+    ] = None,
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Declare an incident."""
+    actor = _actor(as_)
+    request = _model(
+        lambda: DeclareRequest(
+            title=title,
+            description=description,
+            severity=severity,
+            service=service,
+            customer_impact=customer_impact,
+            security=security,
+            by=actor,
+        )
+    )
+    key = idempotency_key or secrets.token_hex(16)
+    incident, created = _with_client(
+        settings_from(config=config),
+        lambda c: c.declare_incident(request, key),
+        lambda cfg: check_declaration(cfg, request),
+    )
+    emit(
+        incident,
+        as_json,
+        lambda: (
+            f"{'declared' if created else 'already declared'}: {incident.id}\n"
+            + _incident_text(incident)
+        ),
+    )
+
+
+@incident_app.command("list")
+def incident_list(
+    status: Annotated[
+        IncidentStatus | None, typer.Option(help="Only incidents in this status.")
+    ] = None,
+    severity: Annotated[str | None, typer.Option(help="Only this severity.")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List incidents, newest first."""
+    items = _with_client(
+        settings_from(config=config),
+        lambda c: c.list_incidents(status, severity),
+        lambda cfg: severity is None or require_severity(cfg, severity),
+    )
+    emit(items, as_json, lambda: _incident_list_text(items))
+
+
+def _incident_list_text(items: list[IncidentListItem]) -> str:
+    rows = [
+        f"{i.id:<12} {i.status:<9} {i.severity:<10} {i.lead or '-':<12} {i.title}" for i in items
+    ]
+    return "\n".join(rows) or "no incidents"
+
+
+@incident_app.command("show")
+def incident_show(
+    incident_id: IncidentArg, config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Show an incident with its timeline."""
+    incident = _with_client(
+        settings_from(config=config),
+        lambda c: c.get_incident(incident_id),
+        lambda _: incident_ref(incident_id),
+    )
+    emit(incident, as_json, lambda: _incident_text(incident))
+
+
+def _incident_text(s: IncidentState) -> str:
+    rollback: str = s.rollback.decision or "undecided"
+    if s.rollback.running:
+        rollback += " (running)"
+    elif s.rollback.result is not None:
+        rollback += f" → {'ok' if s.rollback.result.ok else 'failed'}: {s.rollback.result.summary}"
+    if s.rollback.resolved_it is not None:
+        rollback += f" ({'resolved it' if s.rollback.resolved_it else 'did not resolve it'})"
+    lines = [
+        f"incident  {s.id}",
+        f"title     {s.title}",
+        f"status    {s.status.value}",
+        f"severity  {s.severity}",
+        f"team      {s.team}" + (f" (service {s.service})" if s.service else ""),
+        f"lead      {s.lead or '-'}",
+        f"messenger {s.messenger or '-'}",
+        f"owner     {s.resolution_owner or '-'}",
+        f"channel   {s.channel or '-'}",
+        f"rollback  {rollback}",
+    ]
+    if s.resolved_by:
+        lines.append(f"resolved  {s.resolution} by {s.resolved_by}: {s.resolution_summary}")
+    # What was said in the channel repeats the timeline: leave it to --json.
+    entries = [e for e in s.timeline if e.kind != "chat"]
+    if entries:
+        lines.append("timeline")
+        lines += [
+            f"  {e.at:%H:%M:%S}  {e.kind:<17} {e.text.splitlines()[0] if e.text else ''}"
+            for e in entries
+        ]
+    return "\n".join(lines)
+
+
+def _act_on_incident(
+    settings: Settings,
+    incident_id: str,
+    people: list[str],
+    action: Callable[[TocsinClient], Awaitable[IncidentState]],
+    as_json: bool,
+) -> None:
+    def check(cfg: TocsinConfig) -> None:
+        incident_ref(incident_id)
+        require_people(cfg, *people)
+
+    incident = _with_client(settings, action, check)
+    emit(incident, as_json, lambda: _incident_text(incident))
+
+
+Role = Literal["lead", "messenger", "owner"]
+ROLES: tuple[Role, ...] = ("lead", "messenger", "owner")
+
+
+def _role_command(verb: Role) -> Callable[..., None]:
+    def command(
+        incident_id: IncidentArg,
+        person: Annotated[str, typer.Argument(metavar="PERSON", help="Person id.")],
+        as_: AsOpt = None,
+        config: ConfigOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        actor = _actor(as_)
+        role = _model(lambda: RoleInput(person=person, by=actor))
+        _act_on_incident(
+            settings_from(config=config),
+            incident_id,
+            [actor, person],
+            lambda c: c.act_on_incident(incident_id, verb, role),
+            as_json,
+        )
+
+    command.__doc__ = {
+        "lead": "Make PERSON the incident lead.",
+        "messenger": "Make PERSON the messenger (customer communication).",
+        "owner": "Make PERSON the owner of the resolution.",
+    }[verb]
+    return command
+
+
+for _role in ROLES:
+    incident_app.command(_role)(_role_command(_role))
+
+
+@incident_app.command("update")
+def incident_update(
+    incident_id: IncidentArg,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The status update.")],
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Post a status update (it resets the update reminder)."""
+    actor = _actor(as_)
+    update = _model(lambda: UpdateInput(text=text, by=actor))
+    _act_on_incident(
+        settings_from(config=config),
+        incident_id,
+        [actor],
+        lambda c: c.act_on_incident(incident_id, "update", update),
+        as_json,
+    )
+
+
+@incident_app.command("severity")
+def incident_severity(
+    incident_id: IncidentArg,
+    severity: Annotated[str, typer.Argument(metavar="SEVERITY", help="A configured severity.")],
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change the severity; its policy (updates, announcements, paging) applies from now on."""
+    actor = _actor(as_)
+    settings = settings_from(config=config)
+
+    def check(cfg: TocsinConfig) -> None:
+        incident_ref(incident_id)
+        require_severity(cfg, severity)
+        require_people(cfg, actor)
+
+    incident = _with_client(
+        settings, lambda c: c.change_incident_severity(incident_id, severity, actor), check
+    )
+    emit(incident, as_json, lambda: _incident_text(incident))
+
+
+@incident_app.command("rollback")
+def incident_rollback(
+    incident_id: IncidentArg,
+    choice: Annotated[
+        RollbackChoice | None,
+        typer.Argument(help="roll_back runs the service's configured rollback."),
+    ] = None,
+    outcome: Annotated[
+        RollbackResult | None,
+        typer.Option(help="Instead of deciding: say whether the rollback resolved it."),
+    ] = None,
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Decide on the rollback (roll_back, revert, not_now), or report its --outcome."""
+    actor = _actor(as_)
+    if (choice is None) == (outcome is None):
+        raise fail("give either a CHOICE (roll_back, revert, not_now) or --outcome, not both")
+    action: RollbackDecision | RollbackOutcome
+    if choice is not None:
+        action = _model(lambda: RollbackDecision(choice=choice.value, by=actor))
+    else:
+        resolved = outcome == RollbackResult.resolved
+        action = _model(lambda: RollbackOutcome(resolved=resolved, by=actor))
+    verb: IncidentVerb = "rollback" if choice is not None else "rollback_outcome"
+
+    def call(c: TocsinClient) -> Awaitable[IncidentState]:
+        return c.act_on_incident(incident_id, verb, action)
+
+    _act_on_incident(settings_from(config=config), incident_id, [actor], call, as_json)
+
+
+@incident_app.command("resolve")
+def incident_resolve(
+    incident_id: IncidentArg,
+    summary: Annotated[str, typer.Option(help="What fixed it, in a sentence.")],
+    resolution: Annotated[Resolution, typer.Option(help="How it ended.")] = Resolution.fixed,
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Resolve the incident (only its lead may, once it has one)."""
+    actor = _actor(as_)
+    body = _model(lambda: ResolveInput(resolution=resolution.value, summary=summary, by=actor))
+    _act_on_incident(
+        settings_from(config=config),
+        incident_id,
+        [actor],
+        lambda c: c.act_on_incident(incident_id, "resolve", body),
+        as_json,
+    )
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Ends the process with ``os._exit`` once the command is done: the Temporal client's
+    Rust threads can otherwise touch the interpreter while it finalizes and abort the
+    process (``Fatal Python error: PyGILState_Release``, exit 134) after the command
+    succeeded — a few percent of short CLI runs (temporalio/sdk-python#300).
+    """
+    code: int
     try:
         app()
+        code = 0
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            code = done.code or 0
+        else:
+            print(done.code, file=sys.stderr)
+            code = 1
     except KeyboardInterrupt:
-        sys.exit(130)
+        code = 130
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -125,16 +125,16 @@ class IncidentWorkflow:
         if incident.carried is None:
             await self._declare()
         while self._state.status in OPEN:
+            if self._should_continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._flush()
+                workflow.continue_as_new(incident.model_copy(update={"carried": self._state}))
             await self._sleep_until_next()
             await self._flush()
             await self._due()
             if self._rollback_requested:
                 await self._run_rollback()
             await self._flush()
-            if self._should_continue_as_new() and self._state.status in OPEN:
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._flush()
-                workflow.continue_as_new(incident.model_copy(update={"carried": self._state}))
         await self._wind_down()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._flush()
@@ -384,6 +384,11 @@ class IncidentWorkflow:
         )
         s.rollback_prompt_due = workflow.now() + self._prompt_interval()
 
+    def _ask_new_lead(self) -> None:
+        """Rollback first: a new lead is asked at once if nobody has decided yet."""
+        if self._state.rollback.decision is None:
+            self._prompt_rollback()
+
     def _prompt_outcome(self) -> None:
         s = self._state
         self._say(f"{s.lead or 'incident lead'}: did the rollback resolve it? (yes / no)")
@@ -404,6 +409,7 @@ class IncidentWorkflow:
         self._record("lead", f"{role.person} is the incident lead{change}", role.by)
         self._say(f"{role.person} is now the incident lead")
         self._fulfil("lead", role.person)
+        self._ask_new_lead()
         return self._state
 
     @assign_lead.validator
@@ -605,6 +611,8 @@ class IncidentWorkflow:
         page.acknowledged_by = ack.by
         page.closed = True
         self._invites.append(ack.by)
+        # The acknowledger has the role (or it was already taken): the page's work is done.
+        self._signals.append(asyncio.create_task(_close_page(page, f"{ack.by} answered it")))
         self._record(
             "page-ack", f"{ack.by} acknowledged page {ack.page_id} ({page.purpose})", ack.by
         )
@@ -613,6 +621,7 @@ class IncidentWorkflow:
             s.status = IncidentStatus.active
             self._record("lead", f"{ack.by} is the incident lead (acknowledged the page)", ack.by)
             self._say(f"{ack.by} acknowledged the page and is now the incident lead")
+            self._ask_new_lead()
         elif page.purpose == "messenger" and s.messenger is None:
             s.messenger = ack.by
             self._record("messenger", f"{ack.by} is the messenger (acknowledged the page)", ack.by)

@@ -7,6 +7,7 @@ allocated without its incident. An idempotency key seen before returns its incid
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from temporalio import workflow
@@ -39,6 +40,8 @@ class IncidentCounterWorkflow:
     @workflow.init
     def __init__(self, state: CounterState) -> None:
         self._state = state
+        # Concurrent declares with one key must not see the number before its incident exists.
+        self._lock = asyncio.Lock()
 
     @workflow.run
     async def run(self, state: CounterState) -> None:
@@ -50,6 +53,10 @@ class IncidentCounterWorkflow:
     @workflow.update
     async def declare(self, request: DeclareAllocation) -> DeclareResult:
         """Number the incident and start it (or return the one this key already made)."""
+        async with self._lock:
+            return await self._declare(request)
+
+    async def _declare(self, request: DeclareAllocation) -> DeclareResult:
         known = self._state.keys.get(request.idempotency_key)
         if known is not None:
             return DeclareResult(id=f"INC-{known}", number=known, created=False)

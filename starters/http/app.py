@@ -10,8 +10,14 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from temporalio.service import RPCError, RPCStatusCode
 
-from starters.api import InvalidRequest, PageNotFound, Rejected, TocsinClient
-from starters.http import oncall, pages, webhooks
+from starters.api import (
+    IncidentNotFound,
+    InvalidRequest,
+    PageNotFound,
+    Rejected,
+    TocsinClient,
+)
+from starters.http import incidents, oncall, pages, webhooks
 from starters.http.auth import BearerAuth
 from starters.http.limits import BodyLimit
 from starters.http.webhooks import WebhookCredentials
@@ -53,6 +59,7 @@ def create_app(
     )
     auth = [Depends(BearerAuth(token))]
     app.include_router(pages.router, dependencies=auth)
+    app.include_router(incidents.router, dependencies=auth)
     app.include_router(oncall.router, dependencies=auth)
     app.include_router(webhooks.router(webhook_credentials or WebhookCredentials(token)))
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
@@ -103,6 +110,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(InvalidRequest, detail(422))
     app.add_exception_handler(PageNotFound, detail(404))
+    app.add_exception_handler(IncidentNotFound, detail(404))
     app.add_exception_handler(Rejected, detail(409))
 
     async def temporal_error(request: Request, exc: Exception) -> JSONResponse:

@@ -7,12 +7,15 @@ import secrets
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from starters.api import TocsinClient
@@ -23,6 +26,9 @@ from tests.fakes.receiver import Receiver
 from worker.build import build_worker
 from worker.config import ConfigFile
 from worker.settings import Settings
+from workflows import search
+from workflows.incident_counter import COUNTER_ID, IncidentCounterWorkflow
+from workflows.incident_models import CounterState
 from workflows.search import ALL_KEYS
 
 CONFIG = """
@@ -47,7 +53,11 @@ escalation_policies:
       - {{targets: ["rotation:delivery/tm"], ack_timeout: {step2}}}
       - {{targets: ["team:delivery"], ack_timeout: 1h}}
 services:
-  gitserver: {{team: delivery, integration_key: "${{TOCSIN_E2E_EVENTS_KEY}}"}}
+  gitserver:
+    team: delivery
+    integration_key: "${{TOCSIN_E2E_EVENTS_KEY}}"
+    rollback: {{kind: command, argv: ["/bin/sh", "-c", "echo rolled back $TOCSIN_SERVICE"]}}
+incidents: {{lead_timeout: 2s, prompt_interval: 1h}}
 routes:
   - {{match: {{service: gitserver}}, service: gitserver}}
   - {{default: true, team: delivery}}
@@ -109,25 +119,21 @@ class Stack:
     token: str
 
 
-@pytest.fixture
-async def stack(
-    dev_env: WorkflowEnvironment,
-    receiver: Receiver,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+@asynccontextmanager
+async def running_stack(
+    client: Client, receiver: Receiver, config_path: Path
 ) -> AsyncIterator[Stack]:
-    monkeypatch.setenv("TOCSIN_E2E_EVENTS_KEY", EVENTS_KEY)
-    config_path = write_config(tmp_path / "tocsin.yaml", receiver)
+    """A worker on a fresh task queue and the API on a free loopback port, until exit."""
     config = ConfigFile(config_path)
     task_queue = f"e2e-{uuid.uuid4()}"
     port = free_port()
     settings = Settings(api_port=port, task_queue=task_queue)
     token = secrets.token_urlsafe(16)
-    tocsin = TocsinClient(dev_env.client, config, task_queue)
+    tocsin = TocsinClient(client, config, task_queue)
     stop = asyncio.Event()
     server = asyncio.create_task(serve_api(create_app(token, tocsin), "127.0.0.1", port, stop))
     async with (
-        build_worker(dev_env.client, settings, config, task_queue=task_queue),
+        build_worker(client, settings, config, task_queue=task_queue),
         httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}",
             headers={"Authorization": f"Bearer {token}"},
@@ -145,3 +151,68 @@ async def stack(
         # once the test ends: they cannot escalate into another test.
     stop.set()
     await server
+
+
+@pytest.fixture
+async def stack(
+    dev_env: WorkflowEnvironment,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Stack]:
+    monkeypatch.setenv("TOCSIN_E2E_EVENTS_KEY", EVENTS_KEY)
+    config_path = write_config(tmp_path / "tocsin.yaml", receiver)
+    async with running_stack(dev_env.client, receiver, config_path) as running:
+        yield running
+
+
+async def adopt_incident_counter(client: Client, task_queue: str) -> None:
+    """Make ``task_queue`` serve the incident counter, numbering on past every incident so far.
+
+    Incident numbers come from one counter workflow per namespace, and it starts each
+    incident on its own task queue: the queue of whoever declared first. A counter left on
+    another test's queue (no worker serves it any more) would never answer.
+    """
+    handle = client.get_workflow_handle(COUNTER_ID)
+    try:
+        description = await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return  # the first declaration starts it on this queue
+        raise
+    running = description.status == WorkflowExecutionStatus.RUNNING
+    if running and description.task_queue == task_queue:
+        return
+    if running:
+        await handle.terminate(reason="e2e: the incident counter moves to another task queue")
+    numbers = [
+        int(w.id.removeprefix("incident-INC-"))
+        async for w in client.list_workflows(f'{search.KIND.name} = "incident"')
+    ]
+    # Visibility lags about a second: leave room for incidents it does not show yet.
+    await client.start_workflow(
+        IncidentCounterWorkflow.run,
+        CounterState(next_number=max(numbers, default=0) + 100),
+        id=COUNTER_ID,
+        task_queue=task_queue,
+    )
+
+
+@pytest.fixture(scope="session")
+async def incident_stack(
+    dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    """One stack, and so one task queue, for every incident test of the session.
+
+    The incident counter runs on one task queue (see :func:`adopt_incident_counter`):
+    with a stack per test, the next test's declarations would wait on a queue nobody serves.
+    """
+    sink = Receiver()
+    await sink.start()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TOCSIN_E2E_EVENTS_KEY", EVENTS_KEY)
+        config_path = write_config(tmp_path_factory.mktemp("incidents") / "tocsin.yaml", sink)
+        async with running_stack(dev_env.client, sink, config_path) as running:
+            await adopt_incident_counter(dev_env.client, running.task_queue)
+            yield running
+    await sink.stop()

@@ -1,0 +1,158 @@
+"""REST routes for incidents: declare (or promote a page), list, show, and act on one."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+from pydantic import BaseModel, Field
+
+from starters.http.pages import Tocsin
+from starters.incidents import IncidentListItem
+from workflows.incident_models import (
+    DeclareRequest,
+    IncidentState,
+    IncidentStatus,
+    ResolveInput,
+    RoleInput,
+    RollbackDecision,
+    RollbackOutcome,
+    UpdateInput,
+)
+
+
+class NewIncident(BaseModel):
+    """A declaration: what is wrong, how bad, which service, who declares it."""
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=20_000)
+    severity: str | None = Field(default=None, description="default: the configured default")
+    service: str | None = Field(default=None, description="its team owns the incident")
+    customer_impact: bool = Field(default=False, description="a messenger is paged")
+    security: bool = Field(default=False, description="private; the security team is paged")
+    by: str = Field(min_length=1, max_length=64)
+
+
+class Promotion(BaseModel):
+    """Declare an incident from a page (title defaults to the page's summary)."""
+
+    by: str = Field(min_length=1, max_length=64)
+    severity: str | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class SeverityBody(BaseModel):
+    severity: str = Field(min_length=1, max_length=32)
+    by: str = Field(min_length=1, max_length=64)
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        description="Retry with the same key: the same incident (200), never a second one.",
+    ),
+]
+
+router = APIRouter(prefix="/api", tags=["incidents"])
+
+
+def _created(response: Response, incident: IncidentState, created: bool) -> IncidentState:
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/api/incidents/{incident.id}"
+    return incident
+
+
+@router.post("/incidents", status_code=status.HTTP_201_CREATED, response_model=IncidentState)
+async def declare(
+    body: NewIncident, client: Tocsin, response: Response, idempotency_key: IdempotencyKey = None
+) -> IncidentState:
+    """Declare an incident (201). A repeated ``Idempotency-Key`` returns its incident (200)."""
+    request = DeclareRequest(**body.model_dump())
+    key = idempotency_key or secrets.token_hex(16)
+    incident, created = await client.declare_incident(request, key)
+    return _created(response, incident, created)
+
+
+@router.post(
+    "/pages/{page_id}/incident", status_code=status.HTTP_201_CREATED, response_model=IncidentState
+)
+async def promote(
+    page_id: str, body: Promotion, client: Tocsin, response: Response
+) -> IncidentState:
+    """Promote a page to an incident (201); promoting it again returns that incident (200)."""
+    incident, created = await client.promote_page(page_id, body.by, body.severity, body.title)
+    return _created(response, incident, created)
+
+
+@router.get("/incidents", response_model=list[IncidentListItem])
+async def list_incidents(
+    client: Tocsin,
+    incident_status: Annotated[IncidentStatus | None, Query(alias="status")] = None,
+    severity: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[IncidentListItem]:
+    """Incidents, newest first (from Temporal visibility, which lags about a second)."""
+    return await client.list_incidents(incident_status, severity, limit)
+
+
+@router.get("/incidents/{incident_id}", response_model=IncidentState)
+async def get_incident(incident_id: str, client: Tocsin) -> IncidentState:
+    """One incident: roles, rollback, updates, role pages and the whole timeline."""
+    return await client.get_incident(incident_id)
+
+
+@router.post("/incidents/{incident_id}/lead", response_model=IncidentState)
+async def assign_lead(incident_id: str, body: RoleInput, client: Tocsin) -> IncidentState:
+    """Make ``person`` the incident lead (the lead page, if any, closes)."""
+    return await client.act_on_incident(incident_id, "lead", body)
+
+
+@router.post("/incidents/{incident_id}/messenger", response_model=IncidentState)
+async def assign_messenger(incident_id: str, body: RoleInput, client: Tocsin) -> IncidentState:
+    """Make ``person`` the messenger (from customer support, when one is configured)."""
+    return await client.act_on_incident(incident_id, "messenger", body)
+
+
+@router.post("/incidents/{incident_id}/owner", response_model=IncidentState)
+async def assign_owner(incident_id: str, body: RoleInput, client: Tocsin) -> IncidentState:
+    """Make ``person`` the resolution owner."""
+    return await client.act_on_incident(incident_id, "owner", body)
+
+
+@router.post("/incidents/{incident_id}/updates", response_model=IncidentState)
+async def post_update(incident_id: str, body: UpdateInput, client: Tocsin) -> IncidentState:
+    """Post a status update (it resets the update reminder)."""
+    return await client.act_on_incident(incident_id, "update", body)
+
+
+@router.post("/incidents/{incident_id}/severity", response_model=IncidentState)
+async def change_severity(incident_id: str, body: SeverityBody, client: Tocsin) -> IncidentState:
+    """Change the severity; the new severity's policy applies from now on."""
+    return await client.change_incident_severity(incident_id, body.severity, body.by)
+
+
+@router.post("/incidents/{incident_id}/rollback", response_model=IncidentState)
+async def decide_rollback(
+    incident_id: str, body: RollbackDecision, client: Tocsin
+) -> IncidentState:
+    """Roll back, revert a change, or not now; a rollback runs the service's configured one."""
+    return await client.act_on_incident(incident_id, "rollback", body)
+
+
+@router.post("/incidents/{incident_id}/rollback/outcome", response_model=IncidentState)
+async def rollback_outcome(
+    incident_id: str, body: RollbackOutcome, client: Tocsin
+) -> IncidentState:
+    """Say whether the rollback resolved it; if not, a resolution owner is asked for."""
+    return await client.act_on_incident(incident_id, "rollback_outcome", body)
+
+
+@router.post("/incidents/{incident_id}/resolve", response_model=IncidentState)
+async def resolve(incident_id: str, body: ResolveInput, client: Tocsin) -> IncidentState:
+    """Resolve (fixed, rolled_back or false_positive); only the lead may, once there is one."""
+    return await client.act_on_incident(incident_id, "resolve", body)
