@@ -38,14 +38,10 @@ import functools
 import hashlib
 import itertools
 import json
-import math
 import os
 import secrets
 import shlex
-import signal
-import socket
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +53,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     import httpx
+    from common import Stack, cpu_cell, cpu_usage, num, percentile, running_stack
+    from common import progress as _progress
     from temporalio.api.enums.v1 import EventType
     from temporalio.client import Client
     from temporalio.common import WorkflowIDConflictPolicy
@@ -71,8 +69,6 @@ with workflow.unsafe.imports_passed_through():
 RECEIVER = "tocsin"
 TEAM = "storm"
 ALERTNAME = "StormAlert"
-STARTUP_TIMEOUT = 90.0
-STOP_TIMEOUT = 30.0
 VISIBILITY_TIMEOUT = 60.0
 PAGE_QUERY = 'TocsinKind = "page"'
 
@@ -227,50 +223,7 @@ def _delivery(run: str, group: int, indexes: list[int], starts: str) -> Delivery
 # -- the stack under test -----------------------------------------------------------------------
 
 
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct ports free on 127.0.0.1 right now."""
-    sockets: list[socket.socket] = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [int(s.getsockname()[1]) for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def children(pid: int) -> list[int]:
-    """Direct child processes of ``pid`` (Linux ``/proc``); empty elsewhere."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            found += [int(p) for p in (task / "children").read_text().split()]
-    return found
-
-
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU time of ``pid`` so far (Linux ``/proc``)."""
-    if pid is None:
-        return None
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def kill_leftovers(pids: Sequence[int], name: bytes) -> None:
-    """SIGKILL those of ``pids`` still alive whose command line mentions ``name``."""
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            if name in Path(f"/proc/{pid}/cmdline").read_bytes():
-                os.kill(pid, signal.SIGKILL)
-
-
-async def check_config(path: Path) -> str:
+async def check_config(path: Path) -> None:
     """``tocsin config check`` on ``path``; raises with its output unless it says ok."""
     tocsin = Path(sys.executable).parent / "tocsin"
     process = await asyncio.create_subprocess_exec(
@@ -286,103 +239,7 @@ async def check_config(path: Path) -> str:
     output = out.decode(errors="replace").strip()
     if process.returncode != 0:
         raise RuntimeError(f"tocsin config check failed ({process.returncode}):\n{output}")
-    return output
-
-
-@dataclass
-class Stack:
-    """``tocsin dev`` as a subprocess."""
-
-    process: asyncio.subprocess.Process
-    api_url: str
-    temporal_address: str
-    token: str
-    log_path: Path
-    temporal_pid: int | None = None
-
-    @classmethod
-    async def start(cls, workdir: Path) -> Stack:
-        config = workdir / "tocsin.yaml"
-        config.write_text(CONFIG)
-        progress(f"tocsin config check: {await check_config(config)}")
-        api_port, temporal_port, ui_port = free_ports(3)
-        token = secrets.token_urlsafe(24)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
-        env["TOCSIN_API_TOKEN"] = token  # also Alertmanager's bearer token by default
-        tocsin = Path(sys.executable).parent / "tocsin"
-        log_path = workdir / "tocsin-dev.log"
-        with log_path.open("wb") as log:
-            process = await asyncio.create_subprocess_exec(
-                str(tocsin),
-                "dev",
-                "--config",
-                str(config),
-                "--data-dir",
-                str(workdir / "data"),
-                "--api-port",
-                str(api_port),
-                "--temporal-port",
-                str(temporal_port),
-                "--ui-port",
-                str(ui_port),
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        stack = cls(
-            process, f"http://127.0.0.1:{api_port}", f"127.0.0.1:{temporal_port}", token, log_path
-        )
-        try:
-            await stack._wait_healthy()
-        except BaseException:
-            await stack.stop()
-            raise
-        kids = children(process.pid)
-        stack.temporal_pid = kids[0] if kids else None
-        return stack
-
-    async def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        async with httpx.AsyncClient(timeout=2.0) as http:
-            while True:
-                if self.process.returncode is not None:
-                    raise RuntimeError(
-                        f"tocsin dev exited with code {self.process.returncode}:\n{self.log_tail()}"
-                    )
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"{self.api_url}/healthz")).status_code == 200:
-                        return
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"tocsin dev not healthy after {STARTUP_TIMEOUT:.0f}s")
-                await asyncio.sleep(0.2)
-
-    def log_tail(self, lines: int = 30) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
-
-    def cpu(self) -> dict[str, float | None]:
-        """CPU seconds used so far by the dev server, the Tocsin process and this one."""
-        return {
-            "temporal": cpu_seconds(self.temporal_pid),
-            "tocsin": cpu_seconds(self.process.pid),
-            "bench": cpu_seconds(os.getpid()),
-        }
-
-    async def stop(self) -> None:
-        """SIGINT, wait; on timeout kill it and the dev server it started."""
-        if self.process.returncode is not None:
-            return
-        kids = children(self.process.pid)
-        self.process.send_signal(signal.SIGINT)
-        try:
-            await asyncio.wait_for(self.process.wait(), STOP_TIMEOUT)
-        except TimeoutError:
-            print(f"tocsin dev did not stop in {STOP_TIMEOUT:.0f}s: killing it", file=sys.stderr)
-            self.process.kill()
-            await self.process.wait()
-        kill_leftovers(kids, b"temporal")  # the dev server runs in a session of its own
+    progress(f"tocsin config check: {output}")
 
 
 # -- firing the storm ---------------------------------------------------------------------------
@@ -481,14 +338,7 @@ async def fire(
             )
 
     await asyncio.gather(*(lane() for _ in range(concurrency)))
-    elapsed = time.monotonic() - started
-    cpu_after = cpu()
-    usage: dict[str, float | None] = {}
-    for process, before in cpu_before.items():
-        after = cpu_after.get(process)
-        usage[process] = (
-            None if before is None or after is None else (after - before) / max(elapsed, 1e-9)
-        )
+    usage = cpu_usage(cpu_before, cpu(), time.monotonic() - started)
     phase = Phase(name, results, started, started_wall, usage)
     if watcher is not None:
         with contextlib.suppress(TimeoutError):
@@ -813,28 +663,12 @@ async def storm_raw(
 # -- report -------------------------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
-def _num(value: float | None, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.0f}" if value >= 100 else f"{value:.{digits}f}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
-
-
 def _ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}x" if a is not None and b else "-"
 
 
 def _p(values: Sequence[float], q: float) -> str:
-    return _num(percentile(values, q)) if values else "-"
+    return num(percentile(values, q)) if values else "-"
 
 
 def stage_lines(where: Sequence[tuple[str, Stages]]) -> list[str]:
@@ -872,13 +706,13 @@ def report(
     )
     lines = [header]
     for phase in (tocsin, raw):
-        cpu = "/".join(_pct(phase.cpu.get(p)) for p in ("temporal", "tocsin", "bench"))
+        cpu = cpu_cell(phase.cpu)
         lines.append(
             f"{phase.name:<22} {len(phase.results):>5} {sum(r.alerts for r in phase.ok):>6} "
             f"{phase.refused:>6} {phase.deliveries_per_s:>7.1f} {phase.alerts_per_s:>7.1f} "
-            f"{_num(phase.latency_ms(50)):>6} {_num(phase.latency_ms(99)):>6} "
-            f"{_num(phase.latency_ms(100)):>6} {phase.wall:>6.1f} {_num(phase.all_started_at, 2):>7}"
-            f" {_num(phase.all_listed_at, 2):>8} {_num(phase.all_in_state_at):>7}  {cpu}"
+            f"{num(phase.latency_ms(50)):>6} {num(phase.latency_ms(99)):>6} "
+            f"{num(phase.latency_ms(100)):>6} {phase.wall:>6.1f} {num(phase.all_started_at, 2):>7}"
+            f" {num(phase.all_listed_at, 2):>8} {num(phase.all_in_state_at):>7}  {cpu}"
         )
     lines += [
         "",
@@ -941,22 +775,13 @@ _T0 = time.monotonic()
 
 
 def progress(text: str) -> None:
-    print(f"[bench {time.monotonic() - _T0:6.1f}s] {text}", file=sys.stderr, flush=True)
+    _progress(text, since=_T0)
 
 
 async def main(args: argparse.Namespace) -> tuple[str, bool]:
     storm = Storm.build(secrets.token_hex(4), args.alerts, args.groups, args.per_post)
-    with tempfile.TemporaryDirectory(prefix="tocsin-storm-") as workdir:
-        progress("starting tocsin dev")
-        stack = await Stack.start(Path(workdir))
-        try:
-            return await _run(stack, storm, args)
-        except BaseException:
-            print(stack.log_tail(), file=sys.stderr)
-            raise
-        finally:
-            progress("stopping tocsin dev")
-            await stack.stop()
+    async with running_stack("tocsin-storm-", CONFIG, progress, check_config) as stack:
+        return await _run(stack, storm, args)
 
 
 async def _run(stack: Stack, storm: Storm, args: argparse.Namespace) -> tuple[str, bool]:

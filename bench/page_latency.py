@@ -27,35 +27,29 @@ import asyncio
 import contextlib
 import itertools
 import json
-import math
 import os
 import re
 import secrets
 import shlex
-import signal
-import socket
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Protocol
 
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
     import httpx
+    from common import Stack, cpu_cell, cpu_usage, num, percentile, progress, running_stack
     from temporalio.api.enums.v1 import EventType
     from temporalio.api.history.v1 import HistoryEvent
     from temporalio.client import Client, WorkflowHandle
     from temporalio.worker import Worker
 
 TEAM = "bench"
-STARTUP_TIMEOUT = 90.0
-STOP_TIMEOUT = 30.0
 _PAGE = re.compile(r"^Page:\s+(\S+)$", re.MULTILINE)
 
 CONFIG = """\
@@ -172,145 +166,6 @@ class Receiver:
             return
         finally:
             writer.close()
-
-
-# -- the stack under test ---------------------------------------------------------------------
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct ports free on 127.0.0.1 right now."""
-    sockets: list[socket.socket] = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [int(s.getsockname()[1]) for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def children(pid: int) -> list[int]:
-    """Direct child processes of ``pid`` (Linux ``/proc``); empty elsewhere."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            found += [int(p) for p in (task / "children").read_text().split()]
-    return found
-
-
-def kill_leftovers(pids: Sequence[int], name: bytes) -> None:
-    """SIGKILL those of ``pids`` still alive whose command line mentions ``name``."""
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            if name in Path(f"/proc/{pid}/cmdline").read_bytes():
-                os.kill(pid, signal.SIGKILL)
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of ``pid`` so far (Linux ``/proc``)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass
-class Stack:
-    """``tocsin dev`` as a subprocess."""
-
-    process: asyncio.subprocess.Process
-    api_url: str
-    temporal_address: str
-    token: str
-    log_path: Path
-    temporal_pid: int | None = None
-
-    @classmethod
-    async def start(cls, workdir: Path, receiver_port: int) -> Stack:
-        config = workdir / "tocsin.yaml"
-        config.write_text(CONFIG.format(port=receiver_port, team=TEAM))
-        api_port, temporal_port, ui_port = free_ports(3)
-        token = secrets.token_urlsafe(24)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
-        env["TOCSIN_API_TOKEN"] = token
-        tocsin = Path(sys.executable).parent / "tocsin"
-        log_path = workdir / "tocsin-dev.log"
-        with log_path.open("wb") as log:
-            process = await asyncio.create_subprocess_exec(
-                str(tocsin),
-                "dev",
-                "--config",
-                str(config),
-                "--data-dir",
-                str(workdir / "data"),
-                "--api-port",
-                str(api_port),
-                "--temporal-port",
-                str(temporal_port),
-                "--ui-port",
-                str(ui_port),
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        stack = cls(
-            process, f"http://127.0.0.1:{api_port}", f"127.0.0.1:{temporal_port}", token, log_path
-        )
-        try:
-            await stack._wait_healthy()
-        except BaseException:
-            await stack.stop()
-            raise
-        kids = children(process.pid)
-        stack.temporal_pid = kids[0] if kids else None
-        return stack
-
-    async def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        async with httpx.AsyncClient(timeout=2.0) as http:
-            while True:
-                if self.process.returncode is not None:
-                    raise RuntimeError(
-                        f"tocsin dev exited with code {self.process.returncode}:\n{self.log_tail()}"
-                    )
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"{self.api_url}/healthz")).status_code == 200:
-                        return
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"tocsin dev not healthy after {STARTUP_TIMEOUT:.0f}s")
-                await asyncio.sleep(0.2)
-
-    def log_tail(self, lines: int = 30) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
-
-    def cpu(self) -> dict[str, float | None]:
-        """CPU seconds used so far by the dev server, the Tocsin process and this one."""
-        return {
-            "temporal": cpu_seconds(self.temporal_pid) if self.temporal_pid else None,
-            "tocsin": cpu_seconds(self.process.pid),
-            "bench": cpu_seconds(os.getpid()),
-        }
-
-    async def stop(self) -> None:
-        """SIGINT, wait; on timeout kill it and the dev server it started."""
-        if self.process.returncode is not None:
-            return
-        kids = children(self.process.pid)
-        self.process.send_signal(signal.SIGINT)
-        try:
-            await asyncio.wait_for(self.process.wait(), STOP_TIMEOUT)
-        except TimeoutError:
-            print(f"tocsin dev did not stop in {STOP_TIMEOUT:.0f}s: killing it", file=sys.stderr)
-            self.process.kill()
-            await self.process.wait()
-        kill_leftovers(kids, b"temporal")
 
 
 # -- batches ----------------------------------------------------------------------------------
@@ -477,14 +332,7 @@ async def run_batch(
                     waits[task].error = repr(task.exception())
             for task in pending:
                 task.cancel()
-    elapsed = time.monotonic() - started
-    cpu_after = cpu()
-    usage: dict[str, float | None] = {}
-    for process, before in cpu_before.items():
-        after = cpu_after.get(process)
-        usage[process] = (
-            None if before is None or after is None else (after - before) / max(elapsed, 1e-9)
-        )
+    usage = cpu_usage(cpu_before, cpu(), time.monotonic() - started)
     return Batch(name, items, started, usage)
 
 
@@ -582,20 +430,6 @@ async def breakdown(
 # -- report -----------------------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}" if value >= 100 else f"{value:.1f}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
-
-
 def report(
     batches: list[Batch],
     ratios: list[tuple[str, Batch, Batch]],
@@ -612,11 +446,11 @@ def report(
         lat = batch.latencies_ms
         submit = batch.submit_ms
         cells = [percentile(lat, q) if lat else None for q in (50, 90, 99, 100)]
-        cpu = "/".join(_pct(batch.cpu.get(p)) for p in ("temporal", "tocsin", "bench"))
+        cpu = cpu_cell(batch.cpu)
         lines.append(
             f"{batch.name:<22} {len(batch.items):>4} {batch.failed:>4} {batch.missing:>4} "
-            + " ".join(f"{_ms(c):>6}" for c in cells)
-            + f" {_ms(statistics.median(submit) if submit else None):>8}"
+            + " ".join(f"{num(c):>6}" for c in cells)
+            + f" {num(statistics.median(submit) if submit else None):>8}"
             f" {batch.accepted_per_s:>6.1f} {batch.completed_per_s:>6.1f} {batch.wall:>6.1f}  {cpu}"
         )
     lines += ["", "ratio tocsin/raw          p50   throughput (done/s)"]
@@ -635,7 +469,7 @@ def report(
         ]
         for stage in dict.fromkeys([*sequential.stages, *concurrent.stages]):
             lines.append(
-                f"{stage:<52} {_ms(sequential.median(stage)):>7} {_ms(concurrent.median(stage)):>7}"
+                f"{stage:<52} {num(sequential.median(stage)):>7} {num(concurrent.median(stage)):>7}"
             )
     lines += [
         "",
@@ -667,10 +501,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def progress(text: str) -> None:
-    print(f"[bench] {text}", file=sys.stderr, flush=True)
-
-
 async def measure(
     name: str,
     subject: Subject,
@@ -697,18 +527,12 @@ async def measure(
 async def main(args: argparse.Namespace) -> str:
     receiver = Receiver()
     await receiver.start()
-    with tempfile.TemporaryDirectory(prefix="tocsin-bench-") as workdir:
-        progress("starting tocsin dev")
-        stack = await Stack.start(Path(workdir), receiver.port)
-        try:
+    config = CONFIG.format(port=receiver.port, team=TEAM)
+    try:
+        async with running_stack("tocsin-bench-", config, progress) as stack:
             return await _run(stack, receiver, args)
-        except BaseException:
-            print(stack.log_tail(), file=sys.stderr)
-            raise
-        finally:
-            progress("stopping tocsin dev")
-            await stack.stop()
-            await receiver.stop()
+    finally:
+        await receiver.stop()
 
 
 async def _run(stack: Stack, receiver: Receiver, args: argparse.Namespace) -> str:

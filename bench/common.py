@@ -1,0 +1,244 @@
+"""What the benchmarks share: the ``tocsin dev`` stack under test, process CPU, report helpers.
+
+Imported by the scripts in this folder as ``common`` (a script run as ``python bench/x.py`` has
+``bench/`` first on ``sys.path``). Not a benchmark itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import secrets
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+STARTUP_TIMEOUT = 90.0
+STOP_TIMEOUT = 30.0
+PROCESSES = ("temporal", "tocsin", "bench")  # the keys of ``Stack.cpu``, in report order
+
+
+# -- processes ----------------------------------------------------------------------------------
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports free on 127.0.0.1 right now."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (Linux ``/proc``); empty elsewhere."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def kill_leftovers(pids: Sequence[int], name: bytes) -> None:
+    """SIGKILL those of ``pids`` still alive whose command line mentions ``name``."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            if name in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of ``pid`` so far (Linux ``/proc``); None for no process."""
+    if not pid:
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_usage(
+    before: Mapping[str, float | None], after: Mapping[str, float | None], elapsed: float
+) -> dict[str, float | None]:
+    """Share of one core each process used between two ``Stack.cpu`` readings."""
+    usage: dict[str, float | None] = {}
+    for process, start in before.items():
+        end = after.get(process)
+        usage[process] = (
+            None if start is None or end is None else (end - start) / max(elapsed, 1e-9)
+        )
+    return usage
+
+
+# -- the stack under test -----------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    """``tocsin dev`` as a subprocess."""
+
+    process: asyncio.subprocess.Process
+    api_url: str
+    temporal_address: str
+    token: str
+    log_path: Path
+    temporal_pid: int | None = None
+
+    @classmethod
+    async def start(
+        cls,
+        workdir: Path,
+        config_text: str,
+        check: Callable[[Path], Awaitable[object]] | None = None,
+    ) -> Stack:
+        """Write ``config_text`` to ``workdir``, ``check`` it if given, start; wait until healthy."""
+        config = workdir / "tocsin.yaml"
+        config.write_text(config_text)
+        if check is not None:
+            await check(config)
+        api_port, temporal_port, ui_port = free_ports(3)
+        token = secrets.token_urlsafe(24)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
+        env["TOCSIN_API_TOKEN"] = token  # also Alertmanager's bearer token by default
+        tocsin = Path(sys.executable).parent / "tocsin"
+        log_path = workdir / "tocsin-dev.log"
+        with log_path.open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                str(tocsin),
+                "dev",
+                "--config",
+                str(config),
+                "--data-dir",
+                str(workdir / "data"),
+                "--api-port",
+                str(api_port),
+                "--temporal-port",
+                str(temporal_port),
+                "--ui-port",
+                str(ui_port),
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        stack = cls(
+            process, f"http://127.0.0.1:{api_port}", f"127.0.0.1:{temporal_port}", token, log_path
+        )
+        try:
+            await stack._wait_healthy()
+        except BaseException:
+            await stack.stop()
+            raise
+        kids = children(process.pid)
+        stack.temporal_pid = kids[0] if kids else None
+        return stack
+
+    async def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        async with httpx.AsyncClient(timeout=2.0) as http:
+            while True:
+                if self.process.returncode is not None:
+                    raise RuntimeError(
+                        f"tocsin dev exited with code {self.process.returncode}:\n{self.log_tail()}"
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(f"{self.api_url}/healthz")).status_code == 200:
+                        return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"tocsin dev not healthy after {STARTUP_TIMEOUT:.0f}s")
+                await asyncio.sleep(0.2)
+
+    def log_tail(self, lines: int = 30) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def cpu(self) -> dict[str, float | None]:
+        """CPU seconds used so far by the dev server, the Tocsin process and this one."""
+        return {
+            "temporal": cpu_seconds(self.temporal_pid),
+            "tocsin": cpu_seconds(self.process.pid),
+            "bench": cpu_seconds(os.getpid()),
+        }
+
+    async def stop(self) -> None:
+        """SIGINT, wait; on timeout kill it and the dev server it started."""
+        if self.process.returncode is not None:
+            return
+        kids = children(self.process.pid)
+        self.process.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(self.process.wait(), STOP_TIMEOUT)
+        except TimeoutError:
+            print(f"tocsin dev did not stop in {STOP_TIMEOUT:.0f}s: killing it", file=sys.stderr)
+            self.process.kill()
+            await self.process.wait()
+        kill_leftovers(kids, b"temporal")  # the dev server runs in a session of its own
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    prefix: str,
+    config_text: str,
+    say: Callable[[str], None],
+    check: Callable[[Path], Awaitable[object]] | None = None,
+) -> AsyncIterator[Stack]:
+    """A ``Stack`` in a throw-away directory; its log tail on stderr if the body fails."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as workdir:
+        say("starting tocsin dev")
+        stack = await Stack.start(Path(workdir), config_text, check)
+        try:
+            yield stack
+        except BaseException:
+            print(stack.log_tail(), file=sys.stderr)
+            raise
+        finally:
+            say("stopping tocsin dev")
+            await stack.stop()
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def progress(text: str, since: float | None = None) -> None:
+    """A progress line on stderr; with ``since`` (monotonic), the seconds elapsed since then."""
+    stamp = "" if since is None else f" {time.monotonic() - since:6.1f}s"
+    print(f"[bench{stamp}] {text}", file=sys.stderr, flush=True)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def num(value: float | None, digits: int = 1) -> str:
+    """No decimals from 100 up, ``digits`` below; ``-`` for None."""
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if value >= 100 else f"{value:.{digits}f}"
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def cpu_cell(cpu: Mapping[str, float | None]) -> str:
+    """A ``Stack.cpu`` usage as the report's ``temporal/tocsin/bench`` column."""
+    return "/".join(pct(cpu.get(p)) for p in PROCESSES)
