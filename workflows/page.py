@@ -385,10 +385,7 @@ class PageWorkflow:
         self._record("acknowledged", text, by=by)
         if self._notify_workflow is not None:
             told = PageAcknowledged(page_id=self._state.id, purpose=self._purpose, by=by)
-            handle = workflow.get_external_workflow_handle(self._notify_workflow)
-            self._notifications.append(
-                asyncio.create_task(handle.signal("page_acknowledged", told))
-            )
+            self._notifications.append(asyncio.create_task(_tell(self._notify_workflow, told)))
 
     @workflow.signal
     def close(self, action: PageActionInput) -> None:
@@ -503,6 +500,14 @@ def bounded_view(state: PageState) -> PageState:
         update["timeline"] = timeline[:TIMELINE_HEAD] + timeline[-TIMELINE_TAIL:]
         update["timeline_omitted"] = len(timeline) - TIMELINE_HEAD - TIMELINE_TAIL
     return state.model_copy(update=update)
+
+
+async def _tell(workflow_id: str, told: PageAcknowledged) -> None:
+    """Tell the workflow that opened the page; one that has ended no longer needs to know."""
+    try:
+        await workflow.get_external_workflow_handle(workflow_id).signal("page_acknowledged", told)
+    except Exception:  # the opener ended (an incident resolved meanwhile)
+        workflow.logger.info("%s has ended; not told of %s", workflow_id, told.page_id)
 
 
 def merge_alerts(
