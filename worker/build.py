@@ -13,6 +13,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.adapters.apprise import AppriseNotifier
 from activities.adapters.console import ConsoleNotifier
 from activities.adapters.console_chat import ConsoleChat
+from activities.adapters.slack_chat import SlackChat, slack_client
+from activities.adapters.slack_notify import SlackNotifier
 from activities.adapters.smtp import SmtpNotifier, SmtpSettings
 from activities.config import ConfigActivities
 from activities.incident import ChatActivities
@@ -62,6 +64,9 @@ def api_url(settings: Settings) -> str:
 def build_notifiers(settings: Settings) -> dict[str, Notifier]:
     """Every notifier this process can use, keyed by contact-method kind."""
     notifiers: dict[str, Notifier] = {"console": ConsoleNotifier(), "apprise": AppriseNotifier()}
+    slack = slack_client(os.environ)
+    if slack is not None:
+        notifiers["slack"] = SlackNotifier(slack)
     if settings.smtp_host:
         notifiers["email"] = SmtpNotifier(
             SmtpSettings(
@@ -79,6 +84,12 @@ def build_notifiers(settings: Settings) -> dict[str, Notifier]:
     return notifiers
 
 
+def default_chat() -> Chat:
+    """Slack when ``SLACK_BOT_TOKEN`` is set (``SLACK_API_URL`` overrides its API), else the console."""
+    slack = slack_client(os.environ)
+    return SlackChat(slack) if slack is not None else ConsoleChat()
+
+
 def build_activities(
     config: ConfigSource,
     notifiers: Mapping[str, Notifier],
@@ -89,7 +100,7 @@ def build_activities(
     """The activity callables, bound to their adapters."""
     configs = ConfigActivities(config)
     notify = NotifyActivities(config, notifiers, url)
-    chats = ChatActivities(config, chat or ConsoleChat())
+    chats = ChatActivities(config, chat or default_chat())
     rollbacks = RollbackActivities(
         config, build_rollback_runners(os.environ) if runners is None else runners
     )
