@@ -102,6 +102,11 @@ class TocsinClient:
         return self._client
 
     @property
+    def config(self) -> ConfigSource:
+        """The configuration this client checks requests against."""
+        return self._config
+
+    @property
     def intake(self) -> AlertIntake:
         """Alert sources' way in (Alertmanager, Events API)."""
         return AlertIntake(self._client, self._config, self._task_queue)

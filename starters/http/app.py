@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.responses import Response
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.adapters.slack_chat import slack_client
 from starters.api import (
     IncidentNotFound,
     InvalidRequest,
@@ -21,11 +27,35 @@ from starters.http import incidents, oncall, pages, webhooks
 from starters.http.auth import BearerAuth
 from starters.http.limits import BodyLimit
 from starters.http.webhooks import WebhookCredentials
+from starters.slack.app import create_slack_app
+from starters.slack.context import SlackContext
 from worker.settings import Settings
 
 log = structlog.get_logger("tocsin.api")
 
 ClientFactory = Callable[[], Awaitable[TocsinClient]]
+
+SLACK_NOT_CONFIGURED = (
+    "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable /slack/events"
+)
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """What the Slack app needs beyond the Tocsin client: its secret and Web API client."""
+
+    signing_secret: str
+    client: AsyncWebClient
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> SlackSettings | None:
+        """From ``SLACK_BOT_TOKEN``/``SLACK_SIGNING_SECRET`` (and ``SLACK_API_URL``); None
+        unless both secrets are set."""
+        secret = environ.get("SLACK_SIGNING_SECRET")
+        client = slack_client(environ)
+        if not secret or client is None:
+            return None
+        return cls(signing_secret=secret, client=client)
 
 
 def create_app(
@@ -34,6 +64,7 @@ def create_app(
     *,
     webhook_credentials: WebhookCredentials | None = None,
     max_body_bytes: int = 1 << 20,
+    slack: SlackSettings | None = None,
 ) -> FastAPI:
     """Build the app.
 
@@ -42,6 +73,8 @@ def create_app(
         client: a ready client (tests), or a coroutine function that connects one at start-up.
         webhook_credentials: what Alertmanager presents (default: the API token).
         max_body_bytes: larger request bodies are refused with 413.
+        slack: when given, Slack's events, commands and interactivity are served at
+            ``POST /slack/events``; without it that route answers 503.
     """
 
     @asynccontextmanager
@@ -49,6 +82,14 @@ def create_app(
         tocsin = client if isinstance(client, TocsinClient) else await client()
         app.state.tocsin = tocsin
         app.state.intake = tocsin.intake
+        app.state.slack = None
+        if slack is not None:
+            bolt = create_slack_app(
+                SlackContext(tocsin=tocsin, config=tocsin.config),
+                signing_secret=slack.signing_secret,
+                client=slack.client,
+            )
+            app.state.slack = AsyncSlackRequestHandler(bolt)
         yield
 
     app = FastAPI(
@@ -76,17 +117,30 @@ def create_app(
             {"status": "ok" if ok else "degraded", "temporal": ok}, status_code=200 if ok else 503
         )
 
+    @app.post("/slack/events", tags=["slack"], include_in_schema=False)
+    async def slack_events(request: Request) -> Response:
+        """Slack's events, slash commands and interactivity (signature checked by bolt)."""
+        handler: AsyncSlackRequestHandler | None = getattr(request.app.state, "slack", None)
+        if handler is None:
+            return JSONResponse({"detail": SLACK_NOT_CONFIGURED}, status_code=503)
+        return await handler.handle(request)
+
     _add_error_handlers(app)
     return app
 
 
 def app_from_settings(
-    settings: Settings, token: str, client: TocsinClient | ClientFactory
+    settings: Settings,
+    token: str,
+    client: TocsinClient | ClientFactory,
+    environ: Mapping[str, str] | None = None,
 ) -> FastAPI:
     """The app as ``tocsin api`` and ``tocsin dev`` serve it, configured from the environment.
 
     Alertmanager authenticates with ``TOCSIN_ALERTMANAGER_TOKEN`` (default: the API token)
     or, when ``TOCSIN_ALERTMANAGER_USERNAME``/``_PASSWORD`` are set, HTTP basic auth.
+    Slack is served at ``/slack/events`` when ``SLACK_BOT_TOKEN`` and
+    ``SLACK_SIGNING_SECRET`` are set in ``environ`` (default: the process environment).
     """
     am_token = settings.alertmanager_token
     am_password = settings.alertmanager_password
@@ -96,7 +150,11 @@ def app_from_settings(
         password=am_password.get_secret_value() if am_password else None,
     )
     return create_app(
-        token, client, webhook_credentials=credentials, max_body_bytes=settings.max_body_bytes
+        token,
+        client,
+        webhook_credentials=credentials,
+        max_body_bytes=settings.max_body_bytes,
+        slack=SlackSettings.from_env(os.environ if environ is None else environ),
     )
 
 

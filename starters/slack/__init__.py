@@ -1,0 +1,1 @@
+"""Tocsin as a Slack app (slack-bolt, async): commands, interactivity, mounted in FastAPI."""

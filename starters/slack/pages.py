@@ -1,0 +1,134 @@
+"""Page listeners: ``/oncall``, ``/page``, and the Acknowledge / Escalate buttons.
+
+Every listener acks first (Slack wants that within 3 seconds) and only then talks to
+Temporal through :class:`~starters.api.TocsinClient`; with ``process_before_response``
+off, bolt answers Slack at the ack and the rest runs in the background.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio.service import RPCError
+
+from activities.adapters.slack_notify import ACK_ACTION, ESCALATE_ACTION
+from starters.api import InvalidRequest, NewPage, TocsinError
+from starters.slack import blocks
+from starters.slack.context import NOT_IN_CONFIG, SlackContext
+
+log = structlog.get_logger("tocsin.slack")
+
+TEMPORAL_DOWN = "Tocsin cannot reach Temporal right now: nothing was done, try again."
+
+
+def register(app: AsyncApp, ctx: SlackContext) -> None:
+    """Add the page commands and buttons to ``app``."""
+
+    async def oncall(ack: AsyncAck, command: dict[str, Any]) -> None:
+        words = str(command.get("text", "")).split()
+        if len(words) > 1 or words[:1] == ["help"]:
+            await ack(text=blocks.ONCALL_USAGE, response_type="ephemeral")
+            return
+        try:
+            entries = ctx.tocsin.oncall(words[0] if words else None)
+        except InvalidRequest as err:
+            await ack(text=f"{err}\n{blocks.ONCALL_USAGE}", response_type="ephemeral")
+            return
+        await ack(
+            text=blocks.oncall_text(entries),
+            blocks=blocks.oncall_blocks(entries),
+            response_type="ephemeral",
+        )
+
+    async def page(ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any]) -> None:
+        person = ctx.person_for(str(command.get("user_id", "")))
+        if person is None:
+            await ack(text=NOT_IN_CONFIG, response_type="ephemeral")
+            return
+        team, _, summary = str(command.get("text", "")).strip().partition(" ")
+        summary = summary.strip()
+        if not team or not summary or team == "help":
+            await ack(text=blocks.PAGE_USAGE, response_type="ephemeral")
+            return
+        teams = ctx.config.current().teams
+        if team not in teams:
+            await ack(
+                text=f"Unknown team `{team}` (teams: {', '.join(sorted(teams))}).",
+                response_type="ephemeral",
+            )
+            return
+        await ack()
+        try:
+            state, created = await ctx.tocsin.create_page(
+                NewPage(team=team, summary=summary[:500], by=person)
+            )
+        except (TocsinError, ValueError) as err:
+            await respond(text=f"Could not page `{team}`: {err}", response_type="ephemeral")
+            return
+        except RPCError:
+            await respond(text=TEMPORAL_DOWN, response_type="ephemeral")
+            return
+        log.info("paged from slack", page_id=state.id, team=team, by=person, created=created)
+        await respond(text=blocks.page_opened_text(state, created), response_type="ephemeral")
+
+    def button(verb: str) -> Any:
+        async def pressed(
+            ack: AsyncAck, respond: AsyncRespond, client: AsyncWebClient, body: dict[str, Any]
+        ) -> None:
+            await ack()
+            await _page_button(ctx, verb, respond, client, body)
+
+        return pressed
+
+    app.command("/oncall")(oncall)
+    app.command("/page")(page)
+    app.action(ACK_ACTION)(button("acknowledge"))
+    app.action(ESCALATE_ACTION)(button("escalate"))
+
+
+async def _ephemeral(respond: AsyncRespond, text: str) -> None:
+    await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+async def _page_button(
+    ctx: SlackContext,
+    verb: str,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    body: dict[str, Any],
+) -> None:
+    """Send ``verb`` to the page as the presser, then show the new state in place."""
+    person = ctx.person_for(str(body.get("user", {}).get("id", "")))
+    if person is None:
+        await _ephemeral(respond, NOT_IN_CONFIG)
+        return
+    actions = body.get("actions") or [{}]
+    page_id = str(actions[0].get("value", ""))
+    bound = log.bind(page_id=page_id, by=person, action=verb)
+    act = ctx.tocsin.acknowledge if verb == "acknowledge" else ctx.tocsin.escalate
+    try:
+        state = await act(page_id, person)
+    except TocsinError as err:
+        bound.info("slack button refused", reason=str(err))
+        await _ephemeral(respond, f"Could not {verb} page `{page_id}`: {err}")
+        return
+    except RPCError:
+        await _ephemeral(respond, TEMPORAL_DOWN)
+        return
+    people = ctx.config.current().people
+    actor = people[person].name if person in people else person
+    original = list((body.get("message") or {}).get("blocks") or [])
+    new_blocks = blocks.page_acted_blocks(original, state, verb, actor)
+    text = f"{state.summary}: {blocks.page_state_text(state, verb, actor)}"
+    container = body.get("container") or {}
+    channel, ts = container.get("channel_id"), container.get("message_ts")
+    if channel and ts:
+        await client.chat_update(channel=str(channel), ts=str(ts), text=text, blocks=new_blocks)
+    else:
+        await respond(text=text, blocks=new_blocks, replace_original=True)
+    bound.info("page updated from slack", status=state.status.value)

@@ -1,0 +1,399 @@
+"""The Slack app through the FastAPI app: signed requests, the loopback Slack fake as the
+Web API, a loopback receiver as ``response_url``, and a stub in place of TocsinClient."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from activities.adapters.slack_chat import slack_client
+from activities.adapters.slack_notify import page_blocks
+from activities.ports import Message
+from starters.api import InvalidRequest, NewPage, Rejected, TocsinClient
+from starters.http.app import SLACK_NOT_CONFIGURED, SlackSettings, create_app
+from starters.slack import blocks
+from starters.slack.context import NOT_IN_CONFIG
+from tests.fakes.receiver import Receiver
+from tests.fakes.slack import FakeSlack
+from workflows.config import TocsinConfig
+from workflows.models import OnCallEntry, PageState, PageStatus
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+API_TOKEN = "api-token"
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+CONFIG = TocsinConfig.model_validate(
+    {
+        "people": {
+            "alice": {"name": "Alice", "slack": "U0ALICE"},
+            "bob": {"name": "Bob", "slack": "U0BOB"},
+        },
+        "teams": {"delivery": {"members": ["alice", "bob"], "escalation_policy": "default"}},
+        "escalation_policies": {
+            "default": {"steps": [{"targets": ["team:delivery"], "ack_timeout": "5m"}]}
+        },
+    }
+)
+
+
+class _Config:
+    def current(self) -> TocsinConfig:
+        return CONFIG
+
+
+def _page(page_id: str = "a1b2c3d4", **changes: Any) -> PageState:
+    base = PageState(
+        id=page_id,
+        workflow_id=f"page-{page_id}",
+        team="delivery",
+        summary="checkout is down",
+        created_at=NOW,
+        step=1,
+        step_count=2,
+    )
+    return base.model_copy(update=changes)
+
+
+@dataclass
+class StubTocsin(TocsinClient):
+    """TocsinClient's page methods, recorded; no Temporal behind it."""
+
+    calls: list[tuple[Any, ...]] = field(default_factory=list)
+    reject: str | None = None
+
+    def __post_init__(self) -> None:
+        self._client = None  # type: ignore[assignment]
+        self._config = _Config()
+        self._task_queue = "unused"
+
+    async def create_page(self, request: NewPage) -> tuple[PageState, bool]:
+        self.calls.append(("create_page", request))
+        return _page(team=request.team, summary=request.summary, created_by=request.by), True
+
+    async def acknowledge(self, page_id: str, by: str, note: str | None = None) -> PageState:
+        self.calls.append(("acknowledge", page_id, by))
+        if self.reject:
+            raise Rejected(self.reject)
+        return _page(page_id, status=PageStatus.acknowledged, acknowledged_by=by)
+
+    async def escalate(self, page_id: str, by: str, note: str | None = None) -> PageState:
+        self.calls.append(("escalate", page_id, by))
+        if self.reject:
+            raise Rejected(self.reject)
+        return _page(page_id, step=2)
+
+    def oncall(self, team: str | None = None, at: datetime | None = None) -> list[OnCallEntry]:
+        self.calls.append(("oncall", team))
+        if team not in (None, "delivery"):
+            raise InvalidRequest(f"unknown team {team!r} (teams: delivery)")
+        return [
+            OnCallEntry(
+                team="delivery",
+                rotation="delivery",
+                layer="primary",
+                person="alice",
+                name="Alice",
+                start=NOW,
+                end=NOW + timedelta(days=7),
+            )
+        ]
+
+
+@pytest.fixture(scope="module")
+async def slack() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture(scope="module")
+async def receiver() -> AsyncIterator[Receiver]:
+    hook = Receiver()
+    await hook.start()
+    yield hook
+    await hook.stop()
+
+
+@dataclass
+class Harness:
+    http: httpx.AsyncClient
+    tocsin: StubTocsin
+    slack: FakeSlack
+    receiver: Receiver
+
+    @property
+    def response_url(self) -> str:
+        return f"http://127.0.0.1:{self.receiver.port}/respond"
+
+    async def post(
+        self, form: dict[str, str], *, ts: int | None = None, secret: str = SECRET
+    ) -> httpx.Response:
+        body = urlencode(form)
+        return await self.http.post(
+            "/slack/events", content=body, headers=_signed(body, ts, secret)
+        )
+
+    async def command(self, name: str, text: str, user: str = "U0ALICE") -> httpx.Response:
+        return await self.post(
+            {
+                "command": name,
+                "text": text,
+                "user_id": user,
+                "user_name": "someone",
+                "team_id": "T0ACME",
+                "channel_id": "C0GENERAL",
+                "response_url": self.response_url,
+                "trigger_id": "1.2.3",
+                "api_app_id": "A0TOCSIN",
+            }
+        )
+
+    async def press(
+        self, action: str, page_id: str, channel: str, ts: str, user: str
+    ) -> httpx.Response:
+        message = next(m for m in self.slack.messages if m.ts == ts)
+        payload = {
+            "type": "block_actions",
+            "team": {"id": "T0ACME"},
+            "user": {"id": user},
+            "api_app_id": "A0TOCSIN",
+            "trigger_id": "1.2.3",
+            "response_url": self.response_url,
+            "container": {"type": "message", "channel_id": channel, "message_ts": ts},
+            "channel": {"id": channel},
+            "message": {"ts": ts, "text": message.text, "blocks": message.blocks},
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action,
+                    "block_id": f"page:{page_id}",
+                    "value": page_id,
+                    "action_ts": "1700000001.000",
+                }
+            ],
+        }
+        return await self.post({"payload": json.dumps(payload)})
+
+    async def page_dm(self, page_id: str, user: str = "U0ALICE") -> tuple[str, str]:
+        """A page DM as SlackNotifier posts it; its channel and ts."""
+        client = slack_client(
+            {"SLACK_BOT_TOKEN": self.slack.token, "SLACK_API_URL": self.slack.api_url}
+        )
+        assert client is not None
+        dm = await client.conversations_open(users=user)
+        channel = str(dm["channel"]["id"])
+        message = Message("checkout is down", "5xx above 5%", page_id, "tocsin ack", "http://x/ack")
+        posted = await client.chat_postMessage(
+            channel=channel, text="page", blocks=page_blocks(message)
+        )
+        return channel, str(posted["ts"])
+
+
+def _signed(body: str, ts: int | None, secret: str) -> dict[str, str]:
+    stamp = str(int(time.time()) if ts is None else ts)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256)
+    return {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": stamp,
+        "x-slack-signature": f"v0={digest.hexdigest()}",
+    }
+
+
+async def _until(check: Callable[[], Any], within: float = 5.0) -> Any:
+    """Poll (bounded) for a side effect of a listener that runs after the ack."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out waiting for the listener")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def harness(slack: FakeSlack, receiver: Receiver) -> AsyncIterator[Harness]:
+    slack.reset()
+    receiver.deliveries.clear()
+    tocsin = StubTocsin()
+    client = slack_client({"SLACK_BOT_TOKEN": slack.token, "SLACK_API_URL": slack.api_url})
+    assert client is not None
+    app = create_app(API_TOKEN, tocsin, slack=SlackSettings(signing_secret=SECRET, client=client))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tocsin") as http:
+            yield Harness(http, tocsin, slack, receiver)
+
+
+async def test_bad_signature_is_401_and_nothing_happens(harness: Harness) -> None:
+    response = await harness.post({"command": "/oncall", "text": ""}, secret="not-the-secret")
+    assert response.status_code == 401
+    assert harness.tocsin.calls == []
+
+
+async def test_stale_timestamp_is_401(harness: Harness) -> None:
+    response = await harness.post(
+        {"command": "/page", "text": "delivery x", "user_id": "U0ALICE"},
+        ts=int(time.time()) - 600,
+    )
+    assert response.status_code == 401
+    await asyncio.sleep(0.1)
+    assert harness.tocsin.calls == []
+
+
+async def test_oncall_answers_who_and_until_when(harness: Harness) -> None:
+    response = await harness.command("/oncall", "delivery")
+    assert response.status_code == 200
+    answer = response.json()
+    assert "`delivery` primary: *Alice* until <!date^" in answer["text"]
+    assert harness.tocsin.calls == [("oncall", "delivery")]
+
+
+async def test_oncall_unknown_team_or_extra_words_answer_usage(harness: Harness) -> None:
+    unknown = await harness.command("/oncall", "nope")
+    assert "unknown team 'nope'" in unknown.json()["text"]
+    assert blocks.ONCALL_USAGE in unknown.json()["text"]
+    extra = await harness.command("/oncall", "what is this")
+    assert extra.json()["text"] == blocks.ONCALL_USAGE
+
+
+async def test_page_creates_a_page_as_the_mapped_person(harness: Harness) -> None:
+    response = await harness.command("/page", "delivery checkout is down", user="U0BOB")
+    assert response.status_code == 200
+    delivered = await harness.receiver.wait_for(lambda d: len(d) >= 1, within=5)
+    (call,) = harness.tocsin.calls
+    assert call[0] == "create_page"
+    assert call[1].team == "delivery"
+    assert call[1].summary == "checkout is down"
+    assert call[1].by == "bob"
+    assert "a1b2c3d4" in delivered[0].body["text"]
+    assert delivered[0].body["response_type"] == "ephemeral"
+
+
+async def test_page_usage_and_unknown_team(harness: Harness) -> None:
+    usage = await harness.command("/page", "delivery")
+    assert usage.json()["text"] == blocks.PAGE_USAGE
+    unknown = await harness.command("/page", "nope help me")
+    assert "Unknown team `nope`" in unknown.json()["text"]
+    assert harness.tocsin.calls == []
+
+
+async def test_unknown_slack_user_gets_not_in_config_and_nothing_is_done(harness: Harness) -> None:
+    response = await harness.command("/page", "delivery checkout is down", user="U0CAROL")
+    assert response.json()["text"] == NOT_IN_CONFIG
+    channel, ts = await harness.page_dm("a1b2c3d4")
+    pressed = await harness.press("page_ack", "a1b2c3d4", channel, ts, user="U0CAROL")
+    assert pressed.status_code == 200
+    delivered = await harness.receiver.wait_for(lambda d: len(d) >= 1, within=5)
+    assert delivered[0].body["text"] == NOT_IN_CONFIG
+    assert delivered[0].body["response_type"] == "ephemeral"
+    assert harness.tocsin.calls == []
+    assert harness.slack.calls_to("chat.update") == []
+
+
+async def test_ack_button_acknowledges_as_the_person_and_updates_in_place(harness: Harness) -> None:
+    channel, ts = await harness.page_dm("a1b2c3d4")
+    response = await harness.press("page_ack", "a1b2c3d4", channel, ts, user="U0ALICE")
+    assert response.status_code == 200
+    (update,) = await _until(lambda: harness.slack.calls_to("chat.update"))
+    assert harness.tocsin.calls == [("acknowledge", "a1b2c3d4", "alice")]
+    assert update.params["channel"] == channel
+    assert update.params["ts"] == ts
+    message = next(m for m in harness.slack.messages if m.ts == ts)
+    state = [b for b in message.blocks if b.get("block_id") == blocks.STATE_BLOCK]
+    assert "Acknowledged by *Alice*" in state[0]["elements"][0]["text"]
+    assert "acknowledged" in state[0]["elements"][0]["text"]
+    assert not [b for b in message.blocks if b["type"] == "actions"]
+    assert harness.receiver.deliveries == []
+
+
+async def test_escalate_button_keeps_the_buttons(harness: Harness) -> None:
+    channel, ts = await harness.page_dm("a1b2c3d4")
+    await harness.press("page_escalate", "a1b2c3d4", channel, ts, user="U0BOB")
+    await _until(lambda: harness.slack.calls_to("chat.update"))
+    assert harness.tocsin.calls == [("escalate", "a1b2c3d4", "bob")]
+    message = next(m for m in harness.slack.messages if m.ts == ts)
+    assert [b for b in message.blocks if b["type"] == "actions"]
+    assert "Escalated by *Bob*" in json.dumps(message.blocks)
+
+
+async def test_rejected_ack_gets_an_ephemeral_explanation_only(harness: Harness) -> None:
+    harness.tocsin.reject = "page a1b2c3d4 is resolved: cannot acknowledge"
+    channel, ts = await harness.page_dm("a1b2c3d4")
+    await harness.press("page_ack", "a1b2c3d4", channel, ts, user="U0ALICE")
+    delivered = await harness.receiver.wait_for(lambda d: len(d) >= 1, within=5)
+    body = delivered[0].body
+    assert "is resolved: cannot acknowledge" in body["text"]
+    assert body["response_type"] == "ephemeral"
+    assert body["replace_original"] is False
+    await asyncio.sleep(0.1)
+    assert harness.slack.calls_to("chat.update") == []
+
+
+async def test_slack_not_configured_answers_503() -> None:
+    app = create_app(API_TOKEN, StubTocsin())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tocsin") as http:
+            response = await http.post("/slack/events", content="command=%2Foncall")
+    assert response.status_code == 503
+    assert response.json()["detail"] == SLACK_NOT_CONFIGURED
+
+
+def test_slack_settings_need_both_secrets() -> None:
+    assert SlackSettings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}) is None
+    assert SlackSettings.from_env({"SLACK_SIGNING_SECRET": "s"}) is None
+    settings = SlackSettings.from_env(
+        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "http://x/api"}
+    )
+    assert settings is not None
+    assert settings.signing_secret == "s"
+    assert settings.client.base_url == "http://x/api/"
+
+
+def test_blocks_oncall_text() -> None:
+    entries = StubTocsin().oncall()
+    text = blocks.oncall_text(entries)
+    assert text.startswith("`delivery` primary: *Alice* until <!date^")
+    empty = OnCallEntry(team="t", rotation="r", layer="main", person=None, end=NOW)
+    assert "_nobody_ (next shift" in blocks.oncall_text([empty])
+    assert blocks.oncall_text([]).startswith("No team has a rotation")
+    assert blocks.oncall_blocks(entries)[0]["text"]["type"] == "mrkdwn"
+
+
+def test_blocks_page_acted_replaces_the_state_line() -> None:
+    original = page_blocks(Message("s", "b", "p1", "tocsin ack p1", "http://x/ack"))
+    escalated = blocks.page_acted_blocks(original, _page("p1", step=2), "escalate", "Bob")
+    assert [b["type"] for b in escalated] == ["header", "section", "context", "context", "actions"]
+    acked = blocks.page_acted_blocks(
+        escalated, _page("p1", status=PageStatus.acknowledged), "acknowledge", "Alice"
+    )
+    states = [b for b in acked if b.get("block_id") == blocks.STATE_BLOCK]
+    assert len(states) == 1
+    assert states[0]["elements"][0]["text"] == "Acknowledged by *Alice* · page is *acknowledged*"
+    assert not [b for b in acked if b["type"] == "actions"]
+    assert original[-1]["type"] == "actions"  # the input is not changed
+
+
+def test_blocks_page_opened_text() -> None:
+    assert "page `a1b2c3d4`" in blocks.page_opened_text(_page(), created=True)
+    assert "already has page" in blocks.page_opened_text(_page(), created=False)
+
+
+async def test_incident_command_is_wired_through_the_signed_endpoint(harness: Harness) -> None:
+    """/incident reaches the incident listeners through the same verified endpoint."""
+    response = await harness.command("/incident", "lead <@U0ALICE|alice>")
+    assert response.status_code == 200
+    assert "must be used in the incident's channel" in response.text
