@@ -12,7 +12,6 @@ import secrets
 import shutil
 import signal
 import subprocess
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,13 +24,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from starters.alertmanager import group_page_key
 from starters.api import PageNotFound, TocsinClient
-from starters.http.app import create_app
-from starters.server import serve_api
-from tests.e2e.conftest import Stack, free_port, write_config
+from tests.e2e.conftest import Stack, free_port, running_stack, write_config
 from tests.fakes.receiver import Receiver
-from worker.build import build_worker
-from worker.config import ConfigFile
-from worker.settings import Settings
 from workflows.models import PageListItem, PageState, PageStatus
 
 pytestmark = pytest.mark.e2e
@@ -247,33 +241,8 @@ async def routed_stack(
     """The e2e stack (worker + HTTP API on loopback) with services and routes configured."""
     config_path = write_config(tmp_path / "tocsin.yaml", receiver)
     config_path.write_text(config_path.read_text() + ROUTING)
-    config = ConfigFile(config_path)
-    task_queue = f"e2e-am-{uuid.uuid4()}"
-    port = free_port()
-    settings = Settings(api_port=port, task_queue=task_queue)
-    token = secrets.token_urlsafe(16)
-    tocsin = TocsinClient(dev_env.client, config, task_queue)
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve_api(create_app(token, tocsin), "127.0.0.1", port, stop))
-    try:
-        async with (
-            build_worker(dev_env.client, settings, config, task_queue=task_queue),
-            httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}",
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=20,
-            ) as http,
-        ):
-            for _ in range(100):
-                try:
-                    await http.get("/healthz")
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)
-            yield Stack(http, tocsin, receiver, config_path, task_queue, token)
-    finally:
-        stop.set()
-        await server
+    async with running_stack(dev_env.client, receiver, config_path) as stack:
+        yield stack
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
