@@ -325,7 +325,7 @@ class TestRollbackFirst:
         result = next(e.text for e in state.timeline if e.kind == "rollback-result")
         assert "Rollback of search succeeded (command): rollback-search exited 0" in result
         assert "deployed v41" in result
-        assert desk.chat.said(state.channel or "", "did the rollback resolve it?")
+        await desk.heard(state.channel or "", "did the rollback resolve it?")
 
     async def test_rollback_that_did_not_help_pages_a_resolution_owner(self, desk: Desk) -> None:
         """'No, it did not resolve it' asks for an owner, and pages the team when nobody steps up."""
@@ -378,11 +378,11 @@ class TestUpdatesAndSeverity:
         channel = f"#{state.id.lower()}-search-is-down"
         await desk.env.sleep(timedelta(minutes=15, seconds=5))
         await desk.settled(state.id, lambda s: s.reminders == 1)
-        assert desk.chat.said(channel, "Reminder for alice: no status update for 15m")
+        await desk.heard(channel, "Reminder for alice: no status update for 15m")
         assert not desk.chat.said("#incidents", "no status update")
         await desk.env.sleep(timedelta(minutes=15))
         await desk.settled(state.id, lambda s: s.reminders == 2)
-        assert desk.chat.said("#incidents", f"{state.id}: no status update for 30m (lead: alice)")
+        await desk.heard("#incidents", f"{state.id}: no status update for 30m (lead: alice)")
 
     async def test_update_resets_the_clock(self, desk: Desk) -> None:
         """A status update goes to the channel and postpones the next reminder."""
@@ -395,9 +395,7 @@ class TestUpdatesAndSeverity:
         state = await desk.incidents.get(state.id)
         assert state.reminders == 0
         assert state.updates[-1].text == "Failing over to eu-west"
-        assert desk.chat.said(
-            state.channel or "", "Status update from bob: Failing over to eu-west"
-        )
+        await desk.heard(state.channel or "", "Status update from bob: Failing over to eu-west")
 
     async def test_severity_change_applies_the_new_interval(self, desk: Desk) -> None:
         """Downgraded to minor (hourly updates), the 15-minute reminder no longer comes."""
