@@ -45,7 +45,7 @@ from workflows.models import (
     RollbackResult,
     TimelineEntry,
 )
-from workflows.page import PageWorkflow
+from workflows.page import PageWorkflow, initial_search_attributes, page_summary
 
 with workflow.unsafe.imports_passed_through():
     from activities.incident import ChatActivities
@@ -284,14 +284,8 @@ class IncidentWorkflow:
             page,
             id=f"page-{key}",
             parent_close_policy=ParentClosePolicy.ABANDON,
-            static_summary=f"[{team}] {summary}"[:200],
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(search.KIND, "page"),
-                    SearchAttributePair(search.TEAM, team),
-                    SearchAttributePair(search.STATUS, "triggered"),
-                ]
-            ),
+            static_summary=page_summary(team, summary),
+            search_attributes=initial_search_attributes(team),
         )
         s.pages.append(RolePage(purpose=purpose, page_id=key, team=team))
         self._record("page", f"Paged team {team} for a {purpose}: page {key}")
