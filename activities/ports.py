@@ -7,7 +7,18 @@ from typing import Protocol
 
 from workflows.config import Person, TocsinConfig
 from workflows.incident_config import Rollback
-from workflows.models import RollbackRequest, RollbackResult
+from workflows.incident_models import (
+    FileSpec,
+    IncidentCard,
+    IncidentRecord,
+    IssueCheck,
+    IssueRef,
+    IssueSpec,
+    LogQuery,
+)
+from workflows.models import PageCard, RollbackRequest, RollbackResult
+
+Card = IncidentCard | PageCard
 
 
 class ConfigSource(Protocol):
@@ -51,14 +62,66 @@ class RollbackRunner(Protocol):
 
 
 class Chat(Protocol):
-    """Where an incident's conversation happens (console by default, Slack later)."""
+    """Where an incident's conversation happens (console by default, or Slack).
+
+    Channels are references the adapter hands out (Slack ids) or ``#names``. A ``card`` is
+    the structured form of a message (an incident or a page with its buttons); ``text``
+    is always given too, for clients that cannot show the card.
+    """
 
     async def create_channel(self, name: str, private: bool) -> str:
-        """Create (or find) the channel; return its reference for later calls."""
+        """Create the channel; return its reference for later calls."""
         ...
 
     async def invite(self, channel: str, people: list[Person]) -> None: ...
 
-    async def post(self, channel: str, text: str) -> str:
-        """Post a message; return a reference to it."""
+    async def post(self, channel: str, text: str, card: Card | None = None) -> str:
+        """Post a message; return a reference to it (for ``update`` and ``pin``)."""
         ...
+
+    async def update(self, channel: str, ref: str, text: str, card: Card | None = None) -> None:
+        """Replace a message posted earlier, in place."""
+        ...
+
+    async def set_topic(self, channel: str, topic: str) -> None: ...
+
+    async def pin(self, channel: str, ref: str) -> None: ...
+
+    async def archive(self, channel: str) -> None: ...
+
+    async def set_usergroup(self, usergroup: str, people: list[Person]) -> None:
+        """Make a user group (``@delivery-support``) exactly these people."""
+        ...
+
+
+class Tracker(Protocol):
+    """Where follow-ups and postmortems live (GitHub issues and files).
+
+    Raises (every method):
+        activities.errors.AdapterError: ``RateLimited`` with the delay to honour,
+            ``Unavailable`` to retry, ``NotFound``/``Rejected``/``NotConfigured`` not to.
+    """
+
+    async def create_issue(self, spec: IssueSpec) -> IssueRef:
+        """Create the issue, or return the one an earlier try with the same key made."""
+        ...
+
+    async def get_issue(self, check: IssueCheck) -> IssueRef | None:
+        """The issue's state now; None when ``check.etag`` still matches (unchanged)."""
+        ...
+
+    async def link_issue(self, url: str) -> IssueRef:
+        """An existing issue, from the URL someone pasted."""
+        ...
+
+    async def publish_file(self, spec: FileSpec) -> str:
+        """Commit the file (create or update); return its web URL."""
+        ...
+
+
+class Store(Protocol):
+    """The incident log: one row per incident, upserted at each status change."""
+
+    async def upsert_incident(self, record: IncidentRecord) -> None: ...
+
+    async def list_incidents(self, query: LogQuery) -> list[IncidentRecord]: ...

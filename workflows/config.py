@@ -75,6 +75,7 @@ class Person(_Strict):
     low_urgency_contact: list[str] | None = None
     timezone: str | None = None
     slack: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]+$")
+    github: str | None = Field(default=None, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
     contact: list[str] = Field(default_factory=lambda: ["console"])
 
     _tz = field_validator("timezone")(lambda v: v if v is None else _check_timezone(v))

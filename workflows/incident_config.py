@@ -81,6 +81,34 @@ Rollback = Annotated[
 ]
 
 
+_Repo = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+
+
+class FollowUps(_Strict):
+    """Where follow-up issues go and how they are watched until closed."""
+
+    # Default repository (``owner/name``) when the incident's service names none.
+    repo: _Repo | None = None
+    labels: list[str] = Field(default_factory=lambda: ["incident"])
+    # Safety net for missed GitHub webhooks: how often open issues are checked.
+    check_interval: _Duration = timedelta(hours=6)
+    # Remind the assignee when an issue is still open after this long, then the lead.
+    remind_after: _Duration = timedelta(days=7)
+
+
+class Postmortem(_Strict):
+    """How the postmortem draft is rendered and published."""
+
+    # A Jinja2 template file replacing the built-in one (path relative to the config file).
+    template: str | None = None
+    # ``issue``: a GitHub issue labelled ``postmortem``; ``file``: a Markdown file
+    # committed to ``repo`` at ``path`` on ``branch``.
+    publish: Literal["issue", "file"] = "issue"
+    repo: _Repo | None = None
+    path: str = "postmortems/{id}.md"
+    branch: str = "main"
+
+
 class Incidents(_Strict):
     """How incidents are run."""
 
@@ -91,3 +119,10 @@ class Incidents(_Strict):
     default_severity: str | None = None
     # Continue an incident as new past this many history events (0: when Temporal suggests).
     history_limit: int = Field(default=0, ge=0)
+    followups: FollowUps = Field(default_factory=FollowUps)
+    postmortem: Postmortem = Field(default_factory=Postmortem)
+    # The messenger is asked to confirm customer communication; reminded after this long.
+    messenger_confirm_timeout: _Duration = timedelta(hours=1)
+    # When the channel is archived: once the postmortem is published and the follow-ups
+    # are created, or only when the incident closes (every follow-up done).
+    archive: Literal["after_postmortem", "at_close"] = "after_postmortem"

@@ -122,6 +122,16 @@ class IncidentState(BaseModel):
     resolution: Literal["fixed", "rolled_back", "false_positive"] | None = None
     resolution_summary: str | None = None
     closed_at: datetime | None = None
+    number: int = 0
+    # When somebody first took the lead (time to acknowledge in the incident log).
+    acknowledged_at: datetime | None = None
+    followups: list[FollowUp] = Field(default_factory=list)
+    postmortem_url: str | None = None
+    messenger_confirmed_by: str | None = None
+    messenger_confirmed_at: datetime | None = None
+    # The pinned incident card in the channel, updated in place as the incident moves.
+    card_ref: str | None = None
+    archived: bool = False
     timeline: list[TimelineEntry] = Field(default_factory=list)
     # Deadlines, kept in state so they survive continue-as-new.
     lead_page_due: datetime | None = None
@@ -130,6 +140,49 @@ class IncidentState(BaseModel):
     owner_page_due: datetime | None = None
     update_due: datetime | None = None
     severity_policy: SeverityPolicy | None = None
+
+
+class IncidentCard(BaseModel):
+    """An incident as its pinned chat card shows it (buttons while it is open)."""
+
+    id: str
+    title: str
+    severity: str
+    status: IncidentStatus
+    service: str | None = None
+    channel: str | None = None
+    lead: str | None = None
+    messenger: str | None = None
+    rollback: Literal["roll_back", "revert", "not_now"] | None = None
+    rollback_by: str | None = None
+    rollback_running: bool = False
+    rollback_ok: bool | None = None
+    resolution: Literal["fixed", "rolled_back", "false_positive"] | None = None
+    resolved_by: str | None = None
+    resolution_summary: str | None = None
+    last: str | None = None
+
+    @classmethod
+    def of(cls, s: IncidentState) -> IncidentCard:
+        last = s.timeline[-1] if s.timeline else None
+        return cls(
+            id=s.id,
+            title=s.title,
+            severity=s.severity,
+            status=s.status,
+            service=s.service,
+            channel=s.channel,
+            lead=s.lead,
+            messenger=s.messenger,
+            rollback=s.rollback.decision,
+            rollback_by=s.rollback.decided_by,
+            rollback_running=s.rollback.running,
+            rollback_ok=s.rollback.result.ok if s.rollback.result else None,
+            resolution=s.resolution,
+            resolved_by=s.resolved_by,
+            resolution_summary=s.resolution_summary,
+            last=(f"{last.by}: {last.text}" if last.by else last.text) if last else None,
+        )
 
 
 class RoleInput(BaseModel):
@@ -194,8 +247,124 @@ class ChannelInvite(BaseModel):
 
 
 class ChatPost(BaseModel):
+    """Post ``text`` (or the ``card``) to a channel, or replace message ``replace`` there."""
+
     channel: str
     text: str
+    card: IncidentCard | None = None
+    replace: str | None = None
+
+
+# -- after the incident: follow-ups, the postmortem, the incident log -------------------
+
+
+class FollowUpRequest(BaseModel):
+    """Add a follow-up: a new issue (``title``) or an existing one (``issue_url``)."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=256)
+    body: str | None = Field(default=None, max_length=20_000)
+    assignee: str | None = Field(default=None, max_length=64)
+    repo: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    issue_url: str | None = Field(default=None, max_length=500)
+    by: str = Field(min_length=1, max_length=64)
+
+
+class FollowUp(BaseModel):
+    """One follow-up of an incident and the issue that tracks it."""
+
+    number: int
+    title: str
+    body: str | None = None
+    assignee: str | None = None
+    repo: str | None = None
+    added_by: str
+    added_at: datetime
+    # ``pending`` until its issue exists (created or linked), then the issue's state.
+    state: Literal["pending", "open", "closed"] = "pending"
+    issue_number: int | None = None
+    issue_url: str | None = None
+    closed_at: datetime | None = None
+    reminders: int = 0
+    etag: str | None = None
+
+
+class IssueSpec(BaseModel):
+    """Create a follow-up (or postmortem) issue; ``key`` makes a retried create find the first."""
+
+    key: str
+    repo: str
+    title: str
+    body: str
+    labels: list[str] = Field(default_factory=list)
+    assignee: str | None = None
+
+
+class IssueRef(BaseModel):
+    """An issue in a tracker and what Tocsin last knew of it."""
+
+    repo: str
+    number: int
+    url: str
+    state: Literal["open", "closed"] = "open"
+    title: str | None = None
+    etag: str | None = None
+
+
+class IssueLink(BaseModel):
+    """Parse an issue URL someone pasted (``https://github.com/o/r/issues/7``)."""
+
+    url: str
+
+
+class IssueCheck(BaseModel):
+    """Ask for an issue's state; ``etag`` makes an unchanged answer a cheap 304."""
+
+    repo: str
+    number: int
+    etag: str | None = None
+
+
+class FileSpec(BaseModel):
+    """Commit a file (the postmortem) to a repository; an unchanged file is not re-committed."""
+
+    repo: str
+    path: str
+    branch: str = "main"
+    content: str
+    message: str
+
+
+class IncidentRecord(BaseModel):
+    """One row of the incident log: what survives Temporal's retention."""
+
+    id: str
+    number: int
+    title: str
+    severity: str
+    status: IncidentStatus
+    service: str | None = None
+    team: str
+    declared_by: str
+    lead: str | None = None
+    declared_at: datetime
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    resolution: Literal["fixed", "rolled_back", "false_positive"] | None = None
+    resolution_summary: str | None = None
+    postmortem_url: str | None = None
+    followups_open: int = 0
+    followups_closed: int = 0
+
+
+class LogQuery(BaseModel):
+    """Filter the incident log: declared at or after ``since``, of one severity."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    severity: str | None = None
+    service: str | None = None
+    limit: int = Field(default=500, ge=1, le=10_000)
 
 
 IncidentInput.model_rebuild()

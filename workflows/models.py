@@ -124,6 +124,34 @@ class PageState(BaseModel):
     timeline_omitted: int = 0
 
 
+class PageCard(BaseModel):
+    """A page as a chat message shows it (the team channel's copy, with its buttons)."""
+
+    page_id: str
+    team: str
+    summary: str
+    status: PageStatus
+    step: int = 0
+    step_count: int = 0
+    acknowledged_by: str | None = None
+    resolved_by: str | None = None
+    alerts_firing: int = 0
+
+    @classmethod
+    def of(cls, page: PageState) -> PageCard:
+        return cls(
+            page_id=page.id,
+            team=page.team,
+            summary=page.summary,
+            status=page.status,
+            step=page.step,
+            step_count=page.step_count,
+            acknowledged_by=page.acknowledged_by,
+            resolved_by=page.resolved_by,
+            alerts_firing=page.alerts_firing,
+        )
+
+
 class AlertQuery(BaseModel):
     """A slice of a page's alerts (a storm can put thousands on one page)."""
 

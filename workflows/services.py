@@ -69,6 +69,8 @@ class Service(_Strict):
     urgency: dict[str, Urgency] = Field(default_factory=dict)
     integration_key: str | None = Field(default=None, min_length=1)
     rollback: Rollback | None = None
+    # Where follow-up issues of this service's incidents go (``owner/name``).
+    repo: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
 class Route(_Strict):
