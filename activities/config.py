@@ -43,6 +43,7 @@ class ConfigActivities:
             step_count=len(policy.steps),
             repeat=policy.repeat,
             team_members=list(team.members),
+            channel=team.slack_channel,
         )
         if request.step_index >= len(policy.steps):
             return result

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.errors import AdapterError, to_application_error
+from activities.errors import AdapterError, NotFound, to_application_error
 from activities.ports import Chat, ConfigSource
-from workflows.incident_models import ChannelInvite, ChannelRequest, ChatPost
+from workflows.incident_models import (
+    ChannelInvite,
+    ChannelRef,
+    ChannelRequest,
+    ChannelTopic,
+    ChatPost,
+)
 
 
 class ChatActivities:
@@ -42,8 +48,36 @@ class ChatActivities:
 
     @activity.defn(name="post_message")
     async def post_message(self, post: ChatPost) -> str:
-        """Post one message to a channel (or an announce target)."""
+        """Post one message (or replace one in place); returns the message reference.
+
+        A message that was deleted meanwhile is posted afresh rather than lost.
+        """
         try:
-            return await self._chat.post(post.channel, post.text)
+            if post.replace is not None:
+                try:
+                    await self._chat.update(post.channel, post.replace, post.text, post.card)
+                except NotFound:
+                    pass
+                else:
+                    return post.replace
+            ref = await self._chat.post(post.channel, post.text, post.card)
+            if post.pin:
+                await self._chat.pin(post.channel, ref)
+        except AdapterError as err:
+            raise to_application_error(err) from err
+        return ref
+
+    @activity.defn(name="set_channel_topic")
+    async def set_channel_topic(self, topic: ChannelTopic) -> None:
+        try:
+            await self._chat.set_topic(topic.channel, topic.topic)
+        except AdapterError as err:
+            raise to_application_error(err) from err
+
+    @activity.defn(name="archive_channel")
+    async def archive_channel(self, channel: ChannelRef) -> None:
+        """Archive an incident's channel at the end of its life."""
+        try:
+            await self._chat.archive(channel.channel)
         except AdapterError as err:
             raise to_application_error(err) from err

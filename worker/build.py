@@ -110,6 +110,8 @@ def build_activities(
         chats.open_channel,
         chats.invite_to_channel,
         chats.post_message,
+        chats.set_channel_topic,
+        chats.archive_channel,
         rollbacks.run_rollback,
     ]
 

@@ -22,8 +22,11 @@ from workflows import search
 from workflows.durations import format_duration
 from workflows.incident_models import (
     ChannelInvite,
+    ChannelRef,
     ChannelRequest,
+    ChannelTopic,
     ChatPost,
+    IncidentCard,
     IncidentInput,
     IncidentState,
     IncidentStatus,
@@ -117,6 +120,9 @@ class IncidentWorkflow:
         self._wake = False
         self._published: dict[str, str | None] = {}
         self._signals: list[asyncio.Task[None]] = []
+        # What the channel shows now (its pinned card, its topic): updated when they differ.
+        self._card_shown: IncidentCard | None = None
+        self._topic_shown: str | None = None
 
     # -- main loop ----------------------------------------------------------------------
 
@@ -138,6 +144,8 @@ class IncidentWorkflow:
         await self._wind_down()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._flush()
+        if self._state.status == IncidentStatus.closed:
+            await self._archive()
         self._publish()
         return self._state
 
@@ -162,7 +170,7 @@ class IncidentWorkflow:
             summary="open channel",
         )
         self._record("channel", f"Channel {s.channel} opened")
-        self._say(self._card())
+        await self._post_card()
         if not s.private:
             for target in self._severity().announce:
                 self._outbox.append(
@@ -341,26 +349,103 @@ class IncidentWorkflow:
         await self._flush()
 
     async def _flush(self) -> None:
-        """Invite and post what is queued, in order. A chat outage retries; decisions go on."""
-        if self._invites and self._state.channel is not None:
+        """Invite, post what is queued in order, then bring the card and topic up to date.
+
+        A chat outage is retried for a while, then recorded and skipped: the incident's
+        decisions and timers never wait on chat, and the timeline keeps every message.
+        """
+        s = self._state
+        if self._invites and s.channel is not None:
             people, self._invites = sorted(set(self._invites)), []
-            await workflow.execute_activity_method(
-                ChatActivities.invite_to_channel,
-                ChannelInvite(channel=self._state.channel, people=people),
-                start_to_close_timeout=CHAT_TIMEOUT,
-                retry_policy=CHAT_RETRY,
-                summary="invite to channel",
-            )
+            try:
+                await workflow.execute_activity_method(
+                    ChatActivities.invite_to_channel,
+                    ChannelInvite(channel=s.channel, people=people),
+                    start_to_close_timeout=CHAT_TIMEOUT,
+                    retry_policy=CHAT_RETRY,
+                    summary="invite to channel",
+                )
+            except ActivityError as err:
+                self._record("chat-failed", f"Could not invite {', '.join(people)}: {err.cause}")
         while self._outbox:
-            post = self._outbox.pop(0)
-            await workflow.execute_activity_method(
+            await self._chat(self._outbox.pop(0))
+        if s.channel is not None and s.card_ref is not None and self._card_changed():
+            card = IncidentCard.of(s)
+            self._card_shown = card
+            post = ChatPost(channel=s.channel, text=self._card(), card=card, replace=s.card_ref)
+            s.card_ref = await self._chat(post, "update the incident card") or s.card_ref
+        if s.channel is not None and self._topic() != self._topic_shown:
+            self._topic_shown = self._topic()
+            try:
+                await workflow.execute_activity_method(
+                    ChatActivities.set_channel_topic,
+                    ChannelTopic(channel=s.channel, topic=self._topic_shown),
+                    start_to_close_timeout=CHAT_TIMEOUT,
+                    retry_policy=CHAT_RETRY,
+                    summary="set channel topic",
+                )
+            except ActivityError as err:
+                self._record("chat-failed", f"Could not set the channel topic: {err.cause}")
+        self._publish()
+
+    async def _chat(self, post: ChatPost, summary: str | None = None) -> str | None:
+        """Post (or replace) one message; returns its reference, None when chat failed."""
+        try:
+            return await workflow.execute_activity_method(
                 ChatActivities.post_message,
                 post,
                 start_to_close_timeout=CHAT_TIMEOUT,
                 retry_policy=CHAT_RETRY,
-                summary=f"post to {post.channel}",
+                summary=summary or f"post to {post.channel}",
             )
-        self._publish()
+        except ActivityError as err:
+            self._record("chat-failed", f"Could not post to {post.channel}: {err.cause}")
+            return None
+
+    async def _post_card(self) -> None:
+        """The incident card, pinned in the channel; kept up to date by :meth:`_flush`."""
+        s = self._state
+        if s.channel is None:
+            return
+        text = self._card()
+        self._record("chat", text)
+        card = IncidentCard.of(s)
+        self._card_shown = card
+        s.card_ref = await self._chat(
+            ChatPost(channel=s.channel, text=text, card=card, pin=True), "post the incident card"
+        )
+
+    def _card_changed(self) -> bool:
+        """Whether the card shows something stale (its "last event" line alone does not count)."""
+        if self._card_shown is None:
+            return True
+        return IncidentCard.of(self._state).model_copy(
+            update={"last": None}
+        ) != self._card_shown.model_copy(update={"last": None})
+
+    def _topic(self) -> str:
+        s = self._state
+        return (
+            f"{s.id} · {s.severity} · {s.status.value} · lead: {s.lead or 'nobody yet'} · {s.title}"
+        )
+
+    async def _archive(self) -> None:
+        s = self._state
+        if s.channel is None or s.archived:
+            return
+        try:
+            await workflow.execute_activity_method(
+                ChatActivities.archive_channel,
+                ChannelRef(channel=s.channel),
+                start_to_close_timeout=CHAT_TIMEOUT,
+                retry_policy=CHAT_RETRY,
+                summary="archive channel",
+            )
+        except ActivityError as err:
+            self._record("chat-failed", f"Could not archive {s.channel}: {err.cause}")
+            return
+        s.archived = True
+        self._record("archived", f"Channel {s.channel} archived")
 
     # -- prompts ------------------------------------------------------------------------
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from workflows.models import RollbackResult, TimelineEntry
+from workflows.models import PageCard, RollbackResult, TimelineEntry
 
 
 class IncidentStatus(StrEnum):
@@ -145,6 +145,7 @@ class IncidentState(BaseModel):
 class IncidentCard(BaseModel):
     """An incident as its pinned chat card shows it (buttons while it is open)."""
 
+    kind: Literal["incident"] = "incident"
     id: str
     title: str
     severity: str
@@ -251,8 +252,18 @@ class ChatPost(BaseModel):
 
     channel: str
     text: str
-    card: IncidentCard | None = None
+    card: Annotated[IncidentCard | PageCard, Field(discriminator="kind")] | None = None
     replace: str | None = None
+    pin: bool = False
+
+
+class ChannelTopic(BaseModel):
+    channel: str
+    topic: str
+
+
+class ChannelRef(BaseModel):
+    channel: str
 
 
 # -- after the incident: follow-ups, the postmortem, the incident log -------------------
@@ -365,6 +376,33 @@ class LogQuery(BaseModel):
     severity: str | None = None
     service: str | None = None
     limit: int = Field(default=500, ge=1, le=10_000)
+
+
+class PostmortemRequest(BaseModel):
+    """Render the postmortem draft of ``incident``, publish it and mail it to its recipients."""
+
+    incident: IncidentState
+    # False when re-publishing (e.g. after follow-ups changed): the recipients had it already.
+    send: bool = True
+
+
+class PostmortemResult(BaseModel):
+    """The rendered draft, and where it went (``url`` is None when no tracker is configured)."""
+
+    markdown: str
+    url: str | None = None
+    published: Literal["issue", "file"] | None = None
+    emailed: list[str] = Field(default_factory=list)
+
+
+class IssueEvent(BaseModel):
+    """A follow-up issue closed or reopened (from the GitHub ``issues`` webhook)."""
+
+    repo: str
+    number: int
+    state: Literal["open", "closed"]
+    url: str
+    by: str | None = None
 
 
 IncidentInput.model_rebuild()

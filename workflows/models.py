@@ -122,11 +122,14 @@ class PageState(BaseModel):
     resolved_at: datetime | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
     timeline_omitted: int = 0
+    # The page's message in the team channel, updated in place as the page moves.
+    channel_message: str | None = None
 
 
 class PageCard(BaseModel):
     """A page as a chat message shows it (the team channel's copy, with its buttons)."""
 
+    kind: Literal["page"] = "page"
     page_id: str
     team: str
     summary: str
@@ -213,6 +216,8 @@ class ResolveStepResult(BaseModel):
     unreachable_targets: list[str] = Field(default_factory=list)
     team_members: list[str] = Field(default_factory=list)
     error: str | None = None
+    # The team's chat channel (``teams.<id>.slack_channel``), where the page is shown too.
+    channel: str | None = None
 
 
 class NotifyInput(BaseModel):

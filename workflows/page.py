@@ -18,6 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import search
 from workflows.durations import format_duration
+from workflows.incident_models import ChatPost
 from workflows.models import (
     Alert,
     AlertBatch,
@@ -27,6 +28,7 @@ from workflows.models import (
     NotifyInput,
     PageAcknowledged,
     PageActionInput,
+    PageCard,
     PageInput,
     PageState,
     PageStatus,
@@ -39,6 +41,7 @@ from workflows.policy import Position, next_position
 
 with workflow.unsafe.imports_passed_through():
     from activities.config import ConfigActivities
+    from activities.incident import ChatActivities
     from activities.notify import NotifyActivities
 
 RESOLVE_TIMEOUT = timedelta(seconds=10)
@@ -53,6 +56,14 @@ NOTIFY_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=3,
     non_retryable_error_types=["Rejected", "NotConfigured"],
+)
+# The team channel's copy of the page is a courtesy: it never holds a page up.
+CARD_TIMEOUT = timedelta(seconds=30)
+CARD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=8,
+    non_retryable_error_types=["Rejected", "NotConfigured", "NotFound"],
 )
 
 
@@ -110,6 +121,10 @@ class PageWorkflow:
         self._escalate_requested = False
         self._notifications: list[asyncio.Task[None]] = []
         self._config_error: str | None = None
+        self._channel: str | None = None
+        self._card_shown: PageCard | None = None
+        self._card_task: asyncio.Task[None] | None = None
+        self._finished = False
 
     @workflow.run
     async def run(self, page: PageInput) -> PageState:
@@ -131,6 +146,7 @@ class PageWorkflow:
             if not await self._reopened_within_flap_window():
                 break
         # Let notifications already under way finish so their outcome is on record.
+        self._finished = True
         await asyncio.gather(*self._notifications)
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._publish()
@@ -206,6 +222,7 @@ class PageWorkflow:
             if step.error is None:
                 self._config_error = None
                 self._members = set(step.team_members)
+                self._follow_channel(step.channel)
                 return step
             if step.error != self._config_error:
                 self._config_error = step.error
@@ -267,6 +284,43 @@ class PageWorkflow:
             self._record("notified", f"Notified {recipient.person} ({recipient.name}) by {method}")
             return
         self._record("unreachable", f"Could not reach {recipient.person} by any contact method")
+
+    def _follow_channel(self, channel: str | None) -> None:
+        """Keep a copy of the page, with its buttons, in the team's channel (if it has one)."""
+        if channel is None or self._card_task is not None:
+            return
+        self._channel = channel
+        self._card_task = asyncio.create_task(self._keep_card(channel))
+        self._notifications.append(self._card_task)
+
+    async def _keep_card(self, channel: str) -> None:
+        """Post the card, then update it in place whenever the page moves, until the end."""
+        while True:
+            card = PageCard.of(self._state)
+            if card != self._card_shown:
+                try:
+                    self._state.channel_message = await workflow.execute_activity_method(
+                        ChatActivities.post_message,
+                        ChatPost(
+                            channel=channel,
+                            text=f"[{card.team}] {card.summary} ({card.status.value})",
+                            card=card,
+                            replace=self._state.channel_message,
+                        ),
+                        start_to_close_timeout=CARD_TIMEOUT,
+                        retry_policy=CARD_RETRY,
+                        summary=f"page card in {channel}",
+                    )
+                except ActivityError as err:
+                    self._record(
+                        "chat-failed", f"Could not update {channel}: {_failure_message(err)}"
+                    )
+                self._card_shown = card
+            if self._finished:
+                return
+            await workflow.wait_condition(
+                lambda: self._finished or PageCard.of(self._state) != self._card_shown
+            )
 
     def _exhaust(self) -> None:
         self._state.escalation_exhausted = True

@@ -28,8 +28,11 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from activities.adapters.slack_blocks import Block, incident_card, page_card
 from activities.errors import NotConfigured, NotFound, RateLimited, Rejected, Unavailable
+from activities.ports import Card
 from workflows.config import Person
+from workflows.incident_models import IncidentCard
 
 MAX_NAME = 80
 # Beyond this many ``-N`` suffixes something is wrong (a loop, not a busy workspace).
@@ -121,6 +124,12 @@ def _api_error(method: str, err: SlackApiError) -> Exception:
     return Rejected(message)
 
 
+def blocks_for(card: Card | None) -> list[Block] | None:
+    if card is None:
+        return None
+    return incident_card(card) if isinstance(card, IncidentCard) else page_card(card)
+
+
 def channel_name(name: str) -> str:
     """Slack's channel name rules: no ``#``, lowercase, ``a-z0-9_-``, at most 80 chars.
 
@@ -173,23 +182,44 @@ class SlackChat:
         with slack_errors("conversations.invite", tolerate=frozenset({"already_in_channel"})):
             await self._client.conversations_invite(channel=channel_id, users=users, force=True)
 
-    async def post(self, channel: str, text: str) -> str:
-        """Post ``text`` to a channel id or ``#name``; return the message's ``ts``."""
+    async def post(self, channel: str, text: str, card: Card | None = None) -> str:
+        """Post to a channel id or ``#name``; return ``<channel id>/<ts>`` for updates and pins.
+
+        ``text`` is the notification and screen-reader text; the card's blocks are what
+        people see.
+        """
         channel_id = await self.resolve(channel)
         with slack_errors("chat.postMessage"):
-            response = await self._client.chat_postMessage(channel=channel_id, text=text)
-        return str(response["ts"])
+            response = await self._client.chat_postMessage(
+                channel=channel_id, text=text, blocks=blocks_for(card)
+            )
+        return f"{response['channel']}/{response['ts']}"
+
+    async def update(self, channel: str, ref: str, text: str, card: Card | None = None) -> None:
+        """Replace a message this app posted (its ``ref`` from :meth:`post`) in place."""
+        channel_id, ts = await self._message(channel, ref)
+        with slack_errors("chat.update"):
+            await self._client.chat_update(
+                channel=channel_id, ts=ts, text=text, blocks=blocks_for(card) or []
+            )
 
     async def set_topic(self, channel: str, topic: str) -> None:
         channel_id = await self.resolve(channel)
         with slack_errors("conversations.setTopic"):
             await self._client.conversations_setTopic(channel=channel_id, topic=topic[:250])
 
-    async def pin(self, channel: str, ts: str) -> None:
+    async def pin(self, channel: str, ref: str) -> None:
         """Pin a message; pinning it twice is not an error."""
-        channel_id = await self.resolve(channel)
+        channel_id, ts = await self._message(channel, ref)
         with slack_errors("pins.add", tolerate=frozenset({"already_pinned"})):
             await self._client.pins_add(channel=channel_id, timestamp=ts)
+
+    async def _message(self, channel: str, ref: str) -> tuple[str, str]:
+        """The channel id and ``ts`` of a message reference (``C123/1700.01`` or a bare ts)."""
+        if "/" in ref:
+            channel_id, ts = ref.split("/", 1)
+            return channel_id, ts
+        return await self.resolve(channel), ref
 
     async def archive(self, channel: str) -> None:
         """Archive the channel; archiving it twice is not an error."""

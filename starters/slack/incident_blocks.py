@@ -8,14 +8,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from workflows.incident_models import IncidentState, IncidentStatus
+from activities.adapters.slack_blocks import (
+    RESOLVE,
+    ROLLBACK,
+    TAKE_LEAD,
+    incident_card,
+    incident_headline,
+)
+from workflows.incident_models import IncidentCard, IncidentState
+
+__all__ = ["RESOLVE", "ROLLBACK", "TAKE_LEAD", "card", "declare_modal", "headline", "usage"]
 
 Block = dict[str, Any]
-
-# Action ids of the card's buttons (``incidents.register`` listens to them).
-TAKE_LEAD = "incident_take_lead"
-ROLLBACK = "incident_rollback"
-RESOLVE = "incident_resolve"
 
 # The declare modal: its callback id, and its block ids (each input's action id is the same).
 DECLARE_CALLBACK = "incident_declare"
@@ -30,8 +34,6 @@ SECURITY = "security"
 # Slack allows at most 100 options in a static select.
 MAX_OPTIONS = 100
 
-ROLLBACK_LABELS = {"roll_back": "Roll back", "revert": "Revert", "not_now": "Not now"}
-
 
 def _text(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
@@ -41,79 +43,14 @@ def _option(value: str, label: str | None = None) -> dict[str, Any]:
     return {"text": _text(label or value), "value": value}
 
 
-def _button(action_id: str, text: str, value: str, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "action_id": action_id,
-        "text": _text(text),
-        "value": value,
-    }
-    if style is not None:
-        button["style"] = style
-    return button
-
-
 def headline(state: IncidentState) -> str:
     """``INC-42 · critical · checkout is down``."""
-    return f"{state.id} · {state.severity} · {state.title}"
+    return incident_headline(IncidentCard.of(state))
 
 
 def card(state: IncidentState) -> list[Block]:
-    """The incident card: what it is, who leads, the rollback decision, and its buttons.
-
-    An incident that is resolved or closed has no buttons left.
-    """
-    rollback = state.rollback
-    if rollback.decision is None:
-        decision = "not decided"
-    else:
-        decision = ROLLBACK_LABELS[rollback.decision]
-        if rollback.decided_by:
-            decision += f" (by {rollback.decided_by})"
-        if rollback.running:
-            decision += ", running"
-    fields = [
-        f"*Status:* {state.status}",
-        f"*Lead:* {state.lead or 'nobody yet'}",
-        f"*Messenger:* {state.messenger or 'nobody yet'}",
-        f"*Rollback:* {decision}",
-    ]
-    if state.service:
-        fields.append(f"*Service:* {state.service}")
-    if state.channel:
-        fields.append(f"*Channel:* {state.channel}")
-    blocks: list[Block] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{headline(state)}*"}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
-    ]
-    if state.resolution is not None:
-        summary = f"*Resolved ({state.resolution})*"
-        if state.resolved_by:
-            summary += f" by {state.resolved_by}"
-        if state.resolution_summary:
-            summary += f": {state.resolution_summary}"
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": summary}})
-    if state.timeline:
-        last = state.timeline[-1]
-        who = f"{last.by}: " if last.by else ""
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Last: {who}{last.text}"}]}
-        )
-    if state.status not in (IncidentStatus.resolved, IncidentStatus.closed):
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"incident_actions:{state.id}",
-                "elements": [
-                    _button(TAKE_LEAD, "Take lead", state.id, "primary"),
-                    _button(ROLLBACK, "Roll back", f"{state.id}:roll_back", "danger"),
-                    _button(ROLLBACK, "Revert", f"{state.id}:revert"),
-                    _button(ROLLBACK, "Not now", f"{state.id}:not_now"),
-                    _button(RESOLVE, "Resolve", state.id),
-                ],
-            }
-        )
-    return blocks
+    """The incident card, as the workflow posts it (see ``slack_blocks.incident_card``)."""
+    return incident_card(IncidentCard.of(state))
 
 
 def declare_modal(

@@ -16,7 +16,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.service import RPCError
 
-from activities.adapters.slack_notify import ACK_ACTION, ESCALATE_ACTION
+from activities.adapters.slack_blocks import ACK_ACTION, ESCALATE_ACTION
 from starters.api import InvalidRequest, NewPage, TocsinError
 from starters.slack import blocks
 from starters.slack.context import NOT_IN_CONFIG, SlackContext

@@ -353,7 +353,9 @@ class FakeSlack:
         channel = self._channel(params)
         message = self._message(channel, str(params.get("ts", "")))
         message.text = str(params.get("text", message.text))
-        message.blocks = list(params.get("blocks") or message.blocks)
+        # As Slack: blocks left out are kept; an empty list removes them.
+        if "blocks" in params:
+            message.blocks = list(params.get("blocks") or [])
         return {"channel": channel.id, "ts": message.ts, "text": message.text}
 
     async def _pin(self, params: Params) -> Params:

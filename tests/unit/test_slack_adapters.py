@@ -11,14 +11,16 @@ import yaml
 from slack_sdk.web.async_client import AsyncWebClient
 
 from activities.adapters.console_chat import ConsoleChat
+from activities.adapters.slack_blocks import page_blocks
 from activities.adapters.slack_chat import SlackChat, channel_name, slack_client
-from activities.adapters.slack_notify import SlackNotifier, page_blocks
+from activities.adapters.slack_notify import SlackNotifier
 from activities.errors import NotConfigured, NotFound, RateLimited, Rejected, Unavailable
 from activities.ports import Message
 from tests.fakes.slack import FakeSlack
 from worker.build import build_notifiers, default_chat
 from worker.settings import Settings
 from workflows.config import Person
+from workflows.models import PageCard, PageStatus
 
 ALICE = Person(name="Alice", slack="U0ALICE")
 BOB = Person(name="Bob", slack="U0BOB")
@@ -171,13 +173,37 @@ class TestInvite:
 
 
 class TestPost:
-    async def test_post_to_id_returns_ts(self, chat: SlackChat, fake_slack: FakeSlack) -> None:
-        """A message posted to a channel id lands there and its ts comes back."""
+    async def test_post_to_id_returns_channel_and_ts(
+        self, chat: SlackChat, fake_slack: FakeSlack
+    ) -> None:
+        """A message posted to a channel id lands there; its reference is ``<channel>/<ts>``."""
         channel_id = await chat.create_channel("inc-5", private=False)
-        ts = await chat.post(channel_id, "Rolling back")
+        ref = await chat.post(channel_id, "Rolling back")
         assert [(m.channel, m.ts, m.text) for m in fake_slack.messages] == [
-            (channel_id, ts, "Rolling back")
+            (channel_id, ref.split("/")[1], "Rolling back")
         ]
+        assert ref.split("/")[0] == channel_id
+
+    async def test_card_is_blocks_and_is_updated_in_place(
+        self, chat: SlackChat, fake_slack: FakeSlack
+    ) -> None:
+        """A card becomes Block Kit; update replaces that message (blocks too), no new post."""
+        fake_slack.add_channel("delivery-support")
+        card = PageCard(
+            page_id="p1", team="delivery", summary="Disk full", status=PageStatus.triggered
+        )
+        ref = await chat.post("#delivery-support", "Disk full", card)
+        [message] = fake_slack.messages
+        actions = [b for b in message.blocks if b["type"] == "actions"]
+        assert [e["action_id"] for e in actions[0]["elements"]] == ["page_ack", "page_escalate"]
+        acked = card.model_copy(
+            update={"status": PageStatus.acknowledged, "acknowledged_by": "alice"}
+        )
+        await chat.update("#delivery-support", ref, "Disk full (acknowledged)", acked)
+        [message] = fake_slack.messages
+        assert message.text == "Disk full (acknowledged)"
+        assert not [b for b in message.blocks if b["type"] == "actions"]
+        assert "acknowledged by alice" in str(message.blocks)
 
     async def test_post_to_name_through_pages(self, chat: SlackChat, fake_slack: FakeSlack) -> None:
         """#name is found through several pages of conversations.list, then cached."""
@@ -198,10 +224,11 @@ class TestPost:
     async def test_topic_pin_archive(self, chat: SlackChat, fake_slack: FakeSlack) -> None:
         """Topic set, summary pinned and channel archived, each idempotent where Slack is not."""
         channel_id = await chat.create_channel("inc-6", private=False)
-        ts = await chat.post(channel_id, "Summary")
+        ref = await chat.post(channel_id, "Summary")
+        ts = ref.split("/")[1]
         await chat.set_topic(channel_id, "SEV1 · lead: Alice")
-        await chat.pin(channel_id, ts)
-        await chat.pin(channel_id, ts)
+        await chat.pin(channel_id, ref)
+        await chat.pin(channel_id, ref)
         await chat.archive(channel_id)
         await chat.archive(channel_id)
         channel = fake_slack.channels[channel_id]

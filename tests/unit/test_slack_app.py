@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from activities.adapters.slack_blocks import page_blocks
 from activities.adapters.slack_chat import slack_client
-from activities.adapters.slack_notify import page_blocks
 from activities.ports import Message
 from starters.api import InvalidRequest, NewPage, Rejected, TocsinClient
 from starters.http.app import SLACK_NOT_CONFIGURED, SlackSettings, create_app

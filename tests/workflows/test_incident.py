@@ -17,6 +17,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.errors import Rejected
+from activities.ports import Card
 from starters.incidents import IncidentClient
 from tests.conftest import binary
 from tests.fakes.notifier import RecordingNotifier
@@ -30,6 +32,7 @@ from workflows.incident_config import Rollback
 from workflows.incident_counter import COUNTER_ID
 from workflows.incident_models import (
     DeclareRequest,
+    IncidentCard,
     IncidentState,
     IncidentStatus,
     ResolveInput,
@@ -70,9 +73,17 @@ incidents:
 
 @dataclass
 class RecordingChat:
+    """The ``Chat`` port in memory: every post, card update, topic, pin and archive."""
+
     posts: list[tuple[str, str]] = field(default_factory=list)
     channels: list[tuple[str, bool]] = field(default_factory=list)
     invited: list[tuple[str, str]] = field(default_factory=list)
+    cards: dict[str, Card] = field(default_factory=dict)
+    updates: list[tuple[str, Card | None]] = field(default_factory=list)
+    topics: list[tuple[str, str]] = field(default_factory=list)
+    pins: list[str] = field(default_factory=list)
+    archived: list[str] = field(default_factory=list)
+    down: bool = False
 
     async def create_channel(self, name: str, private: bool) -> str:
         self.channels.append((name, private))
@@ -81,9 +92,31 @@ class RecordingChat:
     async def invite(self, channel: str, people: list[Person]) -> None:
         self.invited += [(channel, p.name) for p in people]
 
-    async def post(self, channel: str, text: str) -> str:
+    async def post(self, channel: str, text: str, card: Card | None = None) -> str:
+        if self.down:
+            raise Rejected("slack chat.postMessage: is_archived")
         self.posts.append((channel, text))
-        return channel
+        ref = f"{channel}/{len(self.posts)}"
+        if card is not None:
+            self.cards[ref] = card
+        return ref
+
+    async def update(self, channel: str, ref: str, text: str, card: Card | None = None) -> None:
+        self.updates.append((ref, card))
+        if card is not None:
+            self.cards[ref] = card
+
+    async def set_topic(self, channel: str, topic: str) -> None:
+        self.topics.append((channel, topic))
+
+    async def pin(self, channel: str, ref: str) -> None:
+        self.pins.append(ref)
+
+    async def archive(self, channel: str) -> None:
+        self.archived.append(channel)
+
+    async def set_usergroup(self, usergroup: str, people: list[Person]) -> None:
+        raise AssertionError("incidents do not change user groups")
 
     def said(self, channel: str, fragment: str) -> list[str]:
         return [t for c, t in self.posts if c == channel and fragment in t]
@@ -237,6 +270,72 @@ class TestDeclare:
         assert state.private
         assert desk.chat.channels[-1][1] is True
         assert not desk.chat.said("#incidents", state.id)
+
+
+class TestChannel:
+    """The incident channel shows a pinned card kept current, a topic, and is archived at the end."""
+
+    async def card(self, desk: Desk, state: IncidentState) -> IncidentCard:
+        assert state.card_ref is not None
+        card = desk.chat.cards[state.card_ref]
+        assert isinstance(card, IncidentCard)
+        return card
+
+    async def test_card_is_pinned_and_follows_the_lead_and_the_rollback(self, desk: Desk) -> None:
+        """The card is posted with the incident, pinned, and updated in place as roles and decisions land."""
+        state = await desk.declare(service="search")
+        state = await desk.settled(state.id, lambda s: s.card_ref is not None)
+        assert state.card_ref in desk.chat.pins
+        assert (await self.card(desk, state)).lead is None
+        await desk.incidents.act(state.id, "lead", RoleInput(person="bob", by="bob"))
+        await desk.incidents.act(
+            state.id, "rollback", RollbackDecision(choice="roll_back", by="bob")
+        )
+        state = await desk.settled(state.id, lambda s: s.rollback.result is not None)
+        for _ in range(100):
+            card = await self.card(desk, state)
+            if card.rollback_ok is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert (card.lead, card.rollback, card.rollback_by, card.rollback_ok) == (
+            "bob",
+            "roll_back",
+            "bob",
+            True,
+        )
+        assert all(ref == state.card_ref for ref, _ in desk.chat.updates), "updated in place"
+        topics = [t for c, t in desk.chat.topics if c == state.channel]
+        assert topics[0].endswith("lead: nobody yet · Search is down")
+        assert "active · lead: bob" in topics[-1]
+
+    async def test_closing_archives_the_channel_after_the_final_card(self, desk: Desk) -> None:
+        """A closed incident's channel is archived, after the card shows it resolved (no buttons)."""
+        state = await desk.declare(severity="minor")
+        await desk.incidents.act(state.id, "lead", RoleInput(person="alice", by="alice"))
+        await desk.incidents.act(
+            state.id, "resolve", ResolveInput(resolution="fixed", summary="ok", by="alice")
+        )
+        handle = desk.env.client.get_workflow_handle_for(
+            IncidentWorkflow.run, incident_workflow_id(state.id)
+        )
+        final = await handle.result()
+        assert final.archived
+        assert desk.chat.archived == [final.channel]
+        assert final.card_ref is not None
+        card = desk.chat.cards[final.card_ref]
+        assert isinstance(card, IncidentCard)
+        assert card.status == IncidentStatus.closed
+        assert final.timeline[-1].text == f"Channel {final.channel} archived"
+
+    async def test_chat_outage_is_recorded_and_the_incident_goes_on(self, desk: Desk) -> None:
+        """When chat refuses every post, the incident still pages for a lead and records the failure."""
+        desk.chat.down = True
+        state = await desk.declare()
+        await desk.env.sleep(timedelta(minutes=6))
+        state = await desk.settled(state.id, lambda s: bool(s.pages))
+        assert state.card_ref is None
+        assert "chat-failed" in desk.kinds(state)
+        assert state.status == IncidentStatus.triage
 
 
 class TestRoles:
