@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import socket
 import uuid
@@ -196,6 +197,26 @@ async def adopt_incident_counter(client: Client, task_queue: str) -> None:
         id=COUNTER_ID,
         task_queue=task_queue,
     )
+
+
+@asynccontextmanager
+async def borrowed_incident_counter(client: Client, task_queue: str) -> AsyncIterator[None]:
+    """Serve the incident counter from ``task_queue`` for a while, then give it back.
+
+    For a test with a stack of its own (its own config and adapters) among tests that
+    share :func:`incident_stack`: the counter returns to the queue it was on.
+    """
+    previous: str | None = None
+    with contextlib.suppress(RPCError):
+        description = await client.get_workflow_handle(COUNTER_ID).describe()
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            previous = description.task_queue
+    await adopt_incident_counter(client, task_queue)
+    try:
+        yield
+    finally:
+        if previous is not None and previous != task_queue:
+            await adopt_incident_counter(client, previous)
 
 
 @pytest.fixture(scope="session")

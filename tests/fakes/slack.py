@@ -112,6 +112,7 @@ class FakeSlack:
     channels: dict[str, FakeChannel] = field(default_factory=dict)
     dms: dict[str, str] = field(default_factory=dict)
     messages: list[FakeMessage] = field(default_factory=list)
+    views: list[Params] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[Injected]] = field(default_factory=dict)
     port: int = 0
@@ -152,7 +153,7 @@ class FakeSlack:
     def reset(self) -> None:
         """A fresh workspace and no recorded calls (the server keeps running)."""
         fresh = FakeSlack()
-        for name in ("token", "users", "usergroups", "channels", "dms", "messages"):
+        for name in ("token", "users", "usergroups", "channels", "dms", "messages", "views"):
             setattr(self, name, getattr(fresh, name))
         self.calls = []
         self.failures = {}
@@ -236,13 +237,18 @@ class FakeSlack:
             "conversations.open": self._open,
             "chat.postMessage": self._post,
             "chat.update": self._update,
+            "views.open": self._open_view,
             "pins.add": self._pin,
             "users.info": self._user_info,
             "usergroups.users.update": self._usergroup_update,
         }
 
     def _channel(self, params: Params, *, writable: bool = True) -> FakeChannel:
-        channel = self.channels.get(str(params.get("channel", "")))
+        wanted = str(params.get("channel", ""))
+        if wanted in self.users and wanted != self.bot_user:
+            # As Slack: a user id as the channel means the app's DM with that user.
+            wanted = self._dm(wanted)
+        channel = self.channels.get(wanted)
         if channel is None:
             raise _SlackError("channel_not_found")
         if writable and channel.archived:
@@ -326,10 +332,26 @@ class FakeSlack:
 
     async def _open(self, params: Params) -> Params:
         (user,) = self._user_ids(params, "users")[:1]
+        return {"channel": {"id": self._dm(user)}}
+
+    def _dm(self, user: str) -> str:
         dm = self.dms.setdefault(user, self._new_id("D"))
         if dm not in self.channels:
             self.channels[dm] = FakeChannel(dm, user, True, {user, self.bot_user})
-        return {"channel": {"id": dm}}
+        return dm
+
+    async def _open_view(self, params: Params) -> Params:
+        """``views.open``: a modal needs a trigger id (valid for 3 s in Slack) and a view."""
+        view = params.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not params.get("trigger_id"):
+            raise _SlackError("invalid_trigger_id")
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            raise _SlackError("invalid_arguments")
+        opened = {**view, "id": self._new_id("V"), "state": {"values": {}}}
+        self.views.append(opened)
+        return {"view": opened}
 
     def _message(self, channel: FakeChannel, ts: str) -> FakeMessage:
         for message in self.messages:
