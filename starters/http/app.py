@@ -23,6 +23,7 @@ from starters.api import (
     Rejected,
     TocsinClient,
 )
+from starters.http import github as github_webhook
 from starters.http import incidents, oncall, pages, webhooks
 from starters.http.auth import BearerAuth
 from starters.http.limits import BodyLimit
@@ -65,6 +66,7 @@ def create_app(
     webhook_credentials: WebhookCredentials | None = None,
     max_body_bytes: int = 1 << 20,
     slack: SlackSettings | None = None,
+    github_webhook_secret: str | None = None,
 ) -> FastAPI:
     """Build the app.
 
@@ -75,6 +77,7 @@ def create_app(
         max_body_bytes: larger request bodies are refused with 413.
         slack: when given, Slack's events, commands and interactivity are served at
             ``POST /slack/events``; without it that route answers 503.
+        github_webhook_secret: verifies ``POST /webhooks/github`` deliveries (503 without).
     """
 
     @asynccontextmanager
@@ -103,6 +106,7 @@ def create_app(
     app.include_router(incidents.router, dependencies=auth)
     app.include_router(oncall.router, dependencies=auth)
     app.include_router(webhooks.router(webhook_credentials or WebhookCredentials(token)))
+    app.include_router(github_webhook.router(github_webhook_secret))
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     @app.get("/healthz", tags=["health"])
@@ -155,6 +159,9 @@ def app_from_settings(
         webhook_credentials=credentials,
         max_body_bytes=settings.max_body_bytes,
         slack=SlackSettings.from_env(os.environ if environ is None else environ),
+        github_webhook_secret=(os.environ if environ is None else environ).get(
+            "GITHUB_WEBHOOK_SECRET"
+        ),
     )
 
 
