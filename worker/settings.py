@@ -8,13 +8,16 @@ or reprs.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 ENV_PREFIX = "TOCSIN_"
+# The incident log databases (activities/adapters/sql_store.py normalises the drivers).
+DATABASE_SCHEME = re.compile(r"^(?:sqlite(?:\+aiosqlite)?|postgres|postgresql(?:\+asyncpg)?)://")
 
 
 class Settings(BaseModel):
@@ -46,6 +49,19 @@ class Settings(BaseModel):
     smtp_from: str = "tocsin@localhost"
     smtp_starttls: bool = False
     smtp_timeout: float = Field(default=10.0, gt=0)
+    # The incident log (SQLAlchemy URL); may hold a password. Unset: SQLite under data_dir.
+    database_url: SecretStr | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: SecretStr | None) -> SecretStr | None:
+        # The message never repeats the value: it may hold a password.
+        if value is not None and not DATABASE_SCHEME.match(value.get_secret_value()):
+            raise ValueError(
+                "use sqlite+aiosqlite:///path/to/tocsin.db or "
+                "postgresql+asyncpg://user:password@host:5432/database"
+            )
+        return value
 
     @classmethod
     def from_env(
@@ -84,3 +100,13 @@ class SettingsError(ValueError):
 def env_var_names() -> list[str]:
     """Names of every environment variable :class:`Settings` reads."""
     return [ENV_PREFIX + name.upper() for name in Settings.model_fields]
+
+
+def database_url(settings: Settings) -> str:
+    """The incident log's SQLAlchemy URL: ``TOCSIN_DATABASE_URL``, else SQLite in the data dir.
+
+    The result may hold a password: log ``SqlStore.url`` (masked) instead.
+    """
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return f"sqlite+aiosqlite:///{settings.data_dir / 'tocsin.db'}"

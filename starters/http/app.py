@@ -16,6 +16,8 @@ from starlette.responses import Response
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.adapters.slack_chat import slack_client
+from activities.adapters.sql_store import SqlStore
+from activities.ports import Store
 from starters.api import (
     IncidentNotFound,
     InvalidRequest,
@@ -25,12 +27,13 @@ from starters.api import (
 )
 from starters.http import github as github_webhook
 from starters.http import incidents, oncall, pages, webhooks
+from starters.http import log as incident_log
 from starters.http.auth import BearerAuth
 from starters.http.limits import BodyLimit
 from starters.http.webhooks import WebhookCredentials
 from starters.slack.app import create_slack_app
 from starters.slack.context import SlackContext
-from worker.settings import Settings
+from worker.settings import Settings, database_url
 
 log = structlog.get_logger("tocsin.api")
 
@@ -66,6 +69,7 @@ def create_app(
     webhook_credentials: WebhookCredentials | None = None,
     max_body_bytes: int = 1 << 20,
     slack: SlackSettings | None = None,
+    store: Store | None = None,
     github_webhook_secret: str | None = None,
 ) -> FastAPI:
     """Build the app.
@@ -77,6 +81,8 @@ def create_app(
         max_body_bytes: larger request bodies are refused with 413.
         slack: when given, Slack's events, commands and interactivity are served at
             ``POST /slack/events``; without it that route answers 503.
+        store: the incident log behind ``/api/log`` and ``/api/report`` (503 without one);
+            closed when the app stops.
         github_webhook_secret: verifies ``POST /webhooks/github`` deliveries (503 without).
     """
 
@@ -86,6 +92,7 @@ def create_app(
         app.state.tocsin = tocsin
         app.state.intake = tocsin.intake
         app.state.slack = None
+        app.state.store = store
         if slack is not None:
             bolt = create_slack_app(
                 SlackContext(tocsin=tocsin, config=tocsin.config),
@@ -94,6 +101,8 @@ def create_app(
             )
             app.state.slack = AsyncSlackRequestHandler(bolt)
         yield
+        if isinstance(store, SqlStore):
+            await store.close()
 
     app = FastAPI(
         title="Tocsin",
@@ -105,6 +114,7 @@ def create_app(
     app.include_router(pages.router, dependencies=auth)
     app.include_router(incidents.router, dependencies=auth)
     app.include_router(oncall.router, dependencies=auth)
+    app.include_router(incident_log.router, dependencies=auth)
     app.include_router(webhooks.router(webhook_credentials or WebhookCredentials(token)))
     app.include_router(github_webhook.router(github_webhook_secret))
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
@@ -159,6 +169,8 @@ def app_from_settings(
         webhook_credentials=credentials,
         max_body_bytes=settings.max_body_bytes,
         slack=SlackSettings.from_env(os.environ if environ is None else environ),
+        # Opens nothing yet: the first /api/log request connects and migrates.
+        store=SqlStore(database_url(settings)),
         github_webhook_secret=(os.environ if environ is None else environ).get(
             "GITHUB_WEBHOOK_SECRET"
         ),

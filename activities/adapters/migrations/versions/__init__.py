@@ -1,0 +1,1 @@
+"""Revisions of the incident log schema, oldest first (Alembic skips this file)."""

@@ -1,0 +1,347 @@
+"""The incident log in SQL: SQLite by default, PostgreSQL in production (SQLAlchemy 2 async).
+
+One row per incident, upserted at each status change. The schema comes from the Alembic
+migrations shipped next to this module (``migrations/``); :func:`open_store` brings the
+database to the newest revision before anything is read or written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from activities.errors import AdapterError, Rejected, Unavailable
+from workflows.incident_models import IncidentRecord, IncidentStatus, LogQuery
+
+log = structlog.get_logger("tocsin.store")
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# A status only moves forward: an upsert carrying an earlier one (a retried activity
+# delivering "active" after "resolved" was written) leaves the row as it is.
+STATUS_RANK = {
+    IncidentStatus.triage: 0,
+    IncidentStatus.active: 1,
+    IncidentStatus.resolved: 2,
+    IncidentStatus.closed: 3,
+}
+
+# Once known, these stay known: a record at the same status that lacks them keeps them.
+STICKY = ("acknowledged_at", "resolved_at", "closed_at", "postmortem_url")
+
+# Alembic keeps its running migration in a module global (``alembic.context``): two stores
+# of one process (``tocsin dev`` runs the worker and the API together) must not migrate at
+# the same time. Other processes are kept out by the database (see migrations/env.py).
+_MIGRATING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+# PostgreSQL migrators of other processes queue on this advisory lock (any constant will do).
+MIGRATION_LOCK = 0x70C51A
+
+SQLITE = "sqlite+aiosqlite"
+# Execution option of connections that only read (SQLite: no write lock taken).
+READ_ONLY = "tocsin_read_only"
+POSTGRES = "postgresql+asyncpg"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database.
+
+    PostgreSQL keeps the offset (``timestamptz``); SQLite keeps none, so values are
+    written in UTC and read back as UTC. Naive values are taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` in UTC; a naive value is read as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("number", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("severity", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_rank", SmallInteger, nullable=False),
+    Column("service", String(128), nullable=True),
+    Column("team", String(128), nullable=False),
+    Column("declared_by", String(128), nullable=False),
+    Column("lead", String(128), nullable=True),
+    Column("declared_at", UtcDateTime, nullable=False),
+    Column("acknowledged_at", UtcDateTime, nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("closed_at", UtcDateTime, nullable=True),
+    Column("resolution", String(32), nullable=True),
+    Column("resolution_summary", Text, nullable=True),
+    Column("postmortem_url", Text, nullable=True),
+    Column("followups_open", Integer, nullable=False),
+    Column("followups_closed", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_incidents_declared_at", "declared_at"),
+    Index("ix_incidents_severity_declared_at", "severity", "declared_at"),
+    Index("ix_incidents_service_declared_at", "service", "declared_at"),
+)
+
+RECORD_FIELDS = tuple(IncidentRecord.model_fields)
+
+
+def normalise_url(url: str) -> URL:
+    """The SQLAlchemy URL with its async driver: ``postgres://`` and ``postgresql://`` use
+    asyncpg, ``sqlite://`` uses aiosqlite.
+
+    Raises:
+        ValueError: not a URL, or a database Tocsin does not support (the message never
+            repeats the URL: it may hold a password).
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(
+            "the incident log URL does not parse: use sqlite+aiosqlite:///path/to/tocsin.db "
+            "or postgresql+asyncpg://user:password@host:5432/database"
+        ) from None
+    driver = parsed.drivername
+    if driver in ("postgres", "postgresql", POSTGRES):
+        return parsed.set(drivername=POSTGRES)
+    if driver in ("sqlite", SQLITE):
+        return parsed.set(drivername=SQLITE)
+    raise ValueError(
+        f"unsupported incident log database {driver!r}: use sqlite+aiosqlite:// or "
+        "postgresql+asyncpg:// (postgres:// and postgresql:// are read as asyncpg)"
+    )
+
+
+class SqlStore:
+    """The :class:`activities.ports.Store` over SQLite (aiosqlite) or PostgreSQL (asyncpg).
+
+    Creating one opens nothing; the first call (or :meth:`migrate`) connects and brings the
+    schema to the newest migration.
+
+    Raises (every method):
+        Unavailable: the database could not be reached or failed; retrying may help.
+        Rejected: the database refused the values; retrying the same record will not help.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._url = normalise_url(url)
+        self._sqlite = self._url.drivername == SQLITE
+        self._engine = self._create_engine()
+        self._migrated = False
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.url!r})"
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password masked (safe to log)."""
+        return self._url.render_as_string(hide_password=True)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    def _create_engine(self) -> AsyncEngine:
+        if not self._sqlite:
+            return create_async_engine(self._url, pool_pre_ping=True)
+        # The worker, the API and the CLI may share one SQLite file: wait for a lock
+        # instead of failing at once.
+        engine = create_async_engine(self._url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        return engine
+
+    async def migrate(self) -> None:
+        """Create or upgrade the schema to the newest migration (idempotent)."""
+        if self._migrated:
+            return
+        async with _MIGRATING.setdefault(asyncio.get_running_loop(), asyncio.Lock()):
+            if self._migrated:
+                return
+            async with self._guard("migrate"):
+                if self._sqlite and self._url.database not in (None, "", ":memory:"):
+                    Path(self._url.database).parent.mkdir(parents=True, exist_ok=True)
+                async with self._engine.begin() as conn:
+                    await conn.run_sync(_upgrade)
+            self._migrated = True
+            log.info("incident log ready", url=self.url)
+
+    async def upsert_incident(self, record: IncidentRecord) -> None:
+        """Insert the incident's row or update it, never moving its status backwards."""
+        await self.migrate()
+        row = _row(record)
+        insert = postgresql.insert if not self._sqlite else sqlite.insert
+        stmt = insert(incidents).values(**row)
+        updates: dict[str, Any] = {
+            name: stmt.excluded[name] for name in row if name not in ("id", *STICKY)
+        }
+        for name in STICKY:
+            updates[name] = func.coalesce(stmt.excluded[name], incidents.c[name])
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[incidents.c.id],
+            set_=updates,
+            where=incidents.c.status_rank <= stmt.excluded.status_rank,
+        )
+        async with self._guard("upsert", incident_id=record.id), self._engine.begin() as conn:
+            result = await conn.execute(upsert)
+        if result.rowcount == 0:
+            log.info(
+                "older incident record ignored", incident_id=record.id, status=str(record.status)
+            )
+
+    async def list_incidents(self, query: LogQuery) -> list[IncidentRecord]:
+        """Incidents declared in ``[since, until)``, newest first, at most ``limit``."""
+        await self.migrate()
+        stmt = select(*(incidents.c[name] for name in RECORD_FIELDS))
+        if query.since is not None:
+            stmt = stmt.where(incidents.c.declared_at >= as_utc(query.since))
+        if query.until is not None:
+            stmt = stmt.where(incidents.c.declared_at < as_utc(query.until))
+        if query.severity is not None:
+            stmt = stmt.where(incidents.c.severity == query.severity)
+        if query.service is not None:
+            stmt = stmt.where(incidents.c.service == query.service)
+        stmt = stmt.order_by(incidents.c.declared_at.desc(), incidents.c.id.desc())
+        async with self._guard("list"), self._engine.connect() as conn:
+            await conn.execution_options(**{READ_ONLY: True})
+            rows = (await conn.execute(stmt.limit(query.limit))).mappings().all()
+        return [IncidentRecord.model_validate(dict(row)) for row in rows]
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._engine.dispose()
+
+    def _guard(self, action: str, **context: object) -> _DatabaseErrors:
+        return _DatabaseErrors(action, self.url, context)
+
+
+class _DatabaseErrors:
+    """Turns driver and SQLAlchemy errors into the adapter errors activities understand."""
+
+    def __init__(self, action: str, url: str, context: dict[str, object]) -> None:
+        self._action = action
+        self._url = url
+        self._context = context
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, _: object
+    ) -> None:
+        if err is None or isinstance(err, AdapterError):
+            return
+        if not isinstance(err, SQLAlchemyError | OSError):
+            return
+        # The driver's own message: SQLAlchemy's would repeat the statement and its values.
+        said = str(getattr(err, "orig", None) or err).strip()
+        reason = said.splitlines()[0][:300] if said else "no message"
+        log.warning(
+            "incident log failed",
+            action=self._action,
+            url=self._url,
+            error=type(err).__name__,
+            reason=reason,
+            **self._context,
+        )
+        message = f"incident log ({self._action}): {type(err).__name__}: {reason}"
+        if isinstance(err, DataError | IntegrityError):
+            raise Rejected(message) from err
+        raise Unavailable(message) from err
+
+
+async def open_store(url: str) -> SqlStore:
+    """A store whose schema is at the newest migration.
+
+    Raises:
+        ValueError: the URL is not one Tocsin supports.
+        Unavailable: the database could not be reached or migrated.
+    """
+    store = SqlStore(url)
+    try:
+        await store.migrate()
+    except BaseException:
+        await store.close()
+        raise
+    return store
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration without an ``alembic.ini``: the packaged migrations and,
+    when given, the connection to run them on."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    command.upgrade(alembic_config(connection), "head")
+
+
+def _row(record: IncidentRecord) -> dict[str, Any]:
+    row = record.model_dump(mode="python")
+    row["status"] = str(record.status)
+    row["status_rank"] = STATUS_RANK[record.status]
+    row["updated_at"] = datetime.now(UTC)
+    return row
+
+
+def _sqlite_connect(dbapi_connection: Any, _: object) -> None:
+    # Let SQLAlchemy emit BEGIN itself (below) so DDL is transactional too, and use WAL so
+    # readers (the API, the CLI) do not block the worker's writes.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # Writers take the write lock up front (IMMEDIATE): two processes migrating or
+    # upserting at once queue on the busy timeout instead of failing to upgrade a read lock.
+    reading = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
