@@ -49,6 +49,8 @@ class Settings(BaseModel):
     smtp_from: str = "tocsin@localhost"
     smtp_starttls: bool = False
     smtp_timeout: float = Field(default=10.0, gt=0)
+    # Socket Mode for Slack (an app-level ``xapp-`` token): no public URL needed.
+    slack_app_token: SecretStr | None = None
     # The incident log (SQLAlchemy URL); may hold a password. Unset: SQLite under data_dir.
     database_url: SecretStr | None = None
 

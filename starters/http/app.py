@@ -7,10 +7,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import aiohttp
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.responses import Response
 from temporalio.service import RPCError, RPCStatusCode
@@ -42,24 +46,33 @@ ClientFactory = Callable[[], Awaitable[TocsinClient]]
 SLACK_NOT_CONFIGURED = (
     "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable /slack/events"
 )
+SLACK_SOCKET_ONLY = (
+    "Slack is served over Socket Mode (TOCSIN_SLACK_APP_TOKEN); set SLACK_SIGNING_SECRET "
+    "to accept requests at /slack/events too"
+)
 
 
 @dataclass(frozen=True)
 class SlackSettings:
-    """What the Slack app needs beyond the Tocsin client: its secret and Web API client."""
+    """What the Slack app needs beyond the Tocsin client: its Web API client and how
+    Slack reaches it (signed HTTP requests, Socket Mode, or both)."""
 
-    signing_secret: str
+    signing_secret: str | None
     client: AsyncWebClient
+    # An app-level token (``xapp-…``, scope ``connections:write``) turns on Socket Mode.
+    app_token: str | None = None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> SlackSettings | None:
-        """From ``SLACK_BOT_TOKEN``/``SLACK_SIGNING_SECRET`` (and ``SLACK_API_URL``); None
-        unless both secrets are set."""
-        secret = environ.get("SLACK_SIGNING_SECRET")
+    def from_env(
+        cls, environ: Mapping[str, str], app_token: str | None = None
+    ) -> SlackSettings | None:
+        """From ``SLACK_BOT_TOKEN`` (and ``SLACK_API_URL``) plus ``SLACK_SIGNING_SECRET``
+        and/or the Socket Mode ``app_token``; None without the bot token or either way in."""
+        secret = environ.get("SLACK_SIGNING_SECRET") or None
         client = slack_client(environ)
-        if not secret or client is None:
+        if client is None or (secret is None and not app_token):
             return None
-        return cls(signing_secret=secret, client=client)
+        return cls(signing_secret=secret, client=client, app_token=app_token or None)
 
 
 def create_app(
@@ -93,14 +106,20 @@ def create_app(
         app.state.intake = tocsin.intake
         app.state.slack = None
         app.state.store = store
+        socket: AsyncSocketModeHandler | None = None
         if slack is not None:
-            bolt = create_slack_app(
-                SlackContext(tocsin=tocsin, config=tocsin.config),
-                signing_secret=slack.signing_secret,
-                client=slack.client,
-            )
-            app.state.slack = AsyncSlackRequestHandler(bolt)
+            ctx = SlackContext(tocsin=tocsin, config=tocsin.config)
+            if slack.signing_secret is not None:
+                bolt = create_slack_app(
+                    ctx, signing_secret=slack.signing_secret, client=slack.client
+                )
+                app.state.slack = AsyncSlackRequestHandler(bolt)
+                app.state.slack_verifier = SignatureVerifier(slack.signing_secret)
+            if slack.app_token is not None:
+                socket = await connect_socket_mode(ctx, slack.client, slack.app_token)
         yield
+        if socket is not None:
+            await socket.close_async()  # type: ignore[no-untyped-call]
         if isinstance(store, SqlStore):
             await store.close()
 
@@ -136,8 +155,20 @@ def create_app(
         """Slack's events, slash commands and interactivity (signature checked by bolt)."""
         handler: AsyncSlackRequestHandler | None = getattr(request.app.state, "slack", None)
         if handler is None:
-            return JSONResponse({"detail": SLACK_NOT_CONFIGURED}, status_code=503)
-        return await handler.handle(request)
+            socket_only = slack is not None and slack.app_token is not None
+            detail = SLACK_SOCKET_ONLY if socket_only else SLACK_NOT_CONFIGURED
+            return JSONResponse({"detail": detail}, status_code=503)
+        # Bolt parses the body before it checks the signature, and raises on a body it
+        # cannot parse: check the signature first, and answer what is still unparsable 400.
+        body = await request.body()
+        verifier: SignatureVerifier = request.app.state.slack_verifier
+        if not verifier.is_valid_request(body, dict(request.headers)):
+            return JSONResponse({"error": "invalid request signature"}, status_code=401)
+        try:
+            return await handler.handle(request)
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            log.info("malformed slack request", error=type(err).__name__)
+            return JSONResponse({"error": "malformed Slack request body"}, status_code=400)
 
     _add_error_handlers(app)
     return app
@@ -168,13 +199,38 @@ def app_from_settings(
         client,
         webhook_credentials=credentials,
         max_body_bytes=settings.max_body_bytes,
-        slack=SlackSettings.from_env(os.environ if environ is None else environ),
-        # Opens nothing yet: the first /api/log request connects and migrates.
-        store=SqlStore(database_url(settings)),
+        slack=SlackSettings.from_env(
+            os.environ if environ is None else environ,
+            app_token=settings.slack_app_token.get_secret_value()
+            if settings.slack_app_token
+            else None,
+        ),
         github_webhook_secret=(os.environ if environ is None else environ).get(
             "GITHUB_WEBHOOK_SECRET"
         ),
+        # Opens nothing yet: the first /api/log request connects and migrates.
+        store=SqlStore(database_url(settings)),
     )
+
+
+async def connect_socket_mode(
+    ctx: SlackContext, client: AsyncWebClient, app_token: str
+) -> AsyncSocketModeHandler:
+    """Serve the Slack app over Socket Mode: Tocsin dials out, no public URL needed.
+
+    Slack authenticates the connection (the app token), so there is no request signature
+    to check. A failed first connection is logged, not fatal: the HTTP API keeps serving,
+    and the socket client reconnects on its own once connected.
+    """
+    bolt = create_slack_app(ctx, signing_secret=None, client=client)
+    handler = AsyncSocketModeHandler(bolt, app_token, web_client=client)
+    try:
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+    except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as err:
+        log.warning("slack socket mode not connected", error=type(err).__name__)
+    else:
+        log.info("slack socket mode connected")
+    return handler
 
 
 def _add_error_handlers(app: FastAPI) -> None:

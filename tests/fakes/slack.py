@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 
 _CHANNEL_NAME = re.compile(r"^[a-z0-9_-]+$")
@@ -100,6 +100,8 @@ class FakeSlack:
     bot_user = "U0TOCSINBOT"
 
     token: str = "xoxb-fake-token"
+    # The app-level token Socket Mode connects with (``apps.connections.open`` takes only it).
+    app_token: str = "xapp-fake-token"
     users: dict[str, str] = field(
         default_factory=lambda: {
             "U0ALICE": "alice",
@@ -113,6 +115,10 @@ class FakeSlack:
     dms: dict[str, str] = field(default_factory=dict)
     messages: list[FakeMessage] = field(default_factory=list)
     views: list[Params] = field(default_factory=list)
+    # Socket Mode: envelopes waiting to go out, and the acks the app sent back.
+    socket_acks: list[Params] = field(default_factory=list)
+    _outbox: asyncio.Queue[Params] = field(default_factory=asyncio.Queue)
+    _connected: asyncio.Event = field(default_factory=asyncio.Event)
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[Injected]] = field(default_factory=dict)
     port: int = 0
@@ -170,6 +176,7 @@ class FakeSlack:
         self.port = sock.getsockname()[1]
         app = FastAPI()
         app.add_api_route("/api/{method}", self._dispatch, methods=["GET", "POST"])
+        app.add_api_websocket_route("/link", self._socket)
         config = uvicorn.Config(
             app, log_config=None, access_log=False, lifespan="off", log_level="warning"
         )
@@ -189,7 +196,8 @@ class FakeSlack:
         params = await _params(request)
         token = params.pop("token", None)
         self.calls.append(Call(method, params))
-        refused = self._injected(method) or self._unauthorized(request, token)
+        expected = self.app_token if method == "apps.connections.open" else self.token
+        refused = self._injected(method) or self._unauthorized(request, token, expected)
         if refused is not None:
             return refused
         handler = self._handlers().get(method)
@@ -216,15 +224,64 @@ class FakeSlack:
             return Response("<html>Internal Server Error</html>", 500, media_type="text/html")
         return _fail(injected.error or "fatal_error")
 
-    def _unauthorized(self, request: Request, token: Any) -> Response | None:
+    def _unauthorized(self, request: Request, token: Any, expected: str) -> Response | None:
         """Slack takes the token as a Bearer header (slack-sdk) or a ``token`` field."""
         auth = request.headers.get("authorization", "")
         given = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else token
         if not given:
             return _fail("not_authed")
-        if given != self.token:
+        if given in (self.token, self.app_token) and given != expected:
+            return _fail("not_allowed_token_type")
+        if given != expected:
             return _fail("invalid_auth")
         return None
+
+    # -- Socket Mode --------------------------------------------------------------------
+
+    async def socket_send(self, envelope_type: str, payload: Params) -> str:
+        """Deliver an envelope to the connected app, as Slack does; returns its id."""
+        await asyncio.wait_for(self._connected.wait(), 10)
+        envelope_id = f"env-{next(self._ids)}"
+        await self._outbox.put(
+            {
+                "envelope_id": envelope_id,
+                "type": envelope_type,
+                "payload": payload,
+                "accepts_response_payload": envelope_type != "events_api",
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        return envelope_id
+
+    async def _connections_open(self, params: Params) -> Params:
+        return {"url": f"ws://127.0.0.1:{self.port}/link?ticket={next(self._ids)}"}
+
+    async def _socket(self, websocket: WebSocket) -> None:
+        """The Socket Mode link: ``hello``, then envelopes out and acks in."""
+        await websocket.accept()
+        await websocket.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0TOCSIN"}}
+        )
+        self._connected.set()
+
+        async def receive() -> None:
+            while True:
+                self.socket_acks.append(json.loads(await websocket.receive_text()))
+
+        receiving = asyncio.create_task(receive())
+        try:
+            while not receiving.done():
+                try:
+                    envelope = await asyncio.wait_for(self._outbox.get(), 0.1)
+                except TimeoutError:
+                    continue
+                await websocket.send_json(envelope)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            receiving.cancel()
+            self._connected.clear()
 
     def _handlers(self) -> dict[str, Handler]:
         return {
@@ -238,6 +295,7 @@ class FakeSlack:
             "chat.postMessage": self._post,
             "chat.update": self._update,
             "views.open": self._open_view,
+            "apps.connections.open": self._connections_open,
             "pins.add": self._pin,
             "users.info": self._user_info,
             "usergroups.users.update": self._usergroup_update,

@@ -237,163 +237,264 @@ async def harness(slack: FakeSlack, receiver: Receiver) -> AsyncIterator[Harness
             yield Harness(http, tocsin, slack, receiver)
 
 
-async def test_bad_signature_is_401_and_nothing_happens(harness: Harness) -> None:
-    response = await harness.post({"command": "/oncall", "text": ""}, secret="not-the-secret")
-    assert response.status_code == 401
-    assert harness.tocsin.calls == []
+class TestSignature:
+    """Every request must carry Slack's signature over a fresh timestamp."""
+
+    async def test_bad_signature_is_401_and_nothing_happens(self, harness: Harness) -> None:
+        response = await harness.post({"command": "/oncall", "text": ""}, secret="not-the-secret")
+        assert response.status_code == 401
+        assert harness.tocsin.calls == []
+
+    async def test_stale_timestamp_is_401(self, harness: Harness) -> None:
+        response = await harness.post(
+            {"command": "/page", "text": "delivery x", "user_id": "U0ALICE"},
+            ts=int(time.time()) - 600,
+        )
+        assert response.status_code == 401
+        await asyncio.sleep(0.1)
+        assert harness.tocsin.calls == []
 
 
-async def test_stale_timestamp_is_401(harness: Harness) -> None:
-    response = await harness.post(
-        {"command": "/page", "text": "delivery x", "user_id": "U0ALICE"},
-        ts=int(time.time()) - 600,
+class TestOncall:
+    """``/oncall`` answers who holds each layer and until when."""
+
+    async def test_oncall_answers_who_and_until_when(self, harness: Harness) -> None:
+        response = await harness.command("/oncall", "delivery")
+        assert response.status_code == 200
+        answer = response.json()
+        assert "`delivery` primary: *Alice* until <!date^" in answer["text"]
+        assert harness.tocsin.calls == [("oncall", "delivery")]
+
+    async def test_oncall_unknown_team_or_extra_words_answer_usage(self, harness: Harness) -> None:
+        unknown = await harness.command("/oncall", "nope")
+        assert "unknown team 'nope'" in unknown.json()["text"]
+        assert blocks.ONCALL_USAGE in unknown.json()["text"]
+        extra = await harness.command("/oncall", "what is this")
+        assert extra.json()["text"] == blocks.ONCALL_USAGE
+
+
+class TestPageCommand:
+    """``/page`` opens a page as the Slack user's Tocsin person."""
+
+    async def test_page_creates_a_page_as_the_mapped_person(self, harness: Harness) -> None:
+        response = await harness.command("/page", "delivery checkout is down", user="U0BOB")
+        assert response.status_code == 200
+        delivered = await harness.receiver.wait_for(lambda d: len(d) >= 1, within=5)
+        (call,) = harness.tocsin.calls
+        assert call[0] == "create_page"
+        assert call[1].team == "delivery"
+        assert call[1].summary == "checkout is down"
+        assert call[1].by == "bob"
+        assert "a1b2c3d4" in delivered[0].body["text"]
+        assert delivered[0].body["response_type"] == "ephemeral"
+
+    async def test_page_usage_and_unknown_team(self, harness: Harness) -> None:
+        usage = await harness.command("/page", "delivery")
+        assert usage.json()["text"] == blocks.PAGE_USAGE
+        unknown = await harness.command("/page", "nope help me")
+        assert "Unknown team `nope`" in unknown.json()["text"]
+        assert harness.tocsin.calls == []
+
+    async def test_unknown_slack_user_gets_not_in_config_and_nothing_is_done(
+        self, harness: Harness
+    ) -> None:
+        response = await harness.command("/page", "delivery checkout is down", user="U0CAROL")
+        assert response.json()["text"] == NOT_IN_CONFIG
+        channel, ts = await harness.page_dm("a1b2c3d4")
+        pressed = await harness.press("page_ack", "a1b2c3d4", channel, ts, user="U0CAROL")
+        assert pressed.status_code == 200
+        delivered = await harness.receiver.wait_for(lambda d: len(d) >= 1, within=5)
+        assert delivered[0].body["text"] == NOT_IN_CONFIG
+        assert delivered[0].body["response_type"] == "ephemeral"
+        assert harness.tocsin.calls == []
+        assert harness.slack.calls_to("chat.update") == []
+
+
+class TestPageButtons:
+    """Acknowledge and Escalate act as the presser and update the message in place."""
+
+    async def test_ack_button_acknowledges_as_the_person_and_updates_in_place(
+        self, harness: Harness
+    ) -> None:
+        channel, ts = await harness.page_dm("a1b2c3d4")
+        response = await harness.press("page_ack", "a1b2c3d4", channel, ts, user="U0ALICE")
+        assert response.status_code == 200
+        (update,) = await _until(lambda: harness.slack.calls_to("chat.update"))
+        assert harness.tocsin.calls == [("acknowledge", "a1b2c3d4", "alice")]
+        assert update.params["channel"] == channel
+        assert update.params["ts"] == ts
+        message = next(m for m in harness.slack.messages if m.ts == ts)
+        state = [b for b in message.blocks if b.get("block_id") == blocks.STATE_BLOCK]
+        assert "Acknowledged by *Alice*" in state[0]["elements"][0]["text"]
+        assert "acknowledged" in state[0]["elements"][0]["text"]
+        assert not [b for b in message.blocks if b["type"] == "actions"]
+        assert harness.receiver.deliveries == []
+
+    async def test_escalate_button_keeps_the_buttons(self, harness: Harness) -> None:
+        channel, ts = await harness.page_dm("a1b2c3d4")
+        await harness.press("page_escalate", "a1b2c3d4", channel, ts, user="U0BOB")
+        await _until(lambda: harness.slack.calls_to("chat.update"))
+        assert harness.tocsin.calls == [("escalate", "a1b2c3d4", "bob")]
+        message = next(m for m in harness.slack.messages if m.ts == ts)
+        assert [b for b in message.blocks if b["type"] == "actions"]
+        assert "Escalated by *Bob*" in json.dumps(message.blocks)
+
+    async def test_rejected_ack_gets_an_ephemeral_explanation_only(self, harness: Harness) -> None:
+        harness.tocsin.reject = "page a1b2c3d4 is resolved: cannot acknowledge"
+        channel, ts = await harness.page_dm("a1b2c3d4")
+        await harness.press("page_ack", "a1b2c3d4", channel, ts, user="U0ALICE")
+        delivered = await harness.receiver.wait_for(lambda d: len(d) >= 1, within=5)
+        body = delivered[0].body
+        assert "is resolved: cannot acknowledge" in body["text"]
+        assert body["response_type"] == "ephemeral"
+        assert body["replace_original"] is False
+        await asyncio.sleep(0.1)
+        assert harness.slack.calls_to("chat.update") == []
+
+
+class TestConfiguration:
+    """Slack is off, and says so, until it is configured."""
+
+    async def test_slack_not_configured_answers_503(self) -> None:
+        app = create_app(API_TOKEN, StubTocsin())
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://tocsin") as http:
+                response = await http.post("/slack/events", content="command=%2Foncall")
+        assert response.status_code == 503
+        assert response.json()["detail"] == SLACK_NOT_CONFIGURED
+
+    def test_slack_settings_need_both_secrets(self) -> None:
+        assert SlackSettings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}) is None
+        assert SlackSettings.from_env({"SLACK_SIGNING_SECRET": "s"}) is None
+        settings = SlackSettings.from_env(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "s",
+                "SLACK_API_URL": "http://x/api",
+            }
+        )
+        assert settings is not None
+        assert settings.signing_secret == "s"
+        assert settings.client.base_url == "http://x/api/"
+
+
+class TestBlocks:
+    """Block Kit builders are pure functions of Tocsin's models."""
+
+    def test_blocks_oncall_text(self) -> None:
+        entries = StubTocsin().oncall()
+        text = blocks.oncall_text(entries)
+        assert text.startswith("`delivery` primary: *Alice* until <!date^")
+        empty = OnCallEntry(team="t", rotation="r", layer="main", person=None, end=NOW)
+        assert "_nobody_ (next shift" in blocks.oncall_text([empty])
+        assert blocks.oncall_text([]).startswith("No team has a rotation")
+        assert blocks.oncall_blocks(entries)[0]["text"]["type"] == "mrkdwn"
+
+    def test_blocks_page_acted_replaces_the_state_line(self) -> None:
+        original = page_blocks(Message("s", "b", "p1", "tocsin ack p1", "http://x/ack"))
+        escalated = blocks.page_acted_blocks(original, _page("p1", step=2), "escalate", "Bob")
+        assert [b["type"] for b in escalated] == [
+            "header",
+            "section",
+            "context",
+            "context",
+            "actions",
+        ]
+        acked = blocks.page_acted_blocks(
+            escalated, _page("p1", status=PageStatus.acknowledged), "acknowledge", "Alice"
+        )
+        states = [b for b in acked if b.get("block_id") == blocks.STATE_BLOCK]
+        assert len(states) == 1
+        assert (
+            states[0]["elements"][0]["text"] == "Acknowledged by *Alice* · page is *acknowledged*"
+        )
+        assert not [b for b in acked if b["type"] == "actions"]
+        assert original[-1]["type"] == "actions"  # the input is not changed
+
+    def test_blocks_page_opened_text(self) -> None:
+        assert "page `a1b2c3d4`" in blocks.page_opened_text(_page(), created=True)
+        assert "already has page" in blocks.page_opened_text(_page(), created=False)
+
+
+class TestIncidentCommand:
+    """``/incident`` reaches its listener through the signed endpoint."""
+
+    async def test_incident_command_is_wired_through_the_signed_endpoint(
+        self, harness: Harness
+    ) -> None:
+        """/incident reaches the incident listeners through the same verified endpoint."""
+        response = await harness.command("/incident", "lead <@U0ALICE|alice>")
+        assert response.status_code == 200
+        assert "must be used in the incident's channel" in response.text
+
+
+class TestMalformedRequests:
+    """A body Slack would never send gets a 4xx, never a 5xx, whether signed or not."""
+
+    @pytest.mark.parametrize(
+        "payload", ['{"type":"view_submission","view":{}}', "not json", "[]", '{"type": 3}']
     )
-    assert response.status_code == 401
-    await asyncio.sleep(0.1)
-    assert harness.tocsin.calls == []
+    async def test_signed_but_malformed_is_400_or_ignored(
+        self, harness: Harness, payload: str
+    ) -> None:
+        """Signed garbage is refused (400) or left unhandled (404), and nothing is started."""
+        response = await harness.post({"payload": payload})
+        assert response.status_code in (400, 404)
+        assert harness.tocsin.calls == []
+
+    async def test_unsigned_garbage_is_401(self, harness: Harness) -> None:
+        """An unparsable body without a valid signature is 401 before anything parses it."""
+        response = await harness.post({"payload": "not json"}, secret="wrong")
+        assert response.status_code == 401
 
 
-async def test_oncall_answers_who_and_until_when(harness: Harness) -> None:
-    response = await harness.command("/oncall", "delivery")
-    assert response.status_code == 200
-    answer = response.json()
-    assert "`delivery` primary: *Alice* until <!date^" in answer["text"]
-    assert harness.tocsin.calls == [("oncall", "delivery")]
+class TestSocketMode:
+    """With an app-level token Tocsin dials out to Slack: no public URL, same listeners."""
 
+    async def test_slash_command_over_the_socket_is_acked_and_answered(
+        self, slack: FakeSlack, receiver: Receiver
+    ) -> None:
+        """An /oncall envelope is acked on the socket by its id, the answer in the ack's payload."""
+        slack.reset()
+        receiver.deliveries.clear()
+        tocsin = StubTocsin()
+        client = slack_client({"SLACK_BOT_TOKEN": slack.token, "SLACK_API_URL": slack.api_url})
+        assert client is not None
+        settings = SlackSettings(signing_secret=None, client=client, app_token=slack.app_token)
+        app = create_app(API_TOKEN, tocsin, slack=settings)
+        async with app.router.lifespan_context(app):
+            envelope = await slack.socket_send(
+                "slash_commands",
+                {
+                    "command": "/oncall",
+                    "text": "delivery",
+                    "user_id": "U0ALICE",
+                    "team_id": "T0ACME",
+                    "channel_id": "C0GENERAL",
+                    "response_url": f"http://127.0.0.1:{receiver.port}/respond",
+                    "trigger_id": "1.2.3",
+                    "api_app_id": "A0TOCSIN",
+                },
+            )
+            acks = await _until(
+                lambda: [a for a in slack.socket_acks if a.get("envelope_id") == envelope]
+            )
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://tocsin") as http:
+                over_http = await http.post("/slack/events", content="x")
+        [ack] = acks
+        assert ("oncall", "delivery") in tocsin.calls
+        assert "*Alice*" in ack["payload"]["text"]
+        assert ack["payload"]["response_type"] == "ephemeral"
+        assert [c.method for c in slack.calls if c.method == "apps.connections.open"]
+        assert over_http.status_code == 503
+        assert "Socket Mode" in over_http.json()["detail"]
 
-async def test_oncall_unknown_team_or_extra_words_answer_usage(harness: Harness) -> None:
-    unknown = await harness.command("/oncall", "nope")
-    assert "unknown team 'nope'" in unknown.json()["text"]
-    assert blocks.ONCALL_USAGE in unknown.json()["text"]
-    extra = await harness.command("/oncall", "what is this")
-    assert extra.json()["text"] == blocks.ONCALL_USAGE
-
-
-async def test_page_creates_a_page_as_the_mapped_person(harness: Harness) -> None:
-    response = await harness.command("/page", "delivery checkout is down", user="U0BOB")
-    assert response.status_code == 200
-    delivered = await harness.receiver.wait_for(lambda d: len(d) >= 1, within=5)
-    (call,) = harness.tocsin.calls
-    assert call[0] == "create_page"
-    assert call[1].team == "delivery"
-    assert call[1].summary == "checkout is down"
-    assert call[1].by == "bob"
-    assert "a1b2c3d4" in delivered[0].body["text"]
-    assert delivered[0].body["response_type"] == "ephemeral"
-
-
-async def test_page_usage_and_unknown_team(harness: Harness) -> None:
-    usage = await harness.command("/page", "delivery")
-    assert usage.json()["text"] == blocks.PAGE_USAGE
-    unknown = await harness.command("/page", "nope help me")
-    assert "Unknown team `nope`" in unknown.json()["text"]
-    assert harness.tocsin.calls == []
-
-
-async def test_unknown_slack_user_gets_not_in_config_and_nothing_is_done(harness: Harness) -> None:
-    response = await harness.command("/page", "delivery checkout is down", user="U0CAROL")
-    assert response.json()["text"] == NOT_IN_CONFIG
-    channel, ts = await harness.page_dm("a1b2c3d4")
-    pressed = await harness.press("page_ack", "a1b2c3d4", channel, ts, user="U0CAROL")
-    assert pressed.status_code == 200
-    delivered = await harness.receiver.wait_for(lambda d: len(d) >= 1, within=5)
-    assert delivered[0].body["text"] == NOT_IN_CONFIG
-    assert delivered[0].body["response_type"] == "ephemeral"
-    assert harness.tocsin.calls == []
-    assert harness.slack.calls_to("chat.update") == []
-
-
-async def test_ack_button_acknowledges_as_the_person_and_updates_in_place(harness: Harness) -> None:
-    channel, ts = await harness.page_dm("a1b2c3d4")
-    response = await harness.press("page_ack", "a1b2c3d4", channel, ts, user="U0ALICE")
-    assert response.status_code == 200
-    (update,) = await _until(lambda: harness.slack.calls_to("chat.update"))
-    assert harness.tocsin.calls == [("acknowledge", "a1b2c3d4", "alice")]
-    assert update.params["channel"] == channel
-    assert update.params["ts"] == ts
-    message = next(m for m in harness.slack.messages if m.ts == ts)
-    state = [b for b in message.blocks if b.get("block_id") == blocks.STATE_BLOCK]
-    assert "Acknowledged by *Alice*" in state[0]["elements"][0]["text"]
-    assert "acknowledged" in state[0]["elements"][0]["text"]
-    assert not [b for b in message.blocks if b["type"] == "actions"]
-    assert harness.receiver.deliveries == []
-
-
-async def test_escalate_button_keeps_the_buttons(harness: Harness) -> None:
-    channel, ts = await harness.page_dm("a1b2c3d4")
-    await harness.press("page_escalate", "a1b2c3d4", channel, ts, user="U0BOB")
-    await _until(lambda: harness.slack.calls_to("chat.update"))
-    assert harness.tocsin.calls == [("escalate", "a1b2c3d4", "bob")]
-    message = next(m for m in harness.slack.messages if m.ts == ts)
-    assert [b for b in message.blocks if b["type"] == "actions"]
-    assert "Escalated by *Bob*" in json.dumps(message.blocks)
-
-
-async def test_rejected_ack_gets_an_ephemeral_explanation_only(harness: Harness) -> None:
-    harness.tocsin.reject = "page a1b2c3d4 is resolved: cannot acknowledge"
-    channel, ts = await harness.page_dm("a1b2c3d4")
-    await harness.press("page_ack", "a1b2c3d4", channel, ts, user="U0ALICE")
-    delivered = await harness.receiver.wait_for(lambda d: len(d) >= 1, within=5)
-    body = delivered[0].body
-    assert "is resolved: cannot acknowledge" in body["text"]
-    assert body["response_type"] == "ephemeral"
-    assert body["replace_original"] is False
-    await asyncio.sleep(0.1)
-    assert harness.slack.calls_to("chat.update") == []
-
-
-async def test_slack_not_configured_answers_503() -> None:
-    app = create_app(API_TOKEN, StubTocsin())
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://tocsin") as http:
-            response = await http.post("/slack/events", content="command=%2Foncall")
-    assert response.status_code == 503
-    assert response.json()["detail"] == SLACK_NOT_CONFIGURED
-
-
-def test_slack_settings_need_both_secrets() -> None:
-    assert SlackSettings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}) is None
-    assert SlackSettings.from_env({"SLACK_SIGNING_SECRET": "s"}) is None
-    settings = SlackSettings.from_env(
-        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "http://x/api"}
-    )
-    assert settings is not None
-    assert settings.signing_secret == "s"
-    assert settings.client.base_url == "http://x/api/"
-
-
-def test_blocks_oncall_text() -> None:
-    entries = StubTocsin().oncall()
-    text = blocks.oncall_text(entries)
-    assert text.startswith("`delivery` primary: *Alice* until <!date^")
-    empty = OnCallEntry(team="t", rotation="r", layer="main", person=None, end=NOW)
-    assert "_nobody_ (next shift" in blocks.oncall_text([empty])
-    assert blocks.oncall_text([]).startswith("No team has a rotation")
-    assert blocks.oncall_blocks(entries)[0]["text"]["type"] == "mrkdwn"
-
-
-def test_blocks_page_acted_replaces_the_state_line() -> None:
-    original = page_blocks(Message("s", "b", "p1", "tocsin ack p1", "http://x/ack"))
-    escalated = blocks.page_acted_blocks(original, _page("p1", step=2), "escalate", "Bob")
-    assert [b["type"] for b in escalated] == ["header", "section", "context", "context", "actions"]
-    acked = blocks.page_acted_blocks(
-        escalated, _page("p1", status=PageStatus.acknowledged), "acknowledge", "Alice"
-    )
-    states = [b for b in acked if b.get("block_id") == blocks.STATE_BLOCK]
-    assert len(states) == 1
-    assert states[0]["elements"][0]["text"] == "Acknowledged by *Alice* · page is *acknowledged*"
-    assert not [b for b in acked if b["type"] == "actions"]
-    assert original[-1]["type"] == "actions"  # the input is not changed
-
-
-def test_blocks_page_opened_text() -> None:
-    assert "page `a1b2c3d4`" in blocks.page_opened_text(_page(), created=True)
-    assert "already has page" in blocks.page_opened_text(_page(), created=False)
-
-
-async def test_incident_command_is_wired_through_the_signed_endpoint(harness: Harness) -> None:
-    """/incident reaches the incident listeners through the same verified endpoint."""
-    response = await harness.command("/incident", "lead <@U0ALICE|alice>")
-    assert response.status_code == 200
-    assert "must be used in the incident's channel" in response.text
+    def test_settings_take_the_app_token_without_a_signing_secret(self) -> None:
+        """TOCSIN_SLACK_APP_TOKEN alone (with the bot token) is enough to run Slack."""
+        env = {"SLACK_BOT_TOKEN": "xoxb-1"}
+        assert SlackSettings.from_env(env) is None
+        settings = SlackSettings.from_env(env, app_token="xapp-1")
+        assert settings is not None
+        assert (settings.signing_secret, settings.app_token) == (None, "xapp-1")
