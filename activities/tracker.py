@@ -228,7 +228,10 @@ class TrackerActivities:
                     labels=issue_labels(incident.id, [POSTMORTEM_LABEL]),
                 )
             )
-            url = issue.url
+            activity.logger.info("postmortem of %s published at %s", incident.id, issue.url)
+            return PostmortemResult(
+                markdown=markdown, url=issue.url, published="issue", issue=issue
+            )
         activity.logger.info("postmortem of %s published at %s", incident.id, url)
         return PostmortemResult(markdown=markdown, url=url, published=settings.publish)
 

@@ -28,7 +28,9 @@ from workflows import schedule, search
 from workflows.config import TocsinConfig
 from workflows.ids import PAGE_KEY, page_key, page_workflow_id
 from workflows.incident_models import (
+    CommsConfirmation,
     DeclareRequest,
+    FollowUpRequest,
     IncidentState,
     IncidentStatus,
     ResolveInput,
@@ -84,9 +86,25 @@ class Rejected(TocsinError):
 
 
 IncidentVerb = Literal[
-    "lead", "messenger", "owner", "rollback", "rollback_outcome", "update", "resolve"
+    "lead",
+    "messenger",
+    "owner",
+    "rollback",
+    "rollback_outcome",
+    "update",
+    "resolve",
+    "followup",
+    "comms",
 ]
-IncidentAction = RoleInput | RollbackDecision | RollbackOutcome | UpdateInput | ResolveInput
+IncidentAction = (
+    RoleInput
+    | RollbackDecision
+    | RollbackOutcome
+    | UpdateInput
+    | ResolveInput
+    | FollowUpRequest
+    | CommsConfirmation
+)
 
 
 class TocsinClient:
@@ -324,6 +342,8 @@ class TocsinClient:
         """
         ref = incident_ref(incident_id)
         people = [action.by] + ([action.person] if isinstance(action, RoleInput) else [])
+        if isinstance(action, FollowUpRequest) and action.assignee:
+            people.append(action.assignee)
         require_people(self._config.current(), *people)
         return await self._incident_update(ref, lambda: self.incidents.act(ref, verb, action))
 

@@ -46,7 +46,9 @@ from worker.logging import configure_logging
 from worker.settings import Settings, SettingsError
 from workflows.config import TocsinConfig
 from workflows.incident_models import (
+    CommsConfirmation,
     DeclareRequest,
+    FollowUpRequest,
     IncidentRecord,
     IncidentState,
     IncidentStatus,
@@ -571,6 +573,17 @@ def _incident_text(s: IncidentState) -> str:
     ]
     if s.resolved_by:
         lines.append(f"resolved  {s.resolution} by {s.resolved_by}: {s.resolution_summary}")
+    if s.postmortem_url:
+        done = " (done)" if s.postmortem_done else ""
+        lines.append(f"postmortem {s.postmortem_url}{done}")
+    if s.followups:
+        lines.append("follow-ups")
+        lines += [
+            f"  #{f.number} {f.state:<7} {f.title}"
+            + (f" ({f.assignee})" if f.assignee else "")
+            + (f"  {f.issue_url}" if f.issue_url else "")
+            for f in s.followups
+        ]
     # What was said in the channel repeats the timeline: leave it to --json.
     entries = [e for e in s.timeline if e.kind != "chat"]
     if entries:
@@ -724,6 +737,66 @@ def incident_resolve(
         incident_id,
         [actor],
         lambda c: c.act_on_incident(incident_id, "resolve", body),
+        as_json,
+    )
+
+
+@incident_app.command("followup")
+def incident_followup(
+    incident_id: IncidentArg,
+    title: Annotated[
+        str | None, typer.Argument(metavar="TITLE", help="What must be done (a new issue).")
+    ] = None,
+    issue_url: Annotated[
+        str | None, typer.Option(help="Link an existing issue instead of opening one.")
+    ] = None,
+    body: Annotated[str | None, typer.Option(help="The new issue's description.")] = None,
+    assignee: Annotated[str | None, typer.Option(help="Person id who does it.")] = None,
+    repo: Annotated[
+        str | None, typer.Option(help="owner/name (default: the service's repository).")
+    ] = None,
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a follow-up: TITLE opens a GitHub issue, --issue-url links one; the incident stays
+    open until every follow-up's issue is closed."""
+    actor = _actor(as_)
+    if (title is None) == (issue_url is None):
+        raise fail("give either a TITLE or --issue-url, not both")
+    request = _model(
+        lambda: FollowUpRequest(
+            title=title, issue_url=issue_url, body=body, assignee=assignee, repo=repo, by=actor
+        )
+    )
+    people = [actor] + ([assignee] if assignee else [])
+    _act_on_incident(
+        settings_from(config=config),
+        incident_id,
+        people,
+        lambda c: c.act_on_incident(incident_id, "followup", request),
+        as_json,
+    )
+
+
+@incident_app.command("comms")
+def incident_comms(
+    incident_id: IncidentArg,
+    note: Annotated[
+        str | None, typer.Option(help="What was updated (status page, email…).")
+    ] = None,
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Confirm customer communication is updated (the messenger, or the lead)."""
+    actor = _actor(as_)
+    confirmation = _model(lambda: CommsConfirmation(by=actor, note=note))
+    _act_on_incident(
+        settings_from(config=config),
+        incident_id,
+        [actor],
+        lambda c: c.act_on_incident(incident_id, "comms", confirmation),
         as_json,
     )
 

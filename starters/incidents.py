@@ -90,6 +90,7 @@ class IncidentClient:
             raise LookupError(f"unknown service {request.service!r}")
         team = self._owning_team(config, request)
         support = config.incidents.customer_support_team
+        followups = config.incidents.followups
         return IncidentInput(
             id="",
             number=0,
@@ -109,7 +110,20 @@ class IncidentClient:
             lead_timeout_seconds=config.incidents.lead_timeout.total_seconds(),
             prompt_interval_seconds=config.incidents.prompt_interval.total_seconds(),
             history_limit=config.incidents.history_limit,
+            followup_repo=self._followup_repo(config, request),
+            followup_labels=list(followups.labels),
+            followup_check_seconds=followups.check_interval.total_seconds(),
+            followup_remind_seconds=followups.remind_after.total_seconds(),
+            messenger_confirm_seconds=config.incidents.messenger_confirm_timeout.total_seconds(),
+            archive=config.incidents.archive,
+            team_channel=config.teams[team].slack_channel,
         )
+
+    @staticmethod
+    def _followup_repo(config: TocsinConfig, request: DeclareRequest) -> str | None:
+        """Where follow-up issues go: the service's repository, else the configured default."""
+        service = config.services.get(request.service or "")
+        return (service.repo if service else None) or config.incidents.followups.repo
 
     @staticmethod
     def _owning_team(config: TocsinConfig, request: DeclareRequest) -> str:
@@ -185,6 +199,8 @@ class IncidentClient:
             "update": IncidentWorkflow.post_update,
             "severity": IncidentWorkflow.change_severity,
             "resolve": IncidentWorkflow.resolve,
+            "followup": IncidentWorkflow.add_followup,
+            "comms": IncidentWorkflow.confirm_customer_comms,
         }
         handle = self._client.get_workflow_handle_for(
             IncidentWorkflow.run, incident_workflow_id(incident_id)

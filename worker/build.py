@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from temporalio.client import Client
@@ -13,15 +14,21 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.adapters.apprise import AppriseNotifier
 from activities.adapters.console import ConsoleNotifier
 from activities.adapters.console_chat import ConsoleChat
+from activities.adapters.github_tracker import github_tracker
 from activities.adapters.slack_chat import SlackChat, slack_client
 from activities.adapters.slack_notify import SlackNotifier
 from activities.adapters.smtp import SmtpNotifier, SmtpSettings
+from activities.adapters.smtp_mail import SmtpMailer
+from activities.adapters.sql_store import SqlStore
 from activities.config import ConfigActivities
 from activities.incident import ChatActivities
 from activities.notify import NotifyActivities
-from activities.ports import Chat, ConfigSource, Notifier, RollbackRunner
+from activities.ports import Chat, ConfigSource, Notifier, RollbackRunner, Store, Tracker
 from activities.rollback import RollbackActivities, build_rollback_runners
-from worker.settings import Settings
+from activities.store import StoreActivities
+from activities.tracker import TrackerActivities
+from worker.config import ConfigFile
+from worker.settings import Settings, database_url
 from workflows.incident import IncidentWorkflow
 from workflows.incident_counter import IncidentCounterWorkflow
 from workflows.page import PageWorkflow
@@ -45,6 +52,7 @@ PASSTHROUGH_MODULES = (
     "workflows.policy",
     "workflows.schedule",
     "workflows.search",
+    "workflows.followup_issues",
     "activities",
 )
 
@@ -61,26 +69,30 @@ def api_url(settings: Settings) -> str:
     return settings.public_url or f"http://{settings.api_host}:{settings.api_port}"
 
 
+def smtp_settings(settings: Settings) -> SmtpSettings | None:
+    """The SMTP relay for email pages and postmortems, when ``TOCSIN_SMTP_HOST`` is set."""
+    if not settings.smtp_host:
+        return None
+    return SmtpSettings(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from,
+        user=settings.smtp_user,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        starttls=settings.smtp_starttls,
+        timeout=settings.smtp_timeout,
+    )
+
+
 def build_notifiers(settings: Settings) -> dict[str, Notifier]:
     """Every notifier this process can use, keyed by contact-method kind."""
     notifiers: dict[str, Notifier] = {"console": ConsoleNotifier(), "apprise": AppriseNotifier()}
     slack = slack_client(os.environ)
     if slack is not None:
         notifiers["slack"] = SlackNotifier(slack)
-    if settings.smtp_host:
-        notifiers["email"] = SmtpNotifier(
-            SmtpSettings(
-                host=settings.smtp_host,
-                port=settings.smtp_port,
-                sender=settings.smtp_from,
-                user=settings.smtp_user,
-                password=settings.smtp_password.get_secret_value()
-                if settings.smtp_password
-                else None,
-                starttls=settings.smtp_starttls,
-                timeout=settings.smtp_timeout,
-            )
-        )
+    smtp = smtp_settings(settings)
+    if smtp is not None:
+        notifiers["email"] = SmtpNotifier(smtp)
     return notifiers
 
 
@@ -90,19 +102,40 @@ def default_chat() -> Chat:
     return SlackChat(slack) if slack is not None else ConsoleChat()
 
 
+@dataclass(frozen=True)
+class Adapters:
+    """Adapters a caller (a test) wires instead of the real ones; None: from the environment."""
+
+    notifiers: Mapping[str, Notifier] | None = None
+    chat: Chat | None = None
+    runners: Mapping[str, RollbackRunner] | None = None
+    tracker: Tracker | None = None
+    store: Store | None = None
+
+
 def build_activities(
-    config: ConfigSource,
-    notifiers: Mapping[str, Notifier],
-    url: str,
-    chat: Chat | None = None,
-    runners: Mapping[str, RollbackRunner] | None = None,
+    config: ConfigSource, settings: Settings, adapters: Adapters | None = None
 ) -> list[Any]:
     """The activity callables, bound to their adapters."""
+    wired = adapters or Adapters()
+    url = api_url(settings)
+    notifiers = build_notifiers(settings) if wired.notifiers is None else wired.notifiers
     configs = ConfigActivities(config)
     notify = NotifyActivities(config, notifiers, url)
-    chats = ChatActivities(config, chat or default_chat())
+    chats = ChatActivities(config, wired.chat or default_chat())
     rollbacks = RollbackActivities(
-        config, build_rollback_runners(os.environ) if runners is None else runners
+        config, build_rollback_runners(os.environ) if wired.runners is None else wired.runners
+    )
+    smtp = smtp_settings(settings)
+    trackers = TrackerActivities(
+        config,
+        wired.tracker if wired.tracker is not None else github_tracker(os.environ),
+        SmtpMailer(smtp) if smtp is not None else None,
+        url,
+        config_dir=config.path.parent if isinstance(config, ConfigFile) else None,
+    )
+    store = StoreActivities(
+        wired.store if wired.store is not None else SqlStore(database_url(settings))
     )
     return [
         configs.resolve_step,
@@ -113,6 +146,11 @@ def build_activities(
         chats.set_channel_topic,
         chats.archive_channel,
         rollbacks.run_rollback,
+        trackers.create_followup_issue,
+        trackers.link_followup_issue,
+        trackers.check_issue,
+        trackers.publish_postmortem,
+        store.record_incident,
     ]
 
 
@@ -124,20 +162,19 @@ def build_worker(
     notifiers: Mapping[str, Notifier] | None = None,
     chat: Chat | None = None,
     runners: Mapping[str, RollbackRunner] | None = None,
+    tracker: Tracker | None = None,
+    store: Store | None = None,
     task_queue: str | None = None,
 ) -> Worker:
     """A worker for every Tocsin workflow and activity on the settings' task queue."""
+    adapters = Adapters(
+        notifiers=notifiers, chat=chat, runners=runners, tracker=tracker, store=store
+    )
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=build_activities(
-            config,
-            build_notifiers(settings) if notifiers is None else notifiers,
-            api_url(settings),
-            chat,
-            runners,
-        ),
+        activities=build_activities(config, settings, adapters),
         workflow_runner=workflow_runner(),
         # Waiting pages should not be replayed from scratch on every task.
         max_cached_workflows=2000,

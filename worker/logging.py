@@ -29,7 +29,9 @@ def configure_logging(fmt: str = "console", level: str = "info") -> None:
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        # Not cached: a module's logger then follows a later configure (``tocsin log``
+        # quiets logging to errors in-process) and structlog's capture_logs in tests.
+        cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(

@@ -20,16 +20,22 @@ from temporalio.workflow import ParentClosePolicy
 
 from workflows import search
 from workflows.durations import format_duration
+from workflows.incident_aftercare import Aftercare
 from workflows.incident_models import (
     ChannelInvite,
     ChannelRef,
     ChannelRequest,
     ChannelTopic,
     ChatPost,
+    CommsConfirmation,
+    FollowUp,
+    FollowUpRequest,
     IncidentCard,
     IncidentInput,
+    IncidentRecord,
     IncidentState,
     IncidentStatus,
+    IssueEvent,
     ResolveInput,
     RoleInput,
     RolePage,
@@ -93,7 +99,7 @@ def incident_search_attributes(state: IncidentState) -> TypedSearchAttributes:
 
 
 @workflow.defn
-class IncidentWorkflow:
+class IncidentWorkflow(Aftercare):
     """An incident: channel, lead, messenger, rollback-first triage, updates, resolution."""
 
     @workflow.init
@@ -111,6 +117,7 @@ class IncidentWorkflow:
             private=incident.security,
             declared_by=incident.declared_by,
             declared_at=workflow.now(),
+            number=incident.number,
             from_page=incident.from_page,
             severity_policy=incident.severity,
         )
@@ -123,6 +130,7 @@ class IncidentWorkflow:
         # What the channel shows now (its pinned card, its topic): updated when they differ.
         self._card_shown: IncidentCard | None = None
         self._topic_shown: str | None = None
+        self._logged: IncidentRecord | None = None
 
     # -- main loop ----------------------------------------------------------------------
 
@@ -130,22 +138,30 @@ class IncidentWorkflow:
     async def run(self, incident: IncidentInput) -> IncidentState:
         if incident.carried is None:
             await self._declare()
-        while self._state.status in OPEN:
+        while self._state.status != IncidentStatus.closed:
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._flush()
                 workflow.continue_as_new(incident.model_copy(update={"carried": self._state}))
             await self._sleep_until_next()
             await self._flush()
-            await self._due()
-            if self._rollback_requested:
-                await self._run_rollback()
+            if self._state.status in OPEN:
+                await self._due()
+                if self._rollback_requested:
+                    await self._run_rollback()
+            else:
+                self._clear_open_deadlines()
+                await self._wind_down()
+            await self._aftercare()
             await self._flush()
+            if self._archive_due():
+                await self._archive()
+            await self._log()
         await self._wind_down()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._flush()
-        if self._state.status == IncidentStatus.closed:
-            await self._archive()
+        await self._archive()
+        await self._log()
         self._publish()
         return self._state
 
@@ -194,6 +210,7 @@ class IncidentWorkflow:
         self._prompt_rollback()
         s.update_due = now + self._update_interval()
         await self._flush()
+        await self._log()
 
     async def _sleep_until_next(self) -> None:
         deadlines = [
@@ -207,7 +224,7 @@ class IncidentWorkflow:
             )
             if d is not None
         ]
-        self._wake = False
+        deadlines += self._aftercare_deadlines()
 
         def ready() -> bool:
             return (
@@ -215,17 +232,20 @@ class IncidentWorkflow:
                 or self._rollback_requested
                 or bool(self._outbox)
                 or bool(self._invites)
-                or self._state.status not in OPEN
+                or self._aftercare_ready()
             )
 
         if not deadlines:
             await workflow.wait_condition(ready)
-            return
-        wait = max(min(deadlines) - workflow.now(), timedelta(0))
-        with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(
-                ready, timeout=wait, timeout_summary="next incident deadline"
-            )
+        else:
+            wait = max(min(deadlines) - workflow.now(), timedelta(0))
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    ready, timeout=wait, timeout_summary="next incident deadline"
+                )
+        # Cleared after waking, not before sleeping: a handler that ran while the loop was
+        # busy (an activity under way) still wakes the next sleep.
+        self._wake = False
 
     async def _due(self) -> None:
         s = self._state
@@ -481,6 +501,7 @@ class IncidentWorkflow:
         s = self._state
         previous = s.lead
         s.lead = role.person
+        s.acknowledged_at = s.acknowledged_at or workflow.now()
         s.lead_page_due = None
         if s.status == IncidentStatus.triage:
             s.status = IncidentStatus.active
@@ -661,14 +682,19 @@ class IncidentWorkflow:
         self._say(
             f"{s.id} resolved by {resolution.by} ({resolution.resolution}): {resolution.summary}"
         )
-        if not (s.severity_policy and s.severity_policy.postmortem):
-            s.status = IncidentStatus.closed
-            s.closed_at = now
-            self._record("closed", "Closed: no postmortem required for this severity")
-        else:
+        self._clear_open_deadlines()
+        if self._severity().postmortem:
+            s.postmortem_owed = True
             self._record(
                 "postmortem", "Postmortem required: the incident stays resolved until it is done"
             )
+        if s.messenger is not None or s.customer_impact:
+            s.messenger_confirm_due = now + timedelta(seconds=self._input.messenger_confirm_seconds)
+            self._say(
+                f"{s.messenger or 'Messenger'}: please confirm that customer communication is "
+                "updated (/incident comms)."
+            )
+        self._maybe_close()
         self._wake = True
         return self._state
 
@@ -679,6 +705,77 @@ class IncidentWorkflow:
         lead = self._state.lead
         if lead is not None and resolution.by != lead:
             raise ValueError(f"only the incident lead ({lead}) may resolve {self._state.id}")
+
+    @workflow.update
+    def add_followup(self, request: FollowUpRequest) -> IncidentState:
+        """Add a follow-up: a new issue is opened for it, or an existing one is linked."""
+        s = self._state
+        followup = FollowUp(
+            number=len(s.followups) + 1,
+            title=request.title or request.issue_url or "",
+            body=request.body,
+            assignee=request.assignee,
+            repo=request.repo or self._input.followup_repo,
+            issue_url=request.issue_url,
+            added_by=request.by,
+            added_at=workflow.now(),
+        )
+        s.followups.append(followup)
+        self._record(
+            "followup", f"Follow-up #{followup.number} added: {followup.title}", request.by
+        )
+        self._wake = True
+        return self._state
+
+    @add_followup.validator
+    def _validate_add_followup(self, request: FollowUpRequest) -> None:
+        if self._state.status == IncidentStatus.closed:
+            raise ValueError(f"{self._state.id} is closed")
+        self._require_known(request.by)
+        if request.assignee is not None:
+            self._require_known(request.assignee)
+        if (request.title is None) == (request.issue_url is None):
+            raise ValueError("a follow-up needs exactly one of title or issue_url")
+        if request.title is not None and not (request.repo or self._input.followup_repo):
+            raise ValueError(
+                "no repository for follow-up issues: pass repo, or set "
+                "services.<service>.repo or incidents.followups.repo in tocsin.yaml"
+            )
+
+    @workflow.update
+    def confirm_customer_comms(self, confirmation: CommsConfirmation) -> IncidentState:
+        """The messenger says customer communication is up to date."""
+        s = self._state
+        s.messenger_confirmed_by = confirmation.by
+        s.messenger_confirmed_at = workflow.now()
+        s.messenger_confirm_due = None
+        note = f": {confirmation.note}" if confirmation.note else ""
+        self._record(
+            "comms",
+            f"{confirmation.by} confirmed customer communication is updated{note}",
+            confirmation.by,
+        )
+        self._wake = True
+        return self._state
+
+    @confirm_customer_comms.validator
+    def _validate_comms(self, confirmation: CommsConfirmation) -> None:
+        s = self._state
+        if s.status == IncidentStatus.closed:
+            raise ValueError(f"{s.id} is closed")
+        self._require_known(confirmation.by)
+        allowed = {p for p in (s.messenger, s.lead) if p}
+        if allowed and confirmation.by not in allowed:
+            raise ValueError(
+                f"only the messenger ({s.messenger or '—'}) or the lead ({s.lead or '—'}) "
+                "may confirm customer communication"
+            )
+
+    @workflow.signal
+    def issue_changed(self, event: IssueEvent) -> None:
+        """GitHub says an issue closed or reopened (the webhook); unknown issues are ignored."""
+        if self._apply(event, source="webhook"):
+            self._wake = True
 
     @workflow.signal
     def page_acknowledged(self, ack: PageAcknowledged) -> None:
@@ -697,6 +794,7 @@ class IncidentWorkflow:
         )
         if page.purpose == "lead" and s.lead is None:
             s.lead = ack.by
+            s.acknowledged_at = s.acknowledged_at or workflow.now()
             s.status = IncidentStatus.active
             self._record("lead", f"{ack.by} is the incident lead (acknowledged the page)", ack.by)
             self._say(f"{ack.by} acknowledged the page and is now the incident lead")
@@ -735,6 +833,13 @@ class IncidentWorkflow:
                 why = f"{person} took the {purpose} role"
                 self._signals.append(asyncio.create_task(_close_page(page, why)))
 
+    def _clear_open_deadlines(self) -> None:
+        """Role pages, prompts and update reminders end with the incident's open phase (a
+        declaration still under way when it was resolved may have set them after)."""
+        s = self._state
+        s.lead_page_due = s.messenger_page_due = s.rollback_prompt_due = None
+        s.owner_page_due = s.update_due = None
+
     def _require_open(self) -> None:
         if self._state.status not in OPEN:
             raise ValueError(f"{self._state.id} is {self._state.status.value}")
@@ -770,7 +875,7 @@ class IncidentWorkflow:
 
     def _say(self, text: str) -> None:
         channel = self._state.channel
-        if channel is not None:
+        if channel is not None and not self._state.archived:
             self._outbox.append(ChatPost(channel=channel, text=text))
         self._record("chat", text)
 

@@ -89,6 +89,15 @@ class IncidentInput(BaseModel):
     prompt_interval_seconds: float = 900.0
     # Continue as new past this many history events (0: when Temporal suggests it).
     history_limit: int = 0
+    # After the incident (``incidents.followups``, ``incidents.archive``…).
+    followup_repo: str | None = None
+    followup_labels: list[str] = Field(default_factory=lambda: ["incident"])
+    followup_check_seconds: float = 6 * 3600.0
+    followup_remind_seconds: float = 7 * 86400.0
+    messenger_confirm_seconds: float = 3600.0
+    archive: Literal["after_postmortem", "at_close"] = "after_postmortem"
+    # Where reminders go once the incident channel is archived (the team's channel).
+    team_channel: str | None = None
     carried: IncidentState | None = None
 
 
@@ -132,6 +141,13 @@ class IncidentState(BaseModel):
     # The pinned incident card in the channel, updated in place as the incident moves.
     card_ref: str | None = None
     archived: bool = False
+    # The postmortem: owed (severity says so) until published, then done once its issue
+    # closes (or at once when it went to a file or nowhere).
+    postmortem_owed: bool = False
+    postmortem_issue: IssueRef | None = None
+    postmortem_done: bool = False
+    messenger_confirm_due: datetime | None = None
+    followup_check_due: datetime | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
     # Deadlines, kept in state so they survive continue-as-new.
     lead_page_due: datetime | None = None
@@ -184,6 +200,13 @@ class IncidentCard(BaseModel):
             resolution_summary=s.resolution_summary,
             last=(f"{last.by}: {last.text}" if last.by else last.text) if last else None,
         )
+
+
+class CommsConfirmation(BaseModel):
+    """The messenger confirms customer communication is up to date."""
+
+    by: str = Field(min_length=1, max_length=64)
+    note: str | None = Field(default=None, max_length=2000)
 
 
 class RoleInput(BaseModel):
@@ -297,6 +320,8 @@ class FollowUp(BaseModel):
     closed_at: datetime | None = None
     reminders: int = 0
     etag: str | None = None
+    # The last attempt to create (or link) its issue failed: tried again at the next check.
+    create_failed: bool = False
 
 
 class IssueSpec(BaseModel):
@@ -392,6 +417,8 @@ class PostmortemResult(BaseModel):
     markdown: str
     url: str | None = None
     published: Literal["issue", "file"] | None = None
+    # The postmortem issue, tracked until someone closes it (``publish: issue``).
+    issue: IssueRef | None = None
     emailed: list[str] = Field(default_factory=list)
 
 
@@ -403,6 +430,31 @@ class IssueEvent(BaseModel):
     state: Literal["open", "closed"]
     url: str
     by: str | None = None
+
+
+def incident_record(s: IncidentState) -> IncidentRecord:
+    """The incident-log row for the incident as it stands."""
+    closed = sum(1 for f in s.followups if f.state == "closed")
+    return IncidentRecord(
+        id=s.id,
+        number=s.number,
+        title=s.title,
+        severity=s.severity,
+        status=s.status,
+        service=s.service,
+        team=s.team,
+        declared_by=s.declared_by,
+        lead=s.lead,
+        declared_at=s.declared_at,
+        acknowledged_at=s.acknowledged_at,
+        resolved_at=s.resolved_at,
+        closed_at=s.closed_at,
+        resolution=s.resolution,
+        resolution_summary=s.resolution_summary,
+        postmortem_url=s.postmortem_url,
+        followups_open=len(s.followups) - closed,
+        followups_closed=closed,
+    )
 
 
 IncidentInput.model_rebuild()

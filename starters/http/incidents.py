@@ -11,7 +11,9 @@ from pydantic import BaseModel, Field
 from starters.http.pages import Tocsin
 from starters.incidents import IncidentListItem
 from workflows.incident_models import (
+    CommsConfirmation,
     DeclareRequest,
+    FollowUpRequest,
     IncidentState,
     IncidentStatus,
     ResolveInput,
@@ -156,3 +158,17 @@ async def rollback_outcome(
 async def resolve(incident_id: str, body: ResolveInput, client: Tocsin) -> IncidentState:
     """Resolve (fixed, rolled_back or false_positive); only the lead may, once there is one."""
     return await client.act_on_incident(incident_id, "resolve", body)
+
+
+@router.post("/incidents/{incident_id}/followups", response_model=IncidentState)
+async def add_followup(incident_id: str, body: FollowUpRequest, client: Tocsin) -> IncidentState:
+    """Add a follow-up: ``title`` (with optional ``body``, ``assignee``, ``repo``) opens a GitHub
+    issue for it; ``issue_url`` links an existing one. The incident stays open until every
+    follow-up's issue is closed."""
+    return await client.act_on_incident(incident_id, "followup", body)
+
+
+@router.post("/incidents/{incident_id}/comms", response_model=IncidentState)
+async def confirm_comms(incident_id: str, body: CommsConfirmation, client: Tocsin) -> IncidentState:
+    """The messenger (or lead) confirms customer communication is up to date."""
+    return await client.act_on_incident(incident_id, "comms", body)

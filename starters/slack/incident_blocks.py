@@ -149,7 +149,8 @@ def usage() -> str:
             "`/incident update <text>` — post a status update",
             "`/incident severity <level>` — change the severity",
             "`/incident resolve [fixed|rolled_back|false_positive] [summary]` — resolve",
-            "`/incident followup <text>` — not available yet",
+            "`/incident followup <text or issue URL>` — add a follow-up (a GitHub issue)",
+            "`/incident comms [note]` — confirm customer communication is updated",
             "`/incident help` — this text",
         ]
     )

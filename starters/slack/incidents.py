@@ -16,7 +16,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from starters.api import (
+    IncidentAction,
     IncidentNotFound,
+    IncidentVerb,
     InvalidRequest,
     Rejected,
     TocsinError,
@@ -25,7 +27,9 @@ from starters.api import (
 from starters.slack import incident_blocks as blocks
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
 from workflows.incident_models import (
+    CommsConfirmation,
     DeclareRequest,
+    FollowUpRequest,
     IncidentState,
     ResolveInput,
     RoleInput,
@@ -41,20 +45,20 @@ ROLLBACK_CHOICES: tuple[str, ...] = get_args(RollbackChoice)
 DEFAULT_SUMMARY = "Resolved from Slack"
 
 # Subcommands that only make sense in an incident's channel.
-IN_CHANNEL = ("lead", "messenger", "update", "severity", "resolve", "followup")
+IN_CHANNEL = ("lead", "messenger", "update", "severity", "resolve", "followup", "comms")
 HELP = ("help", "?")
 
 NOT_IN_CHANNEL = (
     "`/incident {sub}` must be used in the incident's channel (a channel named like `#inc-42-…`)."
 )
-FOLLOWUP_NOT_AVAILABLE = (
-    "Follow-ups are not available yet: they arrive with the post-incident release "
-    "(issue 6). Nothing was recorded — note it in an update meanwhile "
-    "(`/incident update <text>`)."
+FOLLOWUP_USAGE = (
+    "Usage: `/incident followup <what must be done>` or `/incident followup <issue URL>`"
 )
 
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL = re.compile(r"^#?inc-(\d+)(?:-|$)", re.IGNORECASE)
+# Slack escapes a pasted link as <https://…> or <https://…|label>.
+_LINK = re.compile(r"^<?(https?://[^\s|>]+)(?:\|[^>]*)?>?$")
 
 
 def mentioned_user(text: str) -> str | None:
@@ -147,8 +151,6 @@ def _answer_now(text: str, sub: str, incident_id: str | None, person: str | None
         return f"Unknown subcommand `{sub}`.\n{blocks.usage()}"
     if person is None:
         return NOT_IN_CONFIG
-    if sub == "followup":
-        return FOLLOWUP_NOT_AVAILABLE
     return None
 
 
@@ -188,36 +190,57 @@ async def _in_channel(
 
 def _subcommand(
     ctx: SlackContext, sub: str, rest: str, person: str
-) -> (
-    tuple[Literal["lead", "messenger"], RoleInput]
-    | tuple[Literal["update"], UpdateInput]
-    | tuple[Literal["resolve"], ResolveInput]
-    | None
-):
+) -> tuple[IncidentVerb, IncidentAction] | None:
     """The incident action a subcommand asks for; None for ``severity`` (its own call).
 
     Raises:
         ValueError: the arguments are missing or invalid; the message says what to type.
     """
     if sub in ("lead", "messenger"):
-        slack_user = mentioned_user(rest)
-        if slack_user is None:
-            raise ValueError(f"Usage: `/incident {sub} @user`")
-        target = ctx.person_for(slack_user)
-        if target is None:
-            raise ValueError(f"<@{slack_user}> is not in Tocsin's config, so cannot be {sub}.")
-        role: Literal["lead", "messenger"] = "lead" if sub == "lead" else "messenger"
-        return role, RoleInput(person=target, by=person)
-    if sub == "update":
-        if not rest:
-            raise ValueError("Usage: `/incident update <text>`")
-        return "update", UpdateInput(text=rest, by=person)
+        return _role(ctx, sub, rest, person)
     if sub == "severity":
         if not rest or " " in rest:
             names = ", ".join(s.name for s in ctx.config.current().severities)
             raise ValueError(f"Usage: `/incident severity <level>` (levels: {names})")
         return None
-    # resolve [fixed|rolled_back|false_positive] [summary]
+    parse = {"update": _update, "followup": _followup, "comms": _comms}.get(sub, _resolve)
+    return parse(rest, person)
+
+
+def _role(
+    ctx: SlackContext, sub: str, rest: str, person: str
+) -> tuple[IncidentVerb, IncidentAction]:
+    slack_user = mentioned_user(rest)
+    if slack_user is None:
+        raise ValueError(f"Usage: `/incident {sub} @user`")
+    target = ctx.person_for(slack_user)
+    if target is None:
+        raise ValueError(f"<@{slack_user}> is not in Tocsin's config, so cannot be {sub}.")
+    return ("lead" if sub == "lead" else "messenger"), RoleInput(person=target, by=person)
+
+
+def _update(rest: str, person: str) -> tuple[IncidentVerb, IncidentAction]:
+    if not rest:
+        raise ValueError("Usage: `/incident update <text>`")
+    return "update", UpdateInput(text=rest, by=person)
+
+
+def _followup(rest: str, person: str) -> tuple[IncidentVerb, IncidentAction]:
+    """``followup <text>`` opens an issue; ``followup <issue URL>`` links one."""
+    if not rest:
+        raise ValueError(FOLLOWUP_USAGE)
+    link = _LINK.match(rest)
+    if link is not None:
+        return "followup", FollowUpRequest(issue_url=link.group(1), by=person)
+    return "followup", FollowUpRequest(title=rest[:256], by=person)
+
+
+def _comms(rest: str, person: str) -> tuple[IncidentVerb, IncidentAction]:
+    return "comms", CommsConfirmation(by=person, note=rest or None)
+
+
+def _resolve(rest: str, person: str) -> tuple[IncidentVerb, IncidentAction]:
+    """``resolve [fixed|rolled_back|false_positive] [summary]``."""
     first, _, summary = rest.partition(" ")
     resolution: Resolution = "fixed"
     if first.lower() in RESOLUTIONS:

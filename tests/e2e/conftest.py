@@ -128,7 +128,8 @@ async def running_stack(
     config = ConfigFile(config_path)
     task_queue = f"e2e-{uuid.uuid4()}"
     port = free_port()
-    settings = Settings(api_port=port, task_queue=task_queue)
+    # The incident log (SQLite) lives next to the test's config, not in the checkout.
+    settings = Settings(api_port=port, task_queue=task_queue, data_dir=config_path.parent)
     token = secrets.token_urlsafe(16)
     tocsin = TocsinClient(client, config, task_queue)
     stop = asyncio.Event()

@@ -67,6 +67,7 @@ services:
     rollback: {{kind: command, argv: ["/bin/sh", "-c", "echo rolled back $TOCSIN_SERVICE"]}}
 severities:
   - {{name: major, announce: ["#incidents"], update_interval: 30m}}
+  - {{name: minor, page: false, update_interval: 1h}}
 incidents: {{lead_timeout: 1h, prompt_interval: 1h}}
 """
 
@@ -209,7 +210,10 @@ async def slack_stack(
     server = asyncio.create_task(serve_api(app, "127.0.0.1", port, stop))
     async with (
         build_worker(
-            dev_env.client, Settings(task_queue=task_queue), config, task_queue=task_queue
+            dev_env.client,
+            Settings(task_queue=task_queue, data_dir=tmp_path),
+            config,
+            task_queue=task_queue,
         ),
         borrowed_incident_counter(dev_env.client, task_queue),
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as http,
@@ -272,7 +276,7 @@ class TestIncidentFromSlack:
         incident_id = f"INC-{int(name.split('-')[1])}"
         channel = s.slack.channel_named(name)
         assert channel is not None
-        assert "U0BOB" in channel.members, "the declarer is invited"
+        await eventually(lambda: "U0BOB" in channel.members, "the declarer invited")
 
         def card() -> FakeMessage | None:
             return next(
@@ -353,6 +357,74 @@ class TestIncidentFromSlack:
         ):
             assert method in methods, f"{method} never called"
         assert methods.index("chat.update") < methods.index("conversations.archive")
+
+    async def test_subcommands_and_the_other_buttons(self, slack_stack: SlackStack) -> None:
+        """Quick declare, lead/messenger by mention, severity, Not now, and Resolve (refused, then done)."""
+        s = slack_stack
+        await s.command("/incident", "Payments slow", user="U0ALICE")
+        created = await eventually(
+            lambda: [
+                c
+                for c in s.slack.calls_to("conversations.create")
+                if str(c.params["name"]).endswith("-payments-slow")
+            ],
+            "the channel",
+        )
+        channel = s.slack.channel_named(str(created[0].params["name"]))
+        assert channel is not None
+        incident_id = f"INC-{int(channel.name.split('-')[1])}"
+        state = await self.settled(s, incident_id, lambda st: st.severity == "major")
+
+        await s.command("/incident", "lead <@U0BOB|bob>", "U0ALICE", channel)
+        await s.command("/incident", "messenger <@U0CAROL|carol>", "U0ALICE", channel)
+        await s.command("/incident", "severity minor", "U0BOB", channel)
+        state = await self.settled(
+            s,
+            incident_id,
+            lambda st: (st.lead, st.messenger, st.severity) == ("bob", "carol", "minor"),
+        )
+        await eventually(
+            lambda: {"U0BOB", "U0CAROL"} <= channel.members, "the lead and messenger invited"
+        )
+
+        card = await eventually(
+            lambda: next((m for m in s.messages_in(channel.id) if m.ts in channel.pins), None),
+            "the pinned card",
+        )
+        await s.press(card, "incident_rollback", f"{incident_id}:not_now", user="U0BOB")
+        await self.settled(s, incident_id, lambda st: st.rollback.decision == "not_now")
+
+        await s.press(card, "incident_resolve", incident_id, user="U0ALICE")
+        refusal = await eventually(
+            lambda: [t for t in s.ephemeral() if "only the incident lead (bob)" in t],
+            "Alice's refusal",
+        )
+        assert refusal
+        assert (await s.tocsin.get_incident(incident_id)).status == IncidentStatus.active
+
+        await s.press(card, "incident_resolve", incident_id, user="U0BOB")
+        state = await self.settled(s, incident_id, lambda st: st.archived)
+        assert (state.status, state.resolved_by) == (IncidentStatus.closed, "bob")
+        assert channel.archived
+
+    async def test_oncall_answers_in_the_ack(self, slack_stack: SlackStack) -> None:
+        """``/oncall delivery`` is answered in Slack's 3 s ack: Alice holds the EOC layer."""
+        body = urlencode(
+            {
+                "command": "/oncall",
+                "text": "delivery",
+                "user_id": "U0CAROL",
+                "team_id": "T0ACME",
+                "channel_id": "C0GENERAL",
+                "response_url": "http://127.0.0.1:9/unused",
+                "trigger_id": "1.2.3",
+            }
+        )
+        response = await slack_stack.http.post("/slack/events", content=body, headers=_signed(body))
+        assert response.status_code == 200
+        answer = response.json()
+        assert answer["response_type"] == "ephemeral"
+        assert "`delivery` eoc: *Alice* until" in answer["text"]
 
     @staticmethod
     async def settled(

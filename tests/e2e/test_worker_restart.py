@@ -33,6 +33,7 @@ class WorkerProcess:
             **os.environ,
             "TOCSIN_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
             "TOCSIN_CONFIG": str(config),
+            "TOCSIN_DATA_DIR": str(config.parent),
             "TOCSIN_TASK_QUEUE": task_queue,
             "TOCSIN_LOG_FORMAT": "json",
         }

@@ -17,14 +17,15 @@ from starters.api import Rejected, TocsinClient
 from starters.slack import incident_blocks as blocks
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
 from starters.slack.incidents import (
-    FOLLOWUP_NOT_AVAILABLE,
     incident_for_channel,
     mentioned_user,
     register,
 )
 from workflows.config import TocsinConfig
 from workflows.incident_models import (
+    CommsConfirmation,
     DeclareRequest,
+    FollowUpRequest,
     IncidentState,
     IncidentStatus,
     ResolveInput,
@@ -403,11 +404,27 @@ async def test_unknown_subcommand_answers_usage(h: Harness) -> None:
     assert h.tocsin.calls == []
 
 
-async def test_followup_is_not_available_yet(h: Harness) -> None:
-    await h.command("followup add alerting", channel="inc-42-x")
-    assert h.ack.calls == [{"text": FOLLOWUP_NOT_AVAILABLE}]
-    assert "not available yet" in FOLLOWUP_NOT_AVAILABLE
-    assert h.tocsin.calls == []
+async def test_followup_opens_an_issue_or_links_one(h: Harness) -> None:
+    await h.command("followup Alert on queue depth", channel="inc-42-x")
+    await h.command(
+        "followup <https://github.com/acme/shop/issues/7|acme/shop#7>", channel="inc-42-x"
+    )
+    await h.command("followup", channel="inc-42-x")
+    assert [c[0] for c in h.tocsin.calls] == ["act", "act"]
+    first, second = (c[1] for c in h.tocsin.calls)
+    assert first[1:] == ("followup", FollowUpRequest(title="Alert on queue depth", by="alice"))
+    assert second[1:] == (
+        "followup",
+        FollowUpRequest(issue_url="https://github.com/acme/shop/issues/7", by="alice"),
+    )
+    assert "Usage: `/incident followup" in h.ack.calls[-1]["text"]
+
+
+async def test_comms_confirms_customer_communication(h: Harness) -> None:
+    await h.command("comms status page updated", channel="inc-42-x")
+    [(_, (incident_id, verb, action))] = h.tocsin.calls
+    assert (incident_id, verb) == ("INC-42", "comms")
+    assert action == CommsConfirmation(by="alice", note="status page updated")
 
 
 # --- buttons --------------------------------------------------------------------------

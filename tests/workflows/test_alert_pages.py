@@ -19,6 +19,7 @@ from starters.alertmanager import AmWebhook
 from starters.events import Event
 from starters.intake import AlertIntake
 from tests.fakes.notifier import RecordingNotifier
+from tests.fakes.store import MemoryStore
 from worker.build import build_worker
 from worker.config import ConfigFile
 from worker.settings import Settings
@@ -127,6 +128,7 @@ async def alerts(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> Asyn
         time_skipping_env.client,
         Settings(),
         config,
+        store=MemoryStore(),
         notifiers={"console": notifier, "apprise": notifier},
         task_queue=task_queue,
     )

@@ -22,6 +22,8 @@ from activities.ports import Card
 from starters.incidents import IncidentClient
 from tests.conftest import binary
 from tests.fakes.notifier import RecordingNotifier
+from tests.fakes.store import MemoryStore
+from tests.fakes.tracker import FakeTracker
 from worker.build import build_worker
 from worker.config import ConfigFile
 from worker.search_attributes import ensure_search_attributes
@@ -31,10 +33,14 @@ from workflows.incident import IncidentWorkflow, incident_workflow_id
 from workflows.incident_config import Rollback
 from workflows.incident_counter import COUNTER_ID
 from workflows.incident_models import (
+    CommsConfirmation,
     DeclareRequest,
+    FollowUpRequest,
     IncidentCard,
+    IncidentRecord,
     IncidentState,
     IncidentStatus,
+    IssueEvent,
     ResolveInput,
     RoleInput,
     RollbackDecision,
@@ -59,13 +65,18 @@ escalation_policies:
   support: {steps: [{targets: ["team:customer-support"], ack_timeout: 10m}]}
   security: {steps: [{targets: ["team:security"], ack_timeout: 10m}]}
 services:
-  search: {team: delivery, rollback: {kind: command, argv: ["rollback-search"]}}
+  search:
+    team: delivery
+    repo: acme/search
+    rollback: {kind: command, argv: ["rollback-search"]}
 severities:
   - {name: critical, announce: ["#incidents"], update_interval: 15m, postmortem: true}
   - {name: minor, page: false, update_interval: 1h}
 incidents:
   lead_timeout: 5m
   prompt_interval: 15m
+  messenger_confirm_timeout: 1h
+  followups: {repo: acme/ops, check_interval: 6h, remind_after: 7d}
   customer_support_team: customer-support
   security_team: security
 """
@@ -144,6 +155,8 @@ class Desk:
     chat: RecordingChat
     runner: FakeRunner
     notifier: RecordingNotifier
+    tracker: FakeTracker
+    store: MemoryStore
     declared: list[str] = field(default_factory=list)
 
     async def declare(self, **fields: Any) -> IncidentState:
@@ -187,6 +200,15 @@ class Desk:
                 if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
                     await handle.terminate("test finished")
 
+    async def logged(self, incident_id: str, status: IncidentStatus) -> IncidentRecord:
+        """The incident-log row once it shows ``status`` (the row trails the state)."""
+        for _ in range(250):
+            row = self.store.rows.get(incident_id)
+            if row is not None and row.status == status:
+                return row
+            await asyncio.sleep(0.02)
+        pytest.fail(f"the log never showed {incident_id} {status}")
+
     def kinds(self, state: IncidentState) -> list[str]:
         return [e.kind for e in state.timeline if e.kind != "chat"]
 
@@ -198,18 +220,22 @@ async def open_desk(
     path.write_text(config_text)
     config = ConfigFile(path)
     chat, runner, notifier = RecordingChat(), FakeRunner(), RecordingNotifier()
+    tracker, store = FakeTracker(), MemoryStore()
     task_queue = f"incidents-{uuid.uuid4()}"
     worker = build_worker(
         env.client,
         Settings(),
         config,
+        store=store,
+        tracker=tracker,
         notifiers={"console": notifier},
         chat=chat,
         runners={"command": runner},
         task_queue=task_queue,
     )
     async with worker:
-        desk = Desk(env, IncidentClient(env.client, config, task_queue), chat, runner, notifier)
+        incidents = IncidentClient(env.client, config, task_queue)
+        desk = Desk(env, incidents, chat, runner, notifier, tracker, store)
         yield desk
         await desk.close()
 
@@ -285,6 +311,10 @@ class TestChannel:
         """The card is posted with the incident, pinned, and updated in place as roles and decisions land."""
         state = await desk.declare(service="search")
         state = await desk.settled(state.id, lambda s: s.card_ref is not None)
+        for _ in range(250):
+            if desk.chat.topics:
+                break
+            await asyncio.sleep(0.02)
         assert state.card_ref in desk.chat.pins
         assert (await self.card(desk, state)).lead is None
         await desk.incidents.act(state.id, "lead", RoleInput(person="bob", by="bob"))
@@ -539,3 +569,226 @@ class TestResolve:
         )
         assert state.status == IncidentStatus.resolved
         assert state.timeline[-1].text.startswith("Postmortem required")
+
+
+class TestAftercare:
+    """After resolution the incident lives on until its follow-ups close and its postmortem is done."""
+
+    async def resolved_with_followups(
+        self, desk: Desk, *titles: str, **fields: Any
+    ) -> IncidentState:
+        state = await desk.declare(service="search", **fields)
+        for title in titles:
+            await desk.incidents.act(
+                state.id, "followup", FollowUpRequest(title=title, assignee="alice", by="bob")
+            )
+        await desk.incidents.act(state.id, "lead", RoleInput(person="bob", by="bob"))
+        await desk.incidents.act(
+            state.id, "resolve", ResolveInput(resolution="fixed", summary="restarted", by="bob")
+        )
+        return await desk.settled(
+            state.id, lambda s: all(f.state == "open" for f in s.followups) and s.followups
+        )
+
+    async def github_says(self, desk: Desk, state: IncidentState, number: int, now: str) -> None:
+        followup = state.followups[number - 1]
+        assert followup.issue_number is not None
+        ref = desk.tracker.set_state(followup.repo or "", followup.issue_number, now)
+        handle = desk.env.client.get_workflow_handle_for(
+            IncidentWorkflow.run, incident_workflow_id(state.id)
+        )
+        await handle.signal(
+            IncidentWorkflow.issue_changed,
+            IssueEvent(repo=ref.repo, number=ref.number, state=ref.state, url=ref.url, by="alice"),
+        )
+
+    async def test_followups_become_issues_once_each(self, desk: Desk) -> None:
+        """Each follow-up becomes one issue in the service's repo, labelled with the incident."""
+        state = await self.resolved_with_followups(
+            desk, "Alert on queue depth", "Add a canary", severity="minor"
+        )
+        specs = desk.tracker.created()
+        assert [s.title for s in specs] == ["Alert on queue depth", "Add a canary"]
+        assert {s.repo for s in specs} == {"acme/search"}
+        assert all(state.id in s.labels and "incident" in s.labels for s in specs)
+        assert specs[0].key == f"{state.id}/followup/1"
+        assert all(
+            f.issue_url and f.issue_url.startswith("https://github.com/acme/search/issues/")
+            for f in state.followups
+        )
+        assert state.status == IncidentStatus.resolved, "open follow-ups keep it resolved"
+
+    async def test_closing_one_of_two_keeps_it_open_both_close_it(self, desk: Desk) -> None:
+        """The webhook closing one follow-up leaves the incident resolved; the second closes it."""
+        state = await self.resolved_with_followups(desk, "one", "two", severity="minor")
+        await self.github_says(desk, state, 1, "closed")
+        state = await desk.settled(state.id, lambda s: s.followups[0].state == "closed")
+        assert state.status == IncidentStatus.resolved
+        await self.github_says(desk, state, 2, "closed")
+        final = await desk.settled(state.id, lambda s: s.status == IncidentStatus.closed)
+        assert final.closed_at is not None
+        assert "Closed: every follow-up is closed" in [e.text for e in final.timeline]
+        row = await desk.logged(state.id, IncidentStatus.closed)
+        assert (row.followups_open, row.followups_closed) == (0, 2)
+
+    async def test_reopened_followup_is_open_again(self, desk: Desk) -> None:
+        """A reopened issue reopens its follow-up: the incident does not close on the other one."""
+        state = await self.resolved_with_followups(desk, "one", "two", severity="minor")
+        await self.github_says(desk, state, 1, "closed")
+        await desk.settled(state.id, lambda s: s.followups[0].state == "closed")
+        await self.github_says(desk, state, 1, "open")
+        await desk.settled(state.id, lambda s: s.followups[0].state == "open")
+        await self.github_says(desk, state, 2, "closed")
+        state = await desk.settled(state.id, lambda s: s.followups[1].state == "closed")
+        assert state.status == IncidentStatus.resolved
+        assert "followup-reopened" in desk.kinds(state)
+
+    async def test_missed_webhook_is_caught_by_the_periodic_check(self, desk: Desk) -> None:
+        """Closed on GitHub with no webhook: the 6-hourly check notices and closes the incident."""
+        state = await self.resolved_with_followups(desk, "only", severity="minor")
+        followup = state.followups[0]
+        assert followup.issue_number is not None
+        desk.tracker.set_state("acme/search", followup.issue_number, "closed")
+        await desk.env.sleep(timedelta(hours=5))
+        assert (await desk.incidents.get(state.id)).status == IncidentStatus.resolved
+        await desk.env.sleep(timedelta(hours=1, minutes=5))
+        state = await desk.settled(state.id, lambda s: s.status == IncidentStatus.closed)
+        assert "periodic check" in next(
+            e.text for e in state.timeline if e.kind == "followup-closed"
+        )
+
+    async def test_unchanged_issues_are_checked_with_their_etag(self, desk: Desk) -> None:
+        """The second check of an unchanged issue sends the ETag of the first (a free 304)."""
+        state = await self.resolved_with_followups(desk, "only", severity="minor")
+        await desk.env.sleep(timedelta(hours=12, minutes=5))
+        await desk.settled(state.id, lambda s: len(desk.tracker.checks) >= 2)
+        first, second = desk.tracker.checks[:2]
+        assert first.etag is None
+        assert second.etag is not None
+
+    async def test_reminders_go_to_the_assignee_then_the_lead(self, desk: Desk) -> None:
+        """Open after 7 days: the assignee is reminded; after 14 the lead is too."""
+        state = await self.resolved_with_followups(desk, "Fix the probe", severity="minor")
+        await desk.env.sleep(timedelta(days=7, hours=1))
+        state = await desk.settled(state.id, lambda s: s.followups[0].reminders == 1)
+        reminders = [e.text for e in state.timeline if e.kind == "followup-reminder"]
+        assert reminders[0].startswith("Reminder for alice: follow-up #1")
+        await desk.env.sleep(timedelta(days=7))
+        state = await desk.settled(state.id, lambda s: s.followups[0].reminders == 2)
+        reminders = [e.text for e in state.timeline if e.kind == "followup-reminder"]
+        assert reminders[1].startswith("Reminder for alice and bob:")
+
+    async def test_postmortem_only_for_severities_that_require_it(self, desk: Desk) -> None:
+        """Critical publishes a postmortem issue and stays resolved until it closes; minor does not."""
+        minor = await desk.declare(severity="minor", title="Small blip")
+        await desk.incidents.act(
+            minor.id, "resolve", ResolveInput(resolution="fixed", summary="ok", by="bob")
+        )
+        critical = await desk.declare(service="search")
+        await desk.incidents.act(
+            critical.id, "resolve", ResolveInput(resolution="fixed", summary="ok", by="bob")
+        )
+        critical = await desk.settled(critical.id, lambda s: s.postmortem_issue is not None)
+        postmortems = [s for s in desk.tracker.created() if "postmortem" in s.labels]
+        assert [p.key for p in postmortems] == [f"{critical.id}/postmortem"]
+        assert "## Timeline" in postmortems[0].body or "Timeline" in postmortems[0].body
+        assert critical.status == IncidentStatus.resolved
+        assert critical.postmortem_url == critical.postmortem_issue.url  # type: ignore[union-attr]
+        issue = critical.postmortem_issue
+        assert issue is not None
+        desk.tracker.set_state(issue.repo, issue.number, "closed")
+        handle = desk.env.client.get_workflow_handle_for(
+            IncidentWorkflow.run, incident_workflow_id(critical.id)
+        )
+        await handle.signal(
+            IncidentWorkflow.issue_changed,
+            IssueEvent(repo=issue.repo, number=issue.number, state="closed", url=issue.url),
+        )
+        final = await handle.result()
+        assert final.status == IncidentStatus.closed
+        assert final.postmortem_done
+
+    async def test_channel_archived_once_postmortem_published_and_followups_created(
+        self, desk: Desk
+    ) -> None:
+        """With ``archive: after_postmortem`` the channel goes once its work is done, not at close."""
+        state = await self.resolved_with_followups(desk, "Add a canary")
+        state = await desk.settled(state.id, lambda s: s.archived)
+        assert state.status == IncidentStatus.resolved
+        assert state.postmortem_url is not None
+        assert desk.chat.archived == [state.channel]
+
+    async def test_messenger_confirms_or_is_reminded(self, desk: Desk) -> None:
+        """The messenger is asked to confirm customer comms; silence for an hour is a reminder."""
+        confirmed = await desk.declare(severity="minor", customer_impact=True, title="Slow pages")
+        await desk.incidents.act(confirmed.id, "messenger", RoleInput(person="hana", by="hana"))
+        await desk.incidents.act(
+            confirmed.id, "resolve", ResolveInput(resolution="fixed", summary="ok", by="bob")
+        )
+        with pytest.raises(ValueError, match="only the messenger"):
+            await desk.incidents.act(confirmed.id, "comms", CommsConfirmation(by="alice"))
+        await desk.incidents.act(
+            confirmed.id, "comms", CommsConfirmation(by="hana", note="status page updated")
+        )
+        handle = desk.env.client.get_workflow_handle_for(
+            IncidentWorkflow.run, incident_workflow_id(confirmed.id)
+        )
+        final = await handle.result()
+        assert final.messenger_confirmed_by == "hana"
+        assert "hana confirmed customer communication is updated: status page updated" in [
+            e.text for e in final.timeline
+        ]
+
+        silent = await desk.declare(severity="minor", customer_impact=True, title="Errors")
+        await desk.incidents.act(
+            silent.id, "resolve", ResolveInput(resolution="fixed", summary="ok", by="bob")
+        )
+        await desk.env.sleep(timedelta(minutes=61))
+        state = await desk.settled(silent.id, lambda s: s.status == IncidentStatus.closed)
+        assert "comms-reminder" in desk.kinds(state)
+
+    async def test_log_row_follows_every_status(self, desk: Desk) -> None:
+        """The incident log gets a row at declaration and an upsert at each status change."""
+        state = await desk.declare(severity="minor")
+
+        async def logged(status: str) -> None:
+            for _ in range(250):
+                if any(r.status == status for r in desk.store.upserts if r.id == state.id):
+                    return
+                await asyncio.sleep(0.02)
+            pytest.fail(f"no {status} row")
+
+        await logged("triage")
+        await desk.incidents.act(state.id, "lead", RoleInput(person="alice", by="alice"))
+        await logged("active")
+        await desk.incidents.act(
+            state.id,
+            "resolve",
+            ResolveInput(resolution="false_positive", summary="probe", by="alice"),
+        )
+        handle = desk.env.client.get_workflow_handle_for(
+            IncidentWorkflow.run, incident_workflow_id(state.id)
+        )
+        await handle.result()
+        statuses = [r.status.value for r in desk.store.upserts if r.id == state.id]
+        assert statuses[0] == "triage"
+        assert statuses[-1] == "closed"
+        row = desk.store.rows[state.id]
+        assert (row.lead, row.resolution) == ("alice", "false_positive")
+        assert row.acknowledged_at is not None
+        assert row.number == int(state.id.removeprefix("INC-"))
+
+    async def test_followup_needs_a_repo_or_a_link(self, desk: Desk) -> None:
+        """Title and link together, or neither, are refused before anything is recorded."""
+        state = await desk.declare(severity="minor")
+        with pytest.raises(ValueError, match="exactly one of title or issue_url"):
+            await desk.incidents.act(state.id, "followup", FollowUpRequest(by="bob"))
+        linked = desk.tracker.existing("acme/ops", "Known flaky probe")
+        await desk.incidents.act(
+            state.id, "followup", FollowUpRequest(issue_url=linked.url, by="bob")
+        )
+        state = await desk.settled(
+            state.id, lambda s: s.followups and s.followups[0].state == "open"
+        )
+        assert state.followups[0].title == "Known flaky probe"
+        assert desk.tracker.created() == [], "a linked issue is not created again"

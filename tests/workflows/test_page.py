@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 from activities.contacts import contact_label
 from activities.errors import Unavailable
 from tests.fakes.notifier import RecordingNotifier
+from tests.fakes.store import MemoryStore
 from worker.build import build_worker
 from worker.config import ConfigFile
 from worker.settings import Settings
@@ -103,6 +104,7 @@ async def harness(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> Asy
         time_skipping_env.client,
         Settings(),
         ConfigFile(config_path),
+        store=MemoryStore(),
         notifiers={"console": notifier, "apprise": notifier},
         task_queue=task_queue,
     )

@@ -22,6 +22,7 @@ from temporalio.worker import Replayer
 from activities.errors import Unavailable
 from tests.conftest import binary
 from tests.fakes.notifier import RecordingNotifier
+from tests.fakes.store import MemoryStore
 from tests.workflows.test_incident import CONFIG as INCIDENT_CONFIG
 from tests.workflows.test_incident import open_desk
 from tests.workflows.test_page import CONFIG
@@ -31,6 +32,9 @@ from worker.search_attributes import ensure_search_attributes
 from worker.settings import Settings
 from workflows.incident import incident_workflow_id
 from workflows.incident_models import (
+    CommsConfirmation,
+    FollowUpRequest,
+    IncidentStatus,
     ResolveInput,
     RoleInput,
     RollbackDecision,
@@ -61,6 +65,7 @@ async def record_page_history(env: WorkflowEnvironment, config: Path, team: str)
         env.client,
         Settings(),
         ConfigFile(config),
+        store=MemoryStore(),
         notifiers={"console": notifier, "apprise": notifier},
         task_queue=task_queue,
     ):
@@ -128,12 +133,27 @@ async def record_incident_history(tmp_path: Path) -> WorkflowHistory:
                 state.id, "rollback_outcome", RollbackOutcome(resolved=True, by="alice")
             )
             await desk.incidents.act(state.id, "update", UpdateInput(text="recovered", by="alice"))
+            await desk.incidents.act(
+                state.id, "followup", FollowUpRequest(title="Pin v41", assignee="alice", by="alice")
+            )
             await env.sleep(timedelta(minutes=16))
             await desk.incidents.act(
                 state.id,
                 "resolve",
                 ResolveInput(resolution="rolled_back", summary="v41", by="alice"),
             )
+            await desk.incidents.act(state.id, "comms", CommsConfirmation(by="alice"))
+            # The follow-up and the postmortem close on GitHub without a webhook: the
+            # periodic check finds both and the incident closes.
+            state = await desk.settled(
+                state.id,
+                lambda s: s.postmortem_issue is not None and s.followups[0].state == "open",
+            )
+            for issue in desk.tracker.issues.values():
+                desk.tracker.set_state(issue.ref.repo, issue.ref.number, "closed")
+            await env.sleep(timedelta(hours=6, minutes=5))
+            final = await desk.settled(state.id, lambda s: s.status == IncidentStatus.closed)
+            assert final.postmortem_done
             handle = env.client.get_workflow_handle(incident_workflow_id(state.id))
             await handle.result()
             return await handle.fetch_history()
