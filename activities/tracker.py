@@ -125,6 +125,9 @@ class TrackerActivities:
                 ``Unavailable`` and ``RateLimited`` (with its delay) are retried.
         """
         tracker = self._required()
+        if spec.incident_id is not None:
+            link = incident_link(self._api_url, spec.incident_id)
+            spec = spec.model_copy(update={"body": f"{spec.body}\n\nIncident: {link}"})
         try:
             return await tracker.create_issue(self._with_login(spec))
         except AdapterError as err:

@@ -66,4 +66,5 @@ def followup_issue_spec(
         body="\n\n---\n\n".join(parts),
         labels=issue_labels(incident_id, labels),
         assignee=followup.assignee,
+        incident_id=None if incident_url else incident_id,
     )

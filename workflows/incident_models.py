@@ -333,6 +333,8 @@ class IssueSpec(BaseModel):
     body: str
     labels: list[str] = Field(default_factory=list)
     assignee: str | None = None
+    # The incident it follows up: the activity adds a link to it (it knows the public URL).
+    incident_id: str | None = None
 
 
 class IssueRef(BaseModel):

@@ -179,7 +179,7 @@ class TestFollowUpsUntilClosed:
         assert issue.title == "Alert on checkout 5xx"
         assert set(issue.labels) == {"incident", incident_id}
         assert issue.assignees == ["alice-gh"]
-        assert incident_id in (issue.body or "")
+        assert f"/api/incidents/{incident_id}" in (issue.body or ""), "the issue links back"
 
         refused = await desk.http.post(
             "/webhooks/github", content=b"{}", headers={"X-GitHub-Event": "issues"}
