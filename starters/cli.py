@@ -60,6 +60,7 @@ from workflows.incident_models import (
     UpdateInput,
 )
 from workflows.models import OnCallEntry, PageListItem, PageState, PageStatus
+from workflows.rotation_rules import rotation_warnings
 
 app = typer.Typer(
     help="Tocsin: durable incident response and on-call orchestration on Temporal.",
@@ -239,13 +240,19 @@ async def _connect(settings: Settings) -> Any:
 
 @config_app.command("check")
 def config_check(file: Annotated[Path, typer.Argument(help="The config file to check.")]) -> None:
-    """Validate a config file: print ``ok``, or every error as ``FILE: key.path: message``."""
+    """Validate a config file: print ``ok``, or every error as ``FILE: key.path: message``.
+
+    Rotation warnings (unreachable people, gaps) go to stderr as ``warning: …``; they do
+    not fail the check.
+    """
     try:
-        load_config(file)
+        checked = load_config(file)
     except ConfigError as err:
         for problem in err.problems:
             typer.echo(problem)
         raise typer.Exit(2) from None
+    for warning in rotation_warnings(checked):
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo("ok")
 
 
