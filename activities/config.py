@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio import activity
 
 from activities.contacts import contact_label
-from activities.ports import ConfigSource
-from workflows.config import Person
+from activities.ports import ConfigSource, RotationSource
+from workflows.config import Person, TocsinConfig, parse_target
 from workflows.durations import format_duration
 from workflows.models import Recipient, ResolveStepInput, ResolveStepResult
 from workflows.policy import resolve_targets
+from workflows.rotation_models import RotationPlan
 
 
 def contacts(person: Person, urgency: str) -> list[str]:
@@ -20,10 +23,26 @@ def contacts(person: Person, urgency: str) -> list[str]:
 
 
 class ConfigActivities:
-    """Answers questions about the configuration of the moment."""
+    """Answers questions about the configuration of the moment (and who is on call)."""
 
-    def __init__(self, config: ConfigSource) -> None:
+    def __init__(self, config: ConfigSource, rotations: RotationSource | None = None) -> None:
         self._config = config
+        self._rotations = rotations
+
+    async def _plans(self, config: TocsinConfig, targets: list[str]) -> dict[str, RotationPlan]:
+        """The live plans (overrides and swaps included) of the rotations ``targets`` name."""
+        names = {
+            t.id
+            for t in map(parse_target, targets)
+            if t.kind == "rotation" and t.id in config.rotations
+        }
+        plans: dict[str, RotationPlan] = {}
+        if self._rotations is not None:
+            for name in sorted(names):
+                plan = await self._rotations.plan(name)
+                if plan is not None:
+                    plans[name] = plan
+        return plans
 
     @activity.defn(name="resolve_step")
     async def resolve_step(self, request: ResolveStepInput) -> ResolveStepResult:
@@ -32,32 +51,40 @@ class ConfigActivities:
         team = config.teams.get(request.team)
         if team is None:
             return ResolveStepResult(error=f"team {request.team!r} is not in the configuration")
-        name = request.policy or team.escalation_policy
-        policy = config.escalation_policies.get(name)
-        if policy is None:
-            return ResolveStepResult(
-                error=f"escalation policy {name!r} is not in the configuration"
-            )
+        if request.steps is not None:
+            name = "(given with the page)"
+            steps = [(s.targets, timedelta(seconds=s.ack_timeout_seconds)) for s in request.steps]
+            repeat = 0
+        else:
+            name = request.policy or team.escalation_policy
+            policy = config.escalation_policies.get(name)
+            if policy is None:
+                return ResolveStepResult(
+                    error=f"escalation policy {name!r} is not in the configuration"
+                )
+            steps = [(list(s.targets), s.ack_timeout) for s in policy.steps]
+            repeat = policy.repeat
         result = ResolveStepResult(
             policy=name,
-            step_count=len(policy.steps),
-            repeat=policy.repeat,
+            step_count=len(steps),
+            repeat=repeat,
             team_members=list(team.members),
             channel=team.slack_channel,
         )
-        if request.step_index >= len(policy.steps):
+        if request.step_index >= len(steps):
             return result
-        step = policy.steps[request.step_index]
-        resolution = resolve_targets(config, step.targets, request.at)
+        targets, ack_timeout = steps[request.step_index]
+        plans = await self._plans(config, targets)
+        resolution = resolve_targets(config, targets, request.at, plans)
         activity.logger.info(
             "step %d of %s → %s (timeout %s)",
             request.step_index + 1,
             name,
             resolution.people,
-            format_duration(step.ack_timeout),
+            format_duration(ack_timeout),
         )
-        result.ack_timeout_seconds = step.ack_timeout.total_seconds()
-        result.targets = list(step.targets)
+        result.ack_timeout_seconds = ack_timeout.total_seconds()
+        result.targets = list(targets)
         result.unreachable_targets = resolution.empty
         result.recipients = [
             Recipient(

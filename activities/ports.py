@@ -17,6 +17,7 @@ from workflows.incident_models import (
     LogQuery,
 )
 from workflows.models import PageCard, RollbackRequest, RollbackResult
+from workflows.rotation_models import RotationPlan, TeamActivity, TeamActivityQuery
 
 Card = IncidentCard | PageCard
 
@@ -117,6 +118,20 @@ class Tracker(Protocol):
     async def publish_file(self, spec: FileSpec) -> str:
         """Commit the file (create or update); return its web URL."""
         ...
+
+
+class RotationSource(Protocol):
+    """The live plan of a rotation (its RotationWorkflow's overrides and swaps)."""
+
+    async def plan(self, name: str) -> RotationPlan | None:
+        """None when the rotation has no running workflow (the config alone then applies)."""
+        ...
+
+
+class TeamActivitySource(Protocol):
+    """A team's pages and incidents in a window, and what is still open (for handoffs)."""
+
+    async def activity(self, query: TeamActivityQuery) -> TeamActivity: ...
 
 
 class Store(Protocol):

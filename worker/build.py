@@ -20,11 +20,21 @@ from activities.adapters.slack_notify import SlackNotifier
 from activities.adapters.smtp import SmtpNotifier, SmtpSettings
 from activities.adapters.smtp_mail import SmtpMailer
 from activities.adapters.sql_store import SqlStore
+from activities.adapters.temporal_views import TemporalRotations, TemporalTeamActivity
 from activities.config import ConfigActivities
 from activities.incident import ChatActivities
 from activities.notify import NotifyActivities
-from activities.ports import Chat, ConfigSource, Notifier, RollbackRunner, Store, Tracker
+from activities.ports import (
+    Chat,
+    ConfigSource,
+    Notifier,
+    RollbackRunner,
+    Store,
+    TeamActivitySource,
+    Tracker,
+)
 from activities.rollback import RollbackActivities, build_rollback_runners
+from activities.rotation import RotationActivities
 from activities.store import StoreActivities
 from activities.tracker import TrackerActivities
 from worker.config import ConfigFile
@@ -32,8 +42,16 @@ from worker.settings import Settings, database_url
 from workflows.incident import IncidentWorkflow
 from workflows.incident_counter import IncidentCounterWorkflow
 from workflows.page import PageWorkflow
+from workflows.rotation import RotationWorkflow
+from workflows.shift import ShiftWorkflow
 
-WORKFLOWS: Sequence[type] = (PageWorkflow, IncidentWorkflow, IncidentCounterWorkflow)
+WORKFLOWS: Sequence[type] = (
+    PageWorkflow,
+    IncidentWorkflow,
+    IncidentCounterWorkflow,
+    RotationWorkflow,
+    ShiftWorkflow,
+)
 
 # Pure, stateless modules (pydantic models, config schema, schedule and policy rules) are
 # shared with the sandbox instead of being re-imported for every workflow run: that halves
@@ -53,6 +71,9 @@ PASSTHROUGH_MODULES = (
     "workflows.schedule",
     "workflows.search",
     "workflows.followup_issues",
+    "workflows.rotation_models",
+    "workflows.rotation_rules",
+    "workflows.shift_report",
     "activities",
 )
 
@@ -111,31 +132,37 @@ class Adapters:
     runners: Mapping[str, RollbackRunner] | None = None
     tracker: Tracker | None = None
     store: Store | None = None
+    team_activity: TeamActivitySource | None = None
 
 
 def build_activities(
-    config: ConfigSource, settings: Settings, adapters: Adapters | None = None
+    client: Client, config: ConfigSource, settings: Settings, adapters: Adapters | None = None
 ) -> list[Any]:
     """The activity callables, bound to their adapters."""
     wired = adapters or Adapters()
     url = api_url(settings)
     notifiers = build_notifiers(settings) if wired.notifiers is None else wired.notifiers
-    configs = ConfigActivities(config)
+    chat = wired.chat or default_chat()
+    configs = ConfigActivities(config, TemporalRotations(client))
     notify = NotifyActivities(config, notifiers, url)
-    chats = ChatActivities(config, wired.chat or default_chat())
+    chats = ChatActivities(config, chat)
     rollbacks = RollbackActivities(
         config, build_rollback_runners(os.environ) if wired.runners is None else wired.runners
     )
     smtp = smtp_settings(settings)
+    mailer = SmtpMailer(smtp) if smtp is not None else None
     trackers = TrackerActivities(
         config,
         wired.tracker if wired.tracker is not None else github_tracker(os.environ),
-        SmtpMailer(smtp) if smtp is not None else None,
+        mailer,
         url,
         config_dir=config.path.parent if isinstance(config, ConfigFile) else None,
     )
     store = StoreActivities(
         wired.store if wired.store is not None else SqlStore(database_url(settings))
+    )
+    rotations = RotationActivities(
+        client, config, wired.team_activity or TemporalTeamActivity(client), chat, mailer
     )
     return [
         configs.resolve_step,
@@ -151,6 +178,11 @@ def build_activities(
         trackers.check_issue,
         trackers.publish_postmortem,
         store.record_incident,
+        rotations.start_shift,
+        rotations.start_test_page,
+        rotations.team_activity,
+        rotations.set_usergroup,
+        rotations.email_report,
     ]
 
 
@@ -164,17 +196,23 @@ def build_worker(
     runners: Mapping[str, RollbackRunner] | None = None,
     tracker: Tracker | None = None,
     store: Store | None = None,
+    team_activity: TeamActivitySource | None = None,
     task_queue: str | None = None,
 ) -> Worker:
     """A worker for every Tocsin workflow and activity on the settings' task queue."""
     adapters = Adapters(
-        notifiers=notifiers, chat=chat, runners=runners, tracker=tracker, store=store
+        notifiers=notifiers,
+        chat=chat,
+        runners=runners,
+        tracker=tracker,
+        store=store,
+        team_activity=team_activity,
     )
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=build_activities(config, settings, adapters),
+        activities=build_activities(client, config, settings, adapters),
         workflow_runner=workflow_runner(),
         # Waiting pages should not be replayed from scratch on every task.
         max_cached_workflows=2000,

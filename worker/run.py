@@ -9,6 +9,7 @@ from temporalio.client import Client
 
 from worker.build import build_worker
 from worker.config import ConfigFile
+from worker.rotations import keep_rotations_in_sync
 from worker.search_attributes import ensure_search_attributes
 from worker.settings import Settings
 
@@ -25,5 +26,9 @@ async def run_worker(
     worker = build_worker(client, settings, config)
     log.info("worker started", task_queue=settings.task_queue, config=str(config.path))
     async with worker:
+        rotations = asyncio.create_task(
+            keep_rotations_in_sync(client, config, settings.task_queue, stop)
+        )
         await stop.wait()
         log.info("worker stopping")
+        await rotations

@@ -127,6 +127,16 @@ class Rotation(_Strict):
     shift: Duration
     start: date
     layers: dict[Ident, Annotated[list[str], Field(min_length=1)]] = Field(min_length=1)
+    # The handoff (ShiftWorkflow): the incoming engineer's test page must be acknowledged
+    # within test_page_timeout (else it escalates to the next layer); the outgoing one is
+    # reminded handoff_reminder before the end to finish notes and the on-call report,
+    # which goes to the team channel and to report_to (people, teams or email addresses).
+    test_page_timeout: Duration = timedelta(hours=4)
+    handoff_reminder: Duration = timedelta(hours=24)
+    report_to: list[str] = Field(default_factory=list)
+    # Pages outside these local hours (or at weekends) count as off-hours in the report.
+    workday_start_hour: int = Field(default=9, ge=0, le=23)
+    workday_end_hour: int = Field(default=18, ge=1, le=24)
 
     _tz = field_validator("timezone")(_check_timezone)
 

@@ -64,6 +64,13 @@ class AlertBatch(BaseModel):
     by: str | None = None
 
 
+class InlineStep(BaseModel):
+    """A policy step given with the page itself (the handoff's test page), not from config."""
+
+    targets: list[str] = Field(min_length=1)
+    ack_timeout_seconds: float = Field(gt=0)
+
+
 class PageInput(BaseModel):
     """How a page starts: the team to page and what it is about."""
 
@@ -85,6 +92,8 @@ class PageInput(BaseModel):
     # A page on behalf of another workflow (an incident looking for a lead): told on ack.
     notify_workflow: str | None = None
     purpose: str | None = None
+    # Escalate through these steps instead of the team's policy (no repeat).
+    steps: list[InlineStep] | None = None
 
 
 class PageState(BaseModel):
@@ -190,6 +199,7 @@ class ResolveStepInput(BaseModel):
     at: datetime
     policy: str | None = None
     urgency: Literal["high", "low"] = "high"
+    steps: list[InlineStep] | None = None
 
 
 class Recipient(BaseModel):

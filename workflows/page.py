@@ -110,6 +110,7 @@ class PageWorkflow:
             unrouted=page.unrouted,
         )
         self._policy = page.policy
+        self._steps = page.steps
         self._notify_workflow = page.notify_workflow
         self._purpose = page.purpose
         self._flap_window = timedelta(seconds=page.flap_window_seconds)
@@ -214,6 +215,7 @@ class PageWorkflow:
                     at=workflow.now(),
                     policy=self._policy,
                     urgency=self._state.urgency,
+                    steps=self._steps,
                 ),
                 start_to_close_timeout=RESOLVE_TIMEOUT,
                 retry_policy=RESOLVE_RETRY,

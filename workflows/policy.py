@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from workflows.config import TocsinConfig, parse_target
+from workflows.rotation_models import RotationPlan
+from workflows.rotation_rules import oncall_at
 from workflows.schedule import holder
 
 
@@ -34,8 +37,17 @@ class Resolution:
     empty: list[str] = field(default_factory=list)
 
 
-def resolve_targets(config: TocsinConfig, targets: list[str], at: datetime) -> Resolution:
-    """Turn ``person:``/``team:``/``rotation:`` targets into people on call at ``at``."""
+def resolve_targets(
+    config: TocsinConfig,
+    targets: list[str],
+    at: datetime,
+    plans: Mapping[str, RotationPlan] | None = None,
+) -> Resolution:
+    """Turn ``person:``/``team:``/``rotation:`` targets into people on call at ``at``.
+
+    A rotation with a live plan in ``plans`` (overrides and swaps) answers from it; one
+    without answers from its config.
+    """
     result = Resolution()
     for text in targets:
         target = parse_target(text)
@@ -45,10 +57,15 @@ def resolve_targets(config: TocsinConfig, targets: list[str], at: datetime) -> R
         elif target.kind == "team" and target.id in config.teams:
             found = list(config.teams[target.id].members)
         elif target.kind == "rotation" and target.id in config.rotations:
-            rotation = config.rotations[target.id]
-            if target.layer in rotation.layers:
-                shift = holder(rotation, target.layer, at)
-                found = [shift.person] if shift else []
+            plan = (plans or {}).get(target.id)
+            if plan is not None:
+                span = oncall_at(plan, at).get(target.layer or "")
+                found = [span.person] if span is not None and span.person else []
+            else:
+                rotation = config.rotations[target.id]
+                if target.layer in rotation.layers:
+                    shift = holder(rotation, target.layer, at)
+                    found = [shift.person] if shift else []
         if not found:
             result.empty.append(text)
         for person in found:

@@ -263,6 +263,7 @@ class RotationInput(BaseModel):
     # Start of the last shift whose ShiftWorkflow this rotation started.
     started_shift: datetime | None = None
     changes: list[str] = Field(default_factory=list)
+    handoffs: list[ShiftReport] = Field(default_factory=list)
 
 
 class RotationStatus(BaseModel):

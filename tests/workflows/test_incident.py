@@ -94,6 +94,7 @@ class RecordingChat:
     topics: list[tuple[str, str]] = field(default_factory=list)
     pins: list[str] = field(default_factory=list)
     archived: list[str] = field(default_factory=list)
+    usergroups: list[tuple[str, list[str]]] = field(default_factory=list)
     down: bool = False
 
     async def create_channel(self, name: str, private: bool) -> str:
@@ -127,7 +128,7 @@ class RecordingChat:
         self.archived.append(channel)
 
     async def set_usergroup(self, usergroup: str, people: list[Person]) -> None:
-        raise AssertionError("incidents do not change user groups")
+        self.usergroups.append((usergroup, sorted(p.name.lower() for p in people)))
 
     def said(self, channel: str, fragment: str) -> list[str]:
         return [t for c, t in self.posts if c == channel and fragment in t]

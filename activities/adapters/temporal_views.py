@@ -1,0 +1,159 @@
+"""Tocsin's own workflows as data sources: rotation plans and a team's pages and incidents.
+
+Read through the Temporal client (queries and visibility), so activities and starters see
+what the workflows own: overrides live in RotationWorkflow, pages in PageWorkflow.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import structlog
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.errors import Unavailable
+from workflows import search
+from workflows.incident_models import IncidentState, IncidentStatus
+from workflows.models import PageState, PageStatus
+from workflows.rotation_models import (
+    IncidentSummary,
+    PageSummary,
+    RotationPlan,
+    TeamActivity,
+    TeamActivityQuery,
+    rotation_workflow_id,
+)
+
+PLAN_TIMEOUT = timedelta(seconds=3)
+log = structlog.get_logger("tocsin.temporal_views")
+
+# A shift's report lists at most this many pages (a storm is summarised by its count).
+MAX_ITEMS = 200
+OPEN_PAGES = (PageStatus.triggered.value, PageStatus.acknowledged.value)
+OPEN_INCIDENTS = (
+    IncidentStatus.triage.value,
+    IncidentStatus.active.value,
+    IncidentStatus.resolved.value,
+)
+
+
+class TemporalRotations:
+    """``RotationSource``: the plan from the rotation's workflow (``get_plan`` query)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    async def plan(self, name: str) -> RotationPlan | None:
+        """The live plan, or None: no workflow, or it does not answer within seconds.
+
+        A page must never wait on the rotation's workflow: without an answer the config's
+        schedule applies (overrides and swaps are then not seen, and that is logged).
+        """
+        handle = self._client.get_workflow_handle(rotation_workflow_id(name))
+        try:
+            plan: RotationPlan = await handle.query(
+                "get_plan", result_type=RotationPlan, rpc_timeout=PLAN_TIMEOUT
+            )
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                log.warning(
+                    "rotation plan unavailable: config schedule used",
+                    rotation=name,
+                    error=err.message,
+                )
+            return None
+        return plan
+
+
+def off_hours(at: datetime, zone: str, start_hour: int, end_hour: int) -> bool:
+    """Outside ``[start_hour, end_hour)`` local time, or at a weekend."""
+    local = at.astimezone(ZoneInfo(zone))
+    return local.weekday() >= 5 or not start_hour <= local.hour < end_hour
+
+
+def _quoted(values: tuple[str, ...]) -> str:
+    return ", ".join(f'"{v}"' for v in values)
+
+
+class TemporalTeamActivity:
+    """``TeamActivitySource`` from Temporal visibility, then each workflow's ``get_state``."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    async def activity(self, query: TeamActivityQuery) -> TeamActivity:
+        team = f'{search.TEAM.name} = "{query.team}"'
+        window = (
+            f'StartTime >= "{query.start.isoformat()}" AND StartTime < "{query.end.isoformat()}"'
+        )
+        try:
+            pages = await self._pages(f'{search.KIND.name} = "page" AND {team} AND {window}', query)
+            open_pages = await self._pages(
+                f'{search.KIND.name} = "page" AND {team} AND '
+                f"{search.STATUS.name} IN ({_quoted(OPEN_PAGES)})",
+                query,
+            )
+            incidents = await self._incidents(
+                f'{search.KIND.name} = "incident" AND {team} AND {window}'
+            )
+            open_incidents = await self._incidents(
+                f'{search.KIND.name} = "incident" AND {team} AND '
+                f"{search.STATUS.name} IN ({_quoted(OPEN_INCIDENTS)})"
+            )
+        except RPCError as err:
+            raise Unavailable(f"temporal visibility: {err.message}") from None
+        return TeamActivity(
+            pages=sorted(pages, key=lambda p: p.created_at),
+            incidents=sorted(incidents, key=lambda i: i.declared_at),
+            open_pages=[p for p in open_pages if not p.test],
+            open_incidents=open_incidents,
+        )
+
+    async def _pages(self, visibility: str, query: TeamActivityQuery) -> list[PageSummary]:
+        found: list[PageSummary] = []
+        async for execution in self._client.list_workflows(visibility, limit=MAX_ITEMS):
+            handle = self._client.get_workflow_handle(execution.id)
+            try:
+                page: PageState = await handle.query("get_state", result_type=PageState)
+            except RPCError:
+                continue  # gone (retention) between the listing and the query
+            found.append(
+                PageSummary(
+                    id=page.id,
+                    summary=page.summary,
+                    created_at=page.created_at,
+                    status=page.status.value,
+                    acknowledged_by=page.acknowledged_by,
+                    acknowledged_at=page.acknowledged_at,
+                    resolved_at=page.resolved_at,
+                    off_hours=off_hours(
+                        page.created_at,
+                        query.timezone,
+                        query.workday_start_hour,
+                        query.workday_end_hour,
+                    ),
+                    test=page.source == "handoff",
+                )
+            )
+        return found
+
+    async def _incidents(self, visibility: str) -> list[IncidentSummary]:
+        found: list[IncidentSummary] = []
+        async for execution in self._client.list_workflows(visibility, limit=MAX_ITEMS):
+            handle = self._client.get_workflow_handle(execution.id)
+            try:
+                incident: IncidentState = await handle.query("get_state", result_type=IncidentState)
+            except RPCError:
+                continue
+            found.append(
+                IncidentSummary(
+                    id=incident.id,
+                    title=incident.title,
+                    severity=incident.severity,
+                    status=incident.status.value,
+                    declared_at=incident.declared_at,
+                )
+            )
+        return found

@@ -1,0 +1,118 @@
+"""Handoff activities: the team's pages and incidents, its Slack user group, the report mail."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+
+from activities.errors import AdapterError, to_application_error
+from activities.ports import Chat, ConfigSource, TeamActivitySource
+from activities.tracker import Mailer, recipient_addresses
+from workflows.models import PageInput
+from workflows.page import initial_search_attributes, page_summary
+from workflows.rotation_models import (
+    ReportMail,
+    ShiftInput,
+    TeamActivity,
+    TeamActivityQuery,
+    UsergroupUpdate,
+    shift_workflow_id,
+)
+
+
+class RotationActivities:
+    """What a ShiftWorkflow needs from outside: Temporal's view of the team, chat, mail."""
+
+    def __init__(
+        self,
+        client: Client,
+        config: ConfigSource,
+        source: TeamActivitySource,
+        chat: Chat,
+        mailer: Mailer | None,
+    ) -> None:
+        self._client = client
+        self._config = config
+        self._source = source
+        self._chat = chat
+        self._mailer = mailer
+
+    @activity.defn(name="start_shift")
+    async def start_shift(self, shift: ShiftInput) -> str:
+        """Start the shift's workflow on this task queue; a shift already started (or
+        done) is left alone, so a retried or repeated start never runs a shift twice.
+
+        Started from an activity rather than as a child: the rotation continues as new at
+        every handoff, and its shifts are independent of its runs.
+        """
+        workflow_id = shift_workflow_id(shift.rotation, shift.start)
+        try:
+            await self._client.start_workflow(
+                "ShiftWorkflow",
+                shift,
+                id=workflow_id,
+                task_queue=activity.info().task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary=f"{shift.rotation} shift from {shift.start:%Y-%m-%d %H:%M}Z",
+            )
+        except WorkflowAlreadyStartedError:
+            activity.logger.info("shift %s already started", workflow_id)
+        return workflow_id
+
+    @activity.defn(name="start_test_page")
+    async def start_test_page(self, page: PageInput) -> str:
+        """Start the handoff's test page (once: a retried start finds the first)."""
+        workflow_id = f"page-{page.key}"
+        try:
+            await self._client.start_workflow(
+                "PageWorkflow",
+                page,
+                id=workflow_id,
+                task_queue=activity.info().task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary=page_summary(page.team, page.summary),
+                search_attributes=initial_search_attributes(page.team),
+            )
+        except WorkflowAlreadyStartedError:
+            activity.logger.info("test page %s already started", workflow_id)
+        return workflow_id
+
+    @activity.defn(name="team_activity")
+    async def team_activity(self, query: TeamActivityQuery) -> TeamActivity:
+        """Pages and incidents of the team in ``[start, end)``, and those still open."""
+        try:
+            return await self._source.activity(query)
+        except AdapterError as err:
+            raise to_application_error(err) from err
+
+    @activity.defn(name="set_usergroup")
+    async def set_usergroup(self, update: UsergroupUpdate) -> None:
+        """Make the team's Slack user group exactly the people now on call."""
+        people = self._config.current().people
+        members = [people[p] for p in update.people if p in people]
+        try:
+            await self._chat.set_usergroup(update.usergroup, members)
+        except AdapterError as err:
+            raise to_application_error(err) from err
+
+    @activity.defn(name="email_report")
+    async def email_report(self, mail: ReportMail) -> list[str]:
+        """Mail the on-call report; returns the addresses it went to."""
+        if self._mailer is None:
+            raise ApplicationError(
+                "reports cannot be mailed: TOCSIN_SMTP_HOST is not set",
+                type="NotConfigured",
+                non_retryable=True,
+            )
+        to = recipient_addresses(self._config.current(), mail.to)
+        if not to:
+            return []
+        try:
+            await self._mailer.send_mail(to, mail.subject, mail.body)
+        except AdapterError as err:
+            raise to_application_error(err) from err
+        return to

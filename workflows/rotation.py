@@ -1,0 +1,338 @@
+"""RotationWorkflow: the truth of who is on call for one rotation, for years.
+
+One workflow per rotation (``rotation-<name>``), started by the worker for every
+configured rotation and told of every config change. It owns the rotation's plan —
+config versions (a change applies from the next handoff), overrides and swaps — answers
+``get_plan``/``get_oncall``, sleeps on a durable timer until each handoff, starts that
+shift's ShiftWorkflow, and continues as new at every handoff so its history stays small.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+from workflows.rotation_models import (
+    OncallQuery,
+    Override,
+    OverrideRequest,
+    RemoveRequest,
+    RotationConfig,
+    RotationInput,
+    RotationPlan,
+    RotationStatus,
+    ShiftInput,
+    ShiftReport,
+    ShiftSpan,
+    Swap,
+    SwapRequest,
+    shift_workflow_id,
+)
+from workflows.rotation_rules import (
+    apply_config_change,
+    check_override,
+    check_swap,
+    layer_gaps,
+    next_handoff_after,
+    oncall_at,
+    plan_from_config,
+    prune,
+    shift_bounds,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from activities.rotation import RotationActivities
+
+# How far back the plan keeps overrides, swaps and versions (reports, calendars, pay).
+HISTORY = timedelta(days=400)
+# How far ahead gaps are looked for.
+GAP_HORIZON = timedelta(days=28)
+MAX_CHANGES = 50
+
+
+@workflow.defn
+class RotationWorkflow:
+    """One rotation: its plan, its handoffs, its shifts."""
+
+    @workflow.init
+    def __init__(self, rotation: RotationInput) -> None:
+        self._name = rotation.name
+        self._config = rotation.config
+        self._plan = rotation.plan or plan_from_config(rotation.name, rotation.config.spec)
+        self._started_shift = rotation.started_shift
+        self._changes = list(rotation.changes)
+        self._retired = False
+        self._replan = False
+        # Reports of ended shifts, to hand to the shift that follows each once it runs.
+        self._handoffs: list[ShiftReport] = list(rotation.handoffs)
+
+    @workflow.run
+    async def run(self, rotation: RotationInput) -> RotationStatus:
+        self._publish()
+        while not self._retired:
+            now = workflow.now()
+            bounds = shift_bounds(self._plan, now)
+            if bounds is not None and bounds[0] != self._started_shift:
+                await self._start_shift(bounds[0], bounds[1])
+            handoff = next_handoff_after(self._plan, now)
+            self._replan = False
+            await self._forward_handoffs()
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._retired or self._replan or bool(self._deliverable()),
+                    timeout=handoff - now,
+                    timeout_summary=f"handoff {handoff:%Y-%m-%d %H:%M}Z",
+                )
+            if self._retired or workflow.now() < handoff:
+                await self._forward_handoffs()
+                continue
+            bounds = shift_bounds(self._plan, workflow.now())
+            if bounds is not None and bounds[0] != self._started_shift:
+                await self._start_shift(bounds[0], bounds[1])
+            # A handoff is a natural boundary: continue as new, carrying the plan.
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            workflow.continue_as_new(
+                RotationInput(
+                    name=self._name,
+                    config=self._config,
+                    plan=prune(self._plan, workflow.now() - HISTORY),
+                    started_shift=self._started_shift,
+                    changes=self._changes[-MAX_CHANGES:],
+                    handoffs=self._handoffs,
+                )
+            )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.get_state()
+
+    async def _start_shift(self, start: datetime, end: datetime) -> None:
+        """Start the ShiftWorkflow of ``[start, end)`` (independent of this run)."""
+        settings = self._config.settings
+        spec = self._config.spec
+        holders = {
+            layer: span.person if span else None
+            for layer, span in oncall_at(self._plan, start).items()
+        }
+        previous = (
+            None
+            if self._started_shift is None
+            else shift_workflow_id(self._name, self._started_shift)
+        )
+        shift = ShiftInput(
+            rotation=self._name,
+            team=settings.team,
+            start=start,
+            end=end,
+            holders=holders,
+            previous_shift=previous,
+            people=settings.people,
+            test_page_timeout_seconds=spec.test_page_timeout.total_seconds(),
+            reminder_before_seconds=spec.handoff_reminder.total_seconds(),
+            channel=settings.channel,
+            usergroup=settings.usergroup,
+            report_to=list(spec.report_to),
+            timezone=spec.timezone,
+            workday_start_hour=spec.workday_start_hour,
+            workday_end_hour=spec.workday_end_hour,
+        )
+        await workflow.execute_activity_method(
+            RotationActivities.start_shift,
+            shift,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+            summary=f"start shift {start:%Y-%m-%d %H:%M}Z",
+        )
+        self._started_shift = start
+        self._publish()
+
+    def _deliverable(self) -> list[ShiftReport]:
+        """Reports whose next shift has been started (it starts where the report ends)."""
+        started = self._started_shift
+        return [r for r in self._handoffs if started is not None and r.end <= started]
+
+    async def _forward_handoffs(self) -> None:
+        for report in self._deliverable():
+            self._handoffs.remove(report)
+            incoming = workflow.get_external_workflow_handle(
+                shift_workflow_id(self._name, report.end)
+            )
+            try:
+                await incoming.signal("receive_handoff", report)
+            except Exception:
+                workflow.logger.info("rotation %s: shift at %s is gone", self._name, report.end)
+
+    # -- messages -----------------------------------------------------------------------
+
+    @workflow.signal
+    def shift_ended(self, report: ShiftReport) -> None:
+        """A shift ended: its report goes to the next shift (now, or once it is started)."""
+        self._handoffs.append(report)
+
+    @workflow.signal
+    def config_changed(self, config: RotationConfig) -> None:
+        """The configured rotation now: applied from the next handoff (never to the past)."""
+        self._config = config
+        changed = apply_config_change(self._plan, config.spec, workflow.now())
+        if changed is not None:
+            self._plan = changed
+            latest = changed.versions[-1].effective_from
+            when = f"from {latest:%Y-%m-%d %H:%M}Z" if latest else "from the start"
+            self._change(f"Config change applies {when}")
+            self._replan = True
+        self._publish()
+
+    @workflow.signal
+    def retire(self) -> None:
+        """The rotation left the config: stop after the running shift's workflow is started."""
+        self._retired = True
+
+    @workflow.update
+    def add_override(self, request: OverrideRequest) -> Override:
+        """Give part of a layer to someone (cover for a day; take the current shift)."""
+        now = workflow.now()
+        start, end = self._override_window(request)
+        override = Override(
+            id=f"ovr-{str(workflow.uuid4())[:8]}",
+            layer=request.layer,
+            person=request.person,
+            start=start,
+            end=end,
+            by=request.by,
+            created_at=now,
+            reason=request.reason,
+        )
+        self._plan = self._plan.model_copy(update={"overrides": [*self._plan.overrides, override]})
+        self._change(
+            f"{request.by}: {request.person} holds {request.layer} "
+            f"{start:%Y-%m-%d %H:%M}Z to {end:%Y-%m-%d %H:%M}Z ({override.id})"
+        )
+        self._publish()
+        return override
+
+    @add_override.validator
+    def _validate_override(self, request: OverrideRequest) -> None:
+        self._require_person(request.by)
+        start, end = self._override_window(request)
+        check_override(
+            self._plan, request.layer, request.person, start, end, workflow.now(), self._people()
+        )
+
+    def _override_window(self, request: OverrideRequest) -> tuple[datetime, datetime]:
+        start = request.start or workflow.now()
+        if request.end is not None:
+            return start, request.end
+        bounds = shift_bounds(self._plan, start)
+        return start, (bounds[1] if bounds else start)
+
+    @workflow.update
+    def add_swap(self, request: SwapRequest) -> Swap:
+        """Exchange two future shifts of a layer between two people."""
+        swap = Swap(
+            id=f"swp-{str(workflow.uuid4())[:8]}",
+            layer=request.layer,
+            first_person=request.first_person,
+            first_start=request.first_start,
+            second_person=request.second_person,
+            second_start=request.second_start,
+            by=request.by,
+            created_at=workflow.now(),
+        )
+        self._plan = self._plan.model_copy(update={"swaps": [*self._plan.swaps, swap]})
+        self._change(
+            f"{request.by}: {request.first_person} and {request.second_person} swap "
+            f"{request.layer} shifts {request.first_start:%Y-%m-%d}/{request.second_start:%Y-%m-%d} ({swap.id})"
+        )
+        self._publish()
+        return swap
+
+    @add_swap.validator
+    def _validate_swap(self, request: SwapRequest) -> None:
+        self._require_person(request.by)
+        check_swap(
+            self._plan,
+            request.layer,
+            request.first_person,
+            request.first_start,
+            request.second_person,
+            request.second_start,
+            workflow.now(),
+        )
+
+    @workflow.update
+    def remove(self, request: RemoveRequest) -> RotationPlan:
+        """Remove an override or a swap."""
+        self._plan = self._plan.model_copy(
+            update={
+                "overrides": [o for o in self._plan.overrides if o.id != request.id],
+                "swaps": [s for s in self._plan.swaps if s.id != request.id],
+            }
+        )
+        self._change(f"{request.by}: removed {request.id}")
+        self._publish()
+        return self._plan
+
+    @remove.validator
+    def _validate_remove(self, request: RemoveRequest) -> None:
+        self._require_person(request.by)
+        ids = {o.id for o in self._plan.overrides} | {s.id for s in self._plan.swaps}
+        if request.id not in ids:
+            raise ValueError(f"rotation {self._name} has no override or swap {request.id!r}")
+
+    @workflow.query
+    def get_plan(self) -> RotationPlan:
+        """Versions, overrides and swaps: enough to answer any who-when question."""
+        return self._plan
+
+    @workflow.query
+    def get_oncall(self, query: OncallQuery) -> list[ShiftSpan]:
+        return [span for span in oncall_at(self._plan, query.at).values() if span is not None]
+
+    @workflow.query
+    def get_state(self) -> RotationStatus:
+        now = workflow.now()
+        return RotationStatus(
+            name=self._name,
+            plan=self._plan,
+            settings=self._config.settings,
+            current_shift=shift_workflow_id(self._name, self._started_shift)
+            if self._started_shift
+            else None,
+            next_handoff=next_handoff_after(self._plan, now),
+            oncall=self.get_oncall(OncallQuery(at=now)),
+            gaps=layer_gaps(self._plan, now, now + GAP_HORIZON),
+            changes=self._changes[-MAX_CHANGES:],
+        )
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _people(self) -> list[str]:
+        return self._config.settings.people
+
+    def _require_person(self, person: str) -> None:
+        people = self._people()
+        if people and person not in people:
+            raise ValueError(f"{person!r} is not a person in Tocsin's config")
+
+    def _change(self, text: str) -> None:
+        self._changes.append(f"{workflow.now():%Y-%m-%d %H:%M}Z {text}")
+        workflow.logger.info("rotation %s: %s", self._name, text)
+
+    def _publish(self) -> None:
+        """The Web UI's current details: who is on call, the next handoff, warnings."""
+        now = workflow.now()
+        lines = [
+            f"**{self._name}** · next handoff {next_handoff_after(self._plan, now):%Y-%m-%d %H:%M} UTC"
+        ]
+        for layer, span in oncall_at(self._plan, now).items():
+            who = span.person if span and span.person else "_nobody_"
+            lines.append(f"- {layer}: {who}")
+        warnings = list(self._config.settings.warnings)
+        warnings += [
+            f"{g.layer}: nobody on call {g.start:%Y-%m-%d %H:%M} to {g.end:%Y-%m-%d %H:%M} UTC"
+            for g in layer_gaps(self._plan, now, now + GAP_HORIZON)
+        ]
+        if warnings:
+            lines.append("**Warnings:** " + "; ".join(warnings))
+        workflow.set_current_details("\n".join(lines))
