@@ -8,7 +8,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field
 from temporalio.client import (
@@ -24,6 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.ports import ConfigSource
 from starters.incidents import INCIDENT_ID, IncidentClient, IncidentListItem, severity_policy
 from starters.intake import AlertIntake
+from starters.rotations import BadInput, RotationClient
 from workflows import schedule, search
 from workflows.config import TocsinConfig
 from workflows.ids import PAGE_KEY, page_key, page_workflow_id
@@ -84,6 +85,8 @@ class IncidentNotFound(TocsinError):
 class Rejected(TocsinError):
     """The page or incident refused the action (a validator said no); the message says why."""
 
+
+T = TypeVar("T")
 
 IncidentVerb = Literal[
     "lead",
@@ -258,9 +261,37 @@ class TocsinClient:
         """Close the page."""
         return await self._act(page_id, "resolve", PageActionInput(by=by, note=note))
 
-    def oncall(self, team: str | None = None, at: datetime | None = None) -> list[OnCallEntry]:
-        """Who holds each layer of each team's rotation at ``at`` (default: now)."""
-        return oncall_entries(self._config.current(), team, at)
+    @property
+    def rotations(self) -> RotationClient:
+        """The rotation client itself (it raises ``LookupError``/``ValueError``)."""
+        return RotationClient(self._client, self._config)
+
+    async def oncall(
+        self, team: str | None = None, at: datetime | None = None
+    ) -> list[OnCallEntry]:
+        """Who holds each layer of each team's rotation at ``at`` (default: now), with the
+        rotations' overrides and swaps applied.
+
+        Raises:
+            InvalidRequest: unknown team, or a naive ``at``.
+        """
+        return await self.rotation_call(lambda r: r.oncall(team, at))
+
+    async def rotation_call(self, call: Callable[[RotationClient], Awaitable[T]]) -> T:
+        """Run ``call`` on the rotation client, with this module's typed errors.
+
+        Raises:
+            InvalidRequest: unknown rotation, team or person; a bad time range.
+            Rejected: the rotation refused (its validator: overlapping swap, past end…).
+        """
+        try:
+            return await call(self.rotations)
+        except (LookupError, BadInput) as err:
+            raise InvalidRequest(
+                _message(err) if isinstance(err, LookupError) else str(err)
+            ) from None
+        except ValueError as err:
+            raise Rejected(str(err)) from None
 
     async def declare_incident(
         self, request: DeclareRequest, idempotency_key: str

@@ -30,7 +30,7 @@ from starters.api import (
     TocsinClient,
 )
 from starters.http import github as github_webhook
-from starters.http import incidents, oncall, pages, webhooks
+from starters.http import incidents, oncall, pages, rotations, webhooks
 from starters.http import log as incident_log
 from starters.http.auth import BearerAuth
 from starters.http.limits import BodyLimit
@@ -129,13 +129,9 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
-    auth = [Depends(BearerAuth(token))]
-    app.include_router(pages.router, dependencies=auth)
-    app.include_router(incidents.router, dependencies=auth)
-    app.include_router(oncall.router, dependencies=auth)
-    app.include_router(incident_log.router, dependencies=auth)
-    app.include_router(webhooks.router(webhook_credentials or WebhookCredentials(token)))
-    app.include_router(github_webhook.router(github_webhook_secret))
+    _add_routers(
+        app, token, webhook_credentials or WebhookCredentials(token), github_webhook_secret
+    )
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     @app.get("/healthz", tags=["health"])
@@ -231,6 +227,20 @@ async def connect_socket_mode(
     else:
         log.info("slack socket mode connected")
     return handler
+
+
+def _add_routers(
+    app: FastAPI, token: str, credentials: WebhookCredentials, github_secret: str | None
+) -> None:
+    """Every route but health and Slack: bearer auth on /api, each webhook its own auth."""
+    auth = [Depends(BearerAuth(token))]
+    app.include_router(pages.router, dependencies=auth)
+    app.include_router(incidents.router, dependencies=auth)
+    app.include_router(oncall.router, dependencies=auth)
+    app.include_router(incident_log.router, dependencies=auth)
+    app.include_router(rotations.router(token))
+    app.include_router(webhooks.router(credentials))
+    app.include_router(github_webhook.router(github_secret))
 
 
 def _add_error_handlers(app: FastAPI) -> None:

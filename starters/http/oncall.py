@@ -17,4 +17,4 @@ async def oncall(
     client: Tocsin, team: str | None = None, at: datetime | None = None
 ) -> list[OnCallEntry]:
     """Each team's rotation layers with the person holding them and until when."""
-    return client.oncall(team, at)
+    return await client.oncall(team, at)

@@ -35,7 +35,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             await ack(text=blocks.ONCALL_USAGE, response_type="ephemeral")
             return
         try:
-            entries = ctx.tocsin.oncall(words[0] if words else None)
+            entries = await ctx.tocsin.oncall(words[0] if words else None)
         except InvalidRequest as err:
             await ack(text=f"{err}\n{blocks.ONCALL_USAGE}", response_type="ephemeral")
             return

@@ -5,12 +5,13 @@ from __future__ import annotations
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from starters.api import TocsinClient
 from starters.http.app import create_app
@@ -29,12 +30,29 @@ class NoTemporal:
         raise AssertionError(f"the route under test used Temporal ({name})")
 
 
+class NoRotationWorkflows(NoTemporal):
+    """Temporal without rotation workflows (none started yet): the config's schedule answers."""
+
+    queried: ClassVar[list[str]] = []
+
+    def get_workflow_handle(self, workflow_id: str, **_: Any) -> Any:
+        queried = self.queried
+
+        class Handle:
+            async def query(self, *args: Any, **kwargs: Any) -> Any:
+                queried.append(workflow_id)
+                raise RPCError("workflow not found", RPCStatusCode.NOT_FOUND, b"")
+
+        return Handle()
+
+
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the app, its lifespan run, Temporal replaced by a tripwire."""
+    """An HTTP client for the app, its lifespan run; Temporal has no workflows and any
+    other use of it fails the test."""
     config = tmp_path / "tocsin.yaml"
     shutil.copy(EXAMPLE, config)
-    tocsin = TocsinClient(cast(Client, NoTemporal()), ConfigFile(config), "unit")
+    tocsin = TocsinClient(cast(Client, NoRotationWorkflows()), ConfigFile(config), "unit")
     app: FastAPI = create_app(TOKEN, tocsin)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -99,6 +117,7 @@ class TestOncall:
         assert {e["team"] for e in entries} == {"delivery", "ops", "customer-support"}
         delivery = {e["layer"]: e["person"] for e in entries if e["team"] == "delivery"}
         assert delivery == {"eoc": "alice", "tm": "dana"}
+        assert "rotation-delivery" in NoRotationWorkflows.queried, "the live plan was asked for"
 
     async def test_one_team(self, api: httpx.AsyncClient) -> None:
         """``?team=`` narrows the answer to that team."""

@@ -93,7 +93,9 @@ class StubTocsin(TocsinClient):
             raise Rejected(self.reject)
         return _page(page_id, step=2)
 
-    def oncall(self, team: str | None = None, at: datetime | None = None) -> list[OnCallEntry]:
+    async def oncall(
+        self, team: str | None = None, at: datetime | None = None
+    ) -> list[OnCallEntry]:
         self.calls.append(("oncall", team))
         if team not in (None, "delivery"):
             raise InvalidRequest(f"unknown team {team!r} (teams: delivery)")
@@ -382,8 +384,8 @@ class TestConfiguration:
 class TestBlocks:
     """Block Kit builders are pure functions of Tocsin's models."""
 
-    def test_blocks_oncall_text(self) -> None:
-        entries = StubTocsin().oncall()
+    async def test_blocks_oncall_text(self) -> None:
+        entries = await StubTocsin().oncall()
         text = blocks.oncall_text(entries)
         assert text.startswith("`delivery` primary: *Alice* until <!date^")
         empty = OnCallEntry(team="t", rotation="r", layer="main", person=None, end=NOW)

@@ -1,0 +1,231 @@
+"""Rotations end to end: the CLI and the HTTP API against a running rotation workflow.
+
+Real dev server, the worker in this process, ``tocsin`` as a process: who is on call at
+an instant across a daylight-saving change and with an override, shifts as CSV, a
+handoff note, and the calendar feeds (bearer and per-URL token).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import icalendar
+import pytest
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from starters.http.auth import calendar_token
+from tests.conftest import binary
+from tests.e2e.conftest import Stack, running_stack
+from tests.fakes.receiver import Receiver
+from worker.config import ConfigFile
+from worker.rotations import sync_rotations
+
+CONFIG = """
+people:
+  alice: {{name: Alice, contact: [console]}}
+  bob: {{name: Bob, contact: [console]}}
+  carol: {{name: Carol, contact: [console]}}
+  dana: {{name: Dana, contact: [console]}}
+teams:
+  delivery: {{members: [alice, bob, carol, dana], rotation: {rot}, escalation_policy: delivery}}
+rotations:
+  {rot}:
+    timezone: America/Chicago
+    handoff: {{weekday: monday, time: "10:00"}}
+    shift: 1w
+    start: 2026-01-05
+    layers: {{eoc: [alice, bob], tm: [dana]}}
+escalation_policies:
+  delivery: {{steps: [{{targets: ["rotation:{rot}/eoc"], ack_timeout: 10m}}]}}
+"""
+
+
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Desk:
+    stack: Stack
+    env: dict[str, str]
+    rotation: str
+
+    async def cli(self, *args: str) -> Done:
+        """The CLI as a process, without blocking this loop (the worker runs in it)."""
+        process = await asyncio.create_subprocess_exec(
+            binary("tocsin"),
+            *args,
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        return Done(process.returncode or 0, out.decode(), err.decode())
+
+    async def oncall(self, at: str) -> dict[str, Any]:
+        done = await self.cli("oncall", "--team", "delivery", "--at", at, "--json")
+        assert done.returncode == 0, done.stderr
+        assert "did not answer" not in done.stderr, done.stderr
+        return {e["layer"]: e for e in json.loads(done.stdout)}
+
+
+@pytest.fixture
+async def desk(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Desk]:
+    path = tmp_path / "tocsin.yaml"
+    # A rotation of its own: rotation and shift workflows outlive a test on the dev server.
+    rotation = f"delivery{uuid.uuid4().hex[:6]}"
+    path.write_text(CONFIG.format(rot=rotation))
+    sink = Receiver()
+    await sink.start()
+    async with running_stack(dev_env.client, sink, path) as stack:
+        await sync_rotations(dev_env.client, ConfigFile(path).current(), stack.task_queue)
+        env = {
+            **os.environ,
+            "TOCSIN_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+            "TOCSIN_CONFIG": str(path),
+            "TOCSIN_TASK_QUEUE": stack.task_queue,
+            "TOCSIN_DATA_DIR": str(tmp_path),
+        }
+        desk = Desk(stack, env, rotation)
+        for _ in range(200):
+            status = await stack.http.get(f"/api/rotations/{rotation}/status")
+            if status.status_code == 200 and status.json()["current_shift"]:
+                break
+            await asyncio.sleep(0.05)
+        yield desk
+        # The rotation and its shift ran on this test's task queue, served by nobody after it.
+        status = (await stack.http.get(f"/api/rotations/{rotation}/status")).json()
+        for workflow_id in (f"rotation-{rotation}", status["current_shift"]):
+            with contextlib.suppress(RPCError):
+                await dev_env.client.get_workflow_handle(workflow_id).terminate("test finished")
+    await sink.stop()
+
+
+class TestOncallCli:
+    """``tocsin oncall --team delivery --at …`` answers from the live rotation."""
+
+    async def test_across_dst_and_with_an_override(self, desk: Desk) -> None:
+        """Handoff at 10:00 local on both sides of the March change; an override wins."""
+        # 2027-03-14 is the spring change in Chicago: the handoff the next day is 10:00 CDT.
+        before = await desk.oncall("2027-03-15T09:59:00-05:00")
+        after = await desk.oncall("2027-03-15T10:00:00-05:00")
+        assert before["eoc"]["person"] != after["eoc"]["person"]
+        assert before["eoc"]["end"] == "2027-03-15T15:00:00Z", "10:00 CDT is 15:00 UTC"
+        fall_before = await desk.oncall("2026-11-30T09:59:00-06:00")
+        assert fall_before["eoc"]["end"] == "2026-11-30T16:00:00Z", "10:00 CST is 16:00 UTC"
+
+        made = await desk.cli(
+            "rotation",
+            "override",
+            desk.rotation,
+            "--layer",
+            "eoc",
+            "--person",
+            "carol",
+            "--start",
+            "2027-03-15T12:00:00-05:00",
+            "--end",
+            "2027-03-15T18:00:00-05:00",
+            "--reason",
+            "dentist",
+            "--as",
+            "dana",
+            "--json",
+        )
+        assert made.returncode == 0, made.stderr
+        override = json.loads(made.stdout)
+        covered = await desk.oncall("2027-03-15T13:00:00-05:00")
+        assert covered["eoc"]["person"] == "carol"
+        assert datetime.fromisoformat(covered["eoc"]["end"]) == datetime(
+            2027, 3, 15, 23, tzinfo=UTC
+        )
+        assert (await desk.oncall("2027-03-15T18:30:00-05:00"))["eoc"]["person"] == after["eoc"][
+            "person"
+        ]
+
+        refused = await desk.cli(
+            "rotation",
+            "override",
+            desk.rotation,
+            "--layer",
+            "nope",
+            "--person",
+            "carol",
+            "--as",
+            "dana",
+        )
+        assert refused.returncode == 1
+        assert "nope" in refused.stderr
+
+        removed = await desk.cli(
+            "rotation", "remove", desk.rotation, override["id"], "--as", "dana"
+        )
+        assert removed.returncode == 0, removed.stderr
+        assert (await desk.oncall("2027-03-15T13:00:00-05:00"))["eoc"]["person"] == after["eoc"][
+            "person"
+        ]
+
+    async def test_shifts_as_csv_and_a_handoff_note(self, desk: Desk) -> None:
+        """Shifts in a range come as CSV for pay; a note lands on the current shift."""
+        done = await desk.cli(
+            "rotation",
+            "shifts",
+            desk.rotation,
+            "--from",
+            "2027-03-01T00:00:00-06:00",
+            "--to",
+            "2027-03-29T00:00:00-05:00",
+            "--csv",
+        )
+        assert done.returncode == 0, done.stderr
+        rows = list(csv.DictReader(io.StringIO(done.stdout)))
+        eoc = [r for r in rows if r["layer"] == "eoc"]
+        assert {r["hours"] for r in eoc} >= {"167.00", "168.00"}, "the short spring week shows"
+        noted = await desk.cli(
+            "shift", "note", desk.rotation, "gitserver-0 disk at 85%", "--as", "alice"
+        )
+        assert noted.returncode == 0, noted.stderr
+        status = (await desk.stack.http.get(f"/api/rotations/{desk.rotation}/status")).json()
+        assert status["current_shift"].startswith(f"shift-{desk.rotation}-")
+
+
+class TestCalendarFeeds:
+    """The .ics feeds parse back, with a bearer token or the URL's own token only."""
+
+    async def test_rotation_and_person_calendars(self, desk: Desk) -> None:
+        """Bearer works; ?token= works for its own path only; no credentials is 401."""
+        http = desk.stack.http
+        with_bearer = await http.get(f"/api/rotations/{desk.rotation}.ics")
+        assert with_bearer.status_code == 200
+        assert with_bearer.headers["content-type"].startswith("text/calendar")
+        events = icalendar.Calendar.from_ical(with_bearer.content).walk("VEVENT")
+        assert events
+        assert any("Alice" in str(e.get("SUMMARY")) for e in events)
+
+        token = calendar_token(desk.stack.token, "/api/people/alice.ics")
+        async with httpx.AsyncClient(base_url=str(http.base_url)) as anonymous:
+            assert (await anonymous.get("/api/people/alice.ics")).status_code == 401
+            person = await anonymous.get("/api/people/alice.ics", params={"token": token})
+            assert person.status_code == 200
+            mine = icalendar.Calendar.from_ical(person.content).walk("VEVENT")
+            assert mine
+            assert all("Alice" in str(e.get("SUMMARY")) for e in mine)
+            other = await anonymous.get("/api/people/bob.ics", params={"token": token})
+            assert other.status_code == 401, "a calendar token opens only its own URL"
+            assert (await anonymous.get(f"/api/rotations/{desk.rotation}")).status_code == 401
