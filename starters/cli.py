@@ -878,8 +878,8 @@ def _rotation_text(status: RotationStatus) -> str:
     ]
     for o in status.plan.overrides:
         lines.append(
-            f"override {o.id}: {o.person} holds {o.layer} {o.start:%Y-%m-%d %H:%M} to "
-            f"{o.end:%Y-%m-%d %H:%M} UTC (by {o.by})"
+            f"override {o.id}: {o.person} holds {o.layer} {o.start.astimezone(UTC):%Y-%m-%d %H:%M} "
+            f"to {o.end.astimezone(UTC):%Y-%m-%d %H:%M} UTC (by {o.by})"
         )
     for w in status.plan.swaps:
         lines.append(

@@ -10,7 +10,7 @@ shift's ShiftWorkflow, and continues as new at every handoff so its history stay
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -220,9 +220,10 @@ class RotationWorkflow:
         )
 
     def _override_window(self, request: OverrideRequest) -> tuple[datetime, datetime]:
-        start = request.start or workflow.now()
+        """``[start, end)`` in UTC (``end`` omitted: the end of the shift at ``start``)."""
+        start = (request.start or workflow.now()).astimezone(UTC)
         if request.end is not None:
-            return start, request.end
+            return start, request.end.astimezone(UTC)
         bounds = shift_bounds(self._plan, start)
         return start, (bounds[1] if bounds else start)
 
@@ -233,9 +234,9 @@ class RotationWorkflow:
             id=f"swp-{str(workflow.uuid4())[:8]}",
             layer=request.layer,
             first_person=request.first_person,
-            first_start=request.first_start,
+            first_start=request.first_start.astimezone(UTC),
             second_person=request.second_person,
-            second_start=request.second_start,
+            second_start=request.second_start.astimezone(UTC),
             by=request.by,
             created_at=workflow.now(),
         )

@@ -7,6 +7,7 @@ off, bolt answers Slack at the ack and the rest runs in the background.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -17,9 +18,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.service import RPCError
 
 from activities.adapters.slack_blocks import ACK_ACTION, ESCALATE_ACTION
-from starters.api import InvalidRequest, NewPage, TocsinError
+from starters.api import InvalidRequest, NewPage, TocsinError, oncall_entries
 from starters.slack import blocks
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
+from workflows.rotation_models import NoteRequest
 
 log = structlog.get_logger("tocsin.slack")
 
@@ -29,13 +31,22 @@ TEMPORAL_DOWN = "Tocsin cannot reach Temporal right now: nothing was done, try a
 def register(app: AsyncApp, ctx: SlackContext) -> None:
     """Add the page commands and buttons to ``app``."""
 
-    async def oncall(ack: AsyncAck, command: dict[str, Any]) -> None:
-        words = str(command.get("text", "")).split()
+    async def oncall(ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any]) -> None:
+        text = str(command.get("text", "")).strip()
+        if text.split()[:1] == ["note"]:
+            await _note(ctx, ack, respond, command, text.partition(" ")[2].strip())
+            return
+        words = text.split()
         if len(words) > 1 or words[:1] == ["help"]:
             await ack(text=blocks.ONCALL_USAGE, response_type="ephemeral")
             return
+        team = words[0] if words else None
         try:
-            entries = await ctx.tocsin.oncall(words[0] if words else None)
+            # The answer goes in the ack, within Slack's 3 s: a rotation whose workflow is
+            # slow to answer is shown from the config's schedule instead.
+            entries = await asyncio.wait_for(ctx.tocsin.oncall(team), ONCALL_BUDGET)
+        except TimeoutError:
+            entries = oncall_entries(ctx.config.current(), team)
         except InvalidRequest as err:
             await ack(text=f"{err}\n{blocks.ONCALL_USAGE}", response_type="ephemeral")
             return
@@ -89,6 +100,39 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     app.command("/page")(page)
     app.action(ACK_ACTION)(button("acknowledge"))
     app.action(ESCALATE_ACTION)(button("escalate"))
+
+
+ONCALL_BUDGET = 2.0
+
+
+async def _note(
+    ctx: SlackContext, ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], text: str
+) -> None:
+    """``/oncall note <text>``: a handoff note on the current shift of the person's rotation."""
+    person = ctx.person_for(str(command.get("user_id", "")))
+    if person is None:
+        await ack(text=NOT_IN_CONFIG, response_type="ephemeral")
+        return
+    if not text:
+        await ack(text=blocks.ONCALL_USAGE, response_type="ephemeral")
+        return
+    config = ctx.config.current()
+    rotation = next(
+        (t.rotation for t in config.teams.values() if person in t.members and t.rotation), None
+    )
+    if rotation is None:
+        await ack(text="None of your teams has a rotation to note on.", response_type="ephemeral")
+        return
+    await ack()
+    request = NoteRequest(text=text[:4000], by=person)
+    try:
+        shift = await ctx.tocsin.rotation_call(lambda r: r.note(rotation, request))
+    except TocsinError as err:
+        await _ephemeral(respond, f"Note not added: {err}")
+        return
+    await _ephemeral(
+        respond, f"Noted on the `{rotation}` shift (handed over {shift.end:%a %H:%M} UTC)."
+    )
 
 
 async def _ephemeral(respond: AsyncRespond, text: str) -> None:

@@ -34,7 +34,7 @@ from tests.fakes.slack import FakeChannel, FakeMessage, FakeSlack
 from worker.build import build_worker
 from worker.config import ConfigFile
 from worker.settings import Settings
-from workflows.incident_models import IncidentState, IncidentStatus
+from workflows.incident_models import CommsConfirmation, IncidentState, IncidentStatus
 from workflows.models import PageState, PageStatus
 
 SECRET = "e2e-signing-secret"
@@ -403,9 +403,14 @@ class TestIncidentFromSlack:
         assert (await s.tocsin.get_incident(incident_id)).status == IncidentStatus.active
 
         await s.press(card, "incident_resolve", incident_id, user="U0BOB")
+        # Resolved, its channel's work done (no postmortem for minor): archived; it closes
+        # once the messenger confirms customer communication.
         state = await self.settled(s, incident_id, lambda st: st.archived)
-        assert (state.status, state.resolved_by) == (IncidentStatus.closed, "bob")
+        assert (state.status, state.resolved_by) == (IncidentStatus.resolved, "bob")
         assert channel.archived
+        await s.tocsin.act_on_incident(incident_id, "comms", CommsConfirmation(by="carol"))
+        state = await self.settled(s, incident_id, lambda st: st.status == IncidentStatus.closed)
+        assert state.messenger_confirmed_by == "carol"
 
     async def test_oncall_answers_in_the_ack(self, slack_stack: SlackStack) -> None:
         """``/oncall delivery`` is answered in Slack's 3 s ack: Alice holds the EOC layer."""

@@ -28,6 +28,7 @@ from tests.fakes.receiver import Receiver
 from tests.fakes.slack import FakeSlack
 from workflows.config import TocsinConfig
 from workflows.models import OnCallEntry, PageState, PageStatus
+from workflows.rotation_models import NoteRequest, ShiftState
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 API_TOKEN = "api-token"
@@ -39,7 +40,22 @@ CONFIG = TocsinConfig.model_validate(
             "alice": {"name": "Alice", "slack": "U0ALICE"},
             "bob": {"name": "Bob", "slack": "U0BOB"},
         },
-        "teams": {"delivery": {"members": ["alice", "bob"], "escalation_policy": "default"}},
+        "teams": {
+            "delivery": {
+                "members": ["alice", "bob"],
+                "rotation": "delivery",
+                "escalation_policy": "default",
+            }
+        },
+        "rotations": {
+            "delivery": {
+                "timezone": "America/Chicago",
+                "handoff": {"weekday": "monday", "time": "10:00"},
+                "shift": "1w",
+                "start": "2026-01-05",
+                "layers": {"primary": ["alice", "bob"]},
+            }
+        },
         "escalation_policies": {
             "default": {"steps": [{"targets": ["team:delivery"], "ack_timeout": "5m"}]}
         },
@@ -63,6 +79,15 @@ def _page(page_id: str = "a1b2c3d4", **changes: Any) -> PageState:
         step_count=2,
     )
     return base.model_copy(update=changes)
+
+
+class StubRotations:
+    def __init__(self, calls: list[tuple[Any, ...]]) -> None:
+        self.calls = calls
+
+    async def note(self, rotation: str, request: NoteRequest) -> ShiftState:
+        self.calls.append(("note", rotation, request.by, request.text))
+        return ShiftState(rotation=rotation, start=NOW, end=NOW + timedelta(days=7), holders={})
 
 
 @dataclass
@@ -92,6 +117,10 @@ class StubTocsin(TocsinClient):
         if self.reject:
             raise Rejected(self.reject)
         return _page(page_id, step=2)
+
+    async def rotation_call(self, call: Any) -> Any:
+        """The rotation client's calls, answered by :class:`StubRotations`."""
+        return await call(StubRotations(self.calls))
 
     async def oncall(
         self, team: str | None = None, at: datetime | None = None
@@ -266,6 +295,16 @@ class TestOncall:
         answer = response.json()
         assert "`delivery` primary: *Alice* until <!date^" in answer["text"]
         assert harness.tocsin.calls == [("oncall", "delivery")]
+
+    async def test_note_goes_to_the_persons_rotation(self, harness: Harness) -> None:
+        """``/oncall note <text>`` adds a handoff note to the current shift as the mapped person."""
+        response = await harness.command("/oncall", "note gitserver-0 disk at 85%")
+        assert response.status_code == 200
+        await _until(
+            lambda: ("note", "delivery", "alice", "gitserver-0 disk at 85%") in harness.tocsin.calls
+        )
+        answer = await _until(lambda: harness.receiver.deliveries)
+        assert "Noted on the `delivery` shift" in str(answer[-1].body)
 
     async def test_oncall_unknown_team_or_extra_words_answer_usage(self, harness: Harness) -> None:
         unknown = await harness.command("/oncall", "nope")
