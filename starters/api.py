@@ -25,7 +25,8 @@ from activities.ports import ConfigSource
 from starters.incidents import INCIDENT_ID, IncidentClient, IncidentListItem, severity_policy
 from starters.intake import AlertIntake
 from starters.rotations import BadInput, RotationClient
-from workflows import schedule, search
+from starters.rotations import oncall_entries as rotation_entries
+from workflows import search
 from workflows.config import TocsinConfig
 from workflows.ids import PAGE_KEY, page_key, page_workflow_id
 from workflows.incident_models import (
@@ -497,32 +498,13 @@ def _message(err: LookupError) -> str:
 def oncall_entries(
     config: TocsinConfig, team: str | None = None, at: datetime | None = None
 ) -> list[OnCallEntry]:
-    """Who holds each layer of each team's rotation at ``at`` (default: now).
+    """Who holds each layer of each team's rotation at ``at``, from the config alone
+    (no Temporal: overrides and swaps are not seen).
 
     Raises:
         InvalidRequest: unknown team, or a naive ``at``.
     """
-    when = at or datetime.now(UTC)
-    if when.tzinfo is None:
-        raise InvalidRequest("'at' needs a time zone, e.g. 2026-11-23T10:00:00-06:00")
-    if team is not None and team not in config.teams:
-        raise InvalidRequest(f"unknown team {team!r} (teams: {', '.join(sorted(config.teams))})")
-    entries: list[OnCallEntry] = []
-    for team_id, spec in config.teams.items():
-        if (team is not None and team_id != team) or spec.rotation is None:
-            continue
-        rotation = config.rotations[spec.rotation]
-        for layer, shift in schedule.oncall(rotation, when).items():
-            person = shift.person if shift else None
-            entries.append(
-                OnCallEntry(
-                    team=team_id,
-                    rotation=spec.rotation,
-                    layer=layer,
-                    person=person,
-                    name=config.people[person].name if person else None,
-                    start=shift.start if shift else None,
-                    end=shift.end if shift else schedule.shift_start(rotation, 0),
-                )
-            )
-    return entries
+    try:
+        return rotation_entries(config, None, team, at)
+    except BadInput as err:
+        raise InvalidRequest(str(err)) from None

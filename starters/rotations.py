@@ -9,7 +9,7 @@ turns into its errors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -36,7 +36,7 @@ from workflows.rotation_models import (
     SwapRequest,
     rotation_workflow_id,
 )
-from workflows.rotation_rules import all_spans, oncall_at, plan_from_config
+from workflows.rotation_rules import all_spans, next_handoff_after, oncall_at, plan_from_config
 from workflows.shift import ShiftWorkflow
 
 T = TypeVar("T")
@@ -79,33 +79,12 @@ class RotationClient:
         """Who holds each layer of each team's rotation at ``at`` (overrides applied).
 
         Raises:
-            ValueError: unknown team, or a naive ``at``.
+            BadInput: unknown team, or a naive ``at``.
         """
         config = self._config.current()
-        when = at or datetime.now(UTC)
-        if when.tzinfo is None:
-            raise BadInput("'at' needs a time zone, e.g. 2026-11-23T10:00:00-06:00")
-        if team is not None and team not in config.teams:
-            raise BadInput(f"unknown team {team!r} (teams: {', '.join(sorted(config.teams))})")
-        entries: list[OnCallEntry] = []
-        for team_id, spec in config.teams.items():
-            if (team is not None and team_id != team) or spec.rotation is None:
-                continue
-            plan = await self.plan(spec.rotation)
-            for layer, span in oncall_at(plan, when).items():
-                person = span.person if span else None
-                entries.append(
-                    OnCallEntry(
-                        team=team_id,
-                        rotation=spec.rotation,
-                        layer=layer,
-                        person=person,
-                        name=config.people[person].name if person in config.people else None,
-                        start=span.start if span else None,
-                        end=span.end if span else None,
-                    )
-                )
-        return entries
+        names = {spec.rotation for spec in config.teams.values() if spec.rotation}
+        plans = {name: await self.plan(name) for name in sorted(names)}
+        return oncall_entries(config, plans, team, at)
 
     async def shifts(self, name: str, start: datetime, end: datetime) -> list[ShiftSpan]:
         """Every layer's holders over ``[start, end)`` with overrides and swaps applied.
@@ -189,6 +168,46 @@ def _not_running(name: str, err: RPCError) -> Exception:
     return err
 
 
+def oncall_entries(
+    config: TocsinConfig,
+    plans: Mapping[str, RotationPlan] | None = None,
+    team: str | None = None,
+    at: datetime | None = None,
+) -> list[OnCallEntry]:
+    """Each team's rotation layers at ``at`` (default: now), from ``plans`` where given
+    (live: overrides and swaps), else from the config's schedule.
+
+    Raises:
+        BadInput: unknown team, or a naive ``at``.
+    """
+    when = at or datetime.now(UTC)
+    if when.tzinfo is None:
+        raise BadInput("'at' needs a time zone, e.g. 2026-11-23T10:00:00-06:00")
+    if team is not None and team not in config.teams:
+        raise BadInput(f"unknown team {team!r} (teams: {', '.join(sorted(config.teams))})")
+    entries: list[OnCallEntry] = []
+    for team_id, spec in config.teams.items():
+        if (team is not None and team_id != team) or spec.rotation is None:
+            continue
+        plan = (plans or {}).get(spec.rotation) or plan_from_config(
+            spec.rotation, config.rotations[spec.rotation]
+        )
+        for layer, span in oncall_at(plan, when).items():
+            person = span.person if span else None
+            entries.append(
+                OnCallEntry(
+                    team=team_id,
+                    rotation=spec.rotation,
+                    layer=layer,
+                    person=person,
+                    name=config.people[person].name if person in config.people else None,
+                    start=span.start if span else None,
+                    end=span.end if span else next_handoff_after(plan, when),
+                )
+            )
+    return entries
+
+
 def _check_range(start: datetime, end: datetime) -> None:
     if start.tzinfo is None or end.tzinfo is None:
         raise BadInput("'from' and 'to' need a time zone, e.g. 2026-11-23T10:00:00-06:00")
@@ -207,4 +226,4 @@ def _calendar_range(start: datetime | None, end: datetime | None) -> tuple[datet
     return first, last
 
 
-__all__: Sequence[str] = ("BadInput", "RotationClient")
+__all__: Sequence[str] = ("BadInput", "RotationClient", "oncall_entries")

@@ -39,21 +39,27 @@ class SmtpNotifier:
         email["Subject"] = message.subject
         email["X-Tocsin-Page"] = message.page_id
         email.set_content(message.body)
-        await asyncio.to_thread(self._deliver, email)
+        await asyncio.to_thread(deliver, self._settings, email)
         return f"email {person.email}"
 
-    def _deliver(self, email: EmailMessage) -> None:
-        s = self._settings
-        try:
-            with smtplib.SMTP(s.host, s.port, timeout=s.timeout) as client:
-                if s.starttls:
-                    client.starttls(context=ssl.create_default_context())
-                if s.user and s.password:
-                    client.login(s.user, s.password)
-                client.send_message(email)
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as err:
-            raise Rejected(f"SMTP server refused the message: {err}") from None
-        except smtplib.SMTPAuthenticationError:
-            raise Rejected("SMTP authentication failed") from None
-        except (smtplib.SMTPException, OSError) as err:
-            raise Unavailable(f"SMTP {s.host}:{s.port} unavailable: {err}") from None
+
+def deliver(s: SmtpSettings, email: EmailMessage) -> None:
+    """Send one message over SMTP (blocking: call it in a thread).
+
+    Raises:
+        Rejected: the server refused the sender, a recipient or the login.
+        Unavailable: the server could not be reached or failed (worth a retry).
+    """
+    try:
+        with smtplib.SMTP(s.host, s.port, timeout=s.timeout) as client:
+            if s.starttls:
+                client.starttls(context=ssl.create_default_context())
+            if s.user and s.password:
+                client.login(s.user, s.password)
+            client.send_message(email)
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as err:
+        raise Rejected(f"SMTP server refused the message: {err}") from None
+    except smtplib.SMTPAuthenticationError:
+        raise Rejected("SMTP authentication failed") from None
+    except (smtplib.SMTPException, OSError) as err:
+        raise Unavailable(f"SMTP {s.host}:{s.port} unavailable: {err}") from None
