@@ -1077,7 +1077,7 @@ def incident_log(
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of text.")] = False,
 ) -> None:
-    """Past incidents from the incident log, newest first [env: TOCSIN_DATABASE_URL]."""
+    """Past incidents from the incident log, newest first (the database in TOCSIN_DATABASE_URL)."""
     from starters.incident_log import LogRow, log_csv, log_text  # noqa: PLC0415
 
     if as_json and as_csv:

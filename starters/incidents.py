@@ -174,7 +174,8 @@ class IncidentClient:
                     service=attributes.get(search.SERVICE),
                 )
             )
-        return items
+        # Visibility lists open incidents first, then by close time: newest first by number.
+        return sorted(items, key=lambda i: int(i.id.removeprefix("INC-") or 0), reverse=True)
 
     async def get(self, incident_id: str) -> IncidentState:
         """The incident's state, raising :class:`LookupError` for an unknown id."""

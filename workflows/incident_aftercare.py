@@ -83,6 +83,7 @@ class Aftercare:
             s.status == IncidentStatus.resolved
             and s.postmortem_owed
             and s.postmortem_url is None
+            and not s.postmortem_done
             and not self._postmortem_failed
         )
 
@@ -125,6 +126,7 @@ class Aftercare:
             s.status == IncidentStatus.resolved
             and s.postmortem_owed
             and s.postmortem_url is None
+            and not s.postmortem_done
             and not self._postmortem_failed
         )
 
@@ -382,7 +384,6 @@ class Aftercare:
         if result.url is None:
             # Nowhere to publish: the draft goes to the channel and the timeline.
             s.postmortem_done = True
-            s.postmortem_url = f"timeline of {s.id}"
             self._record("postmortem", f"Postmortem draft (not published: no GitHub){emailed}")
             self._say(f"Postmortem draft for {s.id}:\n{result.markdown[:3500]}")
             return
