@@ -93,7 +93,7 @@ class RotationClient:
             LookupError: unknown rotation. ValueError: a bad range.
         """
         _check_range(start, end)
-        return all_spans(await self.plan(name), start, end)
+        return all_spans(await self.plan(name), start.astimezone(UTC), end.astimezone(UTC))
 
     async def calendar(self, name: str, start: datetime | None, end: datetime | None) -> bytes:
         config = self._require(name)
