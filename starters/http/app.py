@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -46,6 +48,7 @@ ClientFactory = Callable[[], Awaitable[TocsinClient]]
 SLACK_NOT_CONFIGURED = (
     "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable /slack/events"
 )
+SOCKET_TIMEOUT = 10.0
 SLACK_SOCKET_ONLY = (
     "Slack is served over Socket Mode (TOCSIN_SLACK_APP_TOKEN); set SLACK_SIGNING_SECRET "
     "to accept requests at /slack/events too"
@@ -119,7 +122,9 @@ def create_app(
                 socket = await connect_socket_mode(ctx, slack.client, slack.app_token)
         yield
         if socket is not None:
-            await socket.close_async()  # type: ignore[no-untyped-call]
+            # Shutdown must not hang on a socket that will not close.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(socket.close_async(), SOCKET_TIMEOUT)  # type: ignore[no-untyped-call]
         if isinstance(store, SqlStore):
             await store.close()
 
@@ -221,7 +226,7 @@ async def connect_socket_mode(
     bolt = create_slack_app(ctx, signing_secret=None, client=client)
     handler = AsyncSocketModeHandler(bolt, app_token, web_client=client)
     try:
-        await handler.connect_async()  # type: ignore[no-untyped-call]
+        await asyncio.wait_for(handler.connect_async(), SOCKET_TIMEOUT)  # type: ignore[no-untyped-call]
     except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as err:
         log.warning("slack socket mode not connected", error=type(err).__name__)
     else:
