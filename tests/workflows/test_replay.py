@@ -12,10 +12,12 @@ import os
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHistory
+from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -26,8 +28,10 @@ from tests.fakes.store import MemoryStore
 from tests.workflows.test_incident import CONFIG as INCIDENT_CONFIG
 from tests.workflows.test_incident import open_desk
 from tests.workflows.test_page import CONFIG
+from tests.workflows.test_rotation import next_monday_10, rotation_desk
 from worker.build import WORKFLOWS, build_worker, workflow_runner
 from worker.config import ConfigFile
+from worker.rotations import sync_rotations
 from worker.search_attributes import ensure_search_attributes
 from worker.settings import Settings
 from workflows.incident import incident_workflow_id
@@ -43,6 +47,15 @@ from workflows.incident_models import (
 )
 from workflows.models import PageActionInput, PageInput
 from workflows.page import PageWorkflow
+from workflows.rotation import RotationWorkflow
+from workflows.rotation_models import (
+    NoteRequest,
+    OverrideRequest,
+    SwapRequest,
+    rotation_workflow_id,
+    shift_workflow_id,
+)
+from workflows.shift import ShiftWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -110,6 +123,8 @@ class TestReplay:
             "page-delivery",
             "page-fallback",
             "incident-rolled-back",
+            "rotation-handoff",
+            "shift-week",
         }
 
 
@@ -169,3 +184,107 @@ class TestIncidentReplay:
         await replayer().replay_workflow(history)
         if os.environ.get("TOCSIN_RECORD_HISTORIES"):
             (HISTORIES / "incident-rolled-back.json").write_text(history.to_json())
+
+
+class TestRotationReplay:
+    """A rotation through a handoff (override, swap, config change) and the shift it started,
+    replayed on the current code: the rotation's first run and a whole shift."""
+
+    async def test_fresh_rotation_and_shift_histories_replay(self, tmp_path: Path) -> None:
+        histories = await record_rotation_histories(tmp_path)
+        for history in histories.values():
+            await replayer().replay_workflow(history)
+        if os.environ.get("TOCSIN_RECORD_HISTORIES"):
+            for name, history in histories.items():
+                (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+
+async def record_rotation_histories(tmp_path: Path) -> dict[str, WorkflowHistory]:
+    """A rotation that took an override and a swap, saw a config change, handed over once;
+    and the shift that ran a whole week (test page acknowledged, a note, the report)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"),
+    )
+    try:
+        await ensure_search_attributes(env.client, env.client.namespace)
+        async for desk in rotation_desk(env, tmp_path):
+            return await drive_rotation(env, desk)
+        raise AssertionError("the rotation desk yielded nothing")
+    finally:
+        await env.shutdown()
+
+
+async def drive_rotation(env: WorkflowEnvironment, desk: Any) -> dict[str, WorkflowHistory]:
+    """Override, swap, config change, handoff; the test page acked, a note, a week, the report."""
+    await desk.start()
+    now = await env.get_current_time()
+    rotation = desk.rotation()
+    await rotation.execute_update(
+        RotationWorkflow.add_override,
+        OverrideRequest(layer="eoc", person="bob", end=now + timedelta(hours=1), by="dana"),
+    )
+    handoff = next_monday_10(now)
+    following = next_monday_10(handoff + timedelta(hours=1))
+    holders = [await desk.oncall(t + timedelta(hours=1)) for t in (handoff, following)]
+    await rotation.execute_update(
+        RotationWorkflow.add_swap,
+        SwapRequest(
+            layer="eoc",
+            first_person=holders[0]["eoc"] or "",
+            first_start=handoff,
+            second_person=holders[1]["eoc"] or "",
+            second_start=following,
+            by="dana",
+        ),
+    )
+    text = desk.config.path.read_text().replace("tm: [dana, erin]", "tm: [erin, dana]")
+    desk.config.path.write_text(text)
+    await sync_rotations(desk.client, desk.config.current(), desk.task_queue)
+    await env.sleep(handoff - now + timedelta(minutes=1))
+    shift = await desk.eventually(lambda: _shift_with_page(desk, handoff), "the shift")
+    page = env.client.get_workflow_handle_for(PageWorkflow.run, f"page-{shift.test_page}")
+    await desk.eventually(lambda: desk.notifier.sent, "the test page")
+    await page.execute_update(
+        PageWorkflow.acknowledge, PageActionInput(by=shift.holders["eoc"] or "")
+    )
+    shift_handle = env.client.get_workflow_handle_for(
+        ShiftWorkflow.run, shift_workflow_id("delivery", handoff)
+    )
+    await shift_handle.execute_update(
+        ShiftWorkflow.add_note, NoteRequest(text="all quiet", by="dana")
+    )
+    await env.sleep(timedelta(days=7))
+    await desk.eventually(desk.reports, "the report")
+    await shift_handle.result()
+    first_run = await run_ids(env.client, rotation_workflow_id("delivery"))
+    return {
+        "rotation-handoff": await env.client.get_workflow_handle(
+            rotation_workflow_id("delivery"), run_id=first_run[0]
+        ).fetch_history(),
+        "shift-week": await shift_handle.fetch_history(),
+    }
+
+
+async def run_ids(client: Client, workflow_id: str) -> list[str]:
+    """Run ids of a workflow that continued as new, oldest first."""
+    ids: list[str] = []
+    run_id: str | None = None
+    while True:
+        handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+        history = await handle.fetch_history()
+        ids.append(history.run_id)
+        previous = history.events[
+            0
+        ].workflow_execution_started_event_attributes.continued_execution_run_id
+        if not previous:
+            return list(reversed(ids))
+        run_id = previous
+
+
+async def _shift_with_page(desk: Any, start: Any) -> Any:
+    try:
+        shift = await desk.shift(start)
+    except RPCError:
+        return None
+    return shift if shift.test_page else None

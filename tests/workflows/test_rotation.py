@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -145,6 +146,30 @@ def next_monday_10(after: datetime) -> datetime:
     return candidate.astimezone(UTC)
 
 
+async def rotation_desk(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Desk]:
+    """A worker with in-memory adapters on a fresh task queue, and the rotation's config."""
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(CONFIG)
+    config = ConfigFile(path)
+    chat, notifier, activity = RecordingChat(), RecordingNotifier(), FakeTeamActivity()
+    task_queue = f"rotations-{uuid.uuid4()}"
+    async with build_worker(
+        env.client,
+        Settings(),
+        config,
+        store=MemoryStore(),
+        notifiers={"console": notifier},
+        chat=chat,
+        team_activity=activity,
+        task_queue=task_queue,
+    ):
+        yield Desk(env, env.client, chat, notifier, activity, config, task_queue)
+        handle = env.client.get_workflow_handle(rotation_workflow_id("delivery"))
+        with contextlib.suppress(RPCError):
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate("test finished")
+
+
 @pytest.fixture
 async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     """A fresh time-skipping server per test: rotations and shifts live long."""
@@ -154,29 +179,8 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     )
     try:
         await ensure_search_attributes(env.client, env.client.namespace)
-        path = tmp_path / "tocsin.yaml"
-        path.write_text(CONFIG)
-        config = ConfigFile(path)
-        chat, notifier, activity = RecordingChat(), RecordingNotifier(), FakeTeamActivity()
-        task_queue = f"rotations-{uuid.uuid4()}"
-        async with build_worker(
-            env.client,
-            Settings(),
-            config,
-            store=MemoryStore(),
-            notifiers={"console": notifier},
-            chat=chat,
-            team_activity=activity,
-            task_queue=task_queue,
-        ):
-            yield Desk(env, env.client, chat, notifier, activity, config, task_queue)
-            for workflow_id in [rotation_workflow_id("delivery")]:
-                handle = env.client.get_workflow_handle(workflow_id)
-                try:
-                    if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                        await handle.terminate("test finished")
-                except RPCError:
-                    pass
+        async for opened in rotation_desk(env, tmp_path):
+            yield opened
     finally:
         await env.shutdown()
 
