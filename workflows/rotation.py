@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 from workflows.rotation_models import (
     OncallQuery,
@@ -29,6 +30,7 @@ from workflows.rotation_models import (
     ShiftSpan,
     Swap,
     SwapRequest,
+    UsergroupUpdate,
     shift_workflow_id,
 )
 from workflows.rotation_rules import (
@@ -51,6 +53,8 @@ HISTORY = timedelta(days=400)
 # How far ahead gaps are looked for.
 GAP_HORIZON = timedelta(days=28)
 MAX_CHANGES = 50
+# Runs started before this moved the user group only at handoffs.
+REGROUP_PATCH = "regroup-on-override"
 
 
 @workflow.defn
@@ -66,6 +70,10 @@ class RotationWorkflow:
         self._changes = list(rotation.changes)
         self._retired = False
         self._replan = False
+        # Who the team's user group holds (the shift moves it at each handoff; an override
+        # or swap that changes who is on call now moves it at once).
+        self._holders_shown = self._holders_at(workflow.now())
+        self._regroup = False
         # Reports of ended shifts, to hand to the shift that follows each once it runs.
         self._handoffs: list[ShiftReport] = list(rotation.handoffs)
 
@@ -82,12 +90,16 @@ class RotationWorkflow:
             await self._forward_handoffs()
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: self._retired or self._replan or bool(self._deliverable()),
+                    lambda: (
+                        self._retired or self._replan or self._regroup or bool(self._deliverable())
+                    ),
                     timeout=handoff - now,
                     timeout_summary=f"handoff {handoff:%Y-%m-%d %H:%M}Z",
                 )
             if self._retired or workflow.now() < handoff:
                 await self._forward_handoffs()
+                if self._regroup:
+                    await self._move_usergroup()
                 continue
             bounds = shift_bounds(self._plan, workflow.now())
             if bounds is not None and bounds[0] != self._started_shift:
@@ -145,6 +157,7 @@ class RotationWorkflow:
             summary=f"start shift {start:%Y-%m-%d %H:%M}Z",
         )
         self._started_shift = start
+        self._holders_shown = sorted({p for p in holders.values() if p})
         self._publish()
 
     def _deliverable(self) -> list[ShiftReport]:
@@ -208,6 +221,7 @@ class RotationWorkflow:
             f"{request.by}: {request.person} holds {request.layer} "
             f"{start:%Y-%m-%d %H:%M}Z to {end:%Y-%m-%d %H:%M}Z ({override.id})"
         )
+        self._note_holders_change()
         self._publish()
         return override
 
@@ -245,6 +259,7 @@ class RotationWorkflow:
             f"{request.by}: {request.first_person} and {request.second_person} swap "
             f"{request.layer} shifts {request.first_start:%Y-%m-%d}/{request.second_start:%Y-%m-%d} ({swap.id})"
         )
+        self._note_holders_change()
         self._publish()
         return swap
 
@@ -271,6 +286,7 @@ class RotationWorkflow:
             }
         )
         self._change(f"{request.by}: removed {request.id}")
+        self._note_holders_change()
         self._publish()
         return self._plan
 
@@ -307,6 +323,36 @@ class RotationWorkflow:
         )
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _holders_at(self, at: datetime) -> list[str]:
+        return sorted({s.person for s in oncall_at(self._plan, at).values() if s and s.person})
+
+    def _note_holders_change(self) -> None:
+        """After an override, swap or removal: is the user group now out of date?"""
+        if self._config.settings.usergroup and workflow.patched(REGROUP_PATCH):
+            self._regroup = self._holders_at(workflow.now()) != self._holders_shown
+
+    async def _move_usergroup(self) -> None:
+        self._regroup = False
+        usergroup = self._config.settings.usergroup
+        holders = self._holders_at(workflow.now())
+        if usergroup is None or not holders:
+            return
+        try:
+            await workflow.execute_activity_method(
+                RotationActivities.set_usergroup,
+                UsergroupUpdate(usergroup=usergroup, people=holders),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(
+                    maximum_interval=timedelta(minutes=1), maximum_attempts=10
+                ),
+                summary=f"user group {usergroup}",
+            )
+        except ActivityError as err:
+            workflow.logger.warning("rotation %s: user group not moved: %s", self._name, err)
+            return
+        self._holders_shown = holders
+        self._change(f"user group {usergroup} now {', '.join(holders)}")
 
     def _people(self) -> list[str]:
         return self._config.settings.people

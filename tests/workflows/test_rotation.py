@@ -264,6 +264,22 @@ class TestWhoIsOnCall:
         await page.execute_update(PageWorkflow.resolve, PageActionInput(by=covering))
         assert paged == [covering]
 
+    async def test_override_of_now_moves_the_user_group_at_once(self, desk: Desk) -> None:
+        """Taking the current shift puts the taker in the team's user group right away."""
+        await desk.start()
+        await desk.eventually(lambda: desk.chat.usergroups, "the shift's user group")
+        moved = len(desk.chat.usergroups)
+        now = await desk.env.get_current_time()
+        before = await desk.oncall(now)
+        taker = "alice" if before["eoc"] == "bob" else "bob"
+        await desk.rotation().execute_update(
+            RotationWorkflow.add_override, OverrideRequest(layer="eoc", person=taker, by=taker)
+        )
+        groups = await desk.eventually(
+            lambda: desk.chat.usergroups[moved:], "the user group to follow the override"
+        )
+        assert groups[-1] == ("S0DELIVERY", sorted([taker, before["tm"] or ""]))
+
     async def test_swap_exchanges_two_future_shifts(self, desk: Desk) -> None:
         """Swapping next week's and the week after's EOC shifts exchanges who holds them."""
         await desk.start()
