@@ -9,30 +9,25 @@ a bad argument).
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
-import json
 import logging
 import os
 import secrets
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from temporalio.service import RPCError
 
 from starters.api import (
-    IncidentNotFound,
     IncidentVerb,
     InvalidRequest,
     NewPage,
-    PageNotFound,
     Rejected,
     TocsinClient,
     check_declaration,
@@ -41,11 +36,27 @@ from starters.api import (
     require_people,
     require_severity,
 )
+from starters.cli_common import (
+    AsOpt,
+    ConfigOpt,
+    JsonOpt,
+    config_file,
+    emit,
+    fail,
+    run,
+    settings_from,
+)
+from starters.cli_common import actor as _actor
+from starters.cli_common import connect_client as _connect
+from starters.cli_common import model as _model
+from starters.cli_common import quiet_logs as _quiet_logs
+from starters.cli_common import with_client as _with_client
+from starters.cli_rotations import ical, rotation_app, shift_app
 from starters.incidents import IncidentListItem
 from worker.client import connect
-from worker.config import ConfigError, ConfigFile, load_config
+from worker.config import ConfigError, load_config
 from worker.logging import configure_logging
-from worker.settings import Settings, SettingsError
+from worker.settings import Settings
 from workflows.config import TocsinConfig
 from workflows.incident_models import (
     CommsConfirmation,
@@ -62,13 +73,6 @@ from workflows.incident_models import (
     UpdateInput,
 )
 from workflows.models import OnCallEntry, PageListItem, PageState, PageStatus
-from workflows.rotation_models import (
-    NoteRequest,
-    OverrideRequest,
-    RemoveRequest,
-    RotationStatus,
-    SwapRequest,
-)
 from workflows.rotation_rules import rotation_warnings
 
 app = typer.Typer(
@@ -80,10 +84,6 @@ config_app = typer.Typer(help="Configuration files.", no_args_is_help=True)
 page_app = typer.Typer(
     help="Pages: create, list, show, ack, escalate, resolve.", no_args_is_help=True
 )
-rotation_app = typer.Typer(
-    help="Rotations: show, shifts in a range, overrides, swaps.", no_args_is_help=True
-)
-shift_app = typer.Typer(help="Shifts: handoff notes.", no_args_is_help=True)
 incident_app = typer.Typer(
     help="Incidents: declare, list, show, assign roles, roll back, update, resolve.",
     no_args_is_help=True,
@@ -93,57 +93,9 @@ app.add_typer(page_app, name="page")
 app.add_typer(incident_app, name="incident")
 app.add_typer(rotation_app, name="rotation")
 app.add_typer(shift_app, name="shift")
+app.command("ical")(ical)
 
-T = TypeVar("T")
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="tocsin.yaml to use [env: TOCSIN_CONFIG]", show_default=False
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-AsOpt = Annotated[
-    str | None,
-    typer.Option("--as", help="Person id acting [env: TOCSIN_USER]", show_default=False),
-]
 NoteOpt = Annotated[str | None, typer.Option("--note", help="Why, for the timeline.")]
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def settings_from(**overrides: object) -> Settings:
-    try:
-        return Settings.from_env(overrides)
-    except SettingsError as err:
-        raise fail(str(err)) from None
-
-
-def config_file(settings: Settings) -> ConfigFile:
-    try:
-        return ConfigFile(settings.config)
-    except ConfigError as err:
-        for problem in err.problems:
-            typer.echo(problem, err=True)
-        raise typer.Exit(2) from None
-
-
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coroutine)
-
-
-def emit(value: BaseModel | list[Any], as_json: bool, text: Callable[[], str]) -> None:
-    if as_json:
-        if isinstance(value, list):
-            typer.echo(json.dumps([v.model_dump(mode="json") for v in value], indent=2))
-        else:
-            typer.echo(value.model_dump_json(indent=2))
-    else:
-        typer.echo(text())
-
 
 # -- running -----------------------------------------------------------------------------
 
@@ -152,16 +104,16 @@ def emit(value: BaseModel | list[Any], as_json: bool, text: Callable[[], str]) -
 def dev(
     config: ConfigOpt = None,
     data_dir: Annotated[
-        Path | None, typer.Option(help="State directory [env: TOCSIN_DATA_DIR]")
+        Path | None, typer.Option(help="State directory (env: TOCSIN_DATA_DIR)")
     ] = None,
     api_port: Annotated[
-        int | None, typer.Option(help="API port (8080) [env: TOCSIN_API_PORT]")
+        int | None, typer.Option(help="API port (8080) (env: TOCSIN_API_PORT)")
     ] = None,
     temporal_port: Annotated[
-        int | None, typer.Option(help="Temporal gRPC port (7233) [env: TOCSIN_TEMPORAL_PORT]")
+        int | None, typer.Option(help="Temporal gRPC port (7233) (env: TOCSIN_TEMPORAL_PORT)")
     ] = None,
     ui_port: Annotated[
-        int | None, typer.Option(help="Temporal UI port (8233) [env: TOCSIN_UI_PORT]")
+        int | None, typer.Option(help="Temporal UI port (8233) (env: TOCSIN_UI_PORT)")
     ] = None,
 ) -> None:
     """Run the embedded stack: Temporal dev server + UI, worker and API, all on 127.0.0.1."""
@@ -204,9 +156,9 @@ def worker(config: ConfigOpt = None) -> None:
 def api(
     config: ConfigOpt = None,
     host: Annotated[
-        str | None, typer.Option(help="Bind address (127.0.0.1) [env: TOCSIN_API_HOST]")
+        str | None, typer.Option(help="Bind address (127.0.0.1) (env: TOCSIN_API_HOST)")
     ] = None,
-    port: Annotated[int | None, typer.Option(help="Port (8080) [env: TOCSIN_API_PORT]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (8080) (env: TOCSIN_API_PORT)")] = None,
 ) -> None:
     """Run the HTTP API alone against TOCSIN_TEMPORAL_ADDRESS (needs TOCSIN_API_TOKEN)."""
     from starters.http.app import app_from_settings  # noqa: PLC0415
@@ -241,13 +193,6 @@ def _on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-
-
-async def _connect(settings: Settings) -> Any:
-    try:
-        return await connect(settings)
-    except RuntimeError as err:
-        raise fail(f"cannot reach Temporal at {settings.temporal_address}: {err}", 1) from None
 
 
 # -- config --------------------------------------------------------------------------------
@@ -330,43 +275,6 @@ def _oncall_text(entries: list[OnCallEntry], zones: dict[str, ZoneInfo]) -> str:
 
 
 # -- pages ----------------------------------------------------------------------------------
-
-
-def _with_client(
-    settings: Settings,
-    action: Callable[[TocsinClient], Awaitable[T]],
-    check: Callable[[TocsinConfig], object] | None = None,
-) -> T:
-    """Run ``action`` with a connected client; ``check`` refuses bad input before connecting."""
-    _quiet_logs(settings)
-    source = config_file(settings)
-
-    async def main() -> T:
-        client = TocsinClient(await _connect(settings), source, settings.task_queue)
-        return await action(client)
-
-    try:
-        if check is not None:
-            check(source.current())
-        return run(main())
-    except (InvalidRequest, PageNotFound, IncidentNotFound) as err:
-        raise fail(str(err)) from None
-    except Rejected as err:
-        raise fail(str(err), 1) from None
-    except RPCError as err:
-        raise fail(f"Temporal refused the call: {err.message}", 1) from None
-
-
-def _quiet_logs(settings: Settings) -> None:
-    """Warnings and errors to stderr: stdout stays the command's answer (--json, --csv)."""
-    configure_logging(settings.log_format, "warning")
-
-
-def _actor(value: str | None) -> str:
-    actor = value or os.environ.get("TOCSIN_USER")
-    if not actor:
-        raise fail("who is acting? pass --as PERSON or set TOCSIN_USER")
-    return actor
 
 
 @page_app.command("create")
@@ -499,16 +407,6 @@ class Resolution(StrEnum):
     fixed = "fixed"
     rolled_back = "rolled_back"
     false_positive = "false_positive"
-
-
-def _model(build: Callable[[], T]) -> T:
-    """Build a request model; a field it refuses is bad input (exit 2), named like an option."""
-    try:
-        return build()
-    except ValidationError as err:
-        problem = err.errors()[0]
-        field = "-".join(str(p) for p in problem["loc"]).replace("_", "-")
-        raise fail(f"--{field}: {problem['msg']}") from None
 
 
 @incident_app.command("declare")
@@ -850,214 +748,6 @@ def incident_comms(
         lambda c: c.act_on_incident(incident_id, "comms", confirmation),
         as_json,
     )
-
-
-# -- rotations ------------------------------------------------------------------------------
-
-RotationArg = Annotated[str, typer.Argument(metavar="ROTATION", help="Rotation name.")]
-WhenOpt = Annotated[
-    datetime | None, typer.Option(help="Instant with offset, e.g. 2026-11-23T10:00:00-06:00.")
-]
-
-
-@rotation_app.command("show")
-def rotation_show(
-    rotation: RotationArg, config: ConfigOpt = None, as_json: JsonOpt = False
-) -> None:
-    """Who is on call, the next handoff, overrides, swaps, gaps and recent changes."""
-    settings = settings_from(config=config)
-    status = _with_client(settings, lambda c: c.rotation_call(lambda r: r.status(rotation)))
-    emit(status, as_json, lambda: _rotation_text(status))
-
-
-def _rotation_text(status: RotationStatus) -> str:
-    lines = [f"rotation  {status.name}", f"next handoff {status.next_handoff:%Y-%m-%d %H:%M} UTC"]
-    lines += [
-        f"  {s.layer:<6} {s.person or 'nobody'} until {s.end:%Y-%m-%d %H:%M} UTC"
-        for s in status.oncall
-    ]
-    for o in status.plan.overrides:
-        lines.append(
-            f"override {o.id}: {o.person} holds {o.layer} {o.start.astimezone(UTC):%Y-%m-%d %H:%M} "
-            f"to {o.end.astimezone(UTC):%Y-%m-%d %H:%M} UTC (by {o.by})"
-        )
-    for w in status.plan.swaps:
-        lines.append(
-            f"swap {w.id}: {w.first_person} {w.first_start:%Y-%m-%d} <-> "
-            f"{w.second_person} {w.second_start:%Y-%m-%d} ({w.layer}, by {w.by})"
-        )
-    lines += [
-        f"gap: {g.layer} {g.start:%Y-%m-%d %H:%M} to {g.end:%Y-%m-%d %H:%M} UTC"
-        for g in status.gaps
-    ]
-    lines += [f"warning: {w}" for w in status.settings.warnings]
-    lines += [f"change: {c}" for c in status.changes[-5:]]
-    return "\n".join(lines)
-
-
-@rotation_app.command("shifts")
-def rotation_shifts(
-    rotation: RotationArg,
-    from_: Annotated[datetime, typer.Option("--from", help="Start, with offset.")],
-    to: Annotated[datetime, typer.Option(help="End, with offset.")],
-    csv_out: Annotated[bool, typer.Option("--csv", help="CSV for pay and planning.")] = False,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Every shift of every layer in a range, with overrides and swaps applied."""
-    settings = settings_from(config=config)
-    spans = _with_client(
-        settings, lambda c: c.rotation_call(lambda r: r.shifts(rotation, from_, to))
-    )
-    if csv_out:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["rotation", "layer", "person", "start", "end", "hours", "source"])
-        for span in spans:
-            hours = (span.end - span.start).total_seconds() / 3600
-            writer.writerow(
-                [
-                    span.rotation,
-                    span.layer,
-                    span.person or "",
-                    span.start.isoformat(),
-                    span.end.isoformat(),
-                    f"{hours:.2f}",
-                    span.source,
-                ]
-            )
-        typer.echo(buffer.getvalue().rstrip("\n"))
-        return
-    emit(
-        spans,
-        as_json,
-        lambda: "\n".join(
-            f"{s.layer:<6} {s.person or 'nobody':<12} {s.start:%Y-%m-%d %H:%M} to "
-            f"{s.end:%Y-%m-%d %H:%M} UTC  {s.source}"
-            for s in spans
-        ),
-    )
-
-
-@rotation_app.command("override")
-def rotation_override(
-    rotation: RotationArg,
-    layer: Annotated[str, typer.Option(help="The layer, e.g. eoc.")],
-    person: Annotated[str, typer.Option(help="Who covers.")],
-    start: WhenOpt = None,
-    end: WhenOpt = None,
-    reason: Annotated[str | None, typer.Option(help="Why (shown in the plan).")] = None,
-    as_: AsOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """PERSON holds LAYER from --start (now) to --end (the end of that shift): cover a day,
-    or take the current shift."""
-    actor = _actor(as_)
-    request = _model(
-        lambda: OverrideRequest(
-            layer=layer, person=person, start=start, end=end, by=actor, reason=reason
-        )
-    )
-    settings = settings_from(config=config)
-    override = _with_client(
-        settings, lambda c: c.rotation_call(lambda r: r.override(rotation, request))
-    )
-    emit(
-        override,
-        as_json,
-        lambda: (
-            f"{override.id}: {override.person} holds {override.layer} "
-            f"{override.start:%Y-%m-%d %H:%M} to {override.end:%Y-%m-%d %H:%M} UTC"
-        ),
-    )
-
-
-@rotation_app.command("swap")
-def rotation_swap(
-    rotation: RotationArg,
-    layer: Annotated[str, typer.Option(help="The layer, e.g. eoc.")],
-    first_person: Annotated[str, typer.Option(help="Holds the first shift now.")],
-    first_start: Annotated[datetime, typer.Option(help="When the first shift starts.")],
-    second_person: Annotated[str, typer.Option(help="Holds the second shift now.")],
-    second_start: Annotated[datetime, typer.Option(help="When the second shift starts.")],
-    as_: AsOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Exchange two future shifts of LAYER between two people."""
-    actor = _actor(as_)
-    request = _model(
-        lambda: SwapRequest(
-            layer=layer,
-            first_person=first_person,
-            first_start=first_start,
-            second_person=second_person,
-            second_start=second_start,
-            by=actor,
-        )
-    )
-    settings = settings_from(config=config)
-    swap = _with_client(settings, lambda c: c.rotation_call(lambda r: r.swap(rotation, request)))
-    emit(swap, as_json, lambda: f"{swap.id}: {swap.first_person} <-> {swap.second_person}")
-
-
-@rotation_app.command("remove")
-def rotation_remove(
-    rotation: RotationArg,
-    item: Annotated[str, typer.Argument(metavar="ID", help="An override or swap id.")],
-    as_: AsOpt = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Remove an override or a swap."""
-    actor = _actor(as_)
-    request = _model(lambda: RemoveRequest(id=item, by=actor))
-    settings = settings_from(config=config)
-    _with_client(settings, lambda c: c.rotation_call(lambda r: r.remove(rotation, request)))
-    typer.echo(f"removed {item}")
-
-
-@shift_app.command("note")
-def shift_note(
-    rotation: RotationArg,
-    text: Annotated[str, typer.Argument(metavar="TEXT", help="The handoff note.")],
-    as_: AsOpt = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Add a handoff note to the rotation's current shift (the next shift gets it)."""
-    actor = _actor(as_)
-    request = _model(lambda: NoteRequest(text=text, by=actor))
-    settings = settings_from(config=config)
-    shift = _with_client(settings, lambda c: c.rotation_call(lambda r: r.note(rotation, request)))
-    typer.echo(f"noted on the {shift.rotation} shift ending {shift.end:%Y-%m-%d %H:%M} UTC")
-
-
-@app.command("ical")
-def ical(
-    rotation: Annotated[
-        str | None, typer.Argument(metavar="ROTATION", help="Rotation (or --person).")
-    ] = None,
-    person: Annotated[str | None, typer.Option(help="One person's shifts, all rotations.")] = None,
-    output: Annotated[
-        Path | None, typer.Option(help="Write to this file (default: stdout).")
-    ] = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Export the schedule (overrides included) as iCalendar."""
-    if (rotation is None) == (person is None):
-        raise fail("give a ROTATION or --person, not both")
-    settings = settings_from(config=config)
-
-    def call(c: TocsinClient) -> Awaitable[bytes]:
-        if person is not None:
-            return c.rotation_call(lambda r: r.person_calendar(person, None, None))
-        return c.rotation_call(lambda r: r.calendar(rotation or "", None, None))
-
-    data = _with_client(settings, call)
-    if output is None:
-        typer.echo(data.decode())
-    else:
-        output.write_bytes(data)
 
 
 # -- the incident log ------------------------------------------------------------------------

@@ -1,0 +1,125 @@
+"""What every ``tocsin`` command shares: settings, errors as exit codes, output, the client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from temporalio.service import RPCError
+
+from starters.api import IncidentNotFound, InvalidRequest, PageNotFound, Rejected, TocsinClient
+from worker.client import connect
+from worker.config import ConfigError, ConfigFile
+from worker.logging import configure_logging
+from worker.settings import Settings, SettingsError
+from workflows.config import TocsinConfig
+
+T = TypeVar("T")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="tocsin.yaml to use (env: TOCSIN_CONFIG)", show_default=False
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+AsOpt = Annotated[
+    str | None,
+    typer.Option("--as", help="Person id acting (env: TOCSIN_USER)", show_default=False),
+]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def settings_from(**overrides: object) -> Settings:
+    try:
+        return Settings.from_env(overrides)
+    except SettingsError as err:
+        raise fail(str(err)) from None
+
+
+def config_file(settings: Settings) -> ConfigFile:
+    try:
+        return ConfigFile(settings.config)
+    except ConfigError as err:
+        for problem in err.problems:
+            typer.echo(problem, err=True)
+        raise typer.Exit(2) from None
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def emit(value: BaseModel | list[Any], as_json: bool, text: Callable[[], str]) -> None:
+    if as_json:
+        if isinstance(value, list):
+            typer.echo(json.dumps([v.model_dump(mode="json") for v in value], indent=2))
+        else:
+            typer.echo(value.model_dump_json(indent=2))
+    else:
+        typer.echo(text())
+
+
+async def connect_client(settings: Settings) -> Any:
+    try:
+        return await connect(settings)
+    except RuntimeError as err:
+        raise fail(f"cannot reach Temporal at {settings.temporal_address}: {err}", 1) from None
+
+
+def with_client(
+    settings: Settings,
+    action: Callable[[TocsinClient], Awaitable[T]],
+    check: Callable[[TocsinConfig], object] | None = None,
+) -> T:
+    """Run ``action`` with a connected client; ``check`` refuses bad input before connecting."""
+    quiet_logs(settings)
+    source = config_file(settings)
+
+    async def main() -> T:
+        client = TocsinClient(await connect_client(settings), source, settings.task_queue)
+        return await action(client)
+
+    try:
+        if check is not None:
+            check(source.current())
+        return run(main())
+    except (InvalidRequest, PageNotFound, IncidentNotFound) as err:
+        raise fail(str(err)) from None
+    except Rejected as err:
+        raise fail(str(err), 1) from None
+    except RPCError as err:
+        raise fail(f"Temporal refused the call: {err.message}", 1) from None
+
+
+def quiet_logs(settings: Settings) -> None:
+    """Warnings and errors to stderr: stdout stays the command's answer (--json, --csv)."""
+    configure_logging(settings.log_format, "warning")
+
+
+def actor(value: str | None) -> str:
+    """The acting person: ``--as``, else ``TOCSIN_USER``."""
+    who = value or os.environ.get("TOCSIN_USER")
+    if not who:
+        raise fail("who is acting? pass --as PERSON or set TOCSIN_USER")
+    return who
+
+
+def model(build: Callable[[], T]) -> T:
+    """Build a request model; a field it refuses is bad input (exit 2), named like an option."""
+    try:
+        return build()
+    except ValidationError as err:
+        problem = err.errors()[0]
+        field = "-".join(str(p) for p in problem["loc"]).replace("_", "-")
+        raise fail(f"--{field}: {problem['msg']}") from None

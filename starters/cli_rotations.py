@@ -1,0 +1,242 @@
+"""``tocsin rotation …``, ``tocsin shift note`` and ``tocsin ical``: rotations from the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from starters.api import TocsinClient
+from starters.cli_common import (
+    AsOpt,
+    ConfigOpt,
+    JsonOpt,
+    emit,
+    fail,
+    settings_from,
+)
+from starters.cli_common import actor as _actor
+from starters.cli_common import model as _model
+from starters.cli_common import with_client as _with_client
+from workflows.rotation_models import (
+    NoteRequest,
+    OverrideRequest,
+    RemoveRequest,
+    RotationStatus,
+    SwapRequest,
+)
+
+rotation_app = typer.Typer(
+    help="Rotations: show, shifts in a range, overrides, swaps.", no_args_is_help=True
+)
+shift_app = typer.Typer(help="Shifts: handoff notes.", no_args_is_help=True)
+
+
+RotationArg = Annotated[str, typer.Argument(metavar="ROTATION", help="Rotation name.")]
+WhenOpt = Annotated[
+    datetime | None, typer.Option(help="Instant with offset, e.g. 2026-11-23T10:00:00-06:00.")
+]
+
+
+@rotation_app.command("show")
+def rotation_show(
+    rotation: RotationArg, config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Who is on call, the next handoff, overrides, swaps, gaps and recent changes."""
+    settings = settings_from(config=config)
+    status = _with_client(settings, lambda c: c.rotation_call(lambda r: r.status(rotation)))
+    emit(status, as_json, lambda: _rotation_text(status))
+
+
+def _rotation_text(status: RotationStatus) -> str:
+    lines = [f"rotation  {status.name}", f"next handoff {status.next_handoff:%Y-%m-%d %H:%M} UTC"]
+    lines += [
+        f"  {s.layer:<6} {s.person or 'nobody'} until {s.end:%Y-%m-%d %H:%M} UTC"
+        for s in status.oncall
+    ]
+    for o in status.plan.overrides:
+        lines.append(
+            f"override {o.id}: {o.person} holds {o.layer} {o.start.astimezone(UTC):%Y-%m-%d %H:%M} "
+            f"to {o.end.astimezone(UTC):%Y-%m-%d %H:%M} UTC (by {o.by})"
+        )
+    for w in status.plan.swaps:
+        lines.append(
+            f"swap {w.id}: {w.first_person} {w.first_start:%Y-%m-%d} <-> "
+            f"{w.second_person} {w.second_start:%Y-%m-%d} ({w.layer}, by {w.by})"
+        )
+    lines += [
+        f"gap: {g.layer} {g.start:%Y-%m-%d %H:%M} to {g.end:%Y-%m-%d %H:%M} UTC"
+        for g in status.gaps
+    ]
+    lines += [f"warning: {w}" for w in status.settings.warnings]
+    lines += [f"change: {c}" for c in status.changes[-5:]]
+    return "\n".join(lines)
+
+
+@rotation_app.command("shifts")
+def rotation_shifts(
+    rotation: RotationArg,
+    from_: Annotated[datetime, typer.Option("--from", help="Start, with offset.")],
+    to: Annotated[datetime, typer.Option(help="End, with offset.")],
+    csv_out: Annotated[bool, typer.Option("--csv", help="CSV for pay and planning.")] = False,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every shift of every layer in a range, with overrides and swaps applied."""
+    settings = settings_from(config=config)
+    spans = _with_client(
+        settings, lambda c: c.rotation_call(lambda r: r.shifts(rotation, from_, to))
+    )
+    if csv_out:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["rotation", "layer", "person", "start", "end", "hours", "source"])
+        for span in spans:
+            hours = (span.end - span.start).total_seconds() / 3600
+            writer.writerow(
+                [
+                    span.rotation,
+                    span.layer,
+                    span.person or "",
+                    span.start.isoformat(),
+                    span.end.isoformat(),
+                    f"{hours:.2f}",
+                    span.source,
+                ]
+            )
+        typer.echo(buffer.getvalue().rstrip("\n"))
+        return
+    emit(
+        spans,
+        as_json,
+        lambda: "\n".join(
+            f"{s.layer:<6} {s.person or 'nobody':<12} {s.start:%Y-%m-%d %H:%M} to "
+            f"{s.end:%Y-%m-%d %H:%M} UTC  {s.source}"
+            for s in spans
+        ),
+    )
+
+
+@rotation_app.command("override")
+def rotation_override(
+    rotation: RotationArg,
+    layer: Annotated[str, typer.Option(help="The layer, e.g. eoc.")],
+    person: Annotated[str, typer.Option(help="Who covers.")],
+    start: WhenOpt = None,
+    end: WhenOpt = None,
+    reason: Annotated[str | None, typer.Option(help="Why (shown in the plan).")] = None,
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """PERSON holds LAYER from --start (now) to --end (the end of that shift): cover a day,
+    or take the current shift."""
+    actor = _actor(as_)
+    request = _model(
+        lambda: OverrideRequest(
+            layer=layer, person=person, start=start, end=end, by=actor, reason=reason
+        )
+    )
+    settings = settings_from(config=config)
+    override = _with_client(
+        settings, lambda c: c.rotation_call(lambda r: r.override(rotation, request))
+    )
+    emit(
+        override,
+        as_json,
+        lambda: (
+            f"{override.id}: {override.person} holds {override.layer} "
+            f"{override.start:%Y-%m-%d %H:%M} to {override.end:%Y-%m-%d %H:%M} UTC"
+        ),
+    )
+
+
+@rotation_app.command("swap")
+def rotation_swap(
+    rotation: RotationArg,
+    layer: Annotated[str, typer.Option(help="The layer, e.g. eoc.")],
+    first_person: Annotated[str, typer.Option(help="Holds the first shift now.")],
+    first_start: Annotated[datetime, typer.Option(help="When the first shift starts.")],
+    second_person: Annotated[str, typer.Option(help="Holds the second shift now.")],
+    second_start: Annotated[datetime, typer.Option(help="When the second shift starts.")],
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Exchange two future shifts of LAYER between two people."""
+    actor = _actor(as_)
+    request = _model(
+        lambda: SwapRequest(
+            layer=layer,
+            first_person=first_person,
+            first_start=first_start,
+            second_person=second_person,
+            second_start=second_start,
+            by=actor,
+        )
+    )
+    settings = settings_from(config=config)
+    swap = _with_client(settings, lambda c: c.rotation_call(lambda r: r.swap(rotation, request)))
+    emit(swap, as_json, lambda: f"{swap.id}: {swap.first_person} <-> {swap.second_person}")
+
+
+@rotation_app.command("remove")
+def rotation_remove(
+    rotation: RotationArg,
+    item: Annotated[str, typer.Argument(metavar="ID", help="An override or swap id.")],
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Remove an override or a swap."""
+    actor = _actor(as_)
+    request = _model(lambda: RemoveRequest(id=item, by=actor))
+    settings = settings_from(config=config)
+    _with_client(settings, lambda c: c.rotation_call(lambda r: r.remove(rotation, request)))
+    typer.echo(f"removed {item}")
+
+
+@shift_app.command("note")
+def shift_note(
+    rotation: RotationArg,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The handoff note.")],
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Add a handoff note to the rotation's current shift (the next shift gets it)."""
+    actor = _actor(as_)
+    request = _model(lambda: NoteRequest(text=text, by=actor))
+    settings = settings_from(config=config)
+    shift = _with_client(settings, lambda c: c.rotation_call(lambda r: r.note(rotation, request)))
+    typer.echo(f"noted on the {shift.rotation} shift ending {shift.end:%Y-%m-%d %H:%M} UTC")
+
+
+def ical(
+    rotation: Annotated[
+        str | None, typer.Argument(metavar="ROTATION", help="Rotation (or --person).")
+    ] = None,
+    person: Annotated[str | None, typer.Option(help="One person's shifts, all rotations.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file (default: stdout).")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Export the schedule (overrides included) as iCalendar."""
+    if (rotation is None) == (person is None):
+        raise fail("give a ROTATION or --person, not both")
+    settings = settings_from(config=config)
+
+    def call(c: TocsinClient) -> Awaitable[bytes]:
+        if person is not None:
+            return c.rotation_call(lambda r: r.person_calendar(person, None, None))
+        return c.rotation_call(lambda r: r.calendar(rotation or "", None, None))
+
+    data = _with_client(settings, call)
+    if output is None:
+        typer.echo(data.decode())
+    else:
+        output.write_bytes(data)
