@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -47,38 +50,41 @@ class RotationActivities:
         Started from an activity rather than as a child: the rotation continues as new at
         every handoff, and its shifts are independent of its runs.
         """
-        workflow_id = shift_workflow_id(shift.rotation, shift.start)
-        try:
-            await self._client.start_workflow(
-                "ShiftWorkflow",
-                shift,
-                id=workflow_id,
-                task_queue=activity.info().task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                static_summary=f"{shift.rotation} shift from {shift.start:%Y-%m-%d %H:%M}Z",
-            )
-        except WorkflowAlreadyStartedError:
-            activity.logger.info("shift %s already started", workflow_id)
-        return workflow_id
+        return await self._start_once(
+            "ShiftWorkflow",
+            shift,
+            shift_workflow_id(shift.rotation, shift.start),
+            static_summary=f"{shift.rotation} shift from {shift.start:%Y-%m-%d %H:%M}Z",
+        )
 
     @activity.defn(name="start_test_page")
     async def start_test_page(self, page: PageInput) -> str:
         """Start the handoff's test page (once: a retried start finds the first)."""
-        workflow_id = f"page-{page.key}"
+        return await self._start_once(
+            "PageWorkflow",
+            page,
+            f"page-{page.key}",
+            static_summary=page_summary(page.team, page.summary),
+            search_attributes=initial_search_attributes(page.team),
+        )
+
+    async def _start_once(
+        self, workflow: str, arg: BaseModel, workflow_id: str, **options: Any
+    ) -> str:
+        """Start ``workflow`` on this task queue unless that id was ever started: one that is
+        running or has run (even finished) is left alone, so a retry never runs it twice."""
         try:
             await self._client.start_workflow(
-                "PageWorkflow",
-                page,
+                workflow,
+                arg,
                 id=workflow_id,
                 task_queue=activity.info().task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                static_summary=page_summary(page.team, page.summary),
-                search_attributes=initial_search_attributes(page.team),
+                **options,
             )
         except WorkflowAlreadyStartedError:
-            activity.logger.info("test page %s already started", workflow_id)
+            activity.logger.info("%s already started", workflow_id)
         return workflow_id
 
     @activity.defn(name="team_activity")

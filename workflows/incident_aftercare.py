@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 from workflows.durations import format_duration
 from workflows.followup_issues import followup_issue_spec
@@ -30,6 +30,7 @@ from workflows.incident_models import (
     PostmortemRequest,
     incident_record,
 )
+from workflows.page import activity_failure
 
 with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
@@ -45,11 +46,6 @@ TRACKER_RETRY = RetryPolicy(
     non_retryable_error_types=["NotConfigured", "Rejected", "NotFound", "TemplateError"],
 )
 STORE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=20)
-
-
-def _cause(err: ActivityError) -> str:
-    cause = err.cause
-    return cause.message if isinstance(cause, ApplicationError) else str(cause or err)
 
 
 class Aftercare:
@@ -79,13 +75,8 @@ class Aftercare:
     def _aftercare_ready(self) -> bool:
         """Work that should not wait for a deadline: new follow-ups, an owed postmortem."""
         s = self._state
-        return any(f.state == "pending" and not f.create_failed for f in s.followups) or (
-            s.status == IncidentStatus.resolved
-            and s.postmortem_owed
-            and s.postmortem_url is None
-            and not s.postmortem_done
-            and not self._postmortem_failed
-        )
+        pending = any(f.state == "pending" and not f.create_failed for f in s.followups)
+        return pending or self._postmortem_wanted()
 
     async def _aftercare(self) -> None:
         s = self._state
@@ -177,7 +168,7 @@ class Aftercare:
                 summary=f"log {record.status.value}",
             )
         except ActivityError as err:
-            self._record("log-failed", f"Could not write the incident log: {_cause(err)}")
+            self._record("log-failed", f"Could not write the incident log: {activity_failure(err)}")
         self._logged = record
 
     # -- follow-ups ---------------------------------------------------------------------
@@ -219,7 +210,7 @@ class Aftercare:
             followup.create_failed = True
             self._record(
                 "followup-failed",
-                f"Could not create the issue for follow-up #{followup.number}: {_cause(err)}; "
+                f"Could not create the issue for follow-up #{followup.number}: {activity_failure(err)}; "
                 "trying again at the next check",
             )
             self._schedule_check(force=True)
@@ -264,7 +255,7 @@ class Aftercare:
                     summary=f"check {ref.repo}#{ref.number}",
                 )
             except ActivityError as err:
-                self._record("check-failed", f"Could not check {ref.url}: {_cause(err)}")
+                self._record("check-failed", f"Could not check {ref.url}: {activity_failure(err)}")
                 continue
             if now is None:
                 continue
@@ -376,7 +367,7 @@ class Aftercare:
             self._postmortem_failed = True
             self._record(
                 "postmortem-failed",
-                f"Could not publish the postmortem draft: {_cause(err)}; trying again at the next check",
+                f"Could not publish the postmortem draft: {activity_failure(err)}; trying again at the next check",
             )
             self._schedule_check(force=True)
             return

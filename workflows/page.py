@@ -278,7 +278,7 @@ class PageWorkflow:
                     summary=f"notify {recipient.person} by {method}",
                 )
             except ActivityError as err:
-                reason = _failure_message(err)
+                reason = activity_failure(err)
                 self._note(recipient.person, step, method, ok=False, error=reason)
                 self._record("notify-failed", f"{method} failed for {recipient.person}: {reason}")
                 continue
@@ -315,7 +315,7 @@ class PageWorkflow:
                     )
                 except ActivityError as err:
                     self._record(
-                        "chat-failed", f"Could not update {channel}: {_failure_message(err)}"
+                        "chat-failed", f"Could not update {channel}: {activity_failure(err)}"
                     )
                 self._card_shown = card
             if self._finished:
@@ -612,7 +612,8 @@ def _with_note(text: str, action: PageActionInput) -> str:
     return f"{text}: {action.note}" if action.note else text
 
 
-def _failure_message(err: ActivityError) -> str:
+def activity_failure(err: ActivityError) -> str:
+    """Why an activity failed, as people read it (its error's message, not its repr)."""
     cause = err.cause
     if isinstance(cause, ApplicationError):
         return cause.message

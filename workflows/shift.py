@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 from workflows.incident_models import ChatPost
 from workflows.models import InlineStep, PageAcknowledged, PageActionInput, PageInput
-from workflows.page import PageWorkflow
+from workflows.page import PageWorkflow, activity_failure
 from workflows.rotation_models import (
     NoteRequest,
     ReportMail,
@@ -51,11 +51,6 @@ RETRY = RetryPolicy(
     maximum_attempts=10,
     non_retryable_error_types=["Rejected", "NotConfigured", "NotFound"],
 )
-
-
-def _cause(err: ActivityError) -> str:
-    cause = err.cause
-    return cause.message if isinstance(cause, ApplicationError) else str(cause or err)
 
 
 @workflow.defn
@@ -122,7 +117,7 @@ class ShiftWorkflow:
                 summary=f"user group {shift.usergroup}",
             )
         except ActivityError as err:
-            self._warn(f"Could not move user group {shift.usergroup}: {_cause(err)}")
+            self._warn(f"Could not move user group {shift.usergroup}: {activity_failure(err)}")
 
     async def _test_page(self) -> None:
         """The incoming engineer must acknowledge a page: proof that Tocsin reaches them."""
@@ -167,7 +162,7 @@ class ShiftWorkflow:
                 summary="start test page",
             )
         except ActivityError as err:
-            self._warn(f"Could not start the test page: {_cause(err)}")
+            self._warn(f"Could not start the test page: {activity_failure(err)}")
             return
         self._state.test_page = key
 
@@ -215,7 +210,7 @@ class ShiftWorkflow:
                     summary="mail on-call report",
                 )
             except ActivityError as err:
-                self._warn(f"Could not mail the report: {_cause(err)}")
+                self._warn(f"Could not mail the report: {activity_failure(err)}")
         return report
 
     async def _close_test_page(self) -> None:
@@ -293,7 +288,7 @@ class ShiftWorkflow:
                 summary="team pages and incidents",
             )
         except ActivityError as err:
-            self._warn(f"Could not list the team's pages and incidents: {_cause(err)}")
+            self._warn(f"Could not list the team's pages and incidents: {activity_failure(err)}")
             return TeamActivity()
 
     async def _post(self, text: str, summary: str) -> None:
@@ -310,7 +305,7 @@ class ShiftWorkflow:
                 summary=summary,
             )
         except ActivityError as err:
-            self._warn(f"Could not post to {channel}: {_cause(err)}")
+            self._warn(f"Could not post to {channel}: {activity_failure(err)}")
 
     def _warn(self, text: str) -> None:
         self._state.warnings.append(text)

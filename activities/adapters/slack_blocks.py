@@ -78,11 +78,6 @@ def page_blocks(message: Message) -> list[Block]:
     ]
 
 
-def page_card_text(card: PageCard) -> str:
-    """One line for notifications and clients without blocks."""
-    return f"[{card.team}] {card.summary}: {card_status(card)}"
-
-
 def card_status(card: PageCard) -> str:
     if card.status == PageStatus.acknowledged:
         return f"acknowledged by {card.acknowledged_by}"
