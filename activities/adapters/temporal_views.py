@@ -7,9 +7,11 @@ what the workflows own: overrides live in RotationWorkflow, pages in PageWorkflo
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import structlog
+from pydantic import BaseModel
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -28,6 +30,7 @@ from workflows.rotation_models import (
 
 PLAN_TIMEOUT = timedelta(seconds=3)
 log = structlog.get_logger("tocsin.temporal_views")
+M = TypeVar("M", bound=BaseModel)
 
 # A shift's report lists at most this many pages (a storm is summarised by its count).
 MAX_ITEMS = 200
@@ -111,49 +114,49 @@ class TemporalTeamActivity:
             open_incidents=open_incidents,
         )
 
-    async def _pages(self, visibility: str, query: TeamActivityQuery) -> list[PageSummary]:
-        found: list[PageSummary] = []
+    async def _states(self, visibility: str, model: type[M]) -> list[M]:
+        """Each listed workflow's ``get_state``. One gone meanwhile (retention), or whose
+        worker does not answer within seconds, is skipped: a report never hangs on it."""
+        found: list[M] = []
         async for execution in self._client.list_workflows(visibility, limit=MAX_ITEMS):
             handle = self._client.get_workflow_handle(execution.id)
             try:
-                page: PageState = await handle.query("get_state", result_type=PageState)
-            except RPCError:
-                continue  # gone (retention) between the listing and the query
-            found.append(
-                PageSummary(
-                    id=page.id,
-                    summary=page.summary,
-                    created_at=page.created_at,
-                    status=page.status.value,
-                    acknowledged_by=page.acknowledged_by,
-                    acknowledged_at=page.acknowledged_at,
-                    resolved_at=page.resolved_at,
-                    off_hours=off_hours(
-                        page.created_at,
-                        query.timezone,
-                        query.workday_start_hour,
-                        query.workday_end_hour,
-                    ),
-                    test=page.source == "handoff",
+                found.append(
+                    await handle.query("get_state", result_type=model, rpc_timeout=PLAN_TIMEOUT)
                 )
-            )
-        return found
-
-    async def _incidents(self, visibility: str) -> list[IncidentSummary]:
-        found: list[IncidentSummary] = []
-        async for execution in self._client.list_workflows(visibility, limit=MAX_ITEMS):
-            handle = self._client.get_workflow_handle(execution.id)
-            try:
-                incident: IncidentState = await handle.query("get_state", result_type=IncidentState)
             except RPCError:
                 continue
-            found.append(
-                IncidentSummary(
-                    id=incident.id,
-                    title=incident.title,
-                    severity=incident.severity,
-                    status=incident.status.value,
-                    declared_at=incident.declared_at,
-                )
-            )
         return found
+
+    async def _pages(self, visibility: str, query: TeamActivityQuery) -> list[PageSummary]:
+        return [
+            PageSummary(
+                id=page.id,
+                summary=page.summary,
+                created_at=page.created_at,
+                status=page.status.value,
+                acknowledged_by=page.acknowledged_by,
+                acknowledged_at=page.acknowledged_at,
+                resolved_at=page.resolved_at,
+                off_hours=off_hours(
+                    page.created_at,
+                    query.timezone,
+                    query.workday_start_hour,
+                    query.workday_end_hour,
+                ),
+                test=page.source == "handoff",
+            )
+            for page in await self._states(visibility, PageState)
+        ]
+
+    async def _incidents(self, visibility: str) -> list[IncidentSummary]:
+        return [
+            IncidentSummary(
+                id=incident.id,
+                title=incident.title,
+                severity=incident.severity,
+                status=incident.status.value,
+                declared_at=incident.declared_at,
+            )
+            for incident in await self._states(visibility, IncidentState)
+        ]

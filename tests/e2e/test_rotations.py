@@ -16,7 +16,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,14 @@ import pytest
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.adapters.temporal_views import TemporalTeamActivity
 from starters.http.auth import calendar_token
 from tests.conftest import binary
 from tests.e2e.conftest import Stack, running_stack
 from tests.fakes.receiver import Receiver
 from worker.config import ConfigFile
 from worker.rotations import sync_rotations
+from workflows.rotation_models import TeamActivityQuery
 
 CONFIG = """
 people:
@@ -229,3 +231,30 @@ class TestCalendarFeeds:
             other = await anonymous.get("/api/people/bob.ics", params={"token": token})
             assert other.status_code == 401, "a calendar token opens only its own URL"
             assert (await anonymous.get(f"/api/rotations/{desk.rotation}")).status_code == 401
+
+
+class TestTeamActivity:
+    """What a shift's report reads: the team's pages from Temporal visibility and queries."""
+
+    async def test_pages_in_the_window_and_still_open(self, desk: Desk) -> None:
+        """A page opened now is listed with its state, and as open until it is resolved."""
+        source = TemporalTeamActivity(desk.stack.tocsin.temporal)
+        created = await desk.stack.http.post(
+            "/api/pages", json={"team": "delivery", "summary": "Queue backlog", "by": "alice"}
+        )
+        assert created.status_code == 201, created.text
+        page_id = created.json()["id"]
+        now = datetime.now(UTC)
+        query = TeamActivityQuery(
+            team="delivery", start=now - timedelta(minutes=5), end=now + timedelta(minutes=5)
+        )
+        activity = None
+        for _ in range(100):  # visibility lags about a second
+            activity = await source.activity(query)
+            if any(p.id == page_id for p in activity.pages):
+                break
+            await asyncio.sleep(0.1)
+        assert activity is not None
+        [page] = [p for p in activity.pages if p.id == page_id]
+        assert (page.summary, page.status, page.test) == ("Queue backlog", "triggered", False)
+        assert page_id in [p.id for p in activity.open_pages]
