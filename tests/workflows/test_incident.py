@@ -13,20 +13,18 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.errors import Rejected
 from activities.ports import Card
 from starters.incidents import IncidentClient
-from tests.conftest import binary
+from tests.conftest import start_time_skipping
 from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.store import MemoryStore
 from tests.fakes.tracker import FakeTracker
 from worker.build import build_worker
 from worker.config import ConfigFile
-from worker.search_attributes import ensure_search_attributes
 from worker.settings import Settings
 from workflows.config import Person
 from workflows.incident import IncidentWorkflow, incident_workflow_id
@@ -245,12 +243,8 @@ async def open_desk(
 async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     """A fresh time-skipping server per test: incidents, their pages and the shared incident
     counter are long-lived workflows, and a leftover one would hold the next test's clock."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=binary("temporal-test-server"),
-    )
+    env = await start_time_skipping()
     try:
-        await ensure_search_attributes(env.client, env.client.namespace)
         async for opened in open_desk(env, tmp_path, CONFIG):
             yield opened
     finally:

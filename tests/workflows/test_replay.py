@@ -22,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from activities.errors import Unavailable
-from tests.conftest import binary
+from tests.conftest import start_time_skipping
 from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.store import MemoryStore
 from tests.workflows.test_incident import CONFIG as INCIDENT_CONFIG
@@ -32,7 +32,6 @@ from tests.workflows.test_rotation import next_monday_10, rotation_desk
 from worker.build import WORKFLOWS, build_worker, workflow_runner
 from worker.config import ConfigFile
 from worker.rotations import sync_rotations
-from worker.search_attributes import ensure_search_attributes
 from worker.settings import Settings
 from workflows.incident import incident_workflow_id
 from workflows.incident_models import (
@@ -130,12 +129,8 @@ class TestReplay:
 
 async def record_incident_history(tmp_path: Path) -> WorkflowHistory:
     """An incident through lead, rollback, outcome, update and resolve, on its own server."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=binary("temporal-test-server"),
-    )
+    env = await start_time_skipping()
     try:
-        await ensure_search_attributes(env.client, env.client.namespace)
         async for desk in open_desk(env, tmp_path, INCIDENT_CONFIG):
             state = await desk.declare(service="search", customer_impact=True)
             await env.sleep(timedelta(minutes=6))
@@ -202,12 +197,8 @@ class TestRotationReplay:
 async def record_rotation_histories(tmp_path: Path) -> dict[str, WorkflowHistory]:
     """A rotation that took an override and a swap, saw a config change, handed over once;
     and the shift that ran a whole week (test page acknowledged, a note, the report)."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=binary("temporal-test-server"),
-    )
+    env = await start_time_skipping()
     try:
-        await ensure_search_attributes(env.client, env.client.namespace)
         async for desk in rotation_desk(env, tmp_path):
             return await drive_rotation(env, desk)
         raise AssertionError("the rotation desk yielded nothing")

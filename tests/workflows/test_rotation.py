@@ -14,18 +14,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import binary
+from tests.conftest import start_time_skipping
 from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.store import MemoryStore
 from tests.workflows.test_incident import RecordingChat
 from worker.build import build_worker
 from worker.config import ConfigFile
 from worker.rotations import sync_rotations
-from worker.search_attributes import ensure_search_attributes
 from worker.settings import Settings
 from workflows.models import PageActionInput, PageInput
 from workflows.page import PageWorkflow
@@ -173,12 +171,8 @@ async def rotation_desk(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterat
 @pytest.fixture
 async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     """A fresh time-skipping server per test: rotations and shifts live long."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=binary("temporal-test-server"),
-    )
+    env = await start_time_skipping()
     try:
-        await ensure_search_attributes(env.client, env.client.namespace)
         async for opened in rotation_desk(env, tmp_path):
             yield opened
     finally:
