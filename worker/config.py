@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Hashable
 from pathlib import Path
+from typing import Any
 
 import structlog
 import yaml
@@ -24,6 +26,34 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+class DuplicateKey(yaml.constructor.ConstructorError):
+    """A mapping names the same key twice (plain safe loading would keep the last)."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe loading that refuses a key given twice in one mapping.
+
+    Keys brought in by a ``<<:`` merge may still be overridden, as YAML intends.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                repeated = key in seen
+            except TypeError:
+                continue  # an unhashable key: the base class reports it
+            if repeated:
+                raise DuplicateKey(
+                    problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _key_path(path: ErrorPath) -> str:
@@ -70,12 +100,16 @@ def load_config(path: Path) -> TocsinConfig:
     except OSError as err:
         raise ConfigError([f"{path}: cannot read: {err.strerror}"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top level)"
         problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError([f"{path}: {where}: invalid YAML: {problem}"]) from None
+        kind = "" if isinstance(err, DuplicateKey) else "invalid YAML: "
+        raise ConfigError([f"{path}: {where}: {kind}{problem}"]) from None
+    except RecursionError:
+        # PyYAML builds nested collections recursively: a few hundred levels exhaust the stack.
+        raise ConfigError([f"{path}: (top level): invalid YAML: nested too deeply"]) from None
     return parse_config(data, str(path))
 
 

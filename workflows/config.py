@@ -12,28 +12,23 @@ from enum import StrEnum
 from typing import Annotated, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from workflows.durations import format_duration, parse_duration
+from workflows.durations import Duration, at_most, format_duration
 from workflows.incident_config import DEFAULT_SEVERITIES, Incidents, Severity
 from workflows.services import Alerting, Route, Service
 
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
-]
-
 _ID = r"^[a-z0-9][a-z0-9_-]*$"
 Ident = Annotated[str, Field(pattern=_ID, max_length=64)]
+
+# Bounds (README, "Limits"): wide enough for any real schedule, narrow enough that every
+# timer and date computed from the config stays in range and every loop over it is short.
+MAX_ACK_TIMEOUT = timedelta(weeks=1)
+MAX_SHIFT = timedelta(days=90)  # as long as an override may last (rotation_rules)
+MAX_REMINDER = timedelta(days=30)
+# Rotation start dates: schedule arithmetic on local times must stay inside datetime's
+# years 1 to 9999 whatever the time zone and shift.
+START_RANGE = (date(1970, 1, 1), date(2999, 12, 31))
 
 BUILTIN_METHODS = ("console", "email", "slack")
 
@@ -41,7 +36,8 @@ BUILTIN_METHODS = ("console", "email", "slack")
 def _check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a key naming a directory ("America") or longer than a file name can be.
         raise ValueError(
             f"unknown time zone {value!r} (use an IANA name such as 'America/Chicago')"
         ) from None
@@ -72,11 +68,11 @@ class Person(_Strict):
 
     name: str = Field(min_length=1)
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
-    low_urgency_contact: list[str] | None = None
+    low_urgency_contact: list[str] | None = Field(default=None, max_length=10)
     timezone: str | None = None
     slack: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]+$")
     github: str | None = Field(default=None, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
-    contact: list[str] = Field(default_factory=lambda: ["console"])
+    contact: list[str] = Field(default_factory=lambda: ["console"], max_length=10)
 
     _tz = field_validator("timezone")(lambda v: v if v is None else _check_timezone(v))
 
@@ -95,7 +91,7 @@ class Person(_Strict):
 class Team(_Strict):
     """A group of people with a rotation and an escalation policy."""
 
-    members: list[str] = Field(min_length=1)
+    members: list[str] = Field(min_length=1, max_length=100)
     rotation: str | None = None
     escalation_policy: str
     low_urgency_policy: str | None = None
@@ -124,16 +120,18 @@ class Rotation(_Strict):
 
     timezone: str
     handoff: Handoff
-    shift: Duration
+    shift: Annotated[Duration, at_most(MAX_SHIFT)]
     start: date
-    layers: dict[Ident, Annotated[list[str], Field(min_length=1)]] = Field(min_length=1)
+    layers: dict[Ident, Annotated[list[str], Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=10
+    )
     # The handoff (ShiftWorkflow): the incoming engineer's test page must be acknowledged
     # within test_page_timeout (else it escalates to the next layer); the outgoing one is
     # reminded handoff_reminder before the end to finish notes and the on-call report,
     # which goes to the team channel and to report_to (people, teams or email addresses).
-    test_page_timeout: Duration = timedelta(hours=4)
-    handoff_reminder: Duration = timedelta(hours=24)
-    report_to: list[str] = Field(default_factory=list)
+    test_page_timeout: Annotated[Duration, at_most(MAX_ACK_TIMEOUT)] = timedelta(hours=4)
+    handoff_reminder: Annotated[Duration, at_most(MAX_REMINDER)] = timedelta(hours=24)
+    report_to: list[str] = Field(default_factory=list, max_length=20)
     # Pages outside these local hours (or at weekends) count as off-hours in the report.
     workday_start_hour: int = Field(default=9, ge=0, le=23)
     workday_end_hour: int = Field(default=18, ge=1, le=24)
@@ -145,6 +143,14 @@ class Rotation(_Strict):
     def _shift(cls, value: timedelta) -> timedelta:
         if value < timedelta(hours=1):
             raise ValueError("a shift must last at least 1h")
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: date) -> date:
+        first, last = START_RANGE
+        if not first <= value <= last:
+            raise ValueError(f"must be between {first} and {last}")
         return value
 
     @model_validator(mode="after")
@@ -164,8 +170,8 @@ class Rotation(_Strict):
 class EscalationStep(_Strict):
     """Whom to notify, and how long they have to acknowledge before the next step."""
 
-    targets: list[str] = Field(min_length=1)
-    ack_timeout: Duration
+    targets: list[str] = Field(min_length=1, max_length=20)
+    ack_timeout: Annotated[Duration, at_most(MAX_ACK_TIMEOUT)]
 
     @field_validator("targets")
     @classmethod
@@ -180,7 +186,7 @@ class EscalationPolicy(_Strict):
 
     repeat: int = Field(default=0, ge=0, le=20)
     urgency: Literal["high", "low"] = "high"
-    steps: list[EscalationStep] = Field(min_length=1)
+    steps: list[EscalationStep] = Field(min_length=1, max_length=20)
 
 
 class TocsinConfig(_Strict):
@@ -192,10 +198,10 @@ class TocsinConfig(_Strict):
     rotations: dict[Ident, Rotation] = Field(default_factory=dict)
     escalation_policies: dict[Ident, EscalationPolicy] = Field(min_length=1)
     services: dict[Ident, Service] = Field(default_factory=dict)
-    routes: list[Route] = Field(default_factory=list)
+    routes: list[Route] = Field(default_factory=list, max_length=1000)
     alerting: Alerting = Field(default_factory=Alerting)
     severities: list[Severity] = Field(
-        default_factory=lambda: list(DEFAULT_SEVERITIES), min_length=1
+        default_factory=lambda: list(DEFAULT_SEVERITIES), min_length=1, max_length=20
     )
     incidents: Incidents = Field(default_factory=Incidents)
 

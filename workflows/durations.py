@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Annotated
+
+from pydantic import BeforeValidator, PlainSerializer
 
 _SHORT = re.compile(r"^(?:\d+[smhdw])+$")
 _PART = re.compile(r"(\d+)([smhdw])")
@@ -14,11 +17,16 @@ _ISO = re.compile(
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+class DurationTooLarge(ValueError):
+    """The text is a well-formed duration, but its number does not fit a timedelta."""
+
+
 def parse_duration(value: object) -> timedelta:
     """Parse ``<int><s|m|h|d|w>`` or an ISO 8601 duration (``P1W``, ``PT1H30M``).
 
     Raises:
         ValueError: the text is neither form, or the duration is not positive.
+        DurationTooLarge: (a ``ValueError``) the number is beyond what a timedelta holds.
     """
     if isinstance(value, timedelta):
         result = value
@@ -33,19 +41,25 @@ def parse_duration(value: object) -> timedelta:
 
 def _parse_text(text: str) -> timedelta:
     compact = text.strip()
-    if _SHORT.match(compact):
-        # "10m", "1w", and compounds such as "1h30m" (what format_duration writes).
-        return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(compact)))
-    iso = _ISO.match(text.strip().upper())
-    if iso and text.strip().upper() not in ("P", "PT") and any(iso.groupdict().values()):
-        parts = {k: float(v) if v else 0.0 for k, v in iso.groupdict().items()}
-        return timedelta(
-            weeks=parts["w"],
-            days=parts["d"],
-            hours=parts["h"],
-            minutes=parts["m"],
-            seconds=parts["s"],
-        )
+    try:
+        if _SHORT.match(compact):
+            # "10m", "1w", and compounds such as "1h30m" (what format_duration writes).
+            seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(compact))
+            return timedelta(seconds=seconds)
+        iso = _ISO.match(compact.upper())
+        if iso and compact.upper() not in ("P", "PT") and any(iso.groupdict().values()):
+            parts = {k: float(v) if v else 0.0 for k, v in iso.groupdict().items()}
+            return timedelta(
+                weeks=parts["w"],
+                days=parts["d"],
+                hours=parts["h"],
+                minutes=parts["m"],
+                seconds=parts["s"],
+            )
+    except (OverflowError, ValueError):
+        # timedelta stops at 999,999,999 days; int() refuses more than 4,300 digits.
+        shown = compact if len(compact) <= 40 else f"{compact[:37]}..."
+        raise DurationTooLarge(f"duration {shown!r} is too large") from None
     raise ValueError(
         f"invalid duration {text!r}: use <int><s|m|h|d|w> such as '10m' or ISO 8601 such as 'PT10M'"
     )
@@ -65,3 +79,30 @@ def format_duration(value: timedelta) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return "".join(parts) or "0s"
+
+
+# A config duration: parsed from either spelling, written back in the short one.
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+
+
+def at_most(limit: timedelta) -> BeforeValidator:
+    """An upper bound for a :data:`Duration` field: ``Annotated[Duration, at_most(WEEK)]``.
+
+    Pydantic runs the outer before-validator first, so this one sees the raw text: a
+    number too large to parse gets the same message as one merely over the bound.
+    """
+
+    def check(value: object) -> timedelta:
+        try:
+            result: timedelta | None = parse_duration(value)
+        except DurationTooLarge:
+            result = None
+        if result is None or result > limit:
+            raise ValueError(f"must be at most {format_duration(limit)}")
+        return result
+
+    return BeforeValidator(check)

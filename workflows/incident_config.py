@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field
 
-from workflows.durations import format_duration, parse_duration
+from workflows.durations import Duration, at_most
 
-_Duration = Annotated[
-    timedelta,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
-]
+# Bounds (README, "Limits"). Someone is paged when a role timeout expires, so it gets an
+# escalation step's bound; intervals and reminders get a month, follow-ups a quarter.
+_PageTimeout = Annotated[Duration, at_most(timedelta(weeks=1))]
+_Interval = Annotated[Duration, at_most(timedelta(days=30))]
+# The rollback activity's start_to_close_timeout is 15 minutes (workflows/incident.py):
+# the runner's own timeout must fire first, so a timed-out rollback is reported as such
+# rather than cut off and retried.
+_RollbackTimeout = Annotated[Duration, at_most(timedelta(minutes=10))]
 
 
 class _Strict(BaseModel):
@@ -25,10 +28,10 @@ class Severity(_Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$", max_length=32)
     page: bool = True
-    announce: list[str] = Field(default_factory=list)
-    update_interval: _Duration = timedelta(minutes=30)
+    announce: list[str] = Field(default_factory=list, max_length=20)
+    update_interval: _Interval = timedelta(minutes=30)
     postmortem: bool = False
-    postmortem_recipients: list[str] = Field(default_factory=list)
+    postmortem_recipients: list[str] = Field(default_factory=list, max_length=20)
 
 
 DEFAULT_SEVERITIES = [
@@ -64,7 +67,7 @@ class WebhookRollback(_Strict):
     kind: Literal["webhook"]
     url: str = Field(pattern=r"^https?://")
     secret_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    timeout: _Duration = timedelta(seconds=30)
+    timeout: _RollbackTimeout = timedelta(seconds=30)
 
 
 class CommandRollback(_Strict):
@@ -72,7 +75,7 @@ class CommandRollback(_Strict):
 
     kind: Literal["command"]
     argv: list[str] = Field(min_length=1)
-    timeout: _Duration = timedelta(minutes=5)
+    timeout: _RollbackTimeout = timedelta(minutes=5)
     cwd: str | None = None
 
 
@@ -89,11 +92,12 @@ class FollowUps(_Strict):
 
     # Default repository (``owner/name``) when the incident's service names none.
     repo: _Repo | None = None
-    labels: list[str] = Field(default_factory=lambda: ["incident"])
+    labels: list[str] = Field(default_factory=lambda: ["incident"], max_length=20)
     # Safety net for missed GitHub webhooks: how often open issues are checked.
-    check_interval: _Duration = timedelta(hours=6)
+    check_interval: _Interval = timedelta(hours=6)
     # Remind the assignee when an issue is still open after this long, then the lead.
-    remind_after: _Duration = timedelta(days=7)
+    # Follow-up work is often planned a quarter ahead, hence the longer bound.
+    remind_after: Annotated[Duration, at_most(timedelta(days=90))] = timedelta(days=7)
 
 
 class Postmortem(_Strict):
@@ -112,17 +116,19 @@ class Postmortem(_Strict):
 class Incidents(_Strict):
     """How incidents are run."""
 
-    lead_timeout: _Duration = timedelta(minutes=5)
-    prompt_interval: _Duration = timedelta(minutes=15)
+    lead_timeout: _PageTimeout = timedelta(minutes=5)
+    # Also how long an incident waits for a resolution owner before paging on call.
+    prompt_interval: _PageTimeout = timedelta(minutes=15)
     customer_support_team: str | None = None
     security_team: str | None = None
     default_severity: str | None = None
     # Continue an incident as new past this many history events (0: when Temporal suggests).
-    history_limit: int = Field(default=0, ge=0)
+    # Temporal ends a workflow at 51,200 events, so a larger limit could never apply.
+    history_limit: int = Field(default=0, ge=0, le=50_000)
     followups: FollowUps = Field(default_factory=FollowUps)
     postmortem: Postmortem = Field(default_factory=Postmortem)
     # The messenger is asked to confirm customer communication; reminded after this long.
-    messenger_confirm_timeout: _Duration = timedelta(hours=1)
+    messenger_confirm_timeout: _Interval = timedelta(hours=1)
     # When the channel is archived: once the postmortem is published and the follow-ups
     # are created, or only when the incident closes (every follow-up done).
     archive: Literal["after_postmortem", "at_close"] = "after_postmortem"

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
-from workflows.durations import format_duration, parse_duration
+from workflows.durations import Duration, at_most
 from workflows.incident_config import Rollback
 
 Urgency = Literal["high", "low"]
@@ -29,12 +29,6 @@ DEFAULT_URGENCY: dict[str, Urgency] = {
     "info": "low",
 }
 
-_Duration = Annotated[
-    timedelta,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
-]
-
 
 def _compile(value: object) -> re.Pattern[str]:
     if isinstance(value, re.Pattern):
@@ -44,7 +38,8 @@ def _compile(value: object) -> re.Pattern[str]:
     try:
         # Anchored like Alertmanager's =~ matchers: the whole label value must match.
         return re.compile(f"^(?:{value})$")
-    except re.error as err:
+    except (re.error, OverflowError, RecursionError) as err:
+        # OverflowError: a repeat count such as {99999999999}; RecursionError: deep nesting.
         raise ValueError(f"invalid regular expression {value!r}: {err}") from None
 
 
@@ -107,4 +102,4 @@ class Route(_Strict):
 class Alerting(_Strict):
     """Alert ingestion settings."""
 
-    flap_window: _Duration = timedelta(minutes=5)
+    flap_window: Annotated[Duration, at_most(timedelta(days=30))] = timedelta(minutes=5)

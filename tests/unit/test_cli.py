@@ -108,6 +108,56 @@ class TestConfigCheck:
         assert result.stdout == f"{path}: file not found\n"
 
 
+def example_with(old: str, new: str) -> str:
+    """The shipped example with the first ``old`` replaced by ``new``."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+class TestConfigCheckBounds:
+    """Values beyond a field's bound, and repeated keys, fail the check like any config error."""
+
+    @pytest.mark.parametrize("value", ["99999999999w", "P99999999999W", "3000000d"])
+    def test_ack_timeout_too_long(self, tocsin: CliRunner, tmp_path: Path, value: str) -> None:
+        """An ack_timeout over a week, however large, is one error line naming the bound; exit 2."""
+        path = tmp_path / "tocsin.yaml"
+        path.write_text(example_with("ack_timeout: 10m}", f"ack_timeout: {value}}}"))
+
+        result = tocsin.invoke(app, ["config", "check", str(path)])
+
+        assert no_traceback(result)
+        assert result.exit_code == 2
+        assert result.stdout.splitlines() == [
+            f"{path}: escalation_policies.delivery.steps.0.ack_timeout: must be at most 1w"
+        ]
+
+    def test_repeat_too_large(self, tocsin: CliRunner, tmp_path: Path) -> None:
+        """`repeat: 1000` is refused at its key path with the largest repeat allowed; exit 2."""
+        path = tmp_path / "tocsin.yaml"
+        path.write_text(example_with("repeat: 0", "repeat: 1000"))
+
+        result = tocsin.invoke(app, ["config", "check", str(path)])
+
+        assert result.exit_code == 2
+        assert result.stdout.splitlines() == [
+            f"{path}: escalation_policies.delivery.repeat: Input should be less than or equal to 20"
+        ]
+
+    def test_duplicate_key(self, tocsin: CliRunner, tmp_path: Path) -> None:
+        """A person listed twice is refused with the line of the second entry; exit 2."""
+        text = example_with("  bob:", "  alice: {name: Alice Again}\n  bob:")
+        line = text.splitlines().index("  alice: {name: Alice Again}") + 1
+        path = tmp_path / "tocsin.yaml"
+        path.write_text(text)
+
+        result = tocsin.invoke(app, ["config", "check", str(path)])
+
+        assert no_traceback(result)
+        assert result.exit_code == 2
+        assert result.stdout == f"{path}: line {line}, column 3: duplicate key 'alice'\n"
+
+
 class TestOncall:
     # The delivery rotation starts Monday 2026-01-05 10:00 Chicago with weekly shifts:
     # 2026-11-23 09:59 CST (15:59 UTC) is the last minute of shift 45, held by

@@ -361,6 +361,197 @@ class TestSchemaErrors:
         assert str(ConfigError(problems)) == "\n".join(problems)
 
 
+def policy(data: Data) -> Data:
+    """The example's `delivery` escalation policy, for editing in place."""
+    found: Data = data["escalation_policies"]["delivery"]
+    return found
+
+
+def daily(data: Data) -> Data:
+    """The example's rotation without a handoff weekday, so any shift length is allowed."""
+    del rotation(data)["handoff"]["weekday"]
+    return rotation(data)
+
+
+class TestBounds:
+    """Every duration and count has a maximum, refused at its key path with the bound."""
+
+    @pytest.mark.parametrize("value", ["8d", "3000000d", "99999999999w", "P99999999999W"])
+    def test_ack_timeout_at_most_a_week(self, value: str) -> None:
+        """An ack_timeout over a week, even one too large to compute, names the bound."""
+        problems = problems_of(lambda d: step(d, 1).update(ack_timeout=value))
+        assert problems == [
+            "tocsin.yaml: escalation_policies.delivery.steps.1.ack_timeout: must be at most 1w"
+        ]
+
+    def test_repeat(self) -> None:
+        """`repeat: 1000` is refused with the largest repeat allowed."""
+        problems = problems_of(lambda d: policy(d).update(repeat=1000))
+        assert problems == [
+            "tocsin.yaml: escalation_policies.delivery.repeat: "
+            "Input should be less than or equal to 20"
+        ]
+
+    @pytest.mark.parametrize(
+        ("change", "where", "message"),
+        [
+            (
+                lambda d: daily(d).update(shift="91d"),
+                "rotations.delivery.shift",
+                "must be at most 90d",
+            ),
+            (
+                lambda d: rotation(d).update(test_page_timeout="8d"),
+                "rotations.delivery.test_page_timeout",
+                "must be at most 1w",
+            ),
+            (
+                lambda d: rotation(d).update(handoff_reminder="31d"),
+                "rotations.delivery.handoff_reminder",
+                "must be at most 30d",
+            ),
+            (
+                lambda d: rotation(d).update(start="9999-12-31"),
+                "rotations.delivery.start",
+                "must be between 1970-01-01 and 2999-12-31",
+            ),
+            (
+                lambda d: d.update(severities=[{"name": "sev1", "update_interval": "P31D"}]),
+                "severities.0.update_interval",
+                "must be at most 30d",
+            ),
+            (
+                lambda d: d.update(alerting={"flap_window": "99999999999w"}),
+                "alerting.flap_window",
+                "must be at most 30d",
+            ),
+            (
+                lambda d: d.update(incidents={"lead_timeout": "8d"}),
+                "incidents.lead_timeout",
+                "must be at most 1w",
+            ),
+            (
+                lambda d: d.update(incidents={"followups": {"remind_after": "91d"}}),
+                "incidents.followups.remind_after",
+                "must be at most 90d",
+            ),
+            (
+                lambda d: d.update(incidents={"history_limit": 100_000}),
+                "incidents.history_limit",
+                "Input should be less than or equal to 50000",
+            ),
+            (
+                lambda d: d.update(
+                    services={
+                        "api": {
+                            "team": "delivery",
+                            "rollback": {"kind": "command", "argv": ["true"], "timeout": "1h"},
+                        }
+                    }
+                ),
+                "services.api.rollback.command.timeout",
+                "must be at most 10m",
+            ),
+            (
+                lambda d: policy(d).update(steps=[step(d, 0)] * 21),
+                "escalation_policies.delivery.steps",
+                "List should have at most 20 items after validation, not 21",
+            ),
+            (
+                lambda d: rotation(d).update(layers={f"l{i}": ["alice"] for i in range(11)}),
+                "rotations.delivery.layers",
+                "Dictionary should have at most 10 items after validation, not more",
+            ),
+        ],
+    )
+    def test_bound_named_at_key(
+        self, change: Callable[[Data], object], where: str, message: str
+    ) -> None:
+        """A value over its field's maximum is one line: the key path, then the bound."""
+        assert problems_of(change) == [f"tocsin.yaml: {where}: {message}"]
+
+    def test_largest_values_allowed(self) -> None:
+        """Values exactly at their bounds load unchanged."""
+        data = example()
+        policy(data)["repeat"] = 20
+        step(data, 0)["ack_timeout"] = "7d"
+        daily(data).update(shift="90d", handoff_reminder="30d", start="2999-12-31")
+
+        config = parse_config(data, SOURCE)
+
+        assert config.escalation_policies["delivery"].repeat == 20
+        assert config.escalation_policies["delivery"].steps[0].ack_timeout == timedelta(days=7)
+        assert config.rotations["delivery"].shift == timedelta(days=90)
+        assert config.rotations["delivery"].handoff_reminder == timedelta(days=30)
+
+    @pytest.mark.parametrize(
+        ("change", "where", "message"),
+        [
+            (
+                lambda d: d.update(timezone="America"),
+                "timezone",
+                "unknown time zone 'America' (use an IANA name such as 'America/Chicago')",
+            ),
+            (
+                lambda d: d.update(
+                    routes=[
+                        {"match_re": {"job": "a{99999999999}"}, "team": "delivery"},
+                        {"default": True, "team": "delivery"},
+                    ]
+                ),
+                "routes.0.match_re.job",
+                "invalid regular expression 'a{99999999999}': the repetition number is too large",
+            ),
+        ],
+    )
+    def test_other_values_that_crashed(
+        self, change: Callable[[Data], object], where: str, message: str
+    ) -> None:
+        """A time zone naming a directory and an overflowing regex repeat are errors, not crashes."""
+        assert problems_of(change) == [f"tocsin.yaml: {where}: {message}"]
+
+
+class TestDuplicateKeys:
+    """A key given twice in one mapping is refused with its line, not silently overridden."""
+
+    def test_duplicate_person(self, tmp_path: Path) -> None:
+        """A second `people.alice:` is named with its line and column."""
+        path = tmp_path / "tocsin.yaml"
+        path.write_text(EXAMPLE.replace("  bob:", "  alice: {name: Alice Again}\n  bob:"))
+
+        with pytest.raises(ConfigError) as caught:
+            load_config(path)
+
+        assert caught.value.problems == [f"{path}: line 4, column 3: duplicate key 'alice'"]
+
+    def test_duplicate_key_in_flow_mapping(self, tmp_path: Path) -> None:
+        """`ack_timeout` twice in one step is refused at the second one."""
+        path = tmp_path / "tocsin.yaml"
+        path.write_text(EXAMPLE.replace("ack_timeout: 5m}", "ack_timeout: 5m, ack_timeout: 1h}", 1))
+
+        with pytest.raises(ConfigError) as caught:
+            load_config(path)
+
+        assert caught.value.problems == [f"{path}: line 20, column 62: duplicate key 'ack_timeout'"]
+
+    def test_same_key_in_different_mappings(self, tmp_path: Path) -> None:
+        """The same key in sibling mappings (every person's `name`) is not a duplicate."""
+        path = tmp_path / "tocsin.yaml"
+        path.write_text(EXAMPLE)
+        assert list(load_config(path).people) == ["alice", "bob", "dana"]
+
+    def test_merge_key_may_be_overridden(self, tmp_path: Path) -> None:
+        """A key brought in by a YAML `<<:` merge can still be set in the mapping itself."""
+        path = tmp_path / "tocsin.yaml"
+        text = EXAMPLE.replace(
+            "  bob: {name: Bob, contact: [console]}",
+            "  bob: &base {name: Bob, contact: [console]}\n  erin: {<<: *base, name: Erin}",
+        )
+        path.write_text(text)
+
+        assert load_config(path).people["erin"].name == "Erin"
+
+
 class TestLoadConfig:
     def test_missing_file(self, tmp_path: Path) -> None:
         """A missing file is one line naming the file."""
@@ -444,6 +635,37 @@ class TestConfigFile:
 
         rewrite(path, EXAMPLE.replace("name: Dana,", "name: Dana Example,"), bump=2)
         assert source.current().people["dana"].name == "Dana Example"
+
+    @pytest.mark.parametrize("value", ["99999999999w", "3000000d"])
+    def test_out_of_bounds_edit_keeps_last_good_config(self, tmp_path: Path, value: str) -> None:
+        """A live edit with an ack_timeout beyond its bound is logged and ignored."""
+        path = tmp_path / "tocsin.yaml"
+        path.write_text(EXAMPLE, encoding="utf-8")
+        source = ConfigFile(path)
+        good = source.current()
+
+        rewrite(path, EXAMPLE.replace("ack_timeout: 10m", f"ack_timeout: {value}"), bump=1)
+        with capture_logs() as logs:
+            assert source.current() is good
+
+        [entry] = [e for e in logs if e["event"] == "config change ignored"]
+        assert entry["problems"] == [
+            f"{path}: escalation_policies.delivery.steps.0.ack_timeout: must be at most 1w"
+        ]
+
+    def test_duplicate_key_edit_keeps_last_good_config(self, tmp_path: Path) -> None:
+        """A live edit that repeats a key is logged with its line and ignored."""
+        path = tmp_path / "tocsin.yaml"
+        path.write_text(EXAMPLE, encoding="utf-8")
+        source = ConfigFile(path)
+        good = source.current()
+
+        rewrite(path, EXAMPLE.replace("  dana:", "  bob: {name: Robert}\n  dana:"), bump=1)
+        with capture_logs() as logs:
+            assert source.current() is good
+
+        [entry] = [e for e in logs if e["event"] == "config change ignored"]
+        assert entry["problems"] == [f"{path}: line 5, column 3: duplicate key 'bob'"]
 
     def test_keeps_last_good_config_when_file_disappears(self, tmp_path: Path) -> None:
         """If the file is deleted, current() keeps serving the configuration it had."""

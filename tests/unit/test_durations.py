@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
-from workflows.durations import format_duration, parse_duration
+from workflows.durations import Duration, at_most, format_duration, parse_duration
 
 
 class TestParseDuration:
@@ -78,6 +80,50 @@ class TestParseDuration:
         """A bare number (YAML `ack_timeout: 10`) or any other non-string is rejected."""
         with pytest.raises(ValueError, match="expected a duration"):
             parse_duration(value)
+
+    @pytest.mark.parametrize(
+        "text", ["99999999999w", "P99999999999W", "PT99999999999999H", f"PT{'9' * 400}S"]
+    )
+    def test_rejects_overflowing_number(self, text: str) -> None:
+        """A number too large for a timedelta is a ValueError saying so, never an OverflowError."""
+        with pytest.raises(ValueError, match="too large"):
+            parse_duration(text)
+
+    def test_overflow_message_stays_short(self) -> None:
+        """A 5,000-digit number is refused as too large with its text cut short in the message."""
+        with pytest.raises(ValueError, match="too large") as caught:
+            parse_duration("9" * 5000 + "s")
+        assert len(str(caught.value)) < 80
+
+
+class Step(BaseModel):
+    """A model with one duration bounded at a week, like an escalation step's ack_timeout."""
+
+    timeout: Annotated[Duration, at_most(timedelta(weeks=1))] = timedelta(minutes=5)
+
+
+class TestAtMost:
+    """A bounded duration field accepts up to its bound and names the bound past it."""
+
+    @pytest.mark.parametrize("text", ["10m", "7d", "P1W", "PT168H"])
+    def test_within_bound(self, text: str) -> None:
+        """Values up to the bound are parsed as usual and written back in short form."""
+        step = Step(timeout=text)
+        assert step.timeout == parse_duration(text)
+        assert step.model_dump()["timeout"] == format_duration(parse_duration(text))
+
+    @pytest.mark.parametrize("value", ["8d", "3000000d", "99999999999w", timedelta(days=8)])
+    def test_over_bound(self, value: object) -> None:
+        """Past the bound, a number too large to compute included, the message states the bound."""
+        with pytest.raises(ValidationError) as caught:
+            Step(timeout=value)
+        [error] = caught.value.errors()
+        assert error["msg"] == "Value error, must be at most 1w"
+
+    def test_malformed_text_keeps_its_message(self) -> None:
+        """Text that is no duration at all is still explained with both accepted forms."""
+        with pytest.raises(ValidationError, match="invalid duration '10x'"):
+            Step(timeout="10x")
 
 
 class TestFormatDuration:
