@@ -45,6 +45,7 @@ from starters.cli_common import (
     fail,
     run,
     settings_from,
+    setup_logging,
 )
 from starters.cli_common import actor as _actor
 from starters.cli_common import connect_client as _connect
@@ -55,7 +56,6 @@ from starters.cli_rotations import ical, rotation_app, shift_app
 from starters.incidents import IncidentListItem
 from worker.client import connect
 from worker.config import ConfigError, load_config
-from worker.logging import configure_logging
 from worker.settings import Settings
 from workflows.config import TocsinConfig
 from workflows.incident_models import (
@@ -117,7 +117,7 @@ def dev(
     ] = None,
 ) -> None:
     """Run the embedded stack: Temporal dev server + UI, worker and API, all on 127.0.0.1."""
-    from starters.dev import run_dev  # noqa: PLC0415 - keeps other commands fast to start
+    from starters.dev import PortInUse, run_dev  # noqa: PLC0415 - keeps other commands fast to start
 
     settings = settings_from(
         config=config,
@@ -126,10 +126,12 @@ def dev(
         temporal_port=temporal_port,
         ui_port=ui_port,
     )
-    configure_logging(settings.log_format, settings.log_level)
+    setup_logging(settings, service=True)
     source = config_file(settings)
     try:
         run(run_dev(settings, source))
+    except PortInUse as err:
+        raise fail(str(err), 2) from None
     except (OSError, RuntimeError) as err:
         raise fail(str(err), 1) from None
 
@@ -140,7 +142,7 @@ def worker(config: ConfigOpt = None) -> None:
     from worker.run import run_worker  # noqa: PLC0415
 
     settings = settings_from(config=config)
-    configure_logging(settings.log_format, settings.log_level)
+    setup_logging(settings, service=True)
     source = config_file(settings)
 
     async def main() -> None:
@@ -165,7 +167,7 @@ def api(
     from starters.server import serve_api  # noqa: PLC0415
 
     settings = settings_from(config=config, api_host=host, api_port=port)
-    configure_logging(settings.log_format, settings.log_level)
+    setup_logging(settings, service=True)
     if settings.api_token is None:
         raise fail("TOCSIN_API_TOKEN is not set: the API refuses to run without a token")
     source = config_file(settings)
@@ -817,7 +819,7 @@ def _read_log(settings: Settings, query: LogQuery) -> list[IncidentRecord]:
     from worker.settings import database_url  # noqa: PLC0415
 
     # Only errors reach stderr: stdout stays clean for --json and --csv.
-    configure_logging(settings.log_format, "error")
+    setup_logging(settings, "error")
 
     async def main() -> list[IncidentRecord]:
         store = await open_store(database_url(settings))

@@ -17,7 +17,7 @@ from starters.api import IncidentNotFound, InvalidRequest, PageNotFound, Rejecte
 from worker.client import connect
 from worker.config import ConfigError, ConfigFile
 from worker.logging import configure_logging
-from worker.settings import Settings, SettingsError
+from worker.settings import Settings, SettingsError, secret_values
 from workflows.config import TocsinConfig
 
 T = TypeVar("T")
@@ -102,9 +102,26 @@ def with_client(
         raise fail(f"Temporal refused the call: {err.message}", 1) from None
 
 
+def setup_logging(settings: Settings, level: str | None = None, *, service: bool = False) -> None:
+    """Logging for a command, with every secret the settings and the config name hidden.
+
+    Services (``dev``, ``worker``, ``api``) render on a logging thread, off the event loop.
+    """
+    try:
+        config_text = settings.config.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        config_text = ""  # the config loader reports the missing file
+    configure_logging(
+        settings.log_format,
+        level or settings.log_level,
+        secrets=secret_values(settings, config_text=config_text),
+        background=service,
+    )
+
+
 def quiet_logs(settings: Settings) -> None:
     """Warnings and errors to stderr: stdout stays the command's answer (--json, --csv)."""
-    configure_logging(settings.log_format, "warning")
+    setup_logging(settings, "warning")
 
 
 def actor(value: str | None) -> str:

@@ -40,7 +40,8 @@ class Settings(BaseModel):
     alertmanager_password: SecretStr | None = None
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     public_url: str | None = None
-    log_format: Literal["console", "json"] = "console"
+    # ``auto``: readable console lines on a terminal, JSON lines otherwise (files, journald).
+    log_format: Literal["auto", "console", "json"] = "auto"
     log_level: str = "info"
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -97,6 +98,40 @@ class Settings(BaseModel):
 
 class SettingsError(ValueError):
     """A ``TOCSIN_*`` environment variable has a value Tocsin cannot use."""
+
+
+# Variables whose names say they hold a secret; their values never reach a log.
+SECRET_VARIABLE = re.compile(r"(?i)token|secret|passw(?:or)?d|api_?key|credential|private_?key")
+# Read by the Slack and GitHub adapters (not TOCSIN_*), secret whatever their names say.
+VENDOR_SECRETS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "GITHUB_TOKEN",
+    "GITHUB_WEBHOOK_SECRET",
+)
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def secret_values(
+    settings: Settings, environ: Mapping[str, str] | None = None, config_text: str = ""
+) -> list[str]:
+    """Every value a log must never show.
+
+    The settings' secrets, the vendor tokens, any variable whose name says it is secret,
+    and every variable the config refers to as ``${NAME}`` (contact URLs, integration
+    keys) or names in ``secret_env`` (rollback webhooks): ``config_text`` is the raw file.
+    """
+    env = os.environ if environ is None else environ
+    found = [
+        value.get_secret_value()
+        for name in Settings.model_fields
+        if isinstance(value := getattr(settings, name), SecretStr)
+    ]
+    names = set(VENDOR_SECRETS) | {name for name in env if SECRET_VARIABLE.search(name)}
+    names |= set(_REFERENCE.findall(config_text))
+    names |= set(re.findall(r"secret_env:\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)", config_text))
+    found += [env[name] for name in sorted(names) if env.get(name)]
+    return found
 
 
 def env_var_names() -> list[str]:

@@ -1,0 +1,118 @@
+"""Keeping secrets out of log output: known secret values, secret-bearing fields, URL
+credentials and query tokens are replaced before a line is written, in every format.
+
+Pure text work, no I/O: :mod:`worker.logging` runs it over each event and each rendered
+line, and the settings say which values are secret.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+REDACTED = "[redacted]"
+# Shorter values are not treated as secrets: replacing every "1" or "abc" would shred the
+# log and hide nothing (a 5-character token is no secret anyway).
+MIN_SECRET_LENGTH = 6
+
+# A field whose name says it holds a secret: its value is never shown.
+_SECRET_WORDS = (
+    r"token|secret|passw(?:or)?d|passphrase|authorization|api[_-]?key|signature|"  # noqa: S105 - names of secret fields, not a secret
+    r"credential|cookie|routing[_-]?key|integration[_-]?key|private[_-]?key|database[_-]?url"
+)
+SECRET_FIELD = re.compile(rf"(?i)(?:{_SECRET_WORDS})")
+
+_TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # scheme://user:password@host — keep the user, drop the password.
+    (
+        re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/@:]*:)[^\s/@]+@"),
+        rf"\g<head>{REDACTED}@",
+    ),
+    # ?token=…, &api_key=…, &sig=… in any URL.
+    (
+        re.compile(
+            r"(?i)(?P<head>[?&;][\w.-]*(?:token|key|secret|passw(?:or)?d|sig|signature|auth)"
+            r"[\w.-]*=)[^&\s'\"#<>]+"
+        ),
+        rf"\g<head>{REDACTED}",
+    ),
+    # Authorization header values.
+    (
+        re.compile(r"(?i)\b(?P<head>(?:bearer|basic|digest|geniekey)\s+)[\w.~+/=-]{6,}"),
+        rf"\g<head>{REDACTED}",
+    ),
+    # token='…', password=…, "api_key": "…", 'signing_secret': '…' in reprs and JSON.
+    (
+        re.compile(
+            rf"(?i)(?P<head>\b[\w-]*(?:{_SECRET_WORDS})[\w-]*(?:=|['\"]\s*:\s*)['\"]?)"
+            r"(?!\[redacted\])(?!None\b)(?!SecretStr\()[^'\"\s,;)}\]&]+"
+        ),
+        rf"\g<head>{REDACTED}",
+    ),
+)
+# A run of token-like characters at the end of a cut string may be the first half of a
+# secret that the cut split (known secrets are replaced before any cut): it is dropped.
+_TRAILING_WORD = re.compile(r"[\w.~+/=%:-]{1,64}$")
+
+
+class Redactor:
+    """Replaces secrets in log events and rendered lines; thread-safe to extend.
+
+    Args:
+        secrets: values to hide wherever they appear (shorter ones than
+            :data:`MIN_SECRET_LENGTH` are ignored).
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Hide these values too (a token generated at start, a config's ``${NAME}``)."""
+        fresh = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH} - self._values
+        if not fresh:
+            return
+        with self._lock:
+            self._values |= fresh
+            # Longest first: a secret that contains another is replaced whole.
+            ordered = sorted(self._values, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+    def text(self, value: str) -> str:
+        """``value`` with every known secret and secret-looking part replaced."""
+        pattern = self._pattern
+        if pattern is not None:
+            value = pattern.sub(REDACTED, value)
+        for known, replacement in _TEXT_PATTERNS:
+            value = known.sub(replacement, value)
+        return value
+
+    def event(self, event: Mapping[str, Any], max_chars: int) -> dict[str, Any]:
+        """A copy of a log event: secret fields hidden, strings redacted and cut to ``max_chars``.
+
+        Values of other types are left to the renderer and to :meth:`text` on its output.
+        """
+        clean: dict[str, Any] = {}
+        for key, value in event.items():
+            if value is not None and not isinstance(value, bool) and SECRET_FIELD.search(key):
+                clean[key] = REDACTED
+            elif isinstance(value, str):
+                clean[key] = cut(self.text(cut(value, max_chars * 4)), max_chars)
+            else:
+                clean[key] = value
+        return clean
+
+
+def cut(text: str, max_chars: int) -> str:
+    """``text`` if short enough, else its head with a marker saying how much was dropped.
+
+    The head never ends inside a word, so a secret split by the cut is not half shown.
+    """
+    if len(text) <= max_chars:
+        return text
+    head = _TRAILING_WORD.sub("", text[:max_chars])
+    return f"{head}… [truncated {len(text) - len(head)} characters]"
