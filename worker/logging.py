@@ -32,6 +32,8 @@ LogFormat = Literal["auto", "console", "json"]
 
 # One rendered event (message, fields and traceback) at most; a longer one is cut.
 MAX_EVENT_CHARS = 16_000
+# One traceback at most (its head and its tail), leaving room for the event's fields.
+MAX_EXCEPTION_CHARS = 12_000
 # One string field at most, before rendering (keeps the renderer's work small).
 MAX_FIELD_CHARS = 4_000
 # Frames shown per exception in a chain: the innermost ones, where it was raised.
@@ -210,12 +212,17 @@ def _format_exception(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
         rendered = traceback.TracebackException(
             *exc_info, limit=-MAX_FRAMES, capture_locals=False, compact=True
         ).format()
-        event["exception"] = cut("".join(rendered), MAX_EVENT_CHARS)
+        event["exception"] = cut("".join(rendered), MAX_EXCEPTION_CHARS)
     return event
 
 
 def _redact_event(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
-    return _redactor.event(event, MAX_FIELD_CHARS)
+    # A traceback gets more room than a field: its end names what was raised.
+    exception = event.pop("exception", None)
+    clean = _redactor.event(event, MAX_FIELD_CHARS)
+    if isinstance(exception, str):
+        clean["exception"] = _redactor.text(exception)
+    return clean
 
 
 def _redact_line(_: WrappedLogger, __: str, line: Any) -> str:

@@ -47,7 +47,8 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             rf"(?i)(?P<head>\b[\w-]*(?:{_SECRET_WORDS})[\w-]*(?:=|['\"]\s*:\s*)['\"]?)"
-            r"(?!\[redacted\])(?!None\b)(?!SecretStr\()[^'\"\s,;)}\]&]+"
+            r"(?!\[redacted\])(?!\(redacted\))(?!\*+['\"])(?!None\b)(?!SecretStr\()"
+            r"[^'\"\s,;)}\]&]+"
         ),
         rf"\g<head>{REDACTED}",
     ),
@@ -55,6 +56,7 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 # A run of token-like characters at the end of a cut string may be the first half of a
 # secret that the cut split (known secrets are replaced before any cut): it is dropped.
 _TRAILING_WORD = re.compile(r"[\w.~+/=%:-]{1,64}$")
+_LEADING_WORD = re.compile(r"^[\w.~+/=%:-]{1,64}")
 
 
 class Redactor:
@@ -108,11 +110,14 @@ class Redactor:
 
 
 def cut(text: str, max_chars: int) -> str:
-    """``text`` if short enough, else its head with a marker saying how much was dropped.
+    """``text`` if short enough, else its head and its tail with a marker saying how much
+    was dropped between them (a traceback's tail names the exception).
 
-    The head never ends inside a word, so a secret split by the cut is not half shown.
+    Neither part ends or starts inside a word, so a secret split by a cut is not half shown.
     """
     if len(text) <= max_chars:
         return text
-    head = _TRAILING_WORD.sub("", text[:max_chars])
-    return f"{head}… [truncated {len(text) - len(head)} characters]"
+    keep_tail = max_chars // 4
+    head = _TRAILING_WORD.sub("", text[: max_chars - keep_tail])
+    tail = _LEADING_WORD.sub("", text[len(text) - keep_tail :]) if keep_tail else ""
+    return f"{head}… [{len(text) - len(head) - len(tail)} characters cut] …{tail}"

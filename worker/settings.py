@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -101,7 +102,9 @@ class SettingsError(ValueError):
 
 
 # Variables whose names say they hold a secret; their values never reach a log.
-SECRET_VARIABLE = re.compile(r"(?i)token|secret|passw(?:or)?d|api_?key|credential|private_?key")
+SECRET_VARIABLE = re.compile(
+    r"(?i)token|secret|passw(?:or)?d|api_?key|credential|private_?key|(?:^|_)key(?:_|$)"
+)
 # Read by the Slack and GitHub adapters (not TOCSIN_*), secret whatever their names say.
 VENDOR_SECRETS = (
     "SLACK_BOT_TOKEN",
@@ -131,7 +134,18 @@ def secret_values(
     names |= set(_REFERENCE.findall(config_text))
     names |= set(re.findall(r"secret_env:\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)", config_text))
     found += [env[name] for name in sorted(names) if env.get(name)]
+    # A URL's password is secret on its own too: a library may log the URL's parts.
+    found += [part for value in found for part in _url_passwords(value)]
     return found
+
+
+def _url_passwords(value: str) -> list[str]:
+    """The password in ``scheme://user:password@host``, as written and percent-decoded."""
+    match = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]*:([^/@]+)@", value)
+    if match is None:
+        return []
+    written = match.group(1)
+    return [written, unquote(written)]
 
 
 def env_var_names() -> list[str]:

@@ -57,22 +57,9 @@ class CommandRunner:
         if not isinstance(spec, CommandRollback):
             raise Rejected(f"the command runner cannot run a {spec.kind} rollback")
         program = spec.argv[0]
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *spec.argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                cwd=spec.cwd,
-                env=rollback_environment(self._environ, request),
-                start_new_session=True,
-            )
-        except FileNotFoundError as err:
-            missing = spec.cwd if spec.cwd and err.filename == spec.cwd else program
-            what = "directory" if missing == spec.cwd else "command"
-            return self._failed(f"{what} {missing} not found")
-        except PermissionError:
-            return self._failed(f"{program} could not be run: permission denied")
+        proc = await self._start(spec, request)
+        if isinstance(proc, RollbackResult):
+            return proc
 
         output = bytearray()
         reader = asyncio.create_task(_collect(proc.stdout, output))
@@ -98,6 +85,31 @@ class CommandRunner:
         if code is not None and code < 0:
             return self._failed(f"{program} was killed by {_signal_name(-code)}", text)
         return self._failed(f"{program} exited {code}", text)
+
+    async def _start(
+        self, spec: CommandRollback, request: RollbackRequest
+    ) -> asyncio.subprocess.Process | RollbackResult:
+        """The running command, or the failed result saying why it could not start."""
+        program = spec.argv[0]
+        try:
+            return await asyncio.create_subprocess_exec(
+                *spec.argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                cwd=spec.cwd,
+                env=rollback_environment(self._environ, request),
+                start_new_session=True,
+            )
+        except FileNotFoundError as err:
+            missing = spec.cwd if spec.cwd and err.filename == spec.cwd else program
+            what = "directory" if missing == spec.cwd else "command"
+            return self._failed(f"{what} {missing} not found")
+        except PermissionError:
+            return self._failed(f"{program} could not be run: permission denied")
+        except OSError as err:
+            # A cwd that is a file, an argv the kernel refuses (E2BIG, ENOEXEC), …
+            return self._failed(f"{program} could not be run: {err.strerror or err}")
 
     @staticmethod
     def _failed(summary: str, output: str = "") -> RollbackResult:

@@ -219,6 +219,16 @@ class TestCommandRunner:
         assert not result.ok
         assert result.summary == f"directory {missing} not found"
 
+    async def test_cwd_that_is_a_file_is_a_result(self, tmp_path: Path) -> None:
+        """A working directory that is a file fails the rollback with the reason, no exception."""
+        a_file = tmp_path / "deploy.sh"
+        a_file.write_text("#!/bin/sh\n")
+
+        result = await CommandRunner(BASE_ENV).run(command("true", cwd=str(a_file)), REQUEST)
+
+        assert not result.ok
+        assert result.summary == "/bin/sh could not be run: Not a directory"
+
     async def test_long_output_keeps_the_end(self) -> None:
         """Output beyond 4,000 characters keeps its last part, where errors usually are."""
         script = "i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done; echo FINAL"
