@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from workflows.durations import parse_duration
 from workflows.incident_models import IncidentRecord
+from workflows.instants import EARLIEST, check_instant
 
 NO_SERVICE = "(no service)"
 # What the log and the report cover when no --since/since= is given.
@@ -154,19 +155,26 @@ def parse_when(value: str, now: datetime) -> datetime:
     if not text:
         raise ValueError("empty time: use a duration back from now (7d, 12h) or an ISO 8601 date")
     try:
-        return now.astimezone(UTC) - parse_duration(text)
+        back = parse_duration(text)
     except ValueError:
         pass
+    else:
+        if back > now.astimezone(UTC) - EARLIEST:
+            raise ValueError(f"{text} back from now is before {EARLIEST:%Y-%m-%d}")
+        return now.astimezone(UTC) - back
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            parsed = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        else:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise ValueError(
             f"invalid time {value!r}: use a duration back from now such as 7d or 12h, or an "
             "ISO 8601 date or time such as 2026-05-01 or 2026-05-01T09:00:00+02:00"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return check_instant(
+        parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+    ).astimezone(UTC)
 
 
 def human_duration(seconds: float | None) -> str:

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from workflows.config import Rotation
+from workflows.instants import Instant
 
 
 class RotationVersion(BaseModel):
@@ -93,8 +94,8 @@ class OverrideRequest(BaseModel):
 
     layer: str = Field(min_length=1, max_length=64)
     person: str = Field(min_length=1, max_length=64)
-    start: datetime | None = None
-    end: datetime | None = None
+    start: Instant | None = None
+    end: Instant | None = None
     by: str = Field(min_length=1, max_length=64)
     reason: str | None = Field(default=None, max_length=500)
 
@@ -105,9 +106,9 @@ class SwapRequest(BaseModel):
 
     layer: str = Field(min_length=1, max_length=64)
     first_person: str = Field(min_length=1, max_length=64)
-    first_start: datetime
+    first_start: Instant
     second_person: str = Field(min_length=1, max_length=64)
-    second_start: datetime
+    second_start: Instant
     by: str = Field(min_length=1, max_length=64)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import aiohttp
 import structlog
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -34,8 +34,8 @@ from starters.api import (
 from starters.http import github as github_webhook
 from starters.http import incidents, oncall, pages, rotations, webhooks
 from starters.http import log as incident_log
-from starters.http.auth import BearerAuth
 from starters.http.limits import BodyLimit
+from starters.http.slack_checks import refuse_unsigned
 from starters.http.webhooks import WebhookCredentials
 from starters.slack.app import create_slack_app
 from starters.slack.context import SlackContext
@@ -97,8 +97,9 @@ def create_app(
         max_body_bytes: larger request bodies are refused with 413.
         slack: when given, Slack's events, commands and interactivity are served at
             ``POST /slack/events``; without it that route answers 503.
-        store: the incident log behind ``/api/log`` and ``/api/report`` (503 without one);
-            closed when the app stops.
+        store: the incident log behind ``/api/log`` and ``/api/report`` (503 without one),
+            and the record of GitHub deliveries already processed when it keeps one
+            (without it, a redelivery is processed again); closed when the app stops.
         github_webhook_secret: verifies ``POST /webhooks/github`` deliveries (503 without).
     """
 
@@ -134,9 +135,10 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
-    _add_routers(
-        app, token, webhook_credentials or WebhookCredentials(token), github_webhook_secret
-    )
+    if not token:
+        raise ValueError("the API token must not be empty")
+    app.state.api_token = token
+    _add_routers(app, webhook_credentials or WebhookCredentials(token), github_webhook_secret)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     @app.get("/healthz", tags=["health"])
@@ -161,10 +163,8 @@ def create_app(
             return JSONResponse({"detail": detail}, status_code=503)
         # Bolt parses the body before it checks the signature, and raises on a body it
         # cannot parse: check the signature first, and answer what is still unparsable 400.
-        body = await request.body()
-        verifier: SignatureVerifier = request.app.state.slack_verifier
-        if not verifier.is_valid_request(body, dict(request.headers)):
-            return JSONResponse({"error": "invalid request signature"}, status_code=401)
+        if (refusal := await refuse_unsigned(request, request.app.state.slack_verifier)) is not None:
+            return refusal
         try:
             return await handler.handle(request)
         except (ValueError, KeyError, TypeError, AttributeError) as err:
@@ -235,15 +235,14 @@ async def connect_socket_mode(
 
 
 def _add_routers(
-    app: FastAPI, token: str, credentials: WebhookCredentials, github_secret: str | None
+    app: FastAPI, credentials: WebhookCredentials, github_secret: str | None
 ) -> None:
     """Every route but health and Slack: bearer auth on /api, each webhook its own auth."""
-    auth = [Depends(BearerAuth(token))]
-    app.include_router(pages.router, dependencies=auth)
-    app.include_router(incidents.router, dependencies=auth)
-    app.include_router(oncall.router, dependencies=auth)
-    app.include_router(incident_log.router, dependencies=auth)
-    app.include_router(rotations.router(token))
+    app.include_router(pages.router)
+    app.include_router(incidents.router)
+    app.include_router(oncall.router)
+    app.include_router(incident_log.router)
+    app.include_router(rotations.router())
     app.include_router(webhooks.router(credentials))
     app.include_router(github_webhook.router(github_secret))
 

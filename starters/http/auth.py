@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.openapi.models import HTTPBearer as BearerScheme
+from fastapi.security.base import SecurityBase
+
+from starters.http.guard import Gate
 
 
-class BearerAuth:
-    """A FastAPI dependency that admits requests carrying ``Authorization: Bearer <token>``."""
+def api_token(request: Request) -> str:
+    """The token this app was built with (``create_app`` keeps it in the app's state)."""
+    token: str = request.app.state.api_token
+    return token
 
-    def __init__(self, token: str) -> None:
-        if not token:
-            raise ValueError("the API token must not be empty")
-        self._token = token.encode()
 
-    async def __call__(self, request: Request) -> None:
+class BearerAuth(Gate, SecurityBase):
+    """Admits requests carrying ``Authorization: Bearer <TOCSIN_API_TOKEN>``; declared in the
+    OpenAPI description as the ``apiToken`` bearer scheme."""
+
+    def __init__(self) -> None:
+        self.model = BearerScheme(description="TOCSIN_API_TOKEN")
+        self.scheme_name = "apiToken"
+
+    async def check(self, request: Request) -> None:
         header = request.headers.get("authorization", "")
         scheme, _, supplied = header.partition(" ")
         if scheme.lower() != "bearer" or not supplied:
@@ -24,7 +34,7 @@ class BearerAuth:
                 "missing bearer token: send 'Authorization: Bearer <TOCSIN_API_TOKEN>'",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        if not hmac.compare_digest(supplied.strip().encode(), self._token):
+        if not hmac.compare_digest(supplied.strip().encode(), api_token(request).encode()):
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "invalid bearer token",
@@ -41,18 +51,19 @@ def calendar_token(api_token: str, path: str) -> str:
     return hmac.new(api_token.encode(), f"ical:{path}".encode(), "sha256").hexdigest()[:32]
 
 
-class CalendarAuth:
+class CalendarAuth(BearerAuth):
     """Admits the bearer token, or ``?token=`` with the calendar token of this very path."""
 
-    def __init__(self, token: str) -> None:
-        self._token = token
-        self._bearer = BearerAuth(token)
-
-    async def __call__(self, request: Request) -> None:
+    async def check(self, request: Request) -> None:
         supplied = request.query_params.get("token")
         if supplied is None:
-            await self._bearer(request)
+            await super().check(request)
             return
-        expected = calendar_token(self._token, request.url.path)
+        expected = calendar_token(api_token(request), request.url.path)
         if not hmac.compare_digest(supplied.encode(), expected.encode()):
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid calendar token")
+
+
+# One instance each: FastAPI then declares one scheme, and the gate runs once per request.
+API_AUTH = [Depends(BearerAuth())]
+CALENDAR_AUTH = [Depends(CalendarAuth())]

@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, Field
 
+from starters.http.auth import API_AUTH
+from starters.http.guard import GuardedRoute
 from starters.http.pages import Tocsin
 from starters.incidents import IncidentListItem
 from workflows.incident_models import (
@@ -59,7 +61,7 @@ IdempotencyKey = Annotated[
     ),
 ]
 
-router = APIRouter(prefix="/api", tags=["incidents"])
+router = APIRouter(prefix="/api", tags=["incidents"], dependencies=API_AUTH, route_class=GuardedRoute)
 
 
 def _created(response: Response, incident: IncidentState, created: bool) -> IncidentState:

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from starters.api import NewPage, TocsinClient
+from starters.http.auth import API_AUTH
+from starters.http.guard import GuardedRoute
 from workflows.models import AlertList, PageListItem, PageState, PageStatus
 
 
@@ -25,7 +27,7 @@ def tocsin(request: Request) -> TocsinClient:
 
 Tocsin = Annotated[TocsinClient, Depends(tocsin)]
 
-router = APIRouter(prefix="/api/pages", tags=["pages"])
+router = APIRouter(prefix="/api/pages", tags=["pages"], dependencies=API_AUTH, route_class=GuardedRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PageState)

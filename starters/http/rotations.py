@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from starters.http.auth import BearerAuth, CalendarAuth
+from starters.http.auth import API_AUTH, CALENDAR_AUTH
+from starters.http.guard import GuardedRoute
 from starters.http.pages import Tocsin
+from workflows.instants import Instant
 from workflows.rotation_models import (
     NoteRequest,
     Override,
@@ -23,15 +25,15 @@ from workflows.rotation_models import (
 
 CALENDAR = "text/calendar; charset=utf-8"
 DEFAULT_RANGE = timedelta(days=28)
-From = Annotated[datetime | None, Query(alias="from", description="Start (with offset).")]
-To = Annotated[datetime | None, Query(description="End (with offset).")]
+From = Annotated[Instant | None, Query(alias="from", description="Start (with offset).")]
+To = Annotated[Instant | None, Query(description="End (with offset).")]
 
 
-def router(token: str) -> APIRouter:
+def router() -> APIRouter:
     """The rotation routes; calendars also accept their own ``?token=`` (see ``auth``)."""
-    routes = APIRouter(prefix="/api", tags=["rotations"])
-    bearer = [Depends(BearerAuth(token))]
-    calendar = [Depends(CalendarAuth(token))]
+    routes = APIRouter(prefix="/api", tags=["rotations"], route_class=GuardedRoute)
+    bearer = API_AUTH
+    calendar = CALENDAR_AUTH
 
     # Declared before /rotations/{name}: "delivery.ics" would match {name} too.
     @routes.get("/rotations/{name}.ics", dependencies=calendar, response_class=Response)

@@ -10,31 +10,40 @@ import base64
 import binascii
 import hmac
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.openapi.models import HTTPBearer as BearerScheme
 from fastapi.responses import JSONResponse
+from fastapi.security.base import SecurityBase
 from pydantic import ValidationError
 
 from starters.alertmanager import AmWebhook
 from starters.events import Event
+from starters.http.guard import Gate, GuardedRoute
 from starters.intake import AlertIntake, UnknownRoutingKey
 from workflows.routing import NoRoute
 
 log = structlog.get_logger("tocsin.webhooks")
 
 
-@dataclass(frozen=True)
-class WebhookCredentials:
+class WebhookCredentials(Gate, SecurityBase):
     """What Alertmanager must present: a bearer token, or HTTP basic user and password."""
 
-    token: str
-    username: str | None = None
-    password: str | None = None
+    def __init__(
+        self, token: str, username: str | None = None, password: str | None = None
+    ) -> None:
+        self.token = token
+        self.username = username
+        self.password = password
+        self.model = BearerScheme(
+            description="TOCSIN_ALERTMANAGER_TOKEN (default: the API token), or HTTP basic "
+            "auth with TOCSIN_ALERTMANAGER_USERNAME/_PASSWORD when those are set"
+        )
+        self.scheme_name = "alertmanagerToken"
 
-    async def __call__(self, request: Request) -> None:
+    async def check(self, request: Request) -> None:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         scheme = scheme.lower()
         if scheme == "bearer" and hmac.compare_digest(value.strip().encode(), self.token.encode()):
@@ -88,7 +97,7 @@ async def _json_body(request: Request) -> tuple[Any, str | None]:
 
 def router(credentials: WebhookCredentials) -> APIRouter:
     """The webhook routes; Alertmanager's route requires ``credentials``."""
-    routes = APIRouter(prefix="/webhooks", tags=["webhooks"])
+    routes = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=GuardedRoute)
 
     @routes.post("/alertmanager", dependencies=[Depends(credentials)])
     async def alertmanager(request: Request) -> JSONResponse:

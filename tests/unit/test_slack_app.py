@@ -242,6 +242,16 @@ def _signed(body: str, ts: int | None, secret: str) -> dict[str, str]:
     }
 
 
+def _signed_bytes(body: bytes, secret: str) -> dict[str, str]:
+    stamp = str(int(time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256)
+    return {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": stamp,
+        "x-slack-signature": f"v0={digest.hexdigest()}",
+    }
+
+
 async def _until(check: Callable[[], Any], within: float = 5.0) -> Any:
     """Poll (bounded) for a side effect of a listener that runs after the ack."""
     deadline = asyncio.get_running_loop().time() + within
@@ -283,6 +293,38 @@ class TestSignature:
         )
         assert response.status_code == 401
         await asyncio.sleep(0.1)
+        assert harness.tocsin.calls == []
+
+
+class TestMalformed:
+    """What cannot be a Slack request gets 400 and reaches no listener, signed or not."""
+
+    async def test_non_numeric_timestamp_is_400(self, harness: Harness) -> None:
+        body = urlencode({"command": "/oncall", "text": ""})
+        headers = {**_signed(body, None, SECRET), "x-slack-request-timestamp": "soon"}
+        response = await harness.http.post("/slack/events", content=body, headers=headers)
+        assert response.status_code == 400
+        assert "X-Slack-Request-Timestamp" in response.json()["error"]
+        assert harness.tocsin.calls == []
+
+    async def test_signed_body_that_is_not_utf8_is_400(self, harness: Harness) -> None:
+        body = b"command=%2Foncall&text=\xff\xfe"
+        response = await harness.http.post(
+            "/slack/events", content=body, headers=_signed_bytes(body, SECRET)
+        )
+        assert response.status_code == 400
+        assert response.json()["error"] == "the body is not UTF-8 text"
+        assert harness.tocsin.calls == []
+
+    @pytest.mark.parametrize("form", [True, False], ids=["interaction payload", "events body"])
+    async def test_signed_deep_json_is_400(self, harness: Harness, form: bool) -> None:
+        deep = "[" * 5000 + "]" * 5000
+        body = urlencode({"payload": deep}).encode() if form else f'{{"a": {deep}}}'.encode()
+        response = await harness.http.post(
+            "/slack/events", content=body, headers=_signed_bytes(body, SECRET)
+        )
+        assert response.status_code == 400
+        assert "nested more than 32 levels" in response.json()["error"]
         assert harness.tocsin.calls == []
 
 
