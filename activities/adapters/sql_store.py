@@ -1,15 +1,16 @@
 """The incident log in SQL: SQLite by default, PostgreSQL in production (SQLAlchemy 2 async).
 
-One row per incident, upserted at each status change. The schema comes from the Alembic
-migrations shipped next to this module (``migrations/``); :func:`open_store` brings the
-database to the newest revision before anything is read or written.
+One row per incident, upserted at each status change; beside it, the ids of the webhook
+deliveries already processed, so a replayed delivery is recognised. The schema comes from
+the Alembic migrations shipped next to this module (``migrations/``); :func:`open_store`
+brings the database to the newest revision before anything is read or written.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    delete,
     event,
     func,
     select,
@@ -71,6 +73,15 @@ SQLITE = "sqlite+aiosqlite"
 # Execution option of connections that only read (SQLite: no write lock taken).
 READ_ONLY = "tocsin_read_only"
 POSTGRES = "postgresql+asyncpg"
+
+# How long a webhook delivery id is remembered. GitHub redelivers (by hand, or through its
+# REST API) deliveries of the past 3 days on github.com and of the past 7 on GitHub
+# Enterprise Server: a week covers both, so every redelivery GitHub allows is recognised.
+DELIVERY_WINDOW = timedelta(days=7)
+# And at most this many ids per source, the oldest dropped first: a burst of deliveries
+# cannot grow the table without bound. Only deliveries that reach an incident are recorded
+# (a few per incident), so the week runs out long before this does.
+DELIVERY_LIMIT = 10_000
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -127,6 +138,15 @@ incidents = Table(
     Index("ix_incidents_service_declared_at", "service", "declared_at"),
 )
 
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("delivery_id", String(128), primary_key=True),
+    Column("seen_at", UtcDateTime, nullable=False),
+    Index("ix_webhook_deliveries_source_seen_at", "source", "seen_at"),
+)
+
 RECORD_FIELDS = tuple(IncidentRecord.model_fields)
 
 
@@ -157,21 +177,31 @@ def normalise_url(url: str) -> URL:
 
 
 class SqlStore:
-    """The :class:`activities.ports.Store` over SQLite (aiosqlite) or PostgreSQL (asyncpg).
+    """The :class:`activities.ports.Store` and :class:`activities.ports.DeliveryLog` over
+    SQLite (aiosqlite) or PostgreSQL (asyncpg).
 
     Creating one opens nothing; the first call (or :meth:`migrate`) connects and brings the
-    schema to the newest migration.
+    schema to the newest migration. Delivery ids are kept ``delivery_window`` and at most
+    ``delivery_limit`` per source (see :data:`DELIVERY_WINDOW`).
 
     Raises (every method):
         Unavailable: the database could not be reached or failed; retrying may help.
         Rejected: the database refused the values; retrying the same record will not help.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        delivery_window: timedelta = DELIVERY_WINDOW,
+        delivery_limit: int = DELIVERY_LIMIT,
+    ) -> None:
         self._url = normalise_url(url)
         self._sqlite = self._url.drivername == SQLITE
         self._engine = self._create_engine()
         self._migrated = False
+        self._delivery_window = delivery_window
+        self._delivery_limit = delivery_limit
 
     def __repr__(self) -> str:
         return f"SqlStore({self.url!r})"
@@ -250,6 +280,54 @@ class SqlStore:
             await conn.execution_options(**{READ_ONLY: True})
             rows = (await conn.execute(stmt.limit(query.limit))).mappings().all()
         return [IncidentRecord.model_validate(dict(row)) for row in rows]
+
+    async def remember_delivery(self, source: str, delivery_id: str, at: datetime) -> bool:
+        """Record the delivery as seen at ``at``; True when it was not recorded already.
+
+        One transaction: ids of ``source`` older than the window go first (an expired id
+        counts as new again), then the insert, whose primary key decides between two
+        identical deliveries at once (exactly one gets True), then, when a row was added,
+        the oldest ids beyond the limit.
+        """
+        await self.migrate()
+        at = as_utc(at)
+        rows = webhook_deliveries.c
+        insert = postgresql.insert if not self._sqlite else sqlite.insert
+        add = (
+            insert(webhook_deliveries)
+            .values(source=source, delivery_id=delivery_id, seen_at=at)
+            .on_conflict_do_nothing(index_elements=[rows.source, rows.delivery_id])
+        )
+        expired = delete(webhook_deliveries).where(
+            rows.source == source, rows.seen_at < at - self._delivery_window
+        )
+        beyond_limit = (
+            select(rows.delivery_id)
+            .where(rows.source == source)
+            .order_by(rows.seen_at.desc(), rows.delivery_id.desc())
+            .offset(self._delivery_limit)
+        )
+        overflow = delete(webhook_deliveries).where(
+            rows.source == source, rows.delivery_id.in_(beyond_limit.scalar_subquery())
+        )
+        context = {"source": source, "delivery": delivery_id}
+        async with self._guard("remember delivery", **context), self._engine.begin() as conn:
+            await conn.execute(expired)
+            added = (await conn.execute(add)).rowcount == 1
+            if added:
+                await conn.execute(overflow)
+        return added
+
+    async def forget_delivery(self, source: str, delivery_id: str) -> None:
+        """Drop the delivery's record (no error when there is none)."""
+        await self.migrate()
+        rows = webhook_deliveries.c
+        forget = delete(webhook_deliveries).where(
+            rows.source == source, rows.delivery_id == delivery_id
+        )
+        context = {"source": source, "delivery": delivery_id}
+        async with self._guard("forget delivery", **context), self._engine.begin() as conn:
+            await conn.execute(forget)
 
     async def close(self) -> None:
         """Close the connection pool."""

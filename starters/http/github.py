@@ -6,6 +6,11 @@ with the webhook's secret, ``GITHUB_WEBHOOK_SECRET``). Only ``issues`` events wi
 workflow gets an ``issue_changed`` signal. Anything else is answered 202 "ignored" with
 the reason (GitHub shows it in the delivery log), never an error: an event about an
 issue Tocsin does not track is not a failure.
+
+A delivery GitHub sends again (a redelivery keeps its ``X-GitHub-Delivery`` id) is answered
+200 "duplicate" and not signalled twice: the app's store remembers the ids of delivered
+events for a week (see ``activities.adapters.sql_store.DELIVERY_WINDOW``). Without a store,
+or without the header, every delivery is processed.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -20,7 +27,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.errors import AdapterError
+from activities.ports import DeliveryLog
 from starters.api import TocsinClient
+from starters.http.guard import json_problem
 from workflows.followup_issues import incident_from_labels
 from workflows.incident import incident_workflow_id
 from workflows.incident_models import IssueEvent
@@ -31,6 +41,10 @@ NOT_CONFIGURED = (
     "GitHub webhooks are not configured: set GITHUB_WEBHOOK_SECRET to the webhook's secret"
 )
 SIGNAL = "issue_changed"
+SOURCE = "github"
+# The store keeps up to 128 characters; GitHub's ids are 36-character GUIDs.
+MAX_DELIVERY_ID = 128
+DELIVERIES_UNAVAILABLE = "the record of processed deliveries is unavailable: redeliver later"
 _STATES = {"closed": "closed", "reopened": "open"}
 
 
@@ -56,34 +70,121 @@ def _refused(secret: str, request: Request, body: bytes) -> JSONResponse | None:
     )
 
 
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
 def _issue_change(
     event: str, body: bytes, delivery: str | None
 ) -> tuple[str, IssueEvent] | JSONResponse:
     """The incident and the change an ``issues`` event carries, or the answer to give."""
     if event != "issues":
         return _ignored(f"{event or 'unnamed'} events are not used", delivery=delivery)
+    if (problem := json_problem(body)) is not None:
+        log.info("webhook refused", path="/webhooks/github", status=400, reason=problem)
+        return JSONResponse({"detail": problem}, status_code=400)
     try:
         payload = json.loads(body)
-        action = payload["action"]
+        action = _text(payload["action"])
         issue = payload["issue"]
-        labels = [label["name"] for label in issue.get("labels") or []]
-        repo = payload["repository"]["full_name"]
+        labels = [_text(label["name"]) for label in issue.get("labels") or []]
+        repo = _text(payload["repository"]["full_name"])
         number = int(issue["number"])
-    except (ValueError, KeyError, TypeError) as err:
-        log.info("webhook refused", path="/webhooks/github", status=400, reason=str(err))
+        change = IssueEvent(
+            repo=repo,
+            number=number,
+            state="closed" if _STATES.get(action) == "closed" else "open",
+            url=str(issue.get("html_url") or ""),
+            by=(payload.get("sender") or {}).get("login"),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        # Anything not shaped like GitHub's issues event; the reason names the part.
+        log.info("webhook refused", path="/webhooks/github", status=400, reason=repr(err)[:200])
         return JSONResponse({"detail": "not a GitHub issues event"}, status_code=400)
     if action not in _STATES:
         return _ignored(f"action {action!r} does not change a follow-up", delivery=delivery)
     incident = incident_from_labels(labels)
     if incident is None:
         return _ignored("the issue has no INC-<n> label", repo=repo, number=number)
-    return incident, IssueEvent(
-        repo=repo,
-        number=number,
-        state="closed" if _STATES[action] == "closed" else "open",
-        url=str(issue.get("html_url") or ""),
-        by=(payload.get("sender") or {}).get("login"),
+    return incident, change
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A delivery id recorded before its signal is sent, released when it is not sent."""
+
+    deliveries: DeliveryLog
+    delivery: str
+
+    async def release(self) -> None:
+        try:
+            await self.deliveries.forget_delivery(SOURCE, self.delivery)
+        except AdapterError:
+            # The store logged why. The id stays recorded, so a redelivery will be answered
+            # "duplicate": the incident's periodic issue check then brings the change in.
+            log.warning("github delivery still recorded as processed", delivery=self.delivery)
+
+
+async def _claim(request: Request, delivery: str | None) -> _Claim | JSONResponse | None:
+    """Record the delivery id; the answer instead when it was recorded before (or cannot
+    be); None when there is nothing to record (no header, or an app without a store)."""
+    deliveries = getattr(request.app.state, "store", None)
+    if not delivery or not isinstance(deliveries, DeliveryLog):
+        return None
+    if len(delivery) > MAX_DELIVERY_ID:
+        reason = "X-GitHub-Delivery too long"
+        log.info("webhook refused", path="/webhooks/github", status=400, reason=reason)
+        return JSONResponse(
+            {"detail": f"X-GitHub-Delivery is longer than {MAX_DELIVERY_ID} characters"},
+            status_code=400,
+        )
+    try:
+        new = await deliveries.remember_delivery(SOURCE, delivery, datetime.now(UTC))
+    except AdapterError:
+        # Refused rather than processed unchecked: GitHub shows the failure, and the
+        # delivery can be sent again once the store is back.
+        return JSONResponse({"detail": DELIVERIES_UNAVAILABLE}, status_code=503)
+    if not new:
+        log.info("github delivery already processed", delivery=delivery)
+        return JSONResponse({"status": "duplicate", "delivery": delivery})
+    return _Claim(deliveries, delivery)
+
+
+async def _deliver(
+    request: Request, incident: str, issue_event: IssueEvent, delivery: str | None
+) -> JSONResponse:
+    """Signal the incident's workflow, once per delivery id."""
+    # The id is recorded *before* the signal and released if the signal is not sent.
+    # Recording it only after a successful signal would let two identical deliveries
+    # arriving together both signal; this way the store's unique key picks one. And a
+    # failed signal (Temporal unavailable: the route answers 5xx, GitHub shows the
+    # delivery as failed) leaves the id free, so its redelivery is processed, not dropped
+    # as a duplicate. Only a crash between recording and signalling loses the event; the
+    # incident's periodic issue check is the safety net for that, as for any missed webhook.
+    tocsin: TocsinClient = request.app.state.tocsin
+    handle = tocsin.temporal.get_workflow_handle(incident_workflow_id(incident))
+    claim = await _claim(request, delivery)
+    if isinstance(claim, JSONResponse):
+        return claim
+    try:
+        await handle.signal(SIGNAL, issue_event)
+    except BaseException as err:
+        if claim is not None:
+            await claim.release()
+        if not (isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND):
+            raise
+        return _ignored(f"{incident} is not a running incident", delivery=delivery)
+    log.info(
+        "github issue event delivered",
+        incident=incident,
+        repo=issue_event.repo,
+        number=issue_event.number,
+        state=issue_event.state,
+        delivery=delivery,
     )
+    return JSONResponse({"status": "delivered", "incident": incident})
 
 
 def router(secret: str | None) -> APIRouter:
@@ -106,21 +207,6 @@ def router(secret: str | None) -> APIRouter:
         if isinstance(change, JSONResponse):
             return change
         incident, issue_event = change
-        tocsin: TocsinClient = request.app.state.tocsin
-        handle = tocsin.temporal.get_workflow_handle(incident_workflow_id(incident))
-        try:
-            await handle.signal(SIGNAL, issue_event)
-        except RPCError as err:
-            if err.status != RPCStatusCode.NOT_FOUND:
-                raise
-            return _ignored(f"{incident} is not a running incident", delivery=delivery)
-        log.info(
-            "github issue event delivered",
-            incident=incident,
-            repo=issue_event.repo,
-            number=issue_event.number,
-            state=issue_event.state,
-        )
-        return JSONResponse({"status": "delivered", "incident": incident})
+        return await _deliver(request, incident, issue_event, delivery)
 
     return routes

@@ -1,11 +1,14 @@
-"""``POST /webhooks/github`` through ASGI: signatures, ignored events, the signal sent."""
+"""``POST /webhooks/github`` through ASGI: signatures, ignored events, the signal sent, and
+replayed deliveries acknowledged without a second signal."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,6 +18,8 @@ from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.adapters.sql_store import SqlStore
+from activities.errors import Unavailable
 from starters.api import TocsinClient
 from starters.http.app import create_app
 from starters.http.github import signature
@@ -27,12 +32,17 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "tocsin.example.yaml"
 
 @dataclass
 class Handle:
-    """A workflow handle that records signals, or fails like Temporal for a missing run."""
+    """A workflow handle that records signals, or fails like Temporal for a missing run
+    (or, while ``unavailable`` counts down, like a Temporal that cannot be reached)."""
 
     client: StubTemporal
     workflow_id: str
 
     async def signal(self, name: str, arg: Any) -> None:
+        await asyncio.sleep(0)  # a real signal is a network round trip: let others run
+        if self.client.unavailable > 0:
+            self.client.unavailable -= 1
+            raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
         if self.workflow_id not in self.client.running:
             raise RPCError("workflow not found", RPCStatusCode.NOT_FOUND, b"")
         self.client.signals.append((self.workflow_id, name, arg))
@@ -44,6 +54,7 @@ class StubTemporal:
 
     running: set[str] = field(default_factory=lambda: {"incident-INC-42"})
     signals: list[tuple[str, str, Any]] = field(default_factory=list)
+    unavailable: int = 0
 
     def get_workflow_handle(self, workflow_id: str) -> Handle:
         return Handle(self, workflow_id)
@@ -67,13 +78,20 @@ def issues_event(action: str = "closed", labels: tuple[str, ...] = ("incident", 
     ).encode()
 
 
-def signed(body: bytes, event: str = "issues", secret: str = SECRET) -> dict[str, str]:
-    return {
+DELIVERY = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+
+
+def signed(
+    body: bytes, event: str = "issues", secret: str = SECRET, delivery: str | None = DELIVERY
+) -> dict[str, str]:
+    headers = {
         "X-GitHub-Event": event,
-        "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
         "X-Hub-Signature-256": signature(secret, body),
         "Content-Type": "application/json",
     }
+    if delivery is not None:
+        headers["X-GitHub-Delivery"] = delivery
+    return headers
 
 
 async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
@@ -88,12 +106,28 @@ def temporal() -> StubTemporal:
     return StubTemporal()
 
 
-@pytest.fixture
-async def api(tmp_path: Path, temporal: StubTemporal) -> AsyncIterator[httpx.AsyncClient]:
+def _app(tmp_path: Path, temporal: StubTemporal, store: Any = None) -> FastAPI:
     config = tmp_path / "tocsin.yaml"
     shutil.copy(EXAMPLE, config)
     tocsin = TocsinClient(cast(Client, temporal), ConfigFile(config), "unit")
-    async for client in _client(create_app("api-token", tocsin, github_webhook_secret=SECRET)):
+    return create_app("api-token", tocsin, github_webhook_secret=SECRET, store=store)
+
+
+@pytest.fixture
+async def api(tmp_path: Path, temporal: StubTemporal) -> AsyncIterator[httpx.AsyncClient]:
+    """The app without a store: every delivery is processed."""
+    async for client in _client(_app(tmp_path, temporal)):
+        yield client
+
+
+def database(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'tocsin.db'}"
+
+
+@pytest.fixture
+async def deduped(tmp_path: Path, temporal: StubTemporal) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its SQL store (a SQLite file): deliveries seen before are not processed."""
+    async for client in _client(_app(tmp_path, temporal, SqlStore(database(tmp_path)))):
         yield client
 
 
@@ -196,3 +230,137 @@ class TestIssuesEvents:
         response = await api.post("/webhooks/github", content=body, headers=signed(body))
 
         assert response.status_code == 400
+
+
+class BrokenDeliveryLog:
+    """A store whose database is down."""
+
+    async def remember_delivery(self, source: str, delivery_id: str, at: datetime) -> bool:
+        raise Unavailable("incident log (remember delivery): OperationalError: disk I/O error")
+
+    async def forget_delivery(self, source: str, delivery_id: str) -> None:
+        raise Unavailable("incident log (forget delivery): OperationalError: disk I/O error")
+
+
+async def post(client: httpx.AsyncClient, body: bytes, **headers: Any) -> httpx.Response:
+    return await client.post("/webhooks/github", content=body, headers=signed(body, **headers))
+
+
+class TestReplay:
+    """A delivery GitHub sends again (same X-GitHub-Delivery) is acknowledged, not processed."""
+
+    async def test_same_delivery_twice_signals_once(
+        self, deduped: httpx.AsyncClient, temporal: StubTemporal
+    ) -> None:
+        """The second copy is 200 "duplicate" with its id, and nothing is signalled again."""
+        first = await post(deduped, issues_event())
+        second = await post(deduped, issues_event())
+
+        assert first.json() == {"status": "delivered", "incident": "INC-42"}
+        assert second.status_code == 200
+        assert second.json() == {"status": "duplicate", "delivery": DELIVERY}
+        assert len(temporal.signals) == 1
+
+    async def test_other_deliveries_are_processed(
+        self, deduped: httpx.AsyncClient, temporal: StubTemporal
+    ) -> None:
+        """Deliveries with other ids (the same issue closed, reopened, closed) all count."""
+        for n, action in enumerate(["closed", "reopened", "closed"]):
+            response = await post(deduped, issues_event(action), delivery=f"d-{n}")
+            assert response.json()["status"] == "delivered"
+
+        assert [s[2].state for s in temporal.signals] == ["closed", "open", "closed"]
+
+    async def test_concurrent_identical_deliveries_signal_once(
+        self, deduped: httpx.AsyncClient, temporal: StubTemporal
+    ) -> None:
+        """Two copies arriving together: the store's key lets exactly one through."""
+        answers = await asyncio.gather(*(post(deduped, issues_event()) for _ in range(2)))
+
+        assert sorted(a.json()["status"] for a in answers) == ["delivered", "duplicate"]
+        assert len(temporal.signals) == 1
+
+    async def test_remembered_across_restarts(self, tmp_path: Path, temporal: StubTemporal) -> None:
+        """A second app with a new store on the same database still knows the delivery."""
+        async for client in _client(_app(tmp_path, temporal, SqlStore(database(tmp_path)))):
+            assert (await post(client, issues_event())).json()["status"] == "delivered"
+        async for client in _client(_app(tmp_path, temporal, SqlStore(database(tmp_path)))):
+            again = await post(client, issues_event())
+
+        assert again.json() == {"status": "duplicate", "delivery": DELIVERY}
+        assert len(temporal.signals) == 1
+
+    async def test_failed_signal_then_redelivery_is_processed(
+        self, deduped: httpx.AsyncClient, temporal: StubTemporal
+    ) -> None:
+        """Temporal down: 503, and GitHub's redelivery of that delivery is then processed."""
+        temporal.unavailable = 1
+        failed = await post(deduped, issues_event())
+        redelivered = await post(deduped, issues_event())
+
+        assert failed.status_code == 503
+        assert redelivered.json() == {"status": "delivered", "incident": "INC-42"}
+        assert len(temporal.signals) == 1
+
+    async def test_unsigned_delivery_is_not_recorded(
+        self, deduped: httpx.AsyncClient, temporal: StubTemporal
+    ) -> None:
+        """A refused delivery leaves no trace: the signed one with its id is still processed."""
+        body = issues_event()
+        forged = {**signed(body), "X-Hub-Signature-256": "sha256=" + "0" * 64}
+        refused = await deduped.post("/webhooks/github", content=body, headers=forged)
+        accepted = await post(deduped, body)
+
+        assert refused.status_code == 401
+        assert accepted.json()["status"] == "delivered"
+
+    async def test_ignored_events_are_not_recorded(
+        self, deduped: httpx.AsyncClient, temporal: StubTemporal
+    ) -> None:
+        """An event that reaches no incident is "ignored" each time, with the same reason."""
+        for _ in range(2):
+            response = await post(deduped, issues_event(labels=("INC-99",)))
+            assert response.status_code == 202
+            assert "INC-99 is not a running incident" in response.json()["reason"]
+        temporal.running.add("incident-INC-99")
+
+        late = await post(deduped, issues_event(labels=("INC-99",)))
+
+        assert late.json() == {"status": "delivered", "incident": "INC-99"}
+
+    @pytest.mark.parametrize("delivery", [None, ""])
+    async def test_without_delivery_id_every_copy_counts(
+        self, deduped: httpx.AsyncClient, temporal: StubTemporal, delivery: str | None
+    ) -> None:
+        """No X-GitHub-Delivery: processed as before, every time."""
+        for _ in range(2):
+            response = await post(deduped, issues_event(), delivery=delivery)
+            assert response.json()["status"] == "delivered"
+
+        assert len(temporal.signals) == 2
+
+    async def test_without_store_every_copy_counts(
+        self, api: httpx.AsyncClient, temporal: StubTemporal
+    ) -> None:
+        """An app built without a store processes every delivery."""
+        for _ in range(2):
+            assert (await post(api, issues_event())).json()["status"] == "delivered"
+
+        assert len(temporal.signals) == 2
+
+    async def test_store_down_refuses(self, tmp_path: Path, temporal: StubTemporal) -> None:
+        """Without the record of deliveries the event is refused (503), not processed blind."""
+        async for client in _client(_app(tmp_path, temporal, BrokenDeliveryLog())):
+            response = await post(client, issues_event())
+
+        assert response.status_code == 503
+        assert "redeliver" in response.json()["detail"]
+        assert temporal.signals == []
+
+    async def test_overlong_delivery_id(
+        self, deduped: httpx.AsyncClient, temporal: StubTemporal
+    ) -> None:
+        response = await post(deduped, issues_event(), delivery="x" * 129)
+
+        assert response.status_code == 400
+        assert temporal.signals == []

@@ -10,20 +10,24 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, inspect, select, text
 from structlog.testing import capture_logs
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.adapters.sql_store import (
+    DELIVERY_WINDOW,
     MIGRATION_LOCK,
     MIGRATIONS,
     SqlStore,
+    alembic_config,
     metadata,
     normalise_url,
     open_store,
+    webhook_deliveries,
 )
 from activities.errors import Rejected, Unavailable
 from activities.store import StoreActivities
@@ -31,6 +35,14 @@ from workflows.incident_models import IncidentRecord, IncidentStatus, LogQuery
 
 POSTGRES_URL = os.environ.get("TOCSIN_TEST_DATABASE_URL")
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+
+
+# An incident row as revision 0001 stored it.
+OLD_ROW = (
+    "(id, number, title, severity, status, status_rank, team, declared_by, declared_at, "
+    "followups_open, followups_closed, updated_at) VALUES ('INC-7', 7, 'Old', 'critical', "
+    "'closed', 3, 'delivery', 'bob', '2026-01-01 00:00:00', 0, 0, '2026-01-02 00:00:00')"
+)
 
 
 def record(number: int = 1, **changes: object) -> IncidentRecord:
@@ -54,6 +66,7 @@ async def empty_postgres(url: str) -> None:
     store = SqlStore(url)
     async with store.engine.begin() as conn:
         await conn.execute(text("DROP TABLE IF EXISTS incidents"))
+        await conn.execute(text("DROP TABLE IF EXISTS webhook_deliveries"))
         await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     await store.close()
 
@@ -93,15 +106,15 @@ async def rows(store: SqlStore) -> list[IncidentRecord]:
 
 class TestMigrations:
     async def test_empty_database_gets_the_schema(self, url: str) -> None:
-        """Opening an empty database (a SQLite file not yet there) creates the table at head."""
+        """Opening an empty database (a SQLite file not yet there) creates the tables at head."""
         store = await open_store(url)
         async with store.engine.connect() as conn:
             tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
         await store.close()
 
-        assert {"incidents", "alembic_version"} <= set(tables)
-        assert version == [("0001",)]
+        assert {"incidents", "webhook_deliveries", "alembic_version"} <= set(tables)
+        assert version == [("0002",)]
 
     async def test_second_open_is_a_no_op(self, url: str) -> None:
         """Opening a migrated database again keeps its rows and its single version."""
@@ -116,7 +129,7 @@ class TestMigrations:
         await second.close()
 
         assert [r.id for r in found] == ["INC-1"]
-        assert versions == [("0001",)]
+        assert versions == [("0002",)]
 
     async def test_concurrent_opens(self, url: str) -> None:
         """Two processes' worth of stores migrating at once both succeed (no double create)."""
@@ -159,6 +172,26 @@ class TestMigrations:
         assert (MIGRATIONS / "env.py").is_file()
         assert (MIGRATIONS / "script.py.mako").is_file()
         assert (MIGRATIONS / "versions" / "0001_incident_log.py").is_file()
+        assert (MIGRATIONS / "versions" / "0002_webhook_deliveries.py").is_file()
+
+    async def test_from_the_first_revision(self, url: str) -> None:
+        """A database at 0001 (made before delivery ids were kept) upgrades, keeping its rows."""
+        store = SqlStore(url)
+        if store.url.startswith("sqlite"):
+            Path(store.engine.url.database or "").parent.mkdir(parents=True, exist_ok=True)
+
+        def upgrade_to_0001(conn: Connection) -> None:
+            command.upgrade(alembic_config(conn), "0001")
+
+        async with store.engine.begin() as conn:
+            await conn.run_sync(upgrade_to_0001)
+        async with store.engine.begin() as conn:
+            await conn.execute(text("INSERT INTO incidents " + OLD_ROW))
+        await store.migrate()
+
+        assert [r.id for r in await rows(store)] == ["INC-7"]
+        assert await store.remember_delivery("github", "d-1", T0)
+        await store.close()
 
 
 class TestUpsert:
@@ -305,6 +338,95 @@ class TestList:
     async def test_limit_keeps_the_newest(self, filled: SqlStore) -> None:
         """A limit keeps the most recent incidents."""
         assert [r.id for r in await filled.list_incidents(LogQuery(limit=2))] == ["INC-4", "INC-3"]
+
+
+async def delivery_ids(store: SqlStore, source: str = "github") -> list[str]:
+    """The ids the store keeps for ``source``, oldest first."""
+    rows = webhook_deliveries.c
+    query = select(rows.delivery_id).where(rows.source == source).order_by(rows.seen_at)
+    async with store.engine.connect() as conn:
+        return list((await conn.execute(query)).scalars())
+
+
+class TestDeliveries:
+    """Webhook delivery ids: each recorded once, durable, and kept for a bounded while."""
+
+    async def test_new_then_seen(self, store: SqlStore) -> None:
+        """The first record of an id is new; the next is not."""
+        assert await store.remember_delivery("github", "d-1", T0)
+        assert not await store.remember_delivery("github", "d-1", T0 + timedelta(minutes=5))
+        assert await delivery_ids(store) == ["d-1"]
+
+    async def test_sources_are_apart(self, store: SqlStore) -> None:
+        """The same id from another source is another delivery."""
+        assert await store.remember_delivery("github", "d-1", T0)
+        assert await store.remember_delivery("gitlab", "d-1", T0)
+
+    async def test_concurrent_records_let_one_through(self, url: str) -> None:
+        """Identical deliveries recorded at once by two processes' stores: exactly one is new."""
+        stores = [await open_store(url) for _ in range(2)]
+        results = await asyncio.gather(
+            *(s.remember_delivery("github", "d-1", T0) for s in stores for _ in range(3))
+        )
+        for s in stores:
+            await s.close()
+
+        assert sorted(results) == [False] * 5 + [True]
+
+    async def test_durable(self, url: str) -> None:
+        """Another store on the same database (a restart) knows the ids recorded before."""
+        first = await open_store(url)
+        await first.remember_delivery("github", "d-1", T0)
+        await first.close()
+
+        second = await open_store(url)
+        seen_again = await second.remember_delivery("github", "d-1", T0 + timedelta(hours=1))
+        await second.close()
+
+        assert not seen_again
+
+    async def test_forget(self, store: SqlStore) -> None:
+        """A forgotten id (its processing failed) is new again; forgetting twice is fine."""
+        await store.remember_delivery("github", "d-1", T0)
+        await store.forget_delivery("github", "d-1")
+        await store.forget_delivery("github", "d-1")
+
+        assert await store.remember_delivery("github", "d-1", T0)
+
+    async def test_kept_for_the_window(self, store: SqlStore) -> None:
+        """Ids are kept a week (GitHub redelivers up to 7 days back), then dropped."""
+        await store.remember_delivery("github", "old", T0)
+        await store.remember_delivery("gitlab", "old", T0)
+        within = T0 + DELIVERY_WINDOW - timedelta(seconds=1)
+        assert not await store.remember_delivery("github", "old", within)
+
+        later = T0 + DELIVERY_WINDOW + timedelta(seconds=1)
+        assert await store.remember_delivery("github", "new", later)
+        assert await delivery_ids(store) == ["new"]
+        # Another source's ids age out with that source's own deliveries.
+        assert await delivery_ids(store, "gitlab") == ["old"]
+
+    async def test_expired_id_is_new_again(self, store: SqlStore) -> None:
+        await store.remember_delivery("github", "d-1", T0)
+
+        assert await store.remember_delivery("github", "d-1", T0 + DELIVERY_WINDOW * 2)
+
+    async def test_at_most_the_limit(self, url: str) -> None:
+        """Past the limit the oldest ids go first: the table stays bounded in a burst."""
+        store = await open_store(url)
+        bounded = SqlStore(url, delivery_limit=3)
+        for n in range(10):
+            assert await bounded.remember_delivery("github", f"d-{n}", T0 + timedelta(seconds=n))
+        kept = await delivery_ids(store)
+        await bounded.close()
+        await store.close()
+
+        assert kept == ["d-7", "d-8", "d-9"]
+
+    async def test_naive_times_are_utc(self, store: SqlStore) -> None:
+        await store.remember_delivery("github", "d-1", datetime(2026, 5, 4, 9, 0))  # noqa: DTZ001 - the point
+
+        assert not await store.remember_delivery("github", "d-1", T0)
 
 
 class TestUrls:
