@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from starters.wire import WireTime
 from workflows.models import Alert
 
 SEVERITY_ORDER = ("critical", "error", "high", "warning", "low", "info")
@@ -21,8 +21,8 @@ class AmAlert(BaseModel):
     status: Literal["firing", "resolved"]
     labels: dict[str, str] = Field(min_length=1)
     annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime
-    endsAt: datetime | None = None
+    startsAt: WireTime
+    endsAt: WireTime | None = None
     generatorURL: str = ""
     fingerprint: str = Field(min_length=1, max_length=64)
 
@@ -34,7 +34,7 @@ class AmWebhook(BaseModel):
 
     version: Literal["4"]
     groupKey: str = Field(min_length=1, max_length=4096)
-    truncatedAlerts: int = 0
+    truncatedAlerts: StrictInt = 0
     status: Literal["firing", "resolved"]
     receiver: str = Field(min_length=1, max_length=256)
     groupLabels: dict[str, str] = Field(default_factory=dict)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from starters.wire import WireTime
 from workflows.models import Alert
 
 
@@ -19,7 +19,7 @@ class EventPayload(BaseModel):
     summary: str = Field(min_length=1, max_length=1024)
     source: str = Field(min_length=1, max_length=255)
     severity: Literal["critical", "error", "warning", "info"]
-    timestamp: datetime | None = None
+    timestamp: WireTime | None = None
     component: str | None = Field(default=None, max_length=255)
     group: str | None = Field(default=None, max_length=255)
     class_: str | None = Field(default=None, alias="class", max_length=255)
@@ -40,7 +40,22 @@ class Image(BaseModel):
 class Event(BaseModel):
     """An Events API v2 event: trigger, acknowledge or resolve."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        # What _required checks, said in the schema: a trigger carries a payload, the other
+        # actions name the alert by its dedup_key.
+        json_schema_extra={
+            "if": {"properties": {"event_action": {"const": "trigger"}}},
+            "then": {
+                "required": ["payload"],
+                "properties": {"payload": {"type": "object"}},
+            },
+            "else": {
+                "required": ["dedup_key"],
+                "properties": {"dedup_key": {"type": "string", "minLength": 1}},
+            },
+        },
+    )
 
     routing_key: str = Field(min_length=1, max_length=128)
     event_action: Literal["trigger", "acknowledge", "resolve"]

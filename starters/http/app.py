@@ -8,11 +8,13 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Literal
 
 import aiohttp
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -24,6 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.adapters.slack_chat import slack_client
 from activities.adapters.sql_store import SqlStore
 from activities.ports import Store
+from starters.alertmanager import AmWebhook
 from starters.api import (
     IncidentNotFound,
     InvalidRequest,
@@ -31,10 +34,14 @@ from starters.api import (
     Rejected,
     TocsinClient,
 )
+from starters.events import Event
 from starters.http import github as github_webhook
 from starters.http import incidents, oncall, pages, rotations, webhooks
 from starters.http import log as incident_log
+from starters.http.allow import AllowedMethods
+from starters.http.github import GithubIssuesEvent
 from starters.http.limits import BodyLimit
+from starters.http.problems import with_schemas
 from starters.http.slack_checks import refuse_unsigned
 from starters.http.webhooks import WebhookCredentials
 from starters.slack.app import create_slack_app
@@ -44,6 +51,12 @@ from worker.settings import Settings, database_url
 log = structlog.get_logger("tocsin.api")
 
 ClientFactory = Callable[[], Awaitable[TocsinClient]]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    temporal: bool
+
 
 SLACK_NOT_CONFIGURED = (
     "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable /slack/events"
@@ -141,7 +154,15 @@ def create_app(
     _add_routers(app, webhook_credentials or WebhookCredentials(token), github_webhook_secret)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
-    @app.get("/healthz", tags=["health"])
+    app.openapi = with_schemas(app, [AmWebhook, Event, GithubIssuesEvent])  # type: ignore[method-assign]  # FastAPI's documented way to extend the description
+    app.add_middleware(AllowedMethods, describe=app.openapi)
+
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        response_model=Health,
+        responses={503: {"model": Health, "description": "Temporal does not answer"}},
+    )
     async def healthz(request: Request) -> JSONResponse:
         """Liveness plus whether Temporal answers (no auth: for load balancers)."""
         tocsin: TocsinClient = request.app.state.tocsin
@@ -163,7 +184,9 @@ def create_app(
             return JSONResponse({"detail": detail}, status_code=503)
         # Bolt parses the body before it checks the signature, and raises on a body it
         # cannot parse: check the signature first, and answer what is still unparsable 400.
-        if (refusal := await refuse_unsigned(request, request.app.state.slack_verifier)) is not None:
+        if (
+            refusal := await refuse_unsigned(request, request.app.state.slack_verifier)
+        ) is not None:
             return refusal
         try:
             return await handler.handle(request)
@@ -234,9 +257,7 @@ async def connect_socket_mode(
     return handler
 
 
-def _add_routers(
-    app: FastAPI, credentials: WebhookCredentials, github_secret: str | None
-) -> None:
+def _add_routers(app: FastAPI, credentials: WebhookCredentials, github_secret: str | None) -> None:
     """Every route but health and Slack: bearer auth on /api, each webhook its own auth."""
     app.include_router(pages.router)
     app.include_router(incidents.router)

@@ -20,17 +20,19 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.errors import AdapterError
 from activities.ports import DeliveryLog
 from starters.api import TocsinClient
 from starters.http.guard import json_problem
+from starters.http.problems import json_body, refusals
 from workflows.followup_issues import incident_from_labels
 from workflows.incident import incident_workflow_id
 from workflows.incident_models import IssueEvent
@@ -51,6 +53,30 @@ _STATES = {"closed": "closed", "reopened": "open"}
 def signature(secret: str, body: bytes) -> str:
     """The ``X-Hub-Signature-256`` value GitHub sends for ``body``."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class GithubAnswer(BaseModel):
+    """What became of a delivery (GitHub shows it in the webhook's delivery log)."""
+
+    status: Literal["delivered", "duplicate", "ignored", "pong"]
+    incident: str | None = None
+    delivery: str | None = None
+    reason: str | None = None
+
+
+class GithubIssue(BaseModel):
+    number: int
+    labels: list[dict[str, Any]] = []
+    html_url: str | None = None
+
+
+class GithubIssuesEvent(BaseModel):
+    """The parts of GitHub's ``issues`` event Tocsin reads."""
+
+    action: str
+    issue: GithubIssue
+    repository: dict[str, Any]
+    sender: dict[str, Any] | None = None
 
 
 def _ignored(reason: str, **context: Any) -> JSONResponse:
@@ -191,7 +217,31 @@ def router(secret: str | None) -> APIRouter:
     """The GitHub webhook route; without ``secret`` it answers 503."""
     routes = APIRouter(tags=["webhooks"])
 
-    @routes.post("/webhooks/github")
+    @routes.post(
+        "/webhooks/github",
+        response_model=GithubAnswer,
+        responses={
+            202: {"model": GithubAnswer, "description": "Not an event Tocsin acts on: why"},
+            **refusals(400, 401, 413, 503),
+        },
+        openapi_extra={
+            **json_body(GithubIssuesEvent, "A GitHub ``issues`` event, signed by GitHub."),
+            "parameters": [
+                {
+                    "name": name,
+                    "in": "header",
+                    "required": required,
+                    "description": text,
+                    "schema": {"type": "string"},
+                }
+                for name, required, text in (
+                    ("X-Hub-Signature-256", True, "sha256= HMAC of the body"),
+                    ("X-GitHub-Event", True, "the event's name (issues, ping)"),
+                    ("X-GitHub-Delivery", False, "the delivery's id"),
+                )
+            ],
+        },
+    )
     async def github_webhook(request: Request) -> JSONResponse:
         """GitHub ``issues`` events: a closed or reopened follow-up reaches its incident."""
         if not secret:

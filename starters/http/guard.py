@@ -14,9 +14,12 @@ import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import structlog
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+
+log = structlog.get_logger("tocsin.api")
 
 MAX_DEPTH = 32
 
@@ -87,6 +90,7 @@ class GuardedRoute(APIRoute):
                 await gate(request)
             problem = json_problem(await request.body())
             if problem is not None:
+                log.info("request refused", path=request.url.path, status=400, reason=problem)
                 return JSONResponse({"detail": problem}, status_code=400)
             return await handle(request)
 

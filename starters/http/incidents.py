@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, Field
@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from starters.http.auth import API_AUTH
 from starters.http.guard import GuardedRoute
 from starters.http.pages import Tocsin
+from starters.http.problems import API_REFUSALS
 from starters.incidents import IncidentListItem
 from workflows.incident_models import (
     CommsConfirmation,
@@ -61,7 +62,13 @@ IdempotencyKey = Annotated[
     ),
 ]
 
-router = APIRouter(prefix="/api", tags=["incidents"], dependencies=API_AUTH, route_class=GuardedRoute)
+router = APIRouter(
+    prefix="/api",
+    tags=["incidents"],
+    dependencies=API_AUTH,
+    responses=API_REFUSALS,
+    route_class=GuardedRoute,
+)
 
 
 def _created(response: Response, incident: IncidentState, created: bool) -> IncidentState:
@@ -71,7 +78,20 @@ def _created(response: Response, incident: IncidentState, created: bool) -> Inci
     return incident
 
 
-@router.post("/incidents", status_code=status.HTTP_201_CREATED, response_model=IncidentState)
+EXISTING: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": IncidentState,
+        "description": "Declared before (same Idempotency-Key, or the page's incident): that one",
+    }
+}
+
+
+@router.post(
+    "/incidents",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IncidentState,
+    responses=EXISTING,
+)
 async def declare(
     body: NewIncident, client: Tocsin, response: Response, idempotency_key: IdempotencyKey = None
 ) -> IncidentState:
@@ -83,7 +103,10 @@ async def declare(
 
 
 @router.post(
-    "/pages/{page_id}/incident", status_code=status.HTTP_201_CREATED, response_model=IncidentState
+    "/pages/{page_id}/incident",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IncidentState,
+    responses=EXISTING,
 )
 async def promote(
     page_id: str, body: Promotion, client: Tocsin, response: Response

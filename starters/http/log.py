@@ -12,6 +12,7 @@ from activities.ports import Store
 from starters.api import InvalidRequest
 from starters.http.auth import API_AUTH
 from starters.http.guard import GuardedRoute
+from starters.http.problems import API_REFUSALS
 from starters.incident_log import DEFAULT_PERIOD, LogRow, Report, parse_when, report
 from workflows.incident_models import IncidentRecord, LogQuery
 
@@ -30,7 +31,13 @@ def incident_log(request: Request) -> Store:
 
 IncidentLog = Annotated[Store, Depends(incident_log)]
 
-router = APIRouter(prefix="/api", tags=["incident log"], dependencies=API_AUTH, route_class=GuardedRoute)
+router = APIRouter(
+    prefix="/api",
+    tags=["incident log"],
+    dependencies=API_AUTH,
+    responses=API_REFUSALS,
+    route_class=GuardedRoute,
+)
 
 
 @router.get("/log", response_model=list[LogRow])

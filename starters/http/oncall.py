@@ -7,10 +7,17 @@ from fastapi import APIRouter
 from starters.http.auth import API_AUTH
 from starters.http.guard import GuardedRoute
 from starters.http.pages import Tocsin
+from starters.http.problems import API_REFUSALS
 from workflows.instants import Instant
 from workflows.models import OnCallEntry
 
-router = APIRouter(prefix="/api", tags=["oncall"], dependencies=API_AUTH, route_class=GuardedRoute)
+router = APIRouter(
+    prefix="/api",
+    tags=["oncall"],
+    dependencies=API_AUTH,
+    responses=API_REFUSALS,
+    route_class=GuardedRoute,
+)
 
 
 @router.get("/oncall", response_model=list[OnCallEntry])

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from starters.api import NewPage, TocsinClient
 from starters.http.auth import API_AUTH
 from starters.http.guard import GuardedRoute
+from starters.http.problems import API_REFUSALS
 from workflows.models import AlertList, PageListItem, PageState, PageStatus
 
 
@@ -27,10 +28,23 @@ def tocsin(request: Request) -> TocsinClient:
 
 Tocsin = Annotated[TocsinClient, Depends(tocsin)]
 
-router = APIRouter(prefix="/api/pages", tags=["pages"], dependencies=API_AUTH, route_class=GuardedRoute)
+router = APIRouter(
+    prefix="/api/pages",
+    tags=["pages"],
+    dependencies=API_AUTH,
+    responses=API_REFUSALS,
+    route_class=GuardedRoute,
+)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PageState)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PageState,
+    responses={
+        200: {"model": PageState, "description": "A page with this dedup_key is open: that page"}
+    },
+)
 async def create_page(body: NewPage, client: Tocsin, response: Response) -> PageState:
     """Page a team. With a ``dedup_key`` of a page that is still open, return that page (200)."""
     page, created = await client.create_page(body)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from starters.http.auth import API_AUTH, CALENDAR_AUTH
 from starters.http.guard import GuardedRoute
 from starters.http.pages import Tocsin
+from starters.http.problems import API_REFUSALS
 from workflows.instants import Instant
 from workflows.rotation_models import (
     NoteRequest,
@@ -31,7 +32,9 @@ To = Annotated[Instant | None, Query(description="End (with offset).")]
 
 def router() -> APIRouter:
     """The rotation routes; calendars also accept their own ``?token=`` (see ``auth``)."""
-    routes = APIRouter(prefix="/api", tags=["rotations"], route_class=GuardedRoute)
+    routes = APIRouter(
+        prefix="/api", tags=["rotations"], responses=API_REFUSALS, route_class=GuardedRoute
+    )
     bearer = API_AUTH
     calendar = CALENDAR_AUTH
 

@@ -10,18 +10,19 @@ import base64
 import binascii
 import hmac
 import json
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.openapi.models import HTTPBearer as BearerScheme
 from fastapi.responses import JSONResponse
 from fastapi.security.base import SecurityBase
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from starters.alertmanager import AmWebhook
 from starters.events import Event
 from starters.http.guard import Gate, GuardedRoute
+from starters.http.problems import Problem, json_body, refusals
 from starters.intake import AlertIntake, UnknownRoutingKey
 from workflows.routing import NoRoute
 
@@ -95,11 +96,41 @@ async def _json_body(request: Request) -> tuple[Any, str | None]:
         return None, f"body is not valid JSON: {err}"
 
 
+class AlertmanagerAccepted(BaseModel):
+    """The page the alert group went to."""
+
+    page_id: str
+    alerts: int
+    ignored: bool
+
+
+class EventAccepted(BaseModel):
+    """PagerDuty's answer to an accepted event."""
+
+    status: Literal["success"]
+    message: str
+    dedup_key: str
+
+
+class EventRefused(BaseModel):
+    """PagerDuty's answer to an event it cannot use."""
+
+    status: Literal["invalid event"]
+    message: str
+    errors: list[str]
+
+
 def router(credentials: WebhookCredentials) -> APIRouter:
     """The webhook routes; Alertmanager's route requires ``credentials``."""
     routes = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=GuardedRoute)
 
-    @routes.post("/alertmanager", dependencies=[Depends(credentials)])
+    @routes.post(
+        "/alertmanager",
+        dependencies=[Depends(credentials)],
+        response_model=AlertmanagerAccepted,
+        responses=refusals(400, 401, 413, 422),
+        openapi_extra=json_body(AmWebhook, "An Alertmanager webhook delivery (version 4)."),
+    )
     async def alertmanager(request: Request) -> JSONResponse:
         """Alertmanager webhook v4: one page per alert group, resolved when the group resolves."""
         data, problem = await _json_body(request)
@@ -124,7 +155,20 @@ def router(credentials: WebhookCredentials) -> APIRouter:
             }
         )
 
-    @routes.post("/events", status_code=202)
+    @routes.post(
+        "/events",
+        status_code=202,
+        response_model=EventAccepted,
+        responses={
+            400: {
+                "model": EventRefused | Problem,
+                "description": "Not an event Tocsin can use (PagerDuty's format), or a body "
+                "that is not JSON Tocsin parses",
+            },
+            **refusals(413),
+        },
+        openapi_extra=json_body(Event, "A PagerDuty Events API v2 event."),
+    )
     async def events(request: Request) -> JSONResponse:
         """PagerDuty Events API v2 compatible: authenticated by the event's ``routing_key``."""
         data, problem = await _json_body(request)

@@ -1,0 +1,95 @@
+"""Schemathesis over ``/openapi.json`` against the whole stack: every operation, every
+check, authenticated, bounded examples; no input may produce a server error, and every
+answer must be one the description documents."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.adapters.sql_store import SqlStore
+from starters.api import TocsinClient
+from starters.http.app import create_app
+from starters.server import serve_api
+from tests.e2e.conftest import EVENTS_KEY, free_port, write_config
+from tests.fakes.receiver import Receiver
+from worker.build import build_worker
+from worker.config import ConfigFile
+from worker.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+SCHEMATHESIS = Path(sys.executable).parent / "st"
+SETTINGS = Path(__file__).with_name("schemathesis.toml")
+# Examples per operation and phase: about 3,000 requests over the 36 operations, ~45 s.
+MAX_EXAMPLES = 25
+
+
+async def test_schemathesis_finds_no_server_error(
+    dev_env: WorkflowEnvironment,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """All of schemathesis's checks pass over every operation, Temporal and a worker behind."""
+    monkeypatch.setenv("TOCSIN_E2E_EVENTS_KEY", EVENTS_KEY)
+    config_path = write_config(tmp_path / "tocsin.yaml", receiver)
+    config = ConfigFile(config_path)
+    task_queue = f"e2e-fuzz-{uuid.uuid4()}"
+    port = free_port()
+    token = secrets.token_urlsafe(16)
+    app = create_app(
+        token,
+        TocsinClient(dev_env.client, config, task_queue),
+        store=SqlStore(f"sqlite:///{tmp_path / 'tocsin.db'}"),
+        github_webhook_secret=secrets.token_urlsafe(16),
+    )
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve_api(app, "127.0.0.1", port, stop))
+    settings = Settings(api_port=port, task_queue=task_queue, data_dir=tmp_path)
+    try:
+        async with build_worker(dev_env.client, settings, config, task_queue=task_queue):
+            run = await asyncio.create_subprocess_exec(
+                str(SCHEMATHESIS),
+                "--config-file",
+                str(SETTINGS),
+                "run",
+                f"http://127.0.0.1:{port}/openapi.json",
+                "--wait-for-schema",
+                "15",
+                "--header",
+                f"Authorization: Bearer {token}",
+                "--checks",
+                "all",
+                "--max-examples",
+                str(MAX_EXAMPLES),
+                "--workers",
+                "2",
+                "--seed",
+                "20261130",
+                "--no-color",
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                cwd=tmp_path,
+            )
+            output, _ = await asyncio.wait_for(run.communicate(), timeout=300)
+    finally:
+        stop.set()
+        await server
+    report = output.decode(errors="replace")
+    summary = report[report.find("SUMMARY") :]
+    assert run.returncode == 0, report[-6000:]
+    assert "Server error" not in report
+    tested = re.search(r"Tested: (\d+)", summary)
+    assert tested is not None
+    assert int(tested.group(1)) >= 36, summary
+    generated = re.search(r"(\d+) generated", summary)
+    assert generated is not None
+    assert int(generated.group(1)) > 1000, summary
