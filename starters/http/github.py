@@ -127,7 +127,12 @@ def _issue_change(
         )
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         # Anything not shaped like GitHub's issues event; the reason names the part.
-        log.info("webhook refused", path="/webhooks/github", status=400, reason=repr(err)[:200])
+        log.info(
+            "webhook refused",
+            path="/webhooks/github",
+            status=400,
+            reason=f"{type(err).__name__}: {err}"[:200],
+        )
         return JSONResponse({"detail": "not a GitHub issues event"}, status_code=400)
     if action not in _STATES:
         return _ignored(f"action {action!r} does not change a follow-up", delivery=delivery)

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from activities.adapters.sql_store import SqlStore
 from starters.api import TocsinClient
-from starters.http.app import create_app
+from starters.http.app import SlackSettings, create_app
 from starters.server import serve_api
 from tests.conftest import binary
 from tests.fakes.receiver import Receiver
@@ -153,6 +155,59 @@ async def running_stack(
         # once the test ends: they cannot escalate into another test.
     stop.set()
     await server
+
+
+@dataclass
+class Hardened:
+    """The API with every front door configured (GitHub, Slack), a worker behind it."""
+
+    url: str
+    token: str
+    github_secret: str
+    slack_secret: str
+    client: Client
+    task_queue: str
+
+
+@asynccontextmanager
+async def hardened_stack(
+    client: Client, config_path: Path, slack_api_url: str, slack_token: str
+) -> AsyncIterator[Hardened]:
+    """A worker and the API as ``tocsin api`` serves it, with the incident log, the GitHub
+    webhook and Slack (over ``slack_api_url``) configured; until exit."""
+    config = ConfigFile(config_path)
+    task_queue = f"e2e-{uuid.uuid4()}"
+    port = free_port()
+    token = secrets.token_urlsafe(16)
+    github_secret = secrets.token_urlsafe(16)
+    slack_secret = secrets.token_hex(16)
+    app = create_app(
+        token,
+        TocsinClient(client, config, task_queue),
+        store=SqlStore(f"sqlite:///{config_path.parent / 'tocsin.db'}"),
+        github_webhook_secret=github_secret,
+        slack=SlackSettings(
+            signing_secret=slack_secret,
+            client=AsyncWebClient(token=slack_token, base_url=slack_api_url),
+        ),
+    )
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve_api(app, "127.0.0.1", port, stop))
+    settings = Settings(api_port=port, task_queue=task_queue, data_dir=config_path.parent)
+    try:
+        async with build_worker(client, settings, config, task_queue=task_queue):
+            url = f"http://127.0.0.1:{port}"
+            async with httpx.AsyncClient() as probe:
+                for _ in range(100):
+                    try:
+                        await probe.get(f"{url}/healthz")
+                        break
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.05)
+            yield Hardened(url, token, github_secret, slack_secret, client, task_queue)
+    finally:
+        stop.set()
+        await server
 
 
 @pytest.fixture

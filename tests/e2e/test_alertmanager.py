@@ -34,12 +34,9 @@ ALERTMANAGER = "prometheus-alertmanager"
 
 # Appended to the e2e config: alerts for gitserver go to its service, everything else to
 # the default route (delivery), flagged as unrouted.
+# The e2e config already routes service=gitserver to its service and the rest to
+# delivery; these tests add flap detection.
 ROUTING = """
-services:
-  gitserver: {team: delivery}
-routes:
-  - {match: {service: gitserver}, service: gitserver}
-  - {default: true, team: delivery}
 alerting:
   flap_window: 5m
 """

@@ -6,23 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.adapters.sql_store import SqlStore
-from starters.api import TocsinClient
-from starters.http.app import create_app
-from starters.server import serve_api
-from tests.e2e.conftest import EVENTS_KEY, free_port, write_config
+from tests.e2e.conftest import EVENTS_KEY, hardened_stack, write_config
 from tests.fakes.receiver import Receiver
-from worker.build import build_worker
-from worker.config import ConfigFile
-from worker.settings import Settings
+from tests.fakes.slack import FakeSlack
 
 pytestmark = pytest.mark.e2e
 
@@ -41,31 +33,18 @@ async def test_schemathesis_finds_no_server_error(
     """All of schemathesis's checks pass over every operation, Temporal and a worker behind."""
     monkeypatch.setenv("TOCSIN_E2E_EVENTS_KEY", EVENTS_KEY)
     config_path = write_config(tmp_path / "tocsin.yaml", receiver)
-    config = ConfigFile(config_path)
-    task_queue = f"e2e-fuzz-{uuid.uuid4()}"
-    port = free_port()
-    token = secrets.token_urlsafe(16)
-    app = create_app(
-        token,
-        TocsinClient(dev_env.client, config, task_queue),
-        store=SqlStore(f"sqlite:///{tmp_path / 'tocsin.db'}"),
-        github_webhook_secret=secrets.token_urlsafe(16),
-    )
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve_api(app, "127.0.0.1", port, stop))
-    settings = Settings(api_port=port, task_queue=task_queue, data_dir=tmp_path)
+    slack = FakeSlack()
+    await slack.start()
     try:
-        async with build_worker(dev_env.client, settings, config, task_queue=task_queue):
+        async with hardened_stack(dev_env.client, config_path, slack.api_url, slack.token) as api:
             run = await asyncio.create_subprocess_exec(
                 str(SCHEMATHESIS),
                 "--config-file",
                 str(SETTINGS),
                 "run",
-                f"http://127.0.0.1:{port}/openapi.json",
-                "--wait-for-schema",
-                "15",
+                f"{api.url}/openapi.json",
                 "--header",
-                f"Authorization: Bearer {token}",
+                f"Authorization: Bearer {api.token}",
                 "--checks",
                 "all",
                 "--max-examples",
@@ -81,8 +60,7 @@ async def test_schemathesis_finds_no_server_error(
             )
             output, _ = await asyncio.wait_for(run.communicate(), timeout=300)
     finally:
-        stop.set()
-        await server
+        await slack.stop()
     report = output.decode(errors="replace")
     summary = report[report.find("SUMMARY") :]
     assert run.returncode == 0, report[-6000:]
