@@ -43,6 +43,7 @@ from starters.cli_common import (
     config_file,
     emit,
     fail,
+    instant,
     run,
     settings_from,
     setup_logging,
@@ -226,7 +227,10 @@ def oncall(
     team: Annotated[str | None, typer.Option(help="Only this team.")] = None,
     at: Annotated[
         datetime | None,
-        typer.Option(help="Instant with offset, e.g. 2026-11-23T10:00:00-06:00 (default: now)."),
+        typer.Option(
+            help="Instant with offset, e.g. 2026-11-23T10:00:00-06:00 (default: now).",
+            callback=instant,
+        ),
     ] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -19,6 +20,7 @@ from worker.config import ConfigError, ConfigFile
 from worker.logging import configure_logging
 from worker.settings import Settings, SettingsError, secret_values
 from workflows.config import TocsinConfig
+from workflows.instants import check_instant
 
 T = TypeVar("T")
 
@@ -33,6 +35,16 @@ AsOpt = Annotated[
     str | None,
     typer.Option("--as", help="Person id acting (env: TOCSIN_USER)", show_default=False),
 ]
+
+
+def instant(value: datetime | None) -> datetime | None:
+    """A typer callback: a time option within the span Tocsin reasons about (exit 2 else)."""
+    if value is None:
+        return None
+    try:
+        return check_instant(value)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

@@ -18,6 +18,7 @@ from starters.cli_common import (
     JsonOpt,
     emit,
     fail,
+    instant,
     settings_from,
 )
 from starters.cli_common import actor as _actor
@@ -81,8 +82,8 @@ def _rotation_text(status: RotationStatus) -> str:
 @rotation_app.command("shifts")
 def rotation_shifts(
     rotation: RotationArg,
-    from_: Annotated[datetime, typer.Option("--from", help="Start, with offset.")],
-    to: Annotated[datetime, typer.Option(help="End, with offset.")],
+    from_: Annotated[datetime, typer.Option("--from", help="Start, with offset.", callback=instant)],
+    to: Annotated[datetime, typer.Option(help="End, with offset.", callback=instant)],
     csv_out: Annotated[bool, typer.Option("--csv", help="CSV for pay and planning.")] = False,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
@@ -161,9 +162,9 @@ def rotation_swap(
     rotation: RotationArg,
     layer: Annotated[str, typer.Option(help="The layer, e.g. eoc.")],
     first_person: Annotated[str, typer.Option(help="Holds the first shift now.")],
-    first_start: Annotated[datetime, typer.Option(help="When the first shift starts.")],
+    first_start: Annotated[datetime, typer.Option(help="When the first shift starts.", callback=instant)],
     second_person: Annotated[str, typer.Option(help="Holds the second shift now.")],
-    second_start: Annotated[datetime, typer.Option(help="When the second shift starts.")],
+    second_start: Annotated[datetime, typer.Option(help="When the second shift starts.", callback=instant)],
     as_: AsOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel
 
-from workflows.durations import parse_duration
+from workflows.durations import DurationTooLarge, parse_duration
 from workflows.incident_models import IncidentRecord
 from workflows.instants import EARLIEST, check_instant
 
@@ -156,6 +156,8 @@ def parse_when(value: str, now: datetime) -> datetime:
         raise ValueError("empty time: use a duration back from now (7d, 12h) or an ISO 8601 date")
     try:
         back = parse_duration(text)
+    except DurationTooLarge:
+        raise ValueError(f"{text} back from now is before {EARLIEST:%Y-%m-%d}") from None
     except ValueError:
         pass
     else:

@@ -218,6 +218,15 @@ class TestOncall:
         assert "time zone" in result.stderr
         assert result.stdout == ""
 
+    @pytest.mark.parametrize("at", ["9999-12-31T23:59:59Z", "1000-01-01T00:00:00+01:00"])
+    def test_at_out_of_range(self, tocsin: CliRunner, at: str) -> None:
+        """An --at no rotation arithmetic can reach is refused, naming the option (no traceback)."""
+        result = tocsin.invoke(app, ["oncall", "--config", str(EXAMPLE), "--at", at])
+
+        assert result.exit_code == 2
+        assert "'--at': must be between 2000-01-01 and 2200-01-01" in result.stderr
+        assert "Traceback" not in result.output
+
     def test_unknown_team(self, tocsin: CliRunner) -> None:
         """An unknown team is refused, listing the teams that exist."""
         result = tocsin.invoke(app, ["oncall", "--config", str(EXAMPLE), "--team", "nope"])

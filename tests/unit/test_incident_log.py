@@ -168,6 +168,20 @@ class TestParseWhen:
         with pytest.raises(ValueError, match="7d"):
             parse_when(text, NOW)
 
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("1000000000000d", "1000000000000d back from now is before 2000-01-01"),
+            ("30000w", "30000w back from now is before 2000-01-01"),
+            ("0001-01-01", "must be between 2000-01-01 and 2200-01-01"),
+            ("9999-12-31T23:59:59+05:00", "must be between 2000-01-01 and 2200-01-01"),
+        ],
+    )
+    def test_out_of_range(self, text: str, message: str) -> None:
+        """Times no log row can have are refused with the bound, never an OverflowError."""
+        with pytest.raises(ValueError, match=message):
+            parse_when(text, NOW)
+
     def test_now_in_another_zone(self) -> None:
         """'now' with an offset still gives a UTC answer."""
         local = NOW.astimezone(timezone(timedelta(hours=-6)))
