@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
+import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from starters.server import serve_api
 from worker.search_attributes import ensure_search_attributes
 
 BIN = Path(sys.executable).parent
@@ -51,3 +57,40 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await start_time_skipping()
     yield env
     await env.shutdown()
+
+
+def free_port() -> int:
+    """A loopback port free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port that is bound but not listening: connections are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` under uvicorn on a free loopback port, as ``tocsin api`` serves it; its URL."""
+    port = free_port()
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve_api(app, "127.0.0.1", port, stop))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as probe:
+            for _ in range(200):
+                try:
+                    await probe.get(f"{url}/openapi.json")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.02)
+        yield url
+    finally:
+        stop.set()
+        await server

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.openapi.models import HTTPBearer as BearerScheme
 from fastapi.security.base import SecurityBase
 
-from starters.http.guard import Gate
+from starters.http.guard import Gate, GuardedRoute
+from starters.http.problems import API_REFUSALS
 
 
 def api_token(request: Request) -> str:
@@ -67,3 +68,15 @@ class CalendarAuth(BearerAuth):
 # One instance each: FastAPI then declares one scheme, and the gate runs once per request.
 API_AUTH = [Depends(BearerAuth())]
 CALENDAR_AUTH = [Depends(CalendarAuth())]
+
+
+def api_router(prefix: str, tag: str) -> APIRouter:
+    """A router for ``/api`` routes: the API token checked before the body is read, and
+    every refusal the routes can give declared in the OpenAPI description."""
+    return APIRouter(
+        prefix=prefix,
+        tags=[tag],
+        dependencies=API_AUTH,
+        responses=API_REFUSALS,
+        route_class=GuardedRoute,
+    )

@@ -5,13 +5,11 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import Header, Query, Response, status
 from pydantic import BaseModel, Field
 
-from starters.http.auth import API_AUTH
-from starters.http.guard import GuardedRoute
+from starters.http.auth import api_router
 from starters.http.pages import Tocsin
-from starters.http.problems import API_REFUSALS
 from starters.incidents import IncidentListItem
 from workflows.incident_models import (
     CommsConfirmation,
@@ -62,13 +60,7 @@ IdempotencyKey = Annotated[
     ),
 ]
 
-router = APIRouter(
-    prefix="/api",
-    tags=["incidents"],
-    dependencies=API_AUTH,
-    responses=API_REFUSALS,
-    route_class=GuardedRoute,
-)
+router = api_router("/api", "incidents")
 
 
 def _created(response: Response, incident: IncidentState, created: bool) -> IncidentState:

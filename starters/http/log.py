@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 
 from activities.errors import AdapterError
 from activities.ports import Store
 from starters.api import InvalidRequest
-from starters.http.auth import API_AUTH
-from starters.http.guard import GuardedRoute
-from starters.http.problems import API_REFUSALS
+from starters.http.auth import api_router
 from starters.incident_log import DEFAULT_PERIOD, LogRow, Report, parse_when, report
 from workflows.incident_models import IncidentRecord, LogQuery
 
@@ -31,13 +29,7 @@ def incident_log(request: Request) -> Store:
 
 IncidentLog = Annotated[Store, Depends(incident_log)]
 
-router = APIRouter(
-    prefix="/api",
-    tags=["incident log"],
-    dependencies=API_AUTH,
-    responses=API_REFUSALS,
-    route_class=GuardedRoute,
-)
+router = api_router("/api", "incident log")
 
 
 @router.get("/log", response_model=list[LogRow])

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
-from starters.http.auth import API_AUTH
-from starters.http.guard import GuardedRoute
+from starters.http.auth import api_router
 from starters.http.pages import Tocsin
-from starters.http.problems import API_REFUSALS
 from workflows.instants import Instant
 from workflows.models import OnCallEntry
 
-router = APIRouter(
-    prefix="/api",
-    tags=["oncall"],
-    dependencies=API_AUTH,
-    responses=API_REFUSALS,
-    route_class=GuardedRoute,
-)
+router = api_router("/api", "oncall")
 
 
 @router.get("/oncall", response_model=list[OnCallEntry])

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from starters.api import NewPage, TocsinClient
-from starters.http.auth import API_AUTH
-from starters.http.guard import GuardedRoute
-from starters.http.problems import API_REFUSALS
+from starters.http.auth import api_router
 from workflows.models import AlertList, PageListItem, PageState, PageStatus
 
 
@@ -28,13 +26,7 @@ def tocsin(request: Request) -> TocsinClient:
 
 Tocsin = Annotated[TocsinClient, Depends(tocsin)]
 
-router = APIRouter(
-    prefix="/api/pages",
-    tags=["pages"],
-    dependencies=API_AUTH,
-    responses=API_REFUSALS,
-    route_class=GuardedRoute,
-)
+router = api_router("/api/pages", "pages")
 
 
 @router.post(

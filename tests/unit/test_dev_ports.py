@@ -15,17 +15,11 @@ from typer.testing import CliRunner
 
 from starters.cli import app
 from starters.dev import PortInUse, check_ports, die_with_parent, port_in_use
+from tests.conftest import free_port
 from worker.logging import configure_logging
 from worker.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "tocsin.example.yaml"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import secrets
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -453,14 +452,6 @@ def restore_logging() -> Iterator[None]:
     """Back to the default console logging afterwards (other tests use capture_logs)."""
     yield
     configure_logging("console", "info")
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A loopback port that is bound but not listening: connections are refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -5,14 +5,12 @@ made to raise with secrets in its local variables, its exception and its request
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import io
 import json
-import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -31,7 +29,7 @@ from starters.http import pages
 from starters.http.app import SlackSettings, create_app
 from starters.http.github import signature
 from starters.http.webhooks import WebhookCredentials
-from starters.server import serve_api
+from tests.conftest import serving
 from tests.fakes.slack import FakeSlack
 from worker.config import ConfigFile
 from worker.logging import configure_logging, flush_logs
@@ -70,12 +68,6 @@ class Exploding:
 
 def _explode() -> Any:
     return Exploding().temporal
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _slack_headers(body: str) -> dict[str, str]:
@@ -180,26 +172,6 @@ def _routes() -> list[tuple[str, str]]:
 def restore_logging() -> Iterator[None]:
     yield
     configure_logging("console", "info")
-
-
-@contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """The app on a loopback port under uvicorn, as ``tocsin api`` serves it."""
-    port = _free_port()
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve_api(app, "127.0.0.1", port, stop))
-    async with httpx.AsyncClient() as probe:
-        for _ in range(200):
-            try:
-                await probe.get(f"http://127.0.0.1:{port}/docs")
-                break
-            except httpx.TransportError:
-                await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop.set()
-        await server
 
 
 class TestRoutesLeakNoSecret:
