@@ -12,6 +12,7 @@ from workflows.incident_models import (
     FileSpec,
     IncidentCard,
     IncidentRecord,
+    IncidentState,
     IssueCheck,
     IssueRef,
     IssueSpec,
@@ -163,3 +164,19 @@ class DeliveryLog(Protocol):
         """Drop the record again: the delivery was not processed after all, and its
         redelivery must be."""
         ...
+
+
+class PostmortemRenderer(Protocol):
+    """Renders an incident's postmortem draft to Markdown with a ``(name, text)`` template.
+
+    Raises ``activities.postmortem.TemplateProblem`` for a template that does not render.
+    """
+
+    def __call__(
+        self,
+        incident: IncidentState,
+        config: TocsinConfig,
+        *,
+        incident_url: str | None = None,
+        template: tuple[str, str] | None = None,
+    ) -> str: ...

@@ -1,10 +1,11 @@
-"""The postmortem draft: an incident's state rendered to Markdown with a Jinja2 template.
+"""What a postmortem draft is made of: the template, the variables it sees, its filters.
 
 The built-in template is ``activities/templates/postmortem.md.j2``; a config may name its
 own (``incidents.postmortem.template``, relative to the config file). Templates see the
 variables :func:`postmortem_context` builds and these filters for text people typed:
 ``inline`` (one line, no HTML), ``quote`` (a Markdown block quote, so a ``#`` or a list
 in a status update cannot break the document's structure) and ``cell`` (a table cell).
+The template engine itself (Jinja2) is an adapter: ``activities/adapters/jinja_postmortem.py``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import jinja2
 
 from workflows.config import TocsinConfig
 from workflows.incident_models import IncidentState
@@ -131,42 +130,3 @@ def postmortem_context(
         "severity": config.severity(incident.severity),
         "open_followups": [f for f in incident.followups if f.state != "closed"],
     }
-
-
-def render_postmortem(
-    incident: IncidentState,
-    config: TocsinConfig,
-    *,
-    incident_url: str | None = None,
-    template: tuple[str, str] | None = None,
-) -> str:
-    """The postmortem draft in Markdown.
-
-    Args:
-        incident: the incident's state (resolved, usually).
-        config: for names, the team's timezone and the severity.
-        incident_url: where the incident can be seen, linked from the draft.
-        template: ``(name, text)`` of the template (default: the built-in one).
-
-    Raises:
-        TemplateProblem: the template has a syntax error or uses an unknown variable.
-    """
-    name, text = template or (BUILTIN_TEMPLATE, builtin_template())
-    # Markdown, not HTML: HTML autoescaping would mangle it. User text goes through the
-    # inline/quote/cell filters instead.
-    env = jinja2.Environment(
-        autoescape=False,  # noqa: S701  # Markdown output: the filters above guard user text
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(inline=inline, quote=quote, cell=cell, duration=duration)
-    try:
-        rendered = env.from_string(text).render(postmortem_context(incident, config, incident_url))
-    except jinja2.TemplateSyntaxError as err:
-        raise TemplateProblem(f"{name}, line {err.lineno}: {err.message}") from None
-    except jinja2.TemplateError as err:
-        raise TemplateProblem(f"{name}: {err}") from None
-    # Blank lines the template's conditionals leave behind collapse to one.
-    return re.sub(r"\n{3,}", "\n\n", rendered).strip() + "\n"

@@ -7,28 +7,9 @@ from collections.abc import Mapping
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.adapters.rollback_command import CommandRunner
-from activities.adapters.rollback_github import DEFAULT_API_URL, GithubRunner
-from activities.adapters.rollback_webhook import WebhookRunner
 from activities.errors import AdapterError, to_application_error
 from activities.ports import ConfigSource, RollbackRunner
 from workflows.models import RollbackRequest, RollbackResult
-
-
-def build_rollback_runners(environ: Mapping[str, str]) -> dict[str, RollbackRunner]:
-    """One runner per rollback kind; GitHub reads ``GITHUB_TOKEN`` and ``GITHUB_API_URL``.
-
-    The GitHub runner is built even without a token, so a rollback that needs one fails
-    saying ``GITHUB_TOKEN is not set`` rather than that GitHub rollbacks do not exist.
-    """
-    return {
-        "github": GithubRunner(
-            environ.get("GITHUB_TOKEN") or None,
-            base_url=environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
-        ),
-        "webhook": WebhookRunner(environ),
-        "command": CommandRunner(environ),
-    }
 
 
 class RollbackActivities:

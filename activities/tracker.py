@@ -16,8 +16,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import AdapterError, NotConfigured, to_application_error
-from activities.ports import ConfigSource, Tracker
-from activities.postmortem import TemplateProblem, load_template, render_postmortem
+from activities.ports import ConfigSource, PostmortemRenderer, Tracker
+from activities.postmortem import TemplateProblem, load_template
 from workflows.config import TocsinConfig
 from workflows.followup_issues import POSTMORTEM_LABEL, issue_labels, postmortem_key
 from workflows.incident_models import (
@@ -90,6 +90,7 @@ class TrackerActivities:
         tracker: Tracker | None,
         mailer: Mailer | None,
         api_url: str,
+        render: PostmortemRenderer,
         config_dir: Path | None = None,
     ) -> None:
         """Bind the activities to their adapters.
@@ -99,6 +100,7 @@ class TrackerActivities:
             tracker: GitHub, or None when no token is set.
             mailer: SMTP, or None when no SMTP host is set.
             api_url: the public URL of the HTTP API (links back to the incident).
+            render: the template engine that turns an incident into its draft.
             config_dir: where a relative ``incidents.postmortem.template`` is looked up
                 (the config file's folder).
         """
@@ -106,6 +108,7 @@ class TrackerActivities:
         self._tracker = tracker
         self._mailer = mailer
         self._api_url = api_url
+        self._render = render
         self._config_dir = config_dir
 
     def _required(self) -> Tracker:
@@ -172,7 +175,7 @@ class TrackerActivities:
         incident = request.incident
         try:
             template = load_template(config, self._config_dir)
-            markdown = render_postmortem(
+            markdown = self._render(
                 incident,
                 config,
                 incident_url=incident_link(self._api_url, incident.id),

@@ -15,6 +15,10 @@ from activities.adapters.apprise import AppriseNotifier
 from activities.adapters.console import ConsoleNotifier
 from activities.adapters.console_chat import ConsoleChat
 from activities.adapters.github_tracker import github_tracker
+from activities.adapters.jinja_postmortem import render_postmortem
+from activities.adapters.rollback_command import CommandRunner
+from activities.adapters.rollback_github import DEFAULT_API_URL, GithubRunner
+from activities.adapters.rollback_webhook import WebhookRunner
 from activities.adapters.slack_chat import SlackChat, slack_client
 from activities.adapters.slack_notify import SlackNotifier
 from activities.adapters.smtp import SmtpNotifier, SmtpSettings
@@ -33,7 +37,7 @@ from activities.ports import (
     TeamActivitySource,
     Tracker,
 )
-from activities.rollback import RollbackActivities, build_rollback_runners
+from activities.rollback import RollbackActivities
 from activities.rotation import RotationActivities
 from activities.store import StoreActivities
 from activities.tracker import TrackerActivities
@@ -117,6 +121,22 @@ def build_notifiers(settings: Settings) -> dict[str, Notifier]:
     return notifiers
 
 
+def build_rollback_runners(environ: Mapping[str, str]) -> dict[str, RollbackRunner]:
+    """One runner per rollback kind; GitHub reads ``GITHUB_TOKEN`` and ``GITHUB_API_URL``.
+
+    The GitHub runner is built even without a token, so a rollback that needs one fails
+    saying ``GITHUB_TOKEN is not set`` rather than that GitHub rollbacks do not exist.
+    """
+    return {
+        "github": GithubRunner(
+            environ.get("GITHUB_TOKEN") or None,
+            base_url=environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        ),
+        "webhook": WebhookRunner(environ),
+        "command": CommandRunner(environ),
+    }
+
+
 def default_chat() -> Chat:
     """Slack when ``SLACK_BOT_TOKEN`` is set (``SLACK_API_URL`` overrides its API), else the console."""
     slack = slack_client(os.environ)
@@ -156,6 +176,7 @@ def build_activities(
         wired.tracker if wired.tracker is not None else github_tracker(os.environ),
         mailer,
         url,
+        render_postmortem,
         config_dir=config.path.parent if isinstance(config, ConfigFile) else None,
     )
     store = StoreActivities(

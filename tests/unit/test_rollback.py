@@ -7,9 +7,8 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,9 +23,10 @@ from activities.adapters.rollback_github import GithubRunner
 from activities.adapters.rollback_webhook import WebhookRunner, retry_after_seconds
 from activities.errors import AdapterError, NotConfigured, RateLimited, Unavailable
 from activities.ports import RollbackRunner
-from activities.rollback import RollbackActivities, build_rollback_runners
+from activities.rollback import RollbackActivities
 from tests.fakes.github import FakeGithub, FakeWorkflow
 from tests.fakes.signed_receiver import SignedReceiver
+from worker.build import build_rollback_runners
 from workflows.config import TocsinConfig
 from workflows.incident_config import (
     CommandRollback,
@@ -83,14 +83,6 @@ async def process_gone(pid: int, within: float = 1.0) -> bool:
             return True
         await asyncio.sleep(0.01)
     return not _running(pid)
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A loopback port that is bound but not listening: connections are refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.adapters.github_tracker import GithubTracker
+from activities.adapters.jinja_postmortem import render_postmortem
 from activities.adapters.smtp import SmtpSettings
 from activities.adapters.smtp_mail import SmtpMailer
-from activities.postmortem import render_postmortem
 from activities.tracker import TrackerActivities, recipient_addresses
 from tests.fakes.github import FakeGithub
 from tests.unit.test_adapters import LoopbackController, RecordingHandler
@@ -224,7 +224,9 @@ def activities(
     config_dir: Path | None = None,
 ) -> TrackerActivities:
     tracker = GithubTracker(fake.token, base_url=fake.api_url) if fake else None
-    return TrackerActivities(Config(cfg or config()), tracker, mailer, API, config_dir)
+    return TrackerActivities(
+        Config(cfg or config()), tracker, mailer, API, render_postmortem, config_dir
+    )
 
 
 class TestRendering:
