@@ -323,7 +323,7 @@ async def fire(
             sent, sent_wall = time.monotonic(), time.time()
             try:
                 status, error = await send(delivery), None
-            except Exception as err:  # a benchmark reports failures instead of stopping
+            except Exception as err:  # noqa: BLE001 - a benchmark reports failures instead of stopping
                 status, error = 0, f"{type(err).__name__}: {err}"[:300]
             results.append(
                 Sent(
@@ -420,7 +420,7 @@ async def page_facts(client: Client, key: str) -> PageFacts:
                 PageWorkflow.get_alerts, AlertQuery(offset=len(alerts), limit=1000)
             )
             alerts += chunk.alerts
-    except Exception as err:  # reported as a failed check
+    except Exception as err:  # noqa: BLE001 - reported as a failed check
         return PageFacts(key, None, events, start, f"{type(err).__name__}: {err}"[:200])
     size = len(state.model_dump_json())
     return PageFacts(

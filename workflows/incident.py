@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, FailureError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows import search
@@ -907,8 +907,8 @@ async def _close_page(page: RolePage, why: str) -> None:
     handle = workflow.get_external_workflow_handle(f"page-{page.page_id}")
     try:
         await handle.signal(PageWorkflow.close, PageActionInput(by="tocsin", note=why))
-    except Exception:
-        workflow.logger.info("page %s already ended", page.page_id)
+    except FailureError as err:  # the server could not signal it: the page has ended
+        workflow.logger.info("page %s already ended (%s)", page.page_id, err)
 
 
 def render_incident_details(s: IncidentState, now: datetime) -> str:

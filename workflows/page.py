@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 from workflows import search
 from workflows.durations import format_duration
@@ -562,8 +562,8 @@ async def _tell(workflow_id: str, told: PageAcknowledged) -> None:
     """Tell the workflow that opened the page; one that has ended no longer needs to know."""
     try:
         await workflow.get_external_workflow_handle(workflow_id).signal("page_acknowledged", told)
-    except Exception:  # the opener ended (an incident resolved meanwhile)
-        workflow.logger.info("%s has ended; not told of %s", workflow_id, told.page_id)
+    except FailureError as err:  # the opener ended (an incident resolved meanwhile)
+        workflow.logger.info("%s has ended; not told of %s (%s)", workflow_id, told.page_id, err)
 
 
 def merge_alerts(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, FailureError
 
 from workflows.rotation_models import (
     OncallQuery,
@@ -173,8 +173,10 @@ class RotationWorkflow:
             )
             try:
                 await incoming.signal("receive_handoff", report)
-            except Exception:
-                workflow.logger.info("rotation %s: shift at %s is gone", self._name, report.end)
+            except FailureError as err:  # the server could not signal it: the shift ended
+                workflow.logger.info(
+                    "rotation %s: shift at %s is gone (%s)", self._name, report.end, err
+                )
 
     # -- messages -----------------------------------------------------------------------
 

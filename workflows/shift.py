@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, FailureError
 
 from workflows.incident_models import ChatPost
 from workflows.models import InlineStep, PageAcknowledged, PageActionInput, PageInput
@@ -223,8 +223,10 @@ class ShiftWorkflow:
         )
         note = "test page answered" if s.test_page_acknowledged_by else "the shift ended"
         handle = workflow.get_external_workflow_handle(f"page-{s.test_page}")
-        with contextlib.suppress(Exception):
+        try:
             await handle.signal(PageWorkflow.close, PageActionInput(by="tocsin", note=note))
+        except FailureError as err:  # the test page has already ended
+            workflow.logger.info("test page %s already ended (%s)", s.test_page, err)
 
     async def _hand_over(self, report: ShiftReport) -> None:
         """Give this shift's report (and notes) to the rotation, which hands it to the next
@@ -232,7 +234,7 @@ class ShiftWorkflow:
         rotation = workflow.get_external_workflow_handle(rotation_workflow_id(self._shift.rotation))
         try:
             await rotation.signal("shift_ended", report)
-        except Exception as err:
+        except FailureError as err:  # the server could not signal it: the rotation ended
             self._warn(f"Notes not handed over: rotation {self._shift.rotation} is gone ({err})")
 
     # -- messages -----------------------------------------------------------------------
