@@ -34,6 +34,8 @@ from worker.build import build_worker
 from worker.config import ConfigFile
 from worker.settings import Settings, database_url
 
+pytestmark = pytest.mark.e2e
+
 SECRET = "e2e-github-webhook-secret"
 
 CONFIG = """

@@ -35,6 +35,8 @@ from worker.config import ConfigFile
 from worker.rotations import sync_rotations
 from workflows.rotation_models import TeamActivityQuery
 
+pytestmark = pytest.mark.e2e
+
 CONFIG = """
 people:
   alice: {{name: Alice, contact: [console]}}

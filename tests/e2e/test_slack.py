@@ -37,6 +37,8 @@ from worker.settings import Settings
 from workflows.incident_models import CommsConfirmation, IncidentState, IncidentStatus
 from workflows.models import PageState, PageStatus
 
+pytestmark = pytest.mark.e2e
+
 SECRET = "e2e-signing-secret"
 T = TypeVar("T")
 

@@ -135,8 +135,14 @@ class TestMigrations:
         """Two processes' worth of stores migrating at once both succeed (no double create)."""
         stores = [SqlStore(url) for _ in range(3)]
         await asyncio.gather(*(s.migrate() for s in stores))
+        async with stores[0].engine.connect() as conn:
+            versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+        found = [await rows(s) for s in stores]
         for s in stores:
             await s.close()
+
+        assert versions == [("0002",)]
+        assert found == [[], [], []]
 
     async def test_waits_for_another_process(self, url: str) -> None:
         """While another process holds the database's migration lock, migrating waits for it."""
