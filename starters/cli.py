@@ -294,20 +294,21 @@ def page_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Page a team."""
+    settings = settings_from(config=config)
     try:
         request = NewPage(
             team=team,
             summary=summary,
             details=details,
             dedup_key=dedup_key,
-            by=as_ or os.environ.get("TOCSIN_USER") or None,
+            by=as_ or settings.user,
         )
     except ValidationError as err:
         problem = err.errors()[0]
         raise fail(
             f"--{'-'.join(str(p) for p in problem['loc']).replace('_', '-')}: {problem['msg']}"
         ) from None
-    page, created = _with_client(settings_from(config=config), lambda c: c.create_page(request))
+    page, created = _with_client(settings, lambda c: c.create_page(request))
     emit(
         page,
         as_json,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
@@ -138,7 +137,7 @@ def quiet_logs(settings: Settings) -> None:
 
 def actor(value: str | None) -> str:
     """The acting person: ``--as``, else ``TOCSIN_USER``."""
-    who = value or os.environ.get("TOCSIN_USER")
+    who = value or settings_from().user
     if not who:
         raise fail("who is acting? pass --as PERSON or set TOCSIN_USER")
     return who

@@ -9,7 +9,6 @@ acknowledges never starts a page: it signals the open one, or is ignored.
 from __future__ import annotations
 
 import hmac
-import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from starters.alertmanager import (
     to_alerts,
 )
 from starters.events import Event, event_page_key, to_alert
+from worker.settings import environment
 from workflows.config import TocsinConfig
 from workflows.envref import MissingVariable, expand
 from workflows.ids import page_workflow_id
@@ -64,7 +64,7 @@ class AlertIntake:
         self._client = client
         self._config = config
         self._task_queue = task_queue
-        self._environ = os.environ if environ is None else environ
+        self._environ = environment() if environ is None else environ
 
     async def alertmanager(self, payload: AmWebhook) -> Delivered:
         """Deliver one Alertmanager group to its page.

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -42,7 +42,7 @@ from activities.rotation import RotationActivities
 from activities.store import StoreActivities
 from activities.tracker import TrackerActivities
 from worker.config import ConfigFile
-from worker.settings import Settings, database_url
+from worker.settings import Settings, database_url, environment, reveal
 from workflows.incident import IncidentWorkflow
 from workflows.incident_counter import IncidentCounterWorkflow
 from workflows.page import PageWorkflow
@@ -111,8 +111,11 @@ def smtp_settings(settings: Settings) -> SmtpSettings | None:
 
 def build_notifiers(settings: Settings) -> dict[str, Notifier]:
     """Every notifier this process can use, keyed by contact-method kind."""
-    notifiers: dict[str, Notifier] = {"console": ConsoleNotifier(), "apprise": AppriseNotifier()}
-    slack = slack_client(os.environ)
+    notifiers: dict[str, Notifier] = {
+        "console": ConsoleNotifier(),
+        "apprise": AppriseNotifier(environment()),
+    }
+    slack = _slack(settings)
     if slack is not None:
         notifiers["slack"] = SlackNotifier(slack)
     smtp = smtp_settings(settings)
@@ -121,26 +124,33 @@ def build_notifiers(settings: Settings) -> dict[str, Notifier]:
     return notifiers
 
 
-def build_rollback_runners(environ: Mapping[str, str]) -> dict[str, RollbackRunner]:
-    """One runner per rollback kind; GitHub reads ``GITHUB_TOKEN`` and ``GITHUB_API_URL``.
+def build_rollback_runners(
+    settings: Settings, environ: Mapping[str, str]
+) -> dict[str, RollbackRunner]:
+    """One runner per rollback kind; GitHub's with ``GITHUB_TOKEN`` at ``GITHUB_API_URL``,
+    the webhook and command runners with ``environ`` (``secret_env``, the command's own).
 
     The GitHub runner is built even without a token, so a rollback that needs one fails
     saying ``GITHUB_TOKEN is not set`` rather than that GitHub rollbacks do not exist.
     """
     return {
         "github": GithubRunner(
-            environ.get("GITHUB_TOKEN") or None,
-            base_url=environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
+            reveal(settings.github_token), base_url=settings.github_api_url or DEFAULT_API_URL
         ),
         "webhook": WebhookRunner(environ),
         "command": CommandRunner(environ),
     }
 
 
-def default_chat() -> Chat:
+def default_chat(settings: Settings) -> Chat:
     """Slack when ``SLACK_BOT_TOKEN`` is set (``SLACK_API_URL`` overrides its API), else the console."""
-    slack = slack_client(os.environ)
+    slack = _slack(settings)
     return SlackChat(slack) if slack is not None else ConsoleChat()
+
+
+def _slack(settings: Settings) -> AsyncWebClient | None:
+    return slack_client(reveal(settings.slack_bot_token), settings.slack_api_url)
+
 
 
 @dataclass(frozen=True)
@@ -162,18 +172,21 @@ def build_activities(
     wired = adapters or Adapters()
     url = api_url(settings)
     notifiers = build_notifiers(settings) if wired.notifiers is None else wired.notifiers
-    chat = wired.chat or default_chat()
+    chat = wired.chat or default_chat(settings)
     configs = ConfigActivities(config, TemporalRotations(client))
     notify = NotifyActivities(config, notifiers, url)
     chats = ChatActivities(config, chat)
     rollbacks = RollbackActivities(
-        config, build_rollback_runners(os.environ) if wired.runners is None else wired.runners
+        config,
+        build_rollback_runners(settings, environment()) if wired.runners is None else wired.runners,
     )
     smtp = smtp_settings(settings)
     mailer = SmtpMailer(smtp) if smtp is not None else None
     trackers = TrackerActivities(
         config,
-        wired.tracker if wired.tracker is not None else github_tracker(os.environ),
+        wired.tracker
+        if wired.tracker is not None
+        else github_tracker(reveal(settings.github_token), settings.github_api_url),
         mailer,
         url,
         render_postmortem,

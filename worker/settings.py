@@ -21,8 +21,32 @@ ENV_PREFIX = "TOCSIN_"
 DATABASE_SCHEME = re.compile(r"^(?:sqlite(?:\+aiosqlite)?|postgres|postgresql(?:\+asyncpg)?)://")
 
 
+# Settings that keep the names their vendors' tools use; every other field ``x`` is TOCSIN_X.
+VENDOR_NAMES = {
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_api_url": "SLACK_API_URL",
+    "github_token": "GITHUB_TOKEN",
+    "github_api_url": "GITHUB_API_URL",
+    "github_webhook_secret": "GITHUB_WEBHOOK_SECRET",
+}
+
+
+def env_name(field: str) -> str:
+    """The environment variable a settings field is read from."""
+    return VENDOR_NAMES.get(field, ENV_PREFIX + field.upper())
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment: for ``${NAME}`` in the config (contact URLs, integration
+    keys), a rollback's ``secret_env`` and a rollback command's environment. The one place
+    outside :class:`Settings` that reads it; the composition root passes it on."""
+    return os.environ
+
+
 class Settings(BaseModel):
-    """Settings of a Tocsin process; each field ``x`` is read from ``TOCSIN_X``."""
+    """Settings of a Tocsin process, read from the environment by :meth:`from_env`: each
+    field ``x`` from ``TOCSIN_X``, the Slack and GitHub ones under their usual names."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -55,6 +79,16 @@ class Settings(BaseModel):
     slack_app_token: SecretStr | None = None
     # The incident log (SQLAlchemy URL); may hold a password. Unset: SQLite under data_dir.
     database_url: SecretStr | None = None
+    # The person the CLI acts as when --as is not given.
+    user: str | None = None
+    # The Slack app (off without the bot token) and the Web API's base URL (a proxy, a fake).
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str | None = None
+    # GitHub (follow-ups, postmortems, workflow_dispatch rollbacks) and its webhook.
+    github_token: SecretStr | None = None
+    github_api_url: str | None = None
+    github_webhook_secret: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -76,10 +110,10 @@ class Settings(BaseModel):
         Raises:
             SettingsError: a variable does not parse; the message names it.
         """
-        env = os.environ if environ is None else environ
+        env = environment() if environ is None else environ
         values: dict[str, object] = {}
         for name in cls.model_fields:
-            raw = env.get(ENV_PREFIX + name.upper())
+            raw = env.get(env_name(name))
             if raw is not None and raw != "":
                 values[name] = raw
         values.update({k: v for k, v in (overrides or {}).items() if v is not None})
@@ -87,7 +121,7 @@ class Settings(BaseModel):
             return cls.model_validate(values)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{ENV_PREFIX}{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+                f"{env_name(str(err['loc'][0])) if err['loc'] else 'settings'}: {err['msg']}"
                 for err in exc.errors()
             )
             raise SettingsError(problems) from None
@@ -105,13 +139,6 @@ class SettingsError(ValueError):
 SECRET_VARIABLE = re.compile(
     r"(?i)token|secret|passw(?:or)?d|api_?key|credential|private_?key|(?:^|_)key(?:_|$)"
 )
-# Read by the Slack and GitHub adapters (not TOCSIN_*), secret whatever their names say.
-VENDOR_SECRETS = (
-    "SLACK_BOT_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "GITHUB_TOKEN",
-    "GITHUB_WEBHOOK_SECRET",
-)
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -124,13 +151,13 @@ def secret_values(
     and every variable the config refers to as ``${NAME}`` (contact URLs, integration
     keys) or names in ``secret_env`` (rollback webhooks): ``config_text`` is the raw file.
     """
-    env = os.environ if environ is None else environ
+    env = environment() if environ is None else environ
     found = [
         value.get_secret_value()
         for name in Settings.model_fields
         if isinstance(value := getattr(settings, name), SecretStr)
     ]
-    names = set(VENDOR_SECRETS) | {name for name in env if SECRET_VARIABLE.search(name)}
+    names = {name for name in env if SECRET_VARIABLE.search(name)}
     names |= set(_REFERENCE.findall(config_text))
     names |= set(re.findall(r"secret_env:\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)", config_text))
     found += [env[name] for name in sorted(names) if env.get(name)]
@@ -148,9 +175,14 @@ def _url_passwords(value: str) -> list[str]:
     return [written, unquote(written)]
 
 
+def reveal(secret: SecretStr | None) -> str | None:
+    """The value of a secret setting, None when unset or empty (for the adapter that needs it)."""
+    return secret.get_secret_value() or None if secret is not None else None
+
+
 def env_var_names() -> list[str]:
     """Names of every environment variable :class:`Settings` reads."""
-    return [ENV_PREFIX + name.upper() for name in Settings.model_fields]
+    return [env_name(name) for name in Settings.model_fields]
 
 
 def database_url(settings: Settings) -> str:

@@ -7,7 +7,6 @@ config file; they are expanded here, at send time, and never logged.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 
 import apprise
@@ -35,8 +34,8 @@ def expand(url: str, environ: Mapping[str, str]) -> str:
 class AppriseNotifier:
     """Delivers through Apprise; failures carry Apprise's reason with the URL redacted."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
-        self._environ = os.environ if environ is None else environ
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
 
     async def send(self, person: Person, address: str, message: Message) -> str:
         url = expand(address, self._environ)

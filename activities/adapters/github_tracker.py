@@ -16,7 +16,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -67,12 +67,12 @@ def parse_issue_url(url: str) -> tuple[str, str, int]:
     return match["host"].lower(), repo, int(match["number"])
 
 
-def github_tracker(environ: Mapping[str, str]) -> GithubTracker | None:
-    """The tracker from ``GITHUB_TOKEN`` (and ``GITHUB_API_URL``); None without a token."""
-    token = environ.get("GITHUB_TOKEN")
+def github_tracker(token: str | None, base_url: str | None = None) -> GithubTracker | None:
+    """The tracker for ``token`` (``GITHUB_TOKEN``) at ``base_url`` (``GITHUB_API_URL``,
+    default github.com); None without a token."""
     if not token:
         return None
-    return GithubTracker(token, base_url=environ.get("GITHUB_API_URL") or DEFAULT_API_URL)
+    return GithubTracker(token, base_url=base_url or DEFAULT_API_URL)
 
 
 class GithubTracker:

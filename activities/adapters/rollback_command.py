@@ -50,8 +50,8 @@ async def _collect(stream: asyncio.StreamReader | None, sink: bytearray) -> None
 class CommandRunner:
     """Runs ``spec.argv`` in its own process group; a timeout kills the whole group."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
-        self._environ = os.environ if environ is None else environ
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
 
     async def run(self, spec: Rollback, request: RollbackRequest) -> RollbackResult:
         if not isinstance(spec, CommandRollback):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -71,8 +70,8 @@ def retry_after_seconds(value: str | None, now: datetime) -> float:
 class WebhookRunner:
     """POSTs ``{"incident", "service", "by", "choice", "at"}`` to ``spec.url``."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
-        self._environ = os.environ if environ is None else environ
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
 
     async def run(self, spec: Rollback, request: RollbackRequest) -> RollbackResult:
         if not isinstance(spec, WebhookRollback):

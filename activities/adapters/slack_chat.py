@@ -21,7 +21,7 @@ Slack's errors map to domain errors as follows (codes from api.slack.com/methods
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import aiohttp
@@ -68,19 +68,18 @@ _NOT_FOUND = frozenset(
 _INVALID = re.compile(r"[^a-z0-9_-]+")
 
 
-def slack_client(environ: Mapping[str, str]) -> AsyncWebClient | None:
-    """The Web API client, or None when ``SLACK_BOT_TOKEN`` is not set.
+def slack_client(token: str | None, base_url: str | None = None) -> AsyncWebClient | None:
+    """The Web API client for the bot ``token`` (``SLACK_BOT_TOKEN``), or None without one.
 
-    ``SLACK_API_URL`` overrides the base URL (Enterprise proxies, the test fake); it
-    gets the trailing slash slack-sdk needs to join method names onto it.
+    ``base_url`` (``SLACK_API_URL``) overrides Slack's (Enterprise proxies, the test fake);
+    it gets the trailing slash slack-sdk needs to join method names onto it.
     """
-    token = environ.get("SLACK_BOT_TOKEN")
     if not token:
         return None
-    base_url = environ.get("SLACK_API_URL") or AsyncWebClient.BASE_URL
-    if not base_url.endswith("/"):
-        base_url += "/"
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
+    url = base_url or AsyncWebClient.BASE_URL
+    if not url.endswith("/"):
+        url += "/"
+    return AsyncWebClient(token=token, base_url=url, retry_handlers=[])
 
 
 @contextmanager

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal
@@ -46,7 +45,7 @@ from starters.http.slack_checks import refuse_unsigned
 from starters.http.webhooks import WebhookCredentials
 from starters.slack.app import create_slack_app
 from starters.slack.context import SlackContext
-from worker.settings import Settings, database_url
+from worker.settings import Settings, database_url, reveal
 
 log = structlog.get_logger("tocsin.api")
 
@@ -79,16 +78,16 @@ class SlackSettings:
     app_token: str | None = None
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str], app_token: str | None = None
-    ) -> SlackSettings | None:
+    def from_settings(cls, settings: Settings) -> SlackSettings | None:
         """From ``SLACK_BOT_TOKEN`` (and ``SLACK_API_URL``) plus ``SLACK_SIGNING_SECRET``
-        and/or the Socket Mode ``app_token``; None without the bot token or either way in."""
-        secret = environ.get("SLACK_SIGNING_SECRET") or None
-        client = slack_client(environ)
-        if client is None or (secret is None and not app_token):
+        and/or ``TOCSIN_SLACK_APP_TOKEN``; None without the bot token or either way in."""
+        secret = reveal(settings.slack_signing_secret)
+        app_token = reveal(settings.slack_app_token)
+        client = slack_client(reveal(settings.slack_bot_token), settings.slack_api_url)
+        if client is None or (secret is None and app_token is None):
             return None
-        return cls(signing_secret=secret, client=client, app_token=app_token or None)
+        return cls(signing_secret=secret, client=client, app_token=app_token)
+
 
 
 def create_app(
@@ -199,17 +198,14 @@ def create_app(
 
 
 def app_from_settings(
-    settings: Settings,
-    token: str,
-    client: TocsinClient | ClientFactory,
-    environ: Mapping[str, str] | None = None,
+    settings: Settings, token: str, client: TocsinClient | ClientFactory
 ) -> FastAPI:
-    """The app as ``tocsin api`` and ``tocsin dev`` serve it, configured from the environment.
+    """The app as ``tocsin api`` and ``tocsin dev`` serve it, configured by ``settings``.
 
     Alertmanager authenticates with ``TOCSIN_ALERTMANAGER_TOKEN`` (default: the API token)
     or, when ``TOCSIN_ALERTMANAGER_USERNAME``/``_PASSWORD`` are set, HTTP basic auth.
     Slack is served at ``/slack/events`` when ``SLACK_BOT_TOKEN`` and
-    ``SLACK_SIGNING_SECRET`` are set in ``environ`` (default: the process environment).
+    ``SLACK_SIGNING_SECRET`` are set.
     """
     am_token = settings.alertmanager_token
     am_password = settings.alertmanager_password
@@ -223,15 +219,8 @@ def app_from_settings(
         client,
         webhook_credentials=credentials,
         max_body_bytes=settings.max_body_bytes,
-        slack=SlackSettings.from_env(
-            os.environ if environ is None else environ,
-            app_token=settings.slack_app_token.get_secret_value()
-            if settings.slack_app_token
-            else None,
-        ),
-        github_webhook_secret=(os.environ if environ is None else environ).get(
-            "GITHUB_WEBHOOK_SECRET"
-        ),
+        slack=SlackSettings.from_settings(settings),
+        github_webhook_secret=reveal(settings.github_webhook_secret),
         # Opens nothing yet: the first /api/log request connects and migrates.
         store=SqlStore(database_url(settings)),
     )

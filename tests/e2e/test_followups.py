@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from activities.adapters.sql_store import SqlStore
@@ -114,17 +115,20 @@ class Desk:
 
 @pytest.fixture
 async def desk(
-    dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> AsyncIterator[Desk]:
     github = FakeGithub()
     await github.start()
-    monkeypatch.setenv("GITHUB_TOKEN", github.token)
-    monkeypatch.setenv("GITHUB_API_URL", github.api_url)
     config_path = tmp_path / "tocsin.yaml"
     config_path.write_text(CONFIG)
     config = ConfigFile(config_path)
     task_queue = f"e2e-followups-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, data_dir=tmp_path)
+    settings = Settings(
+        task_queue=task_queue,
+        data_dir=tmp_path,
+        github_token=SecretStr(github.token),
+        github_api_url=github.api_url,
+    )
     port = free_port()
     token = secrets.token_urlsafe(16)
     tocsin = TocsinClient(dev_env.client, config, task_queue)

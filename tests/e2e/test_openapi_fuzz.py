@@ -75,6 +75,7 @@ async def test_schemathesis_finds_no_server_error(
         await slack.stop()
     report = output.decode(errors="replace")
     summary = report[report.find("SUMMARY") :]
+    print(summary)  # noqa: T201 - the run's figures, shown with `pytest -s`
     assert run.returncode == 0, report[-6000:]
     assert "Server error" not in report
     tested = re.search(r"Tested: (\d+)", summary)

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from activities.adapters.slack_chat import slack_client
@@ -188,7 +189,6 @@ async def slack_stack(
     dev_env: WorkflowEnvironment,
     receiver: Receiver,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[SlackStack]:
     fake = FakeSlack()
     await fake.start()
@@ -196,8 +196,6 @@ async def slack_stack(
     fake.add_channel("delivery-support")
     responses = Receiver()
     await responses.start()
-    monkeypatch.setenv("SLACK_BOT_TOKEN", fake.token)
-    monkeypatch.setenv("SLACK_API_URL", fake.api_url)
     path = tmp_path / "tocsin.yaml"
     path.write_text(CONFIG.format(hook=receiver.url("").rstrip("/")))
     config = ConfigFile(path)
@@ -205,7 +203,7 @@ async def slack_stack(
     port = free_port()
     token = secrets.token_urlsafe(16)
     tocsin = TocsinClient(dev_env.client, config, task_queue)
-    client = slack_client({"SLACK_BOT_TOKEN": fake.token, "SLACK_API_URL": fake.api_url})
+    client = slack_client(fake.token, fake.api_url)
     assert client is not None
     app = create_app(token, tocsin, slack=SlackSettings(signing_secret=SECRET, client=client))
     stop = asyncio.Event()
@@ -213,7 +211,12 @@ async def slack_stack(
     async with (
         build_worker(
             dev_env.client,
-            Settings(task_queue=task_queue, data_dir=tmp_path),
+            Settings(
+                task_queue=task_queue,
+                data_dir=tmp_path,
+                slack_bot_token=SecretStr(fake.token),
+                slack_api_url=fake.api_url,
+            ),
             config,
             task_queue=task_queue,
         ),

@@ -372,9 +372,9 @@ class TestFactory:
     """The tracker exists only with a token; GITHUB_API_URL points it elsewhere."""
 
     def test_no_token(self) -> None:
-        assert github_tracker({"GITHUB_API_URL": "http://x"}) is None
+        assert github_tracker(None, "http://x") is None
 
     async def test_from_environment(self, fake: FakeGithub) -> None:
-        tracker = github_tracker({"GITHUB_TOKEN": fake.token, "GITHUB_API_URL": fake.api_url})
+        tracker = github_tracker(fake.token, fake.api_url)
         assert tracker is not None
         assert (await tracker.create_issue(SPEC)).number == 1

@@ -27,6 +27,7 @@ from activities.rollback import RollbackActivities
 from tests.fakes.github import FakeGithub, FakeWorkflow
 from tests.fakes.signed_receiver import SignedReceiver
 from worker.build import build_rollback_runners
+from worker.settings import Settings
 from workflows.config import TocsinConfig
 from workflows.incident_config import (
     CommandRollback,
@@ -625,7 +626,9 @@ class TestRollbackActivity:
         )
         environ = {"GITHUB_TOKEN": fake_github.token, "GITHUB_API_URL": fake_github.api_url}
 
-        result = await run_activity(config, build_rollback_runners(environ))
+        runners = build_rollback_runners(Settings.from_env(environ=environ), environ)
+
+        result = await run_activity(config, runners)
 
         assert result.ok
         assert [d.authorization for d in fake_github.dispatches] == [f"token {fake_github.token}"]
@@ -637,7 +640,7 @@ class TestRollbackActivity:
         )
 
         with pytest.raises(ApplicationError, match="GITHUB_TOKEN is not set") as caught:
-            await run_activity(config, build_rollback_runners({}))
+            await run_activity(config, build_rollback_runners(Settings(), {}))
 
         assert caught.value.non_retryable
 
@@ -647,7 +650,7 @@ class TestRollbackActivity:
             shop={"kind": "command", "argv": ["/bin/sh", "-c", "echo undo $TOCSIN_SERVICE"]}
         )
 
-        result = await run_activity(config, build_rollback_runners(BASE_ENV))
+        result = await run_activity(config, build_rollback_runners(Settings(), BASE_ENV))
 
         assert result == RollbackResult(
             ok=True, runner="command", summary="/bin/sh exited 0", output="undo shop\n"

@@ -238,7 +238,7 @@ def attempts(scene: Scene) -> list[Attempt]:
 
     # Slack, closed port: aiohttp cannot connect.
     async def slack_notify() -> object:
-        client = slack_client(env)
+        client = slack_client(env["SLACK_BOT_TOKEN"], env["SLACK_API_URL"])
         assert client is not None
         bot_token = client.token
         return await SlackNotifier(client).send(ALICE, f"slack with {bot_token}", MESSAGE)
@@ -247,7 +247,7 @@ def attempts(scene: Scene) -> list[Attempt]:
     slack_env = {"SLACK_BOT_TOKEN": planted.slack_token, "SLACK_API_URL": f"{scene.echo.url}/api"}
 
     async def slack_chat() -> object:
-        client = slack_client(slack_env)
+        client = slack_client(slack_env["SLACK_BOT_TOKEN"], slack_env["SLACK_API_URL"])
         assert client is not None
         return await SlackChat(client).create_channel("inc-42 checkout is down", private=False)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from worker.settings import Settings, SettingsError, env_var_names
+from worker.settings import Settings, SettingsError, env_var_names, secret_values
 
 
 class TestFromEnv:
@@ -113,11 +113,45 @@ class TestSecrets:
 
 class TestEnvVarNames:
     def test_lists_every_variable(self) -> None:
-        """The variable list names the token and one TOCSIN_ variable per setting."""
+        """One variable per setting: TOCSIN_*, and Slack's and GitHub's under their usual names."""
         names = env_var_names()
 
         assert "TOCSIN_API_TOKEN" in names
         assert "TOCSIN_SMTP_PASSWORD" in names
         assert "TOCSIN_TEMPORAL_ADDRESS" in names
-        assert len(names) == len(Settings.model_fields)
-        assert all(name.startswith("TOCSIN_") and name.isupper() for name in names)
+        assert len(set(names)) == len(Settings.model_fields)
+        vendor = {name for name in names if not name.startswith("TOCSIN_")}
+        assert vendor == {
+            "SLACK_BOT_TOKEN",
+            "SLACK_SIGNING_SECRET",
+            "SLACK_API_URL",
+            "GITHUB_TOKEN",
+            "GITHUB_API_URL",
+            "GITHUB_WEBHOOK_SECRET",
+        }
+        assert all(name.isupper() for name in names)
+
+
+class TestVendorSettings:
+    """Slack and GitHub settings come from the environment once, their secrets held secret."""
+
+    def test_read_under_their_own_names(self) -> None:
+        settings = Settings.from_env(
+            environ={
+                "SLACK_BOT_TOKEN": "xoxb-123456",
+                "SLACK_SIGNING_SECRET": "slack-signing-1",
+                "GITHUB_TOKEN": "ghp_abcdef123",
+                "GITHUB_WEBHOOK_SECRET": "gh-hook-secret",
+                "GITHUB_API_URL": "https://ghe.example/api/v3",
+                "TOCSIN_USER": "alice",
+            }
+        )
+
+        assert settings.github_api_url == "https://ghe.example/api/v3"
+        assert settings.user == "alice"
+        for secret in ("slack_bot_token", "slack_signing_secret", "github_token"):
+            assert isinstance(getattr(settings, secret), SecretStr)
+        assert "xoxb-123456" not in repr(settings)
+        assert {"xoxb-123456", "slack-signing-1", "ghp_abcdef123", "gh-hook-secret"} <= set(
+            secret_values(settings, environ={})
+        )

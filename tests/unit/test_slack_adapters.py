@@ -55,7 +55,7 @@ def fake_slack(slack_server: FakeSlack) -> FakeSlack:
 
 @pytest.fixture
 def client(fake_slack: FakeSlack) -> AsyncWebClient:
-    made = slack_client({"SLACK_BOT_TOKEN": fake_slack.token, "SLACK_API_URL": fake_slack.api_url})
+    made = slack_client(fake_slack.token, fake_slack.api_url)
     assert made is not None
     return made
 
@@ -79,17 +79,17 @@ def _buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
 class TestSlackClient:
     def test_no_token_means_no_slack(self) -> None:
         """Without SLACK_BOT_TOKEN there is no client, so Slack stays off."""
-        assert slack_client({"SLACK_API_URL": "http://127.0.0.1:1/api/"}) is None
+        assert slack_client(None, "http://127.0.0.1:1/api/") is None
 
     def test_api_url_gets_its_trailing_slash(self) -> None:
         """SLACK_API_URL without a trailing slash still joins method names correctly."""
-        made = slack_client({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_API_URL": "http://proxy/api"})
+        made = slack_client("xoxb-1", "http://proxy/api")
         assert made is not None
         assert made.base_url == "http://proxy/api/"
 
     def test_sdk_retries_nothing_by_itself(self) -> None:
         """The client has no retry handlers: Temporal owns retries."""
-        made = slack_client({"SLACK_BOT_TOKEN": "xoxb-1"})
+        made = slack_client("xoxb-1")
         assert made is not None
         assert made.retry_handlers == []
         assert made.base_url == "https://slack.com/api/"
@@ -282,14 +282,14 @@ class TestErrors:
 
     async def test_unreachable_is_unavailable(self) -> None:
         """Nothing listening at SLACK_API_URL is Unavailable, not a crash."""
-        made = slack_client({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_API_URL": "http://127.0.0.1:9/"})
+        made = slack_client("xoxb-1", "http://127.0.0.1:9/")
         assert made is not None
         with pytest.raises(Unavailable):
             await SlackChat(made).post("C0ANY", "hello")
 
     async def test_wrong_token_is_not_configured(self, fake_slack: FakeSlack) -> None:
         """A wrong bot token is NotConfigured: the install is wrong, retrying cannot help."""
-        made = slack_client({"SLACK_BOT_TOKEN": "xoxb-wrong", "SLACK_API_URL": fake_slack.api_url})
+        made = slack_client("xoxb-wrong", fake_slack.api_url)
         assert made is not None
         with pytest.raises(NotConfigured, match="invalid_auth"):
             await SlackChat(made).create_channel("inc-9", private=False)
@@ -385,12 +385,14 @@ class TestWiring:
         """With SLACK_BOT_TOKEN and SLACK_API_URL set, `slack` contacts and incident chat use Slack."""
         monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.token)
         monkeypatch.setenv("SLACK_API_URL", fake_slack.api_url)
-        notifiers = build_notifiers(Settings())
+        settings = Settings.from_env()
+        notifiers = build_notifiers(settings)
         assert isinstance(notifiers["slack"], SlackNotifier)
-        assert isinstance(default_chat(), SlackChat)
+        assert isinstance(default_chat(settings), SlackChat)
 
     def test_without_slack_env_the_console_is_used(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """No token: no `slack` notifier (that contact method falls through) and console chat."""
         monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
-        assert "slack" not in build_notifiers(Settings())
-        assert isinstance(default_chat(), ConsoleChat)
+        settings = Settings.from_env()
+        assert "slack" not in build_notifiers(settings)
+        assert isinstance(default_chat(settings), ConsoleChat)

@@ -26,6 +26,7 @@ from starters.slack import blocks
 from starters.slack.context import NOT_IN_CONFIG
 from tests.fakes.receiver import Receiver
 from tests.fakes.slack import FakeSlack
+from worker.settings import Settings
 from workflows.config import TocsinConfig
 from workflows.models import OnCallEntry, PageState, PageStatus
 from workflows.rotation_models import NoteRequest, ShiftState
@@ -219,9 +220,7 @@ class Harness:
 
     async def page_dm(self, page_id: str, user: str = "U0ALICE") -> tuple[str, str]:
         """A page DM as SlackNotifier posts it; its channel and ts."""
-        client = slack_client(
-            {"SLACK_BOT_TOKEN": self.slack.token, "SLACK_API_URL": self.slack.api_url}
-        )
+        client = slack_client(self.slack.token, self.slack.api_url)
         assert client is not None
         dm = await client.conversations_open(users=user)
         channel = str(dm["channel"]["id"])
@@ -269,7 +268,7 @@ async def harness(slack: FakeSlack, receiver: Receiver) -> AsyncIterator[Harness
     slack.reset()
     receiver.deliveries.clear()
     tocsin = StubTocsin()
-    client = slack_client({"SLACK_BOT_TOKEN": slack.token, "SLACK_API_URL": slack.api_url})
+    client = slack_client(slack.token, slack.api_url)
     assert client is not None
     app = create_app(API_TOKEN, tocsin, slack=SlackSettings(signing_secret=SECRET, client=client))
     async with app.router.lifespan_context(app):
@@ -448,14 +447,13 @@ class TestConfiguration:
         assert response.json()["detail"] == SLACK_NOT_CONFIGURED
 
     def test_slack_settings_need_both_secrets(self) -> None:
-        assert SlackSettings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}) is None
-        assert SlackSettings.from_env({"SLACK_SIGNING_SECRET": "s"}) is None
-        settings = SlackSettings.from_env(
-            {
-                "SLACK_BOT_TOKEN": "xoxb-1",
-                "SLACK_SIGNING_SECRET": "s",
-                "SLACK_API_URL": "http://x/api",
-            }
+        def slack(**env: str) -> SlackSettings | None:
+            return SlackSettings.from_settings(Settings.from_env(environ=env))
+
+        assert slack(SLACK_BOT_TOKEN="xoxb-1") is None
+        assert slack(SLACK_SIGNING_SECRET="s") is None
+        settings = slack(
+            SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", SLACK_API_URL="http://x/api"
         )
         assert settings is not None
         assert settings.signing_secret == "s"
@@ -542,7 +540,7 @@ class TestSocketMode:
         slack.reset()
         receiver.deliveries.clear()
         tocsin = StubTocsin()
-        client = slack_client({"SLACK_BOT_TOKEN": slack.token, "SLACK_API_URL": slack.api_url})
+        client = slack_client(slack.token, slack.api_url)
         assert client is not None
         settings = SlackSettings(signing_secret=None, client=client, app_token=slack.app_token)
         app = create_app(API_TOKEN, tocsin, slack=settings)
@@ -577,7 +575,8 @@ class TestSocketMode:
     def test_settings_take_the_app_token_without_a_signing_secret(self) -> None:
         """TOCSIN_SLACK_APP_TOKEN alone (with the bot token) is enough to run Slack."""
         env = {"SLACK_BOT_TOKEN": "xoxb-1"}
-        assert SlackSettings.from_env(env) is None
-        settings = SlackSettings.from_env(env, app_token="xapp-1")
+        assert SlackSettings.from_settings(Settings.from_env(environ=env)) is None
+        with_app = {**env, "TOCSIN_SLACK_APP_TOKEN": "xapp-1"}
+        settings = SlackSettings.from_settings(Settings.from_env(environ=with_app))
         assert settings is not None
         assert (settings.signing_secret, settings.app_token) == (None, "xapp-1")
