@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from activities.errors import AdapterError, to_application_error
 from activities.ports import Chat, ConfigSource, TeamActivitySource
 from activities.tracker import Mailer, recipient_addresses
+from workflows.ids import page_workflow_id, shift_workflow_id
 from workflows.models import PageInput
 from workflows.page import initial_search_attributes, page_summary
 from workflows.rotation_models import (
@@ -21,7 +22,6 @@ from workflows.rotation_models import (
     TeamActivity,
     TeamActivityQuery,
     UsergroupUpdate,
-    shift_workflow_id,
 )
 
 
@@ -63,7 +63,7 @@ class RotationActivities:
         return await self._start_once(
             "PageWorkflow",
             page,
-            f"page-{page.key}",
+            page_workflow_id(page.key),
             static_summary=page_summary(page.team, page.summary),
             search_attributes=initial_search_attributes(page.team),
         )

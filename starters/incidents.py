@@ -18,7 +18,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.ports import ConfigSource
 from workflows import search
 from workflows.config import TocsinConfig
-from workflows.incident import IncidentWorkflow, incident_workflow_id
+from workflows.ids import incident_workflow_id
+from workflows.incident import IncidentWorkflow
 from workflows.incident_counter import COUNTER_ID, IncidentCounterWorkflow
 from workflows.incident_models import (
     CounterState,

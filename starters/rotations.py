@@ -21,6 +21,7 @@ from activities.adapters.temporal_views import TemporalRotations
 from activities.ports import ConfigSource
 from starters.ical import person_calendar, rotation_calendar
 from workflows.config import TocsinConfig
+from workflows.ids import rotation_workflow_id
 from workflows.models import OnCallEntry
 from workflows.rotation import RotationWorkflow
 from workflows.rotation_models import (
@@ -34,7 +35,6 @@ from workflows.rotation_models import (
     ShiftState,
     Swap,
     SwapRequest,
-    rotation_workflow_id,
 )
 from workflows.rotation_rules import all_spans, next_handoff_after, oncall_at, plan_from_config
 from workflows.shift import ShiftWorkflow

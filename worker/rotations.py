@@ -16,12 +16,12 @@ from temporalio.service import RPCError
 
 from activities.ports import ConfigSource
 from workflows.config import TocsinConfig
+from workflows.ids import rotation_workflow_id
 from workflows.rotation import RotationWorkflow
 from workflows.rotation_models import (
     RotationConfig,
     RotationInput,
     RotationSettings,
-    rotation_workflow_id,
 )
 from workflows.rotation_rules import rotation_warnings
 

@@ -20,6 +20,7 @@ from temporalio.workflow import ParentClosePolicy
 
 from workflows import search
 from workflows.durations import format_duration
+from workflows.ids import page_workflow_id
 from workflows.incident_aftercare import Aftercare
 from workflows.incident_models import (
     ChannelInvite,
@@ -68,10 +69,6 @@ ROLLBACK_RETRY = RetryPolicy(
     non_retryable_error_types=["Rejected", "NotConfigured", "NotFound"],
 )
 OPEN = (IncidentStatus.triage, IncidentStatus.active)
-
-
-def incident_workflow_id(incident_id: str) -> str:
-    return f"incident-{incident_id}"
 
 
 def channel_name(incident_id: str, title: str) -> str:
@@ -310,7 +307,7 @@ class IncidentWorkflow(Aftercare):
         await workflow.start_child_workflow(
             PageWorkflow.run,
             page,
-            id=f"page-{key}",
+            id=page_workflow_id(key),
             parent_close_policy=ParentClosePolicy.ABANDON,
             static_summary=page_summary(team, summary),
             search_attributes=initial_search_attributes(team),
@@ -904,7 +901,7 @@ class IncidentWorkflow(Aftercare):
 
 async def _close_page(page: RolePage, why: str) -> None:
     """Resolve a role page whose need is met (it may already be gone)."""
-    handle = workflow.get_external_workflow_handle(f"page-{page.page_id}")
+    handle = workflow.get_external_workflow_handle(page_workflow_id(page.page_id))
     try:
         await handle.signal(PageWorkflow.close, PageActionInput(by="tocsin", note=why))
     except FailureError as err:  # the server could not signal it: the page has ended

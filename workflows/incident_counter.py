@@ -16,11 +16,11 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows import search
+from workflows.ids import incident_workflow_id
 from workflows.incident import (
     IncidentWorkflow,
     incident_search_attributes,
     incident_summary,
-    incident_workflow_id,
 )
 from workflows.incident_models import (
     CounterState,

@@ -16,6 +16,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, FailureError
 
+from workflows.ids import shift_workflow_id
 from workflows.rotation_models import (
     OncallQuery,
     Override,
@@ -31,7 +32,6 @@ from workflows.rotation_models import (
     Swap,
     SwapRequest,
     UsergroupUpdate,
-    shift_workflow_id,
 )
 from workflows.rotation_rules import (
     apply_config_change,

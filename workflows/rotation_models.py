@@ -9,7 +9,7 @@ the plan, and everyone else reads it with its ``get_plan`` query.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -278,15 +278,6 @@ class RotationStatus(BaseModel):
     oncall: list[ShiftSpan] = Field(default_factory=list)
     gaps: list[Gap] = Field(default_factory=list)
     changes: list[str] = Field(default_factory=list)
-
-
-def shift_workflow_id(rotation: str, start: datetime) -> str:
-    """``shift-delivery-20261123T1600Z``: one per rotation and shift start (UTC)."""
-    return f"shift-{rotation}-{start.astimezone(UTC):%Y%m%dT%H%MZ}"
-
-
-def rotation_workflow_id(rotation: str) -> str:
-    return f"rotation-{rotation}"
 
 
 class UsergroupUpdate(BaseModel):

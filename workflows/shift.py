@@ -19,6 +19,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, FailureError
 
+from workflows.ids import page_workflow_id, rotation_workflow_id
 from workflows.incident_models import ChatPost
 from workflows.models import InlineStep, PageAcknowledged, PageActionInput, PageInput
 from workflows.page import PageWorkflow, activity_failure
@@ -32,7 +33,6 @@ from workflows.rotation_models import (
     TeamActivity,
     TeamActivityQuery,
     UsergroupUpdate,
-    rotation_workflow_id,
 )
 from workflows.shift_report import announcement, report_text
 
@@ -222,7 +222,7 @@ class ShiftWorkflow:
             lambda: s.test_page_acknowledged_by is not None or s.phase == "ended"
         )
         note = "test page answered" if s.test_page_acknowledged_by else "the shift ended"
-        handle = workflow.get_external_workflow_handle(f"page-{s.test_page}")
+        handle = workflow.get_external_workflow_handle(page_workflow_id(s.test_page))
         try:
             await handle.signal(PageWorkflow.close, PageActionInput(by="tocsin", note=note))
         except FailureError as err:  # the test page has already ended

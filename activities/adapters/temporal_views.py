@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.errors import Unavailable
 from workflows import search
+from workflows.ids import rotation_workflow_id
 from workflows.incident_models import IncidentState, IncidentStatus
 from workflows.models import PageState, PageStatus
 from workflows.rotation_models import (
@@ -25,7 +26,6 @@ from workflows.rotation_models import (
     RotationPlan,
     TeamActivity,
     TeamActivityQuery,
-    rotation_workflow_id,
 )
 
 PLAN_TIMEOUT = timedelta(seconds=3)

@@ -34,7 +34,7 @@ from starters.api import TocsinClient
 from starters.http.guard import json_problem
 from starters.http.problems import json_body, refusals
 from workflows.followup_issues import incident_from_labels
-from workflows.incident import incident_workflow_id
+from workflows.ids import incident_workflow_id
 from workflows.incident_models import IssueEvent
 
 log = structlog.get_logger("tocsin.webhooks.github")

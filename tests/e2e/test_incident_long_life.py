@@ -14,7 +14,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.test_incident import CONFIG, Desk, open_desk
-from workflows.incident import incident_workflow_id
+from workflows.ids import incident_workflow_id
 from workflows.incident_models import RoleInput, UpdateInput
 
 pytestmark = pytest.mark.e2e

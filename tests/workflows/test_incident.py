@@ -27,7 +27,8 @@ from worker.build import build_worker
 from worker.config import ConfigFile
 from worker.settings import Settings
 from workflows.config import Person
-from workflows.incident import IncidentWorkflow, incident_workflow_id
+from workflows.ids import incident_workflow_id
+from workflows.incident import IncidentWorkflow
 from workflows.incident_config import Rollback
 from workflows.incident_counter import COUNTER_ID
 from workflows.incident_models import (

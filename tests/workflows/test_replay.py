@@ -33,7 +33,7 @@ from worker.build import WORKFLOWS, build_worker, workflow_runner
 from worker.config import ConfigFile
 from worker.rotations import sync_rotations
 from worker.settings import Settings
-from workflows.incident import incident_workflow_id
+from workflows.ids import incident_workflow_id, rotation_workflow_id, shift_workflow_id
 from workflows.incident_models import (
     CommsConfirmation,
     FollowUpRequest,
@@ -51,8 +51,6 @@ from workflows.rotation_models import (
     NoteRequest,
     OverrideRequest,
     SwapRequest,
-    rotation_workflow_id,
-    shift_workflow_id,
 )
 from workflows.shift import ShiftWorkflow
 

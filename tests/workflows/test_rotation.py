@@ -25,6 +25,7 @@ from worker.build import build_worker
 from worker.config import ConfigFile
 from worker.rotations import sync_rotations
 from worker.settings import Settings
+from workflows.ids import rotation_workflow_id, shift_workflow_id
 from workflows.models import PageActionInput, PageInput
 from workflows.page import PageWorkflow
 from workflows.rotation import RotationWorkflow
@@ -38,8 +39,6 @@ from workflows.rotation_models import (
     SwapRequest,
     TeamActivity,
     TeamActivityQuery,
-    rotation_workflow_id,
-    shift_workflow_id,
 )
 from workflows.shift import ShiftWorkflow
 
