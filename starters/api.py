@@ -18,7 +18,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.ports import ConfigSource
@@ -26,6 +26,7 @@ from starters.incidents import INCIDENT_ID, IncidentClient, IncidentListItem, se
 from starters.intake import AlertIntake
 from starters.rotations import BadInput, RotationClient
 from starters.rotations import oncall_entries as rotation_entries
+from starters.updates import refusal
 from workflows import search
 from workflows.config import TocsinConfig
 from workflows.ids import PAGE_KEY, page_key, page_workflow_id
@@ -444,9 +445,7 @@ class TocsinClient:
         try:
             return await handle.execute_update(update, action)
         except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
-            raise Rejected(message) from None
+            raise Rejected(refusal(err)) from None
 
 
 def incident_ref(incident_id: str) -> str:

@@ -12,10 +12,10 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.ports import ConfigSource
+from starters.updates import refusal
 from workflows import search
 from workflows.config import TocsinConfig
 from workflows.ids import incident_workflow_id
@@ -218,10 +218,7 @@ class IncidentClient:
         try:
             state: IncidentState = await handle.execute_update(updates[verb], payload)
         except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            raise ValueError(
-                cause.message if isinstance(cause, ApplicationError) else str(err)
-            ) from None
+            raise ValueError(refusal(err)) from None
         return state
 
     async def change_severity(self, incident_id: str, name: str, by: str) -> IncidentState:

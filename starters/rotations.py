@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.adapters.temporal_views import TemporalRotations
 from activities.ports import ConfigSource
 from starters.ical import person_calendar, rotation_calendar
+from starters.updates import refusal
 from workflows.config import TocsinConfig
 from workflows.ids import rotation_workflow_id
 from workflows.models import OnCallEntry
@@ -145,21 +145,16 @@ class RotationClient:
         try:
             return await handle.execute_update(ShiftWorkflow.add_note, request)
         except WorkflowUpdateFailedError as err:
-            raise ValueError(_cause(err)) from None
+            raise ValueError(refusal(err)) from None
 
     async def _update(self, name: str, update: Any, request: Any) -> Any:
         handle = self._client.get_workflow_handle(rotation_workflow_id(name))
         try:
             return await handle.execute_update(update, request)
         except WorkflowUpdateFailedError as err:
-            raise ValueError(_cause(err)) from None
+            raise ValueError(refusal(err)) from None
         except RPCError as err:
             raise _not_running(name, err) from None
-
-
-def _cause(err: WorkflowUpdateFailedError) -> str:
-    cause = err.cause
-    return cause.message if isinstance(cause, ApplicationError) else str(cause or err)
 
 
 def _not_running(name: str, err: RPCError) -> Exception:
