@@ -28,7 +28,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from activities.adapters.slack_blocks import Block, incident_card, page_card
+from activities.adapters.slack_blocks import Block
+from activities.adapters.slack_blocks.cards import incident_card, page_card
 from activities.errors import NotConfigured, NotFound, RateLimited, Rejected, Unavailable
 from activities.ports import Card
 from workflows.config import Person

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from activities.adapters.slack_blocks import page_blocks
+from activities.adapters.slack_blocks.cards import page_blocks
 from activities.adapters.slack_chat import slack_errors
 from activities.errors import NotConfigured
 from activities.ports import Message

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from activities.adapters.slack_blocks import incident_commands as blocks
 from starters.api import (
     IncidentAction,
     IncidentNotFound,
@@ -24,7 +25,6 @@ from starters.api import (
     TocsinError,
     check_declaration,
 )
-from starters.slack import incident_blocks as blocks
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
 from workflows.incident_models import (
     CommsConfirmation,

@@ -17,9 +17,9 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.service import RPCError
 
-from activities.adapters.slack_blocks import ACK_ACTION, ESCALATE_ACTION
+from activities.adapters.slack_blocks import commands as blocks
+from activities.adapters.slack_blocks.cards import ACK_ACTION, ESCALATE_ACTION
 from starters.api import InvalidRequest, NewPage, TocsinError, oncall_entries
-from starters.slack import blocks
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
 from workflows.rotation_models import NoteRequest
 

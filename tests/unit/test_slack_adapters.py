@@ -11,7 +11,7 @@ import yaml
 from slack_sdk.web.async_client import AsyncWebClient
 
 from activities.adapters.console_chat import ConsoleChat
-from activities.adapters.slack_blocks import page_blocks
+from activities.adapters.slack_blocks.cards import page_blocks
 from activities.adapters.slack_chat import SlackChat, channel_name, slack_client
 from activities.adapters.slack_notify import SlackNotifier
 from activities.errors import NotConfigured, NotFound, RateLimited, Rejected, Unavailable

@@ -13,8 +13,8 @@ from typing import Any, cast
 import pytest
 from slack_bolt.async_app import AsyncApp
 
+from activities.adapters.slack_blocks import incident_commands as blocks
 from starters.api import Rejected, TocsinClient
-from starters.slack import incident_blocks as blocks
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
 from starters.slack.incidents import (
     incident_for_channel,

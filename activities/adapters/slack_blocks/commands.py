@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
+from activities.adapters.slack_blocks import Block
 from workflows.models import OnCallEntry, PageState, PageStatus
-
-Block = dict[str, Any]
 
 ONCALL_USAGE = (
     "Usage: `/oncall [team]`: who is on call now, for one team or all of them; "

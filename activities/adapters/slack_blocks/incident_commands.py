@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from activities.adapters.slack_blocks import (
+from activities.adapters.slack_blocks import Block
+from activities.adapters.slack_blocks.cards import (
     RESOLVE,
     ROLLBACK,
     TAKE_LEAD,
@@ -19,7 +20,6 @@ from workflows.incident_models import IncidentCard, IncidentState
 
 __all__ = ["RESOLVE", "ROLLBACK", "TAKE_LEAD", "card", "declare_modal", "headline", "usage"]
 
-Block = dict[str, Any]
 
 # The declare modal: its callback id, and its block ids (each input's action id is the same).
 DECLARE_CALLBACK = "incident_declare"

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from activities.adapters.slack_blocks import Block
 from activities.ports import Message
 from workflows.incident_models import IncidentCard, IncidentStatus
 from workflows.models import PageCard, PageStatus
-
-Block = dict[str, Any]
 
 ACK_ACTION = "page_ack"
 ESCALATE_ACTION = "page_escalate"
