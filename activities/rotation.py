@@ -15,7 +15,7 @@ from activities.ports import Chat, ConfigSource, TeamActivitySource
 from activities.tracker import Mailer, recipient_addresses
 from workflows.ids import page_workflow_id, shift_workflow_id
 from workflows.models import PageInput
-from workflows.page import initial_search_attributes, page_summary
+from workflows.page_views import initial_search_attributes, page_summary
 from workflows.rotation_models import (
     ReportMail,
     ShiftInput,

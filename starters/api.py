@@ -53,7 +53,8 @@ from workflows.models import (
     PageState,
     PageStatus,
 )
-from workflows.page import PageWorkflow, initial_search_attributes, page_summary
+from workflows.page import PageWorkflow
+from workflows.page_views import initial_search_attributes, page_summary
 
 LIST_LIMIT = 200
 

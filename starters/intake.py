@@ -33,7 +33,8 @@ from workflows.config import TocsinConfig
 from workflows.envref import MissingVariable, expand
 from workflows.ids import page_workflow_id
 from workflows.models import AlertBatch, PageInput
-from workflows.page import PageWorkflow, initial_search_attributes, page_summary
+from workflows.page import PageWorkflow
+from workflows.page_views import initial_search_attributes, page_summary
 from workflows.routing import Destination, NoRoute, destination, route
 
 log = structlog.get_logger("tocsin.intake")

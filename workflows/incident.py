@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, FailureError
 from temporalio.workflow import ParentClosePolicy
 
@@ -47,6 +46,11 @@ from workflows.incident_models import (
     StatusUpdate,
     UpdateInput,
 )
+from workflows.incident_views import (
+    channel_name,
+    incident_summary,
+    render_incident_details,
+)
 from workflows.models import (
     PageAcknowledged,
     PageActionInput,
@@ -55,7 +59,8 @@ from workflows.models import (
     RollbackResult,
     TimelineEntry,
 )
-from workflows.page import PageWorkflow, initial_search_attributes, page_summary
+from workflows.page import PageWorkflow
+from workflows.page_views import initial_search_attributes, page_summary
 
 with workflow.unsafe.imports_passed_through():
     from activities.incident import ChatActivities
@@ -69,30 +74,6 @@ ROLLBACK_RETRY = RetryPolicy(
     non_retryable_error_types=["Rejected", "NotConfigured", "NotFound"],
 )
 OPEN = (IncidentStatus.triage, IncidentStatus.active)
-
-
-def channel_name(incident_id: str, title: str) -> str:
-    """``#inc-42-search-is-down``: lowercase, dashes, at most 80 characters (Slack's limit)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-    return f"#{incident_id.lower()}-{slug}"[:80].rstrip("-")
-
-
-def incident_summary(state: IncidentState) -> str:
-    return f"{state.id} · {state.severity} · {state.title}"[:200]
-
-
-def incident_search_attributes(state: IncidentState) -> TypedSearchAttributes:
-    pairs: list[SearchAttributePair[str]] = [
-        SearchAttributePair(search.KIND, "incident"),
-        SearchAttributePair(search.TEAM, state.team),
-        SearchAttributePair(search.SEVERITY, state.severity),
-        SearchAttributePair(search.STATUS, state.status.value),
-    ]
-    if state.service:
-        pairs.append(SearchAttributePair(search.SERVICE, state.service))
-    if state.lead:
-        pairs.append(SearchAttributePair(search.LEAD, state.lead))
-    return TypedSearchAttributes(pairs)
 
 
 @workflow.defn
@@ -908,19 +889,3 @@ async def _close_page(page: RolePage, why: str) -> None:
         workflow.logger.info("page %s already ended (%s)", page.page_id, err)
 
 
-def render_incident_details(s: IncidentState, now: datetime) -> str:
-    """Markdown for the Web UI's Current Details."""
-    age = format_duration(timedelta(seconds=max(int((now - s.declared_at).total_seconds()), 1)))
-    decision: str = s.rollback.decision or "undecided"
-    if s.rollback.result is not None:
-        decision += f" → {'ok' if s.rollback.result.ok else 'failed'}"
-    last = s.updates[-1].text if s.updates else "—"
-    return "\n\n".join(
-        [
-            f"**{s.status.value.upper()}** · `{s.id}` · severity `{s.severity}` · declared {age} ago",
-            f"**Lead:** {s.lead or '—'} · **Messenger:** {s.messenger or '—'} · **Owner:** {s.resolution_owner or '—'}",
-            f"**Rollback:** {decision}",
-            f"**Last update:** {last}",
-            f"**Channel:** {s.channel or '—'}",
-        ]
-    )

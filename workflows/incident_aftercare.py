@@ -15,6 +15,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 from workflows.durations import format_duration
+from workflows.failures import activity_failure
 from workflows.followup_issues import followup_issue_spec
 from workflows.incident_models import (
     ChatPost,
@@ -30,7 +31,6 @@ from workflows.incident_models import (
     PostmortemRequest,
     incident_record,
 )
-from workflows.page import activity_failure
 
 with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities

@@ -17,17 +17,14 @@ from temporalio.workflow import ParentClosePolicy
 
 from workflows import search
 from workflows.ids import incident_workflow_id
-from workflows.incident import (
-    IncidentWorkflow,
-    incident_search_attributes,
-    incident_summary,
-)
+from workflows.incident import IncidentWorkflow
 from workflows.incident_models import (
     CounterState,
     DeclareAllocation,
     DeclareResult,
     IncidentState,
 )
+from workflows.incident_views import incident_search_attributes, incident_summary
 
 COUNTER_ID = "tocsin-incident-counter"
 KEYS_KEPT = 5000

@@ -13,11 +13,12 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, FailureError
 
 from workflows import search
 from workflows.durations import format_duration
+from workflows.failures import activity_failure
 from workflows.incident_models import ChatPost
 from workflows.models import (
     Alert,
@@ -36,6 +37,12 @@ from workflows.models import (
     ResolveStepInput,
     ResolveStepResult,
     TimelineEntry,
+)
+from workflows.page_views import (
+    alert_listing,
+    bounded_view,
+    count_alerts,
+    render_details,
 )
 from workflows.policy import Position, next_position
 
@@ -65,27 +72,6 @@ CARD_RETRY = RetryPolicy(
     maximum_attempts=8,
     non_retryable_error_types=["Rejected", "NotConfigured", "NotFound"],
 )
-
-
-def initial_search_attributes(
-    team: str, service: str | None = None, severity: str | None = None
-) -> TypedSearchAttributes:
-    """Attributes a page starts with, so it is listed before its first task runs."""
-    pairs: list[SearchAttributePair[str]] = [
-        SearchAttributePair(search.KIND, "page"),
-        SearchAttributePair(search.TEAM, team),
-        SearchAttributePair(search.STATUS, PageStatus.triggered.value),
-    ]
-    if service:
-        pairs.append(SearchAttributePair(search.SERVICE, service))
-    if severity:
-        pairs.append(SearchAttributePair(search.SEVERITY, severity))
-    return TypedSearchAttributes(pairs)
-
-
-def page_summary(team: str, summary: str) -> str:
-    """The one-line summary shown in the Temporal Web UI's workflow list."""
-    return f"[{team}] {summary}"[:200]
 
 
 @workflow.defn
@@ -130,7 +116,7 @@ class PageWorkflow:
     @workflow.run
     async def run(self, page: PageInput) -> PageState:
         opener = page.created_by or page.source
-        firing = _count(self._state.alerts, "firing")
+        firing = count_alerts(self._state.alerts, "firing")
         alerts = (
             f" ({firing} alert{'s' if firing != 1 else ''} firing)" if self._state.alerts else ""
         )
@@ -391,12 +377,12 @@ class PageWorkflow:
         joined, resolved = merge_alerts(self._state.alerts, batch.alerts, self._alert_index)
         if not self._opened:
             return  # the start signal: run() records the opening with the alert count
-        firing = _count(self._state.alerts, "firing")
+        firing = count_alerts(self._state.alerts, "firing")
         if joined:
-            self._record("alert", f"{_listing(joined)} firing ({firing} firing)", by=batch.source)
+            self._record("alert", f"{alert_listing(joined)} firing ({firing} firing)", by=batch.source)
         if resolved:
             self._record(
-                "alert", f"{_listing(resolved)} resolved ({firing} firing)", by=batch.source
+                "alert", f"{alert_listing(resolved)} resolved ({firing} firing)", by=batch.source
             )
         if self._state.status != PageStatus.resolved and firing == 0 and self._state.alerts:
             self._close(batch.source, "All alerts resolved")
@@ -494,70 +480,6 @@ class PageWorkflow:
         workflow.set_current_details(render_details(self._state))
 
 
-def render_details(state: PageState) -> str:
-    """Markdown shown as *Current Details* in the Temporal Web UI."""
-    head = f"**{state.status.value.upper()}** · team `{state.team}` · page `{state.id}`"
-    if state.service:
-        head += f" · service `{state.service}`"
-    if state.severity:
-        head += f" · severity `{state.severity}`"
-    if state.urgency == "low":
-        head += " · *low urgency*"
-    lines = [head]
-    if state.unrouted:
-        lines.append("**Unrouted:** no route matched; sent to the default route")
-    if state.alerts:
-        firing = _count(state.alerts, "firing")
-        lines.append(f"**Alerts:** {firing} firing, {len(state.alerts) - firing} resolved")
-    if state.flaps:
-        lines.append(f"**Flaps:** {state.flaps}")
-    if state.step:
-        step = f"step {state.step}/{state.step_count}"
-        if state.repeat:
-            step += f", round {state.round + 1}/{state.repeat + 1}"
-        lines.append(f"**Escalation:** {step} of policy `{state.policy}`")
-    if state.next_escalation_at and state.status == PageStatus.triggered:
-        lines.append(f"**Next escalation:** {state.next_escalation_at:%Y-%m-%d %H:%M:%S} UTC")
-    if state.escalation_exhausted and state.status == PageStatus.triggered:
-        lines.append("**Nobody acknowledged** after every step")
-    notified = [
-        f"{n.person} ({n.method}{'' if n.ok else ' failed'}, step {n.step})" for n in state.notified
-    ]
-    lines.append(f"**Notified:** {', '.join(notified) or '—'}")
-    if state.acknowledged_by:
-        lines.append(
-            f"**Acknowledged by:** {state.acknowledged_by} at {state.acknowledged_at:%H:%M:%S} UTC"
-        )
-    if state.resolved_by:
-        lines.append(f"**Resolved by:** {state.resolved_by} at {state.resolved_at:%H:%M:%S} UTC")
-    return "\n\n".join(lines)
-
-
-MAX_ALERTS_SHOWN = 100
-TIMELINE_HEAD = 50
-TIMELINE_TAIL = 450
-
-
-def bounded_view(state: PageState) -> PageState:
-    """The state as queries and updates return it: never near Temporal's 2 MiB payload limit.
-
-    An alert storm can put thousands of alerts and timeline entries on one page. The view
-    keeps up to 100 alerts (firing first; all of them through ``get_alerts``) and the first
-    50 and last 450 timeline entries, and says how many it left out.
-    """
-    alerts = state.alerts
-    firing = [a for a in alerts if a.status == "firing"]
-    update: dict[str, object] = {"alerts_total": len(alerts), "alerts_firing": len(firing)}
-    if len(alerts) > MAX_ALERTS_SHOWN:
-        resolved = [a for a in alerts if a.status != "firing"]
-        update["alerts"] = (firing + resolved)[:MAX_ALERTS_SHOWN]
-    timeline = state.timeline
-    if len(timeline) > TIMELINE_HEAD + TIMELINE_TAIL:
-        update["timeline"] = timeline[:TIMELINE_HEAD] + timeline[-TIMELINE_TAIL:]
-        update["timeline_omitted"] = len(timeline) - TIMELINE_HEAD - TIMELINE_TAIL
-    return state.model_copy(update=update)
-
-
 async def _tell(workflow_id: str, told: PageAcknowledged) -> None:
     """Tell the workflow that opened the page; one that has ended no longer needs to know."""
     try:
@@ -596,25 +518,7 @@ def merge_alerts(
     return joined, resolved
 
 
-def _listing(alerts: list[Alert], shown: int = 5) -> str:
-    """``Alert: x`` or ``3 alerts: x; y; z``, naming at most ``shown`` (storms stay readable)."""
-    names = "; ".join(a.summary for a in alerts[:shown])
-    if len(alerts) > shown:
-        names += f"; and {len(alerts) - shown} more"
-    return f"Alert: {names}" if len(alerts) == 1 else f"{len(alerts)} alerts: {names}"
-
-
-def _count(alerts: list[Alert], status: str) -> int:
-    return sum(1 for a in alerts if a.status == status)
-
-
 def _with_note(text: str, action: PageActionInput) -> str:
     return f"{text}: {action.note}" if action.note else text
 
 
-def activity_failure(err: ActivityError) -> str:
-    """Why an activity failed, as people read it (its error's message, not its repr)."""
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return cause.message
-    return str(cause or err)

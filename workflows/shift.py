@@ -19,10 +19,11 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, FailureError
 
+from workflows.failures import activity_failure
 from workflows.ids import page_workflow_id, rotation_workflow_id
 from workflows.incident_models import ChatPost
 from workflows.models import InlineStep, PageAcknowledged, PageActionInput, PageInput
-from workflows.page import PageWorkflow, activity_failure
+from workflows.page import PageWorkflow
 from workflows.rotation_models import (
     NoteRequest,
     ReportMail,

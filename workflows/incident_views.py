@@ -1,0 +1,55 @@
+"""What people and the Temporal Web UI see of an incident: its channel's name, its
+one-line summary, its search attributes and its *Current Details*."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from workflows import search
+from workflows.durations import format_duration
+from workflows.incident_models import IncidentState
+
+
+def channel_name(incident_id: str, title: str) -> str:
+    """``#inc-42-search-is-down``: lowercase, dashes, at most 80 characters (Slack's limit)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    return f"#{incident_id.lower()}-{slug}"[:80].rstrip("-")
+
+
+def incident_summary(state: IncidentState) -> str:
+    return f"{state.id} · {state.severity} · {state.title}"[:200]
+
+
+def incident_search_attributes(state: IncidentState) -> TypedSearchAttributes:
+    pairs: list[SearchAttributePair[str]] = [
+        SearchAttributePair(search.KIND, "incident"),
+        SearchAttributePair(search.TEAM, state.team),
+        SearchAttributePair(search.SEVERITY, state.severity),
+        SearchAttributePair(search.STATUS, state.status.value),
+    ]
+    if state.service:
+        pairs.append(SearchAttributePair(search.SERVICE, state.service))
+    if state.lead:
+        pairs.append(SearchAttributePair(search.LEAD, state.lead))
+    return TypedSearchAttributes(pairs)
+
+
+def render_incident_details(s: IncidentState, now: datetime) -> str:
+    """Markdown for the Web UI's Current Details."""
+    age = format_duration(timedelta(seconds=max(int((now - s.declared_at).total_seconds()), 1)))
+    decision: str = s.rollback.decision or "undecided"
+    if s.rollback.result is not None:
+        decision += f" → {'ok' if s.rollback.result.ok else 'failed'}"
+    last = s.updates[-1].text if s.updates else "—"
+    return "\n\n".join(
+        [
+            f"**{s.status.value.upper()}** · `{s.id}` · severity `{s.severity}` · declared {age} ago",
+            f"**Lead:** {s.lead or '—'} · **Messenger:** {s.messenger or '—'} · **Owner:** {s.resolution_owner or '—'}",
+            f"**Rollback:** {decision}",
+            f"**Last update:** {last}",
+            f"**Channel:** {s.channel or '—'}",
+        ]
+    )
