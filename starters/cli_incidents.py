@@ -1,0 +1,360 @@
+"""``tocsin incident``: declare, list, show, assign roles, roll back, update, resolve."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import typer
+
+from starters.api import (
+    IncidentVerb,
+    TocsinClient,
+    check_declaration,
+    incident_ref,
+    require_people,
+    require_severity,
+)
+from starters.cli_common import (
+    AsOpt,
+    ConfigOpt,
+    JsonOpt,
+    emit,
+    fail,
+    settings_from,
+)
+from starters.cli_common import actor as _actor
+from starters.cli_common import model as _model
+from starters.cli_common import with_client as _with_client
+from starters.incident_text import incident_list_text, incident_text
+from worker.settings import Settings
+from workflows.config import TocsinConfig
+from workflows.incident_models import (
+    CommsConfirmation,
+    DeclareRequest,
+    FollowUpRequest,
+    IncidentState,
+    IncidentStatus,
+    ResolveInput,
+    RoleInput,
+    RollbackDecision,
+    RollbackOutcome,
+    UpdateInput,
+)
+
+incident_app = typer.Typer(
+    help="Incidents: declare, list, show, assign roles, roll back, update, resolve.",
+    no_args_is_help=True,
+)
+
+
+IncidentArg = Annotated[str, typer.Argument(metavar="ID", help="Incident id, e.g. INC-42.")]
+
+
+class RollbackChoice(StrEnum):
+    roll_back = "roll_back"
+    revert = "revert"
+    not_now = "not_now"
+
+
+class RollbackResult(StrEnum):
+    resolved = "resolved"
+    unresolved = "unresolved"
+
+
+class Resolution(StrEnum):
+    fixed = "fixed"
+    rolled_back = "rolled_back"
+    false_positive = "false_positive"
+
+
+@incident_app.command("declare")
+def incident_declare(
+    title: Annotated[str, typer.Option(help="One line: what is wrong.")],
+    description: Annotated[str | None, typer.Option(help="What is known so far.")] = None,
+    severity: Annotated[
+        str | None, typer.Option(help="A configured severity (default: the configured default).")
+    ] = None,
+    service: Annotated[
+        str | None, typer.Option(help="Affected service: its team owns the incident.")
+    ] = None,
+    customer_impact: Annotated[
+        bool, typer.Option("--customer-impact", help="Customers are affected: page a messenger.")
+    ] = False,
+    security: Annotated[
+        bool, typer.Option("--security", help="Security incident: private, security paged.")
+    ] = False,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option(help="Repeat the command with the same key: the same incident, not a second."),
+    ] = None,
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Declare an incident."""
+    actor = _actor(as_)
+    request = _model(
+        lambda: DeclareRequest(
+            title=title,
+            description=description,
+            severity=severity,
+            service=service,
+            customer_impact=customer_impact,
+            security=security,
+            by=actor,
+        )
+    )
+    key = idempotency_key or secrets.token_hex(16)
+    incident, created = _with_client(
+        settings_from(config=config),
+        lambda c: c.declare_incident(request, key),
+        lambda cfg: check_declaration(cfg, request),
+    )
+    emit(
+        incident,
+        as_json,
+        lambda: (
+            f"{'declared' if created else 'already declared'}: {incident.id}\n"
+            + incident_text(incident)
+        ),
+    )
+
+
+@incident_app.command("list")
+def incident_list(
+    status: Annotated[
+        IncidentStatus | None, typer.Option(help="Only incidents in this status.")
+    ] = None,
+    severity: Annotated[str | None, typer.Option(help="Only this severity.")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List incidents, newest first."""
+    items = _with_client(
+        settings_from(config=config),
+        lambda c: c.list_incidents(status, severity),
+        lambda cfg: severity is None or require_severity(cfg, severity),
+    )
+    emit(items, as_json, lambda: incident_list_text(items))
+
+
+@incident_app.command("show")
+def incident_show(
+    incident_id: IncidentArg, config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Show an incident with its timeline."""
+    incident = _with_client(
+        settings_from(config=config),
+        lambda c: c.get_incident(incident_id),
+        lambda _: incident_ref(incident_id),
+    )
+    emit(incident, as_json, lambda: incident_text(incident))
+
+
+def _act_on_incident(
+    settings: Settings,
+    incident_id: str,
+    people: list[str],
+    action: Callable[[TocsinClient], Awaitable[IncidentState]],
+    as_json: bool,
+) -> None:
+    def check(cfg: TocsinConfig) -> None:
+        incident_ref(incident_id)
+        require_people(cfg, *people)
+
+    incident = _with_client(settings, action, check)
+    emit(incident, as_json, lambda: incident_text(incident))
+
+
+Role = Literal["lead", "messenger", "owner"]
+ROLES: tuple[Role, ...] = ("lead", "messenger", "owner")
+
+
+def _role_command(verb: Role) -> Callable[..., None]:
+    def command(
+        incident_id: IncidentArg,
+        person: Annotated[str, typer.Argument(metavar="PERSON", help="Person id.")],
+        as_: AsOpt = None,
+        config: ConfigOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        actor = _actor(as_)
+        role = _model(lambda: RoleInput(person=person, by=actor))
+        _act_on_incident(
+            settings_from(config=config),
+            incident_id,
+            [actor, person],
+            lambda c: c.act_on_incident(incident_id, verb, role),
+            as_json,
+        )
+
+    command.__doc__ = {
+        "lead": "Make PERSON the incident lead.",
+        "messenger": "Make PERSON the messenger (customer communication).",
+        "owner": "Make PERSON the owner of the resolution.",
+    }[verb]
+    return command
+
+
+for _role in ROLES:
+    incident_app.command(_role)(_role_command(_role))
+
+
+@incident_app.command("update")
+def incident_update(
+    incident_id: IncidentArg,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The status update.")],
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Post a status update (it resets the update reminder)."""
+    actor = _actor(as_)
+    update = _model(lambda: UpdateInput(text=text, by=actor))
+    _act_on_incident(
+        settings_from(config=config),
+        incident_id,
+        [actor],
+        lambda c: c.act_on_incident(incident_id, "update", update),
+        as_json,
+    )
+
+
+@incident_app.command("severity")
+def incident_severity(
+    incident_id: IncidentArg,
+    severity: Annotated[str, typer.Argument(metavar="SEVERITY", help="A configured severity.")],
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change the severity; its policy (updates, announcements, paging) applies from now on."""
+    actor = _actor(as_)
+    settings = settings_from(config=config)
+
+    def check(cfg: TocsinConfig) -> None:
+        incident_ref(incident_id)
+        require_severity(cfg, severity)
+        require_people(cfg, actor)
+
+    incident = _with_client(
+        settings, lambda c: c.change_incident_severity(incident_id, severity, actor), check
+    )
+    emit(incident, as_json, lambda: incident_text(incident))
+
+
+@incident_app.command("rollback")
+def incident_rollback(
+    incident_id: IncidentArg,
+    choice: Annotated[
+        RollbackChoice | None,
+        typer.Argument(help="roll_back runs the service's configured rollback."),
+    ] = None,
+    outcome: Annotated[
+        RollbackResult | None,
+        typer.Option(help="Instead of deciding: say whether the rollback resolved it."),
+    ] = None,
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Decide on the rollback (roll_back, revert, not_now), or report its --outcome."""
+    actor = _actor(as_)
+    if (choice is None) == (outcome is None):
+        raise fail("give either a CHOICE (roll_back, revert, not_now) or --outcome, not both")
+    action: RollbackDecision | RollbackOutcome
+    if choice is not None:
+        action = _model(lambda: RollbackDecision(choice=choice.value, by=actor))
+    else:
+        resolved = outcome == RollbackResult.resolved
+        action = _model(lambda: RollbackOutcome(resolved=resolved, by=actor))
+    verb: IncidentVerb = "rollback" if choice is not None else "rollback_outcome"
+
+    def call(c: TocsinClient) -> Awaitable[IncidentState]:
+        return c.act_on_incident(incident_id, verb, action)
+
+    _act_on_incident(settings_from(config=config), incident_id, [actor], call, as_json)
+
+
+@incident_app.command("resolve")
+def incident_resolve(
+    incident_id: IncidentArg,
+    summary: Annotated[str, typer.Option(help="What fixed it, in a sentence.")],
+    resolution: Annotated[Resolution, typer.Option(help="How it ended.")] = Resolution.fixed,
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Resolve the incident (only its lead may, once it has one)."""
+    actor = _actor(as_)
+    body = _model(lambda: ResolveInput(resolution=resolution.value, summary=summary, by=actor))
+    _act_on_incident(
+        settings_from(config=config),
+        incident_id,
+        [actor],
+        lambda c: c.act_on_incident(incident_id, "resolve", body),
+        as_json,
+    )
+
+
+@incident_app.command("followup")
+def incident_followup(
+    incident_id: IncidentArg,
+    title: Annotated[
+        str | None, typer.Argument(metavar="TITLE", help="What must be done (a new issue).")
+    ] = None,
+    issue_url: Annotated[
+        str | None, typer.Option(help="Link an existing issue instead of opening one.")
+    ] = None,
+    body: Annotated[str | None, typer.Option(help="The new issue's description.")] = None,
+    assignee: Annotated[str | None, typer.Option(help="Person id who does it.")] = None,
+    repo: Annotated[
+        str | None, typer.Option(help="owner/name (default: the service's repository).")
+    ] = None,
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a follow-up: TITLE opens a GitHub issue, --issue-url links one; the incident stays
+    open until every follow-up's issue is closed."""
+    actor = _actor(as_)
+    if (title is None) == (issue_url is None):
+        raise fail("give either a TITLE or --issue-url, not both")
+    request = _model(
+        lambda: FollowUpRequest(
+            title=title, issue_url=issue_url, body=body, assignee=assignee, repo=repo, by=actor
+        )
+    )
+    people = [actor] + ([assignee] if assignee else [])
+    _act_on_incident(
+        settings_from(config=config),
+        incident_id,
+        people,
+        lambda c: c.act_on_incident(incident_id, "followup", request),
+        as_json,
+    )
+
+
+@incident_app.command("comms")
+def incident_comms(
+    incident_id: IncidentArg,
+    note: Annotated[
+        str | None, typer.Option(help="What was updated (status page, email…).")
+    ] = None,
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Confirm customer communication is updated (the messenger, or the lead)."""
+    actor = _actor(as_)
+    confirmation = _model(lambda: CommsConfirmation(by=actor, note=note))
+    _act_on_incident(
+        settings_from(config=config),
+        incident_id,
+        [actor],
+        lambda c: c.act_on_incident(incident_id, "comms", confirmation),
+        as_json,
+    )

@@ -1,0 +1,142 @@
+"""``tocsin page``: create, list, show, acknowledge, escalate and resolve pages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from starters.api import (
+    NewPage,
+    TocsinClient,
+)
+from starters.cli_common import (
+    AsOpt,
+    ConfigOpt,
+    JsonOpt,
+    emit,
+    fail,
+    settings_from,
+)
+from starters.cli_common import actor as _actor
+from starters.cli_common import with_client as _with_client
+from workflows.models import PageListItem, PageState, PageStatus
+
+page_app = typer.Typer(
+    help="Pages: create, list, show, ack, escalate, resolve.", no_args_is_help=True
+)
+
+NoteOpt = Annotated[str | None, typer.Option("--note", help="Why, for the timeline.")]
+
+
+@page_app.command("create")
+def page_create(
+    team: Annotated[str, typer.Option(help="Team to page.")],
+    summary: Annotated[str, typer.Option(help="One line: what is wrong.")],
+    details: Annotated[str | None, typer.Option(help="More context, links.")] = None,
+    dedup_key: Annotated[str | None, typer.Option(help="Same key, same open page.")] = None,
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Page a team."""
+    settings = settings_from(config=config)
+    try:
+        request = NewPage(
+            team=team,
+            summary=summary,
+            details=details,
+            dedup_key=dedup_key,
+            by=as_ or settings.user,
+        )
+    except ValidationError as err:
+        problem = err.errors()[0]
+        raise fail(
+            f"--{'-'.join(str(p) for p in problem['loc']).replace('_', '-')}: {problem['msg']}"
+        ) from None
+    page, created = _with_client(settings, lambda c: c.create_page(request))
+    emit(
+        page,
+        as_json,
+        lambda: f"{'created' if created else 'already open'}: {page.id}\n{_page_text(page)}",
+    )
+
+
+@page_app.command("list")
+def page_list(
+    status: Annotated[PageStatus | None, typer.Option(help="Only pages in this status.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team's pages.")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List pages, newest first."""
+    items = _with_client(settings_from(config=config), lambda c: c.list_pages(status, team))
+    emit(items, as_json, lambda: _list_text(items))
+
+
+def _list_text(items: list[PageListItem]) -> str:
+    rows = [f"{i.id:<20} {i.status:<13} {i.team:<16} {i.summary}" for i in items]
+    return "\n".join(rows) or "no pages"
+
+
+@page_app.command("show")
+def page_show(
+    page_id: Annotated[str, typer.Argument(metavar="ID")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a page with its timeline."""
+    page = _with_client(settings_from(config=config), lambda c: c.get_page(page_id))
+    emit(page, as_json, lambda: _page_text(page))
+
+
+def _page_text(page: PageState) -> str:
+    lines = [
+        f"page      {page.id}",
+        f"status    {page.status.value}",
+        f"team      {page.team}",
+        f"summary   {page.summary}",
+        f"step      {page.step}/{page.step_count}"
+        + (" (exhausted)" if page.escalation_exhausted else ""),
+    ]
+    if page.acknowledged_by:
+        lines.append(
+            f"acked by  {page.acknowledged_by} at {page.acknowledged_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+    if page.resolved_by:
+        lines.append(f"resolved  {page.resolved_by} at {page.resolved_at:%Y-%m-%d %H:%M:%S} UTC")
+    if page.timeline:
+        lines.append("timeline")
+        lines += [f"  {e.at:%H:%M:%S}  {e.text}" for e in page.timeline]
+    return "\n".join(lines)
+
+
+def _page_action(verb: str) -> Callable[..., None]:
+    def command(
+        page_id: Annotated[str, typer.Argument(metavar="ID")],
+        as_: AsOpt = None,
+        note: NoteOpt = None,
+        config: ConfigOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        actor = _actor(as_)
+        calls: dict[str, Callable[[TocsinClient], Awaitable[PageState]]] = {
+            "ack": lambda c: c.acknowledge(page_id, actor, note),
+            "escalate": lambda c: c.escalate(page_id, actor, note),
+            "resolve": lambda c: c.resolve(page_id, actor, note),
+        }
+        page = _with_client(settings_from(config=config), calls[verb])
+        emit(page, as_json, lambda: _page_text(page))
+
+    command.__doc__ = {
+        "ack": "Acknowledge a page: escalation stops.",
+        "escalate": "Notify the next escalation step now.",
+        "resolve": "Resolve a page.",
+    }[verb]
+    return command
+
+
+for _verb in ("ack", "escalate", "resolve"):
+    page_app.command(_verb)(_page_action(_verb))
