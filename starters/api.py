@@ -4,13 +4,11 @@ talks to Temporal as a client, so validation and error mapping are the same ever
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Literal, TypeVar
+from typing import TypeVar
 
-from pydantic import BaseModel, Field
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -22,26 +20,29 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.ports import ConfigSource
-from starters.incidents import INCIDENT_ID, IncidentClient, IncidentListItem, severity_policy
+from starters.checks import (
+    IncidentAction,
+    IncidentVerb,
+    NewPage,
+    check_declaration,
+    incident_ref,
+    lookup_message,
+    require_people,
+    require_severity,
+)
+from starters.errors import IncidentNotFound, InvalidRequest, PageNotFound, Rejected
+from starters.incidents import IncidentClient, IncidentListItem
 from starters.intake import AlertIntake
 from starters.rotations import BadInput, RotationClient
-from starters.rotations import oncall_entries as rotation_entries
 from starters.updates import refusal
 from workflows import search
-from workflows.config import TocsinConfig
-from workflows.ids import PAGE_KEY, page_key, page_workflow_id
+from workflows.ids import page_key, page_workflow_id
 from workflows.incident_models import (
-    CommsConfirmation,
     DeclareRequest,
     FollowUpRequest,
     IncidentState,
     IncidentStatus,
-    ResolveInput,
     RoleInput,
-    RollbackDecision,
-    RollbackOutcome,
-    SeverityPolicy,
-    UpdateInput,
 )
 from workflows.models import (
     AlertList,
@@ -59,58 +60,7 @@ from workflows.page_views import initial_search_attributes, page_summary
 LIST_LIMIT = 200
 
 
-class NewPage(BaseModel):
-    """A request to page a team."""
-
-    team: str = Field(min_length=1, max_length=64)
-    summary: str = Field(min_length=1, max_length=500)
-    details: str | None = Field(default=None, max_length=20_000)
-    dedup_key: str | None = Field(default=None, pattern=PAGE_KEY.pattern)
-    by: str | None = Field(default=None, min_length=1, max_length=64)
-
-
-class TocsinError(Exception):
-    """Base of what a front door turns into a 4xx / exit code."""
-
-
-class InvalidRequest(TocsinError):
-    """The request names something Tocsin does not know (team, person)."""
-
-
-class PageNotFound(TocsinError):
-    """No page has that id."""
-
-
-class IncidentNotFound(TocsinError):
-    """No incident has that id (or the id is not of the form ``INC-42``)."""
-
-
-class Rejected(TocsinError):
-    """The page or incident refused the action (a validator said no); the message says why."""
-
-
 T = TypeVar("T")
-
-IncidentVerb = Literal[
-    "lead",
-    "messenger",
-    "owner",
-    "rollback",
-    "rollback_outcome",
-    "update",
-    "resolve",
-    "followup",
-    "comms",
-]
-IncidentAction = (
-    RoleInput
-    | RollbackDecision
-    | RollbackOutcome
-    | UpdateInput
-    | ResolveInput
-    | FollowUpRequest
-    | CommsConfirmation
-)
 
 
 class TocsinClient:
@@ -291,7 +241,7 @@ class TocsinClient:
             return await call(self.rotations)
         except (LookupError, BadInput) as err:
             raise InvalidRequest(
-                _message(err) if isinstance(err, LookupError) else str(err)
+                lookup_message(err) if isinstance(err, LookupError) else str(err)
             ) from None
         except ValueError as err:
             raise Rejected(str(err)) from None
@@ -311,7 +261,7 @@ class TocsinClient:
         try:
             return await self.incidents.declare(request, idempotency_key)
         except LookupError as err:
-            raise InvalidRequest(_message(err)) from None
+            raise InvalidRequest(lookup_message(err)) from None
 
     async def promote_page(
         self, page_id: str, by: str, severity: str | None = None, title: str | None = None
@@ -447,64 +397,3 @@ class TocsinClient:
             return await handle.execute_update(update, action)
         except WorkflowUpdateFailedError as err:
             raise Rejected(refusal(err)) from None
-
-
-def incident_ref(incident_id: str) -> str:
-    """``INC-42`` (``inc-42`` is accepted too).
-
-    Raises:
-        IncidentNotFound: the id is not of that form, so no incident can have it.
-    """
-    ref = incident_id.strip().upper()
-    if not re.match(INCIDENT_ID, ref):
-        raise IncidentNotFound(f"no incident {incident_id!r} (incident ids look like INC-42)")
-    return ref
-
-
-def require_people(config: TocsinConfig, *people: str) -> None:
-    """Raises :class:`InvalidRequest` for the first id that is not a configured person."""
-    for person in people:
-        if person not in config.people:
-            raise InvalidRequest(f"unknown person {person!r}")
-
-
-def require_severity(config: TocsinConfig, name: str) -> SeverityPolicy:
-    """The configured severity; :class:`InvalidRequest` naming the configured ones if none."""
-    try:
-        return severity_policy(config, name)
-    except LookupError as err:
-        raise InvalidRequest(_message(err)) from None
-
-
-def check_declaration(config: TocsinConfig, request: DeclareRequest) -> None:
-    """What a declaration names must exist: the declarer, the severity, the service.
-
-    Raises:
-        InvalidRequest: the first unknown name, with the configured alternatives.
-    """
-    require_people(config, request.by)
-    if request.severity is not None:
-        require_severity(config, request.severity)
-    if request.service is not None and request.service not in config.services:
-        services = ", ".join(sorted(config.services)) or "none configured"
-        raise InvalidRequest(f"unknown service {request.service!r} (services: {services})")
-
-
-def _message(err: LookupError) -> str:
-    # A KeyError's str() is the repr of its key; the message is what we want.
-    return str(err.args[0]) if err.args else str(err)
-
-
-def oncall_entries(
-    config: TocsinConfig, team: str | None = None, at: datetime | None = None
-) -> list[OnCallEntry]:
-    """Who holds each layer of each team's rotation at ``at``, from the config alone
-    (no Temporal: overrides and swaps are not seen).
-
-    Raises:
-        InvalidRequest: unknown team, or a naive ``at``.
-    """
-    try:
-        return rotation_entries(config, None, team, at)
-    except BadInput as err:
-        raise InvalidRequest(str(err)) from None

@@ -20,12 +20,8 @@ from zoneinfo import ZoneInfo
 import typer
 from temporalio.service import RPCError
 
-from starters.api import (
-    InvalidRequest,
-    Rejected,
-    TocsinClient,
-    oncall_entries,
-)
+from starters.api import TocsinClient
+from starters.checks import oncall_entries
 from starters.cli_common import (
     ConfigOpt,
     JsonOpt,
@@ -43,6 +39,7 @@ from starters.cli_incidents import incident_app
 from starters.cli_log import incident_log, incident_report
 from starters.cli_pages import page_app
 from starters.cli_rotations import ical, rotation_app, shift_app
+from starters.errors import InvalidRequest, Rejected
 from worker.client import connect
 from worker.config import ConfigError, load_config
 from workflows.models import OnCallEntry

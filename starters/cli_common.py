@@ -13,7 +13,8 @@ import typer
 from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
 
-from starters.api import IncidentNotFound, InvalidRequest, PageNotFound, Rejected, TocsinClient
+from starters.api import TocsinClient
+from starters.errors import IncidentNotFound, InvalidRequest, PageNotFound, Rejected
 from worker.client import connect
 from worker.config import ConfigError, ConfigFile
 from worker.logging import configure_logging

@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 
 import typer
 
-from starters.api import (
+from starters.api import TocsinClient
+from starters.checks import (
     IncidentVerb,
-    TocsinClient,
     check_declaration,
     incident_ref,
     require_people,

@@ -8,10 +8,8 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from starters.api import (
-    NewPage,
-    TocsinClient,
-)
+from starters.api import TocsinClient
+from starters.checks import NewPage
 from starters.cli_common import (
     AsOpt,
     ConfigOpt,

@@ -26,13 +26,8 @@ from activities.adapters.slack_chat import slack_client
 from activities.adapters.sql_store import SqlStore
 from activities.ports import Store
 from starters.alertmanager import AmWebhook
-from starters.api import (
-    IncidentNotFound,
-    InvalidRequest,
-    PageNotFound,
-    Rejected,
-    TocsinClient,
-)
+from starters.api import TocsinClient
+from starters.errors import IncidentNotFound, InvalidRequest, PageNotFound, Rejected
 from starters.events import Event
 from starters.http import github as github_webhook
 from starters.http import incidents, oncall, pages, rotations, webhooks

@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Query, Request, status
 
 from activities.errors import AdapterError
 from activities.ports import Store
-from starters.api import InvalidRequest
+from starters.errors import InvalidRequest
 from starters.http.auth import api_router
 from starters.incident_log import DEFAULT_PERIOD, LogRow, Report, parse_when, report
 from workflows.incident_models import IncidentRecord, LogQuery

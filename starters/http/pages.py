@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
-from starters.api import NewPage, TocsinClient
+from starters.api import TocsinClient
+from starters.checks import NewPage
 from starters.http.auth import api_router
 from workflows.models import AlertList, PageListItem, PageState, PageStatus
 

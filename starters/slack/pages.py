@@ -19,7 +19,8 @@ from temporalio.service import RPCError
 
 from activities.adapters.slack_blocks import commands as blocks
 from activities.adapters.slack_blocks.cards import ACK_ACTION, ESCALATE_ACTION
-from starters.api import InvalidRequest, NewPage, TocsinError, oncall_entries
+from starters.checks import NewPage, oncall_entries
+from starters.errors import InvalidRequest, TocsinError
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
 from workflows.rotation_models import NoteRequest
 

@@ -23,7 +23,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from starters.alertmanager import group_page_key
-from starters.api import PageNotFound, TocsinClient
+from starters.api import TocsinClient
+from starters.errors import PageNotFound
 from tests.e2e.conftest import Stack, free_port, running_stack, write_config
 from tests.fakes.receiver import Receiver
 from workflows.models import PageListItem, PageState, PageStatus

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from starters.api import NewPage, TocsinClient
+from starters.api import TocsinClient
+from starters.checks import NewPage
 from tests.conftest import binary
 from tests.e2e.conftest import write_config
 from tests.fakes.receiver import Delivery, Receiver

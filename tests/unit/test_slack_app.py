@@ -21,7 +21,9 @@ from activities.adapters.slack_blocks import commands as blocks
 from activities.adapters.slack_blocks.cards import page_blocks
 from activities.adapters.slack_chat import slack_client
 from activities.ports import Message
-from starters.api import InvalidRequest, NewPage, Rejected, TocsinClient
+from starters.api import TocsinClient
+from starters.checks import NewPage
+from starters.errors import InvalidRequest, Rejected
 from starters.http.app import SLACK_NOT_CONFIGURED, SlackSettings, create_app
 from starters.slack.context import NOT_IN_CONFIG
 from tests.fakes.receiver import Receiver

@@ -14,7 +14,8 @@ import pytest
 from slack_bolt.async_app import AsyncApp
 
 from activities.adapters.slack_blocks import incident_commands as blocks
-from starters.api import Rejected, TocsinClient
+from starters.api import TocsinClient
+from starters.errors import Rejected
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
 from starters.slack.incidents import (
     incident_for_channel,
