@@ -18,16 +18,15 @@ from structlog.testing import capture_logs
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities.adapters.sql_schema import metadata, webhook_deliveries
 from activities.adapters.sql_store import (
     DELIVERY_WINDOW,
     MIGRATION_LOCK,
     MIGRATIONS,
     SqlStore,
     alembic_config,
-    metadata,
     normalise_url,
     open_store,
-    webhook_deliveries,
 )
 from activities.errors import Rejected, Unavailable
 from activities.store import StoreActivities

@@ -11,7 +11,8 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection, text
 
-from activities.adapters.sql_store import MIGRATION_LOCK, metadata, normalise_url
+from activities.adapters.sql_schema import metadata
+from activities.adapters.sql_store import MIGRATION_LOCK, normalise_url
 
 
 def run_on(connection: Connection) -> None:

@@ -1,0 +1,83 @@
+"""The incident log's tables (its migrations in ``migrations/`` create exactly these)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database.
+
+    PostgreSQL keeps the offset (``timestamptz``); SQLite keeps none, so values are
+    written in UTC and read back as UTC. Naive values are taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` in UTC; a naive value is read as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("number", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("severity", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_rank", SmallInteger, nullable=False),
+    Column("service", String(128), nullable=True),
+    Column("team", String(128), nullable=False),
+    Column("declared_by", String(128), nullable=False),
+    Column("lead", String(128), nullable=True),
+    Column("declared_at", UtcDateTime, nullable=False),
+    Column("acknowledged_at", UtcDateTime, nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("closed_at", UtcDateTime, nullable=True),
+    Column("resolution", String(32), nullable=True),
+    Column("resolution_summary", Text, nullable=True),
+    Column("postmortem_url", Text, nullable=True),
+    Column("followups_open", Integer, nullable=False),
+    Column("followups_closed", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_incidents_declared_at", "declared_at"),
+    Index("ix_incidents_severity_declared_at", "severity", "declared_at"),
+    Index("ix_incidents_service_declared_at", "service", "declared_at"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("delivery_id", String(128), primary_key=True),
+    Column("seen_at", UtcDateTime, nullable=False),
+    Index("ix_webhook_deliveries_source_seen_at", "source", "seen_at"),
+)
