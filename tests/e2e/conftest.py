@@ -23,6 +23,7 @@ from starters.api import TocsinClient
 from starters.http.app import SlackSettings, create_app
 from tests.conftest import binary, free_port, serving
 from tests.fakes.receiver import Receiver
+from tests.fakes.slack import FakeSlack
 from worker.build import build_worker
 from worker.config import ConfigFile
 from worker.settings import Settings
@@ -154,11 +155,20 @@ class Hardened:
 
 
 @asynccontextmanager
-async def hardened_stack(
-    client: Client, config_path: Path, slack_api_url: str, slack_token: str
-) -> AsyncIterator[Hardened]:
+async def hardened_stack(client: Client, config_path: Path) -> AsyncIterator[Hardened]:
     """A worker and the API as ``tocsin api`` serves it, with the incident log, the GitHub
-    webhook and Slack (over ``slack_api_url``) configured; until exit."""
+    webhook and Slack (over the loopback Slack fake) configured; until exit."""
+    slack = FakeSlack()
+    await slack.start()
+    try:
+        async with _hardened(client, config_path, slack) as running:
+            yield running
+    finally:
+        await slack.stop()
+
+
+@asynccontextmanager
+async def _hardened(client: Client, config_path: Path, slack: FakeSlack) -> AsyncIterator[Hardened]:
     config = ConfigFile(config_path)
     task_queue = f"e2e-{uuid.uuid4()}"
     token = secrets.token_urlsafe(16)
@@ -171,7 +181,7 @@ async def hardened_stack(
         github_webhook_secret=github_secret,
         slack=SlackSettings(
             signing_secret=slack_secret,
-            client=AsyncWebClient(token=slack_token, base_url=slack_api_url),
+            client=AsyncWebClient(token=slack.token, base_url=slack.api_url),
         ),
     )
     async with serving(app) as url:

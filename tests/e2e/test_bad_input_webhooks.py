@@ -20,7 +20,6 @@ from temporalio.testing import WorkflowEnvironment
 from starters.http.github import signature
 from tests.e2e.conftest import EVENTS_KEY, Hardened, hardened_stack, write_config
 from tests.fakes.receiver import Receiver
-from tests.fakes.slack import FakeSlack
 
 pytestmark = pytest.mark.e2e
 
@@ -184,15 +183,8 @@ async def api(
 ) -> AsyncIterator[Hardened]:
     monkeypatch.setenv("TOCSIN_E2E_EVENTS_KEY", EVENTS_KEY)
     config_path = write_config(tmp_path / "tocsin.yaml", receiver)
-    slack = FakeSlack()
-    await slack.start()
-    try:
-        async with hardened_stack(
-            dev_env.client, config_path, slack.api_url, slack.token
-        ) as running:
-            yield running
-    finally:
-        await slack.stop()
+    async with hardened_stack(dev_env.client, config_path) as running:
+        yield running
 
 
 class TestWebhookBadInput:

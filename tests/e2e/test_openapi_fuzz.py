@@ -15,7 +15,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.e2e.conftest import EVENTS_KEY, hardened_stack, start_dev_server, write_config
 from tests.fakes.receiver import Receiver
-from tests.fakes.slack import FakeSlack
 
 pytestmark = pytest.mark.e2e
 
@@ -43,36 +42,29 @@ async def test_schemathesis_finds_no_server_error(
     """All of schemathesis's checks pass over every operation, Temporal and a worker behind."""
     monkeypatch.setenv("TOCSIN_E2E_EVENTS_KEY", EVENTS_KEY)
     config_path = write_config(tmp_path / "tocsin.yaml", receiver)
-    slack = FakeSlack()
-    await slack.start()
-    try:
-        async with hardened_stack(
-            own_server.client, config_path, slack.api_url, slack.token
-        ) as api:
-            run = await asyncio.create_subprocess_exec(
-                str(SCHEMATHESIS),
-                "--config-file",
-                str(SETTINGS),
-                "run",
-                f"{api.url}/openapi.json",
-                "--header",
-                f"Authorization: Bearer {api.token}",
-                "--checks",
-                "all",
-                "--max-examples",
-                str(MAX_EXAMPLES),
-                "--workers",
-                "2",
-                "--seed",
-                "20261130",
-                "--no-color",
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                cwd=tmp_path,
-            )
-            output, _ = await asyncio.wait_for(run.communicate(), timeout=300)
-    finally:
-        await slack.stop()
+    async with hardened_stack(own_server.client, config_path) as api:
+        run = await asyncio.create_subprocess_exec(
+            str(SCHEMATHESIS),
+            "--config-file",
+            str(SETTINGS),
+            "run",
+            f"{api.url}/openapi.json",
+            "--header",
+            f"Authorization: Bearer {api.token}",
+            "--checks",
+            "all",
+            "--max-examples",
+            str(MAX_EXAMPLES),
+            "--workers",
+            "2",
+            "--seed",
+            "20261130",
+            "--no-color",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=tmp_path,
+        )
+        output, _ = await asyncio.wait_for(run.communicate(), timeout=300)
     report = output.decode(errors="replace")
     summary = report[report.find("SUMMARY") :]
     print(summary)  # noqa: T201 - the run's figures, shown with `pytest -s`
