@@ -6,13 +6,7 @@ from temporalio import activity
 
 from activities.errors import AdapterError, NotFound, to_application_error
 from activities.ports import Chat, ConfigSource
-from workflows.incident_models import (
-    ChannelInvite,
-    ChannelRef,
-    ChannelRequest,
-    ChannelTopic,
-    ChatPost,
-)
+from workflows.chat_models import ChannelInvite, ChannelRef, ChannelRequest, ChannelTopic, ChatPost
 
 
 class ChatActivities:

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from workflows.chat_models import IncidentCard
 from workflows.config import Person, TocsinConfig
 from workflows.incident_config import Rollback
 from workflows.incident_models import (
     FileSpec,
-    IncidentCard,
     IncidentRecord,
     IncidentState,
     IssueCheck,

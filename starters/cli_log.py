@@ -16,10 +16,7 @@ from starters.cli_common import (
     setup_logging,
 )
 from worker.settings import Settings
-from workflows.incident_models import (
-    IncidentRecord,
-    LogQuery,
-)
+from workflows.incident_models import IncidentRecord, LogQuery
 
 WhenHelp = "a duration back from now (7d, 12h) or an ISO 8601 date/time (UTC without offset)"
 SinceOpt = Annotated[str, typer.Option(help=f"From: {WhenHelp}.")]

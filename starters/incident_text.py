@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from starters.incidents import IncidentListItem
-from workflows.incident_models import (
-    IncidentState,
-)
+from workflows.incident_models import IncidentState
 
 
 def incident_list_text(items: list[IncidentListItem]) -> str:

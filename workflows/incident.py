@@ -18,19 +18,21 @@ from temporalio.exceptions import ActivityError, FailureError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows import search
-from workflows.durations import format_duration
-from workflows.ids import page_workflow_id
-from workflows.incident_aftercare import Aftercare
-from workflows.incident_models import (
+from workflows.chat_models import (
     ChannelInvite,
     ChannelRef,
     ChannelRequest,
     ChannelTopic,
     ChatPost,
+    IncidentCard,
+)
+from workflows.durations import format_duration
+from workflows.ids import page_workflow_id
+from workflows.incident_aftercare import Aftercare
+from workflows.incident_models import (
     CommsConfirmation,
     FollowUp,
     FollowUpRequest,
-    IncidentCard,
     IncidentInput,
     IncidentRecord,
     IncidentState,

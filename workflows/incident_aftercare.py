@@ -14,11 +14,11 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from workflows.chat_models import ChatPost
 from workflows.durations import format_duration
 from workflows.failures import activity_failure
 from workflows.followup_issues import followup_issue_spec
 from workflows.incident_models import (
-    ChatPost,
     FollowUp,
     IncidentInput,
     IncidentRecord,

@@ -17,9 +17,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, FailureError
 
 from workflows import search
+from workflows.chat_models import ChatPost
 from workflows.durations import format_duration
 from workflows.failures import activity_failure
-from workflows.incident_models import ChatPost
 from workflows.models import (
     Alert,
     AlertBatch,

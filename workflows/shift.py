@@ -19,9 +19,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, FailureError
 
+from workflows.chat_models import ChatPost
 from workflows.failures import activity_failure
 from workflows.ids import page_workflow_id, rotation_workflow_id
-from workflows.incident_models import ChatPost
 from workflows.models import InlineStep, PageAcknowledged, PageActionInput, PageInput
 from workflows.page import PageWorkflow
 from workflows.rotation_models import (

@@ -35,7 +35,12 @@ from activities.errors import (
     Rejected,
     Unavailable,
 )
-from workflows.incident_models import FileSpec, IssueCheck, IssueRef, IssueSpec
+from workflows.incident_models import (
+    FileSpec,
+    IssueCheck,
+    IssueRef,
+    IssueSpec,
+)
 
 T = TypeVar("T")
 

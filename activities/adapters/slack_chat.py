@@ -32,8 +32,8 @@ from activities.adapters.slack_blocks import Block
 from activities.adapters.slack_blocks.cards import incident_card, page_card
 from activities.errors import NotConfigured, NotFound, RateLimited, Rejected, Unavailable
 from activities.ports import Card
+from workflows.chat_models import IncidentCard
 from workflows.config import Person
-from workflows.incident_models import IncidentCard
 
 MAX_NAME = 80
 # Beyond this many ``-N`` suffixes something is wrong (a loop, not a busy workspace).

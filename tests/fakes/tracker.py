@@ -13,7 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from activities.errors import NotFound, Rejected, Unavailable
-from workflows.incident_models import FileSpec, IssueCheck, IssueRef, IssueSpec
+from workflows.incident_models import (
+    FileSpec,
+    IssueCheck,
+    IssueRef,
+    IssueSpec,
+)
 
 _URL = re.compile(r"^https://github\.com/([^/]+/[^/]+)/issues/([0-9]+)$")
 

@@ -26,6 +26,7 @@ from tests.fakes.tracker import FakeTracker
 from worker.build import build_worker
 from worker.config import ConfigFile
 from worker.settings import Settings
+from workflows.chat_models import IncidentCard
 from workflows.config import Person
 from workflows.ids import incident_workflow_id
 from workflows.incident import IncidentWorkflow
@@ -35,7 +36,6 @@ from workflows.incident_models import (
     CommsConfirmation,
     DeclareRequest,
     FollowUpRequest,
-    IncidentCard,
     IncidentRecord,
     IncidentState,
     IncidentStatus,

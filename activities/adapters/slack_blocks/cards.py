@@ -10,7 +10,8 @@ from typing import Any
 
 from activities.adapters.slack_blocks import Block
 from activities.ports import Message
-from workflows.incident_models import IncidentCard, IncidentStatus
+from workflows.chat_models import IncidentCard
+from workflows.incident_models import IncidentStatus
 from workflows.models import PageCard, PageStatus
 
 ACK_ACTION = "page_ack"

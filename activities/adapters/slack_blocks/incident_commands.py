@@ -16,7 +16,8 @@ from activities.adapters.slack_blocks.cards import (
     incident_card,
     incident_headline,
 )
-from workflows.incident_models import IncidentCard, IncidentState
+from workflows.chat_models import IncidentCard
+from workflows.incident_models import IncidentState
 
 __all__ = ["RESOLVE", "ROLLBACK", "TAKE_LEAD", "card", "declare_modal", "headline", "usage"]
 
