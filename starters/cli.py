@@ -43,7 +43,7 @@ from starters.errors import InvalidRequest, Rejected
 from worker.client import connect
 from worker.config import ConfigError, load_config
 from workflows.models import OnCallEntry
-from workflows.rotation_rules import rotation_warnings
+from workflows.rotation_warnings import rotation_warnings
 
 app = typer.Typer(
     help="Tocsin: durable incident response and on-call orchestration on Temporal.",

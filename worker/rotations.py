@@ -23,7 +23,7 @@ from workflows.rotation_models import (
     RotationInput,
     RotationSettings,
 )
-from workflows.rotation_rules import rotation_warnings
+from workflows.rotation_warnings import rotation_warnings
 
 log = structlog.get_logger("tocsin.rotations")
 

@@ -21,10 +21,10 @@ from workflows.rotation_rules import (
     oncall_at,
     plan_from_config,
     prune,
-    rotation_warnings,
     shift_bounds,
     version_at,
 )
+from workflows.rotation_warnings import rotation_warnings
 
 CHICAGO = ZoneInfo("America/Chicago")
 PEOPLE = ("alice", "bob", "carol", "dana", "erik")
