@@ -7,8 +7,10 @@ format:
 - no secret reaches the output (:mod:`worker.redaction` runs over each event and each
   rendered line; tracebacks never show local variables);
 - no event is longer than :data:`MAX_EVENT_CHARS` (cut with a marker);
-- for long-running services (``background=True``) rendering happens on a logging thread,
-  so a long traceback never holds up the event loop that serves pages.
+- for long-running services (``background=True``) an event that carries a traceback is
+  rendered on a logging thread, so a long traceback never holds up the event loop that
+  serves pages; plain events, the many, are rendered where they happen (handing each one
+  to a thread cost three times the rendering).
 """
 
 from __future__ import annotations
@@ -64,8 +66,9 @@ def configure_logging(
         fmt: ``console``, ``json``, or ``auto``: console on a terminal, else JSON.
         level: the lowest level written.
         secrets: values never to write (see :func:`worker.settings.secret_values`).
-        background: render and write on a logging thread (services); one-shot
-            commands render inline so their output is complete when they return.
+        background: render events carrying a traceback on a logging thread (services);
+            one-shot commands render everything inline, so their output is complete when
+            they return.
         stream: where lines go (default: stderr).
     """
     global _listener  # noqa: PLW0603 - logging is process-wide; one listener at a time
@@ -117,7 +120,7 @@ def configure_logging(
     handler: logging.Handler = writer
     if background:
         waiting: queue.Queue[logging.LogRecord] = queue.Queue(QUEUE_SIZE)
-        handler = _Enqueue(waiting)
+        handler = _OffloadTracebacks(waiting, writer)
         _listener = logging.handlers.QueueListener(waiting, writer)
         _listener.start()
     root = logging.getLogger()
@@ -142,17 +145,29 @@ def _stop_listener() -> None:
 atexit.register(_stop_listener)
 
 
-class _Enqueue(logging.handlers.QueueHandler):
-    """Hands records to the logging thread as they are: rendering happens there.
+class _OffloadTracebacks(logging.handlers.QueueHandler):
+    """Writes plain events at once; hands those with a traceback to the logging thread.
 
-    The stock handler formats in the caller's thread, which is what must not happen;
-    only the caller's context variables are taken along, as they live in its thread.
-    A full queue drops the event and says so in the next one that fits.
+    The stock queue handler formats in the caller's thread, which is what must not happen:
+    only the caller's context variables are taken along, as they live in its thread. A
+    full queue drops the event and says so in the next one that fits.
     """
 
-    def __init__(self, waiting: queue.Queue[logging.LogRecord]) -> None:
+    def __init__(self, waiting: queue.Queue[logging.LogRecord], writer: logging.Handler) -> None:
         super().__init__(waiting)
+        self._writer = writer
         self._dropped = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        traceback_inside = record.exc_info or (
+            isinstance(record.msg, dict) and record.msg.get("exc_info")
+        )
+        # While the thread still has events to write, later ones queue behind them: the
+        # log keeps its order.
+        if traceback_inside or self.queue.unfinished_tasks:  # type: ignore[attr-defined]  # a queue.Queue
+            super().emit(record)
+        else:
+            self._writer.handle(record)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         if not isinstance(record.msg, dict):

@@ -7,6 +7,7 @@ line, and the settings say which values are secret.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -24,14 +25,14 @@ _SECRET_WORDS = (
 )
 SECRET_FIELD = re.compile(rf"(?i)(?:{_SECRET_WORDS})")
 
-_TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+# Each pattern with the lowercase words a line must contain for it to be tried at all: most
+# log lines contain none of them, and the check costs far less than the search.
+_TEXT_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
     # scheme://user:password@host — keep the user, drop the password.
-    (
-        re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/@:]*:)[^\s/@]+@"),
-        rf"\g<head>{REDACTED}@",
-    ),
+    (("://",), re.compile(r"(?P<head>://[^\s/@:]*:)[^\s/@]+@"), rf"\g<head>{REDACTED}@"),
     # ?token=…, &api_key=…, &sig=… in any URL.
     (
+        ("?", "&", ";"),
         re.compile(
             r"(?i)(?P<head>[?&;][\w.-]*(?:token|key|secret|passw(?:or)?d|sig|signature|auth)"
             r"[\w.-]*=)[^&\s'\"#<>]+"
@@ -40,23 +41,50 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # Authorization header values.
     (
+        ("bearer", "basic", "digest", "geniekey"),
         re.compile(r"(?i)\b(?P<head>(?:bearer|basic|digest|geniekey)\s+)[\w.~+/=-]{6,}"),
         rf"\g<head>{REDACTED}",
     ),
-    # token='…', password=…, "api_key": "…", 'signing_secret': '…' in reprs and JSON.
+    # token='…', password=…, "api_key": "…", 'signing_secret': '…' in reprs and JSON (the
+    # match starts at the secret word: the rest of the key's name stays as it is).
     (
+        (
+            "token",
+            "secret",
+            "passw",
+            "passp",
+            "authorization",
+            "api",
+            "signature",
+            "credential",
+            "cookie",
+            "routing",
+            "integration",
+            "private",
+            "database",
+        ),
         re.compile(
-            rf"(?i)(?P<head>\b[\w-]*(?:{_SECRET_WORDS})[\w-]*(?:=|['\"]\s*:\s*)['\"]?)"
+            rf"(?i)(?P<head>(?:{_SECRET_WORDS})[\w-]*(?:=|['\"]\s*:\s*)['\"]?)"
             r"(?!\[redacted\])(?!\(redacted\))(?!\*+['\"])(?!None\b)(?!SecretStr\()"
             r"[^'\"\s,;)}\]&]+"
         ),
         rf"\g<head>{REDACTED}",
     ),
 )
+_PATTERNS = tuple(
+    (re.compile("|".join(re.escape(w) for w in words)), pattern, replacement)
+    for words, pattern, replacement in _TEXT_PATTERNS
+)
 # A run of token-like characters at the end of a cut string may be the first half of a
 # secret that the cut split (known secrets are replaced before any cut): it is dropped.
 _TRAILING_WORD = re.compile(r"[\w.~+/=%:-]{1,64}$")
 _LEADING_WORD = re.compile(r"^[\w.~+/=%:-]{1,64}")
+
+
+@functools.lru_cache(maxsize=4096)
+def secret_field(key: str) -> bool:
+    """Whether a field of this name holds a secret (names repeat: the answer is kept)."""
+    return SECRET_FIELD.search(key) is not None
 
 
 class Redactor:
@@ -89,20 +117,23 @@ class Redactor:
         pattern = self._pattern
         if pattern is not None:
             value = pattern.sub(REDACTED, value)
-        for known, replacement in _TEXT_PATTERNS:
-            value = known.sub(replacement, value)
+        lower = value.lower()
+        for words, known, replacement in _PATTERNS:
+            if words.search(lower):
+                value = known.sub(replacement, value)
         return value
 
     def event(self, event: Mapping[str, Any], max_chars: int) -> dict[str, Any]:
-        """A copy of a log event: secret fields hidden, strings redacted and cut to ``max_chars``.
+        """A copy of a log event: secret fields hidden, strings cut to ``max_chars``.
 
-        Values of other types are left to the renderer and to :meth:`text` on its output.
+        A string that is cut is redacted first (so no secret is cut in half); the rest is
+        left to :meth:`text` on the rendered line, which sees every value once.
         """
         clean: dict[str, Any] = {}
         for key, value in event.items():
-            if value is not None and not isinstance(value, bool) and SECRET_FIELD.search(key):
+            if value is not None and not isinstance(value, bool) and secret_field(key):
                 clean[key] = REDACTED
-            elif isinstance(value, str):
+            elif isinstance(value, str) and len(value) > max_chars:
                 clean[key] = cut(self.text(cut(value, max_chars * 4)), max_chars)
             else:
                 clean[key] = value
