@@ -64,6 +64,11 @@ WORKFLOWS: Sequence[type] = (
 PASSTHROUGH_MODULES = (
     "workflows.models",
     "workflows.incident_models",
+    "workflows.chat_models",
+    "workflows.page_views",
+    "workflows.incident_views",
+    "workflows.failures",
+    "workflows.instants",
     "workflows.incident_config",
     "workflows.services",
     "workflows.routing",
@@ -77,6 +82,7 @@ PASSTHROUGH_MODULES = (
     "workflows.followup_issues",
     "workflows.rotation_models",
     "workflows.rotation_rules",
+    "workflows.rotation_warnings",
     "workflows.shift_report",
     "activities",
 )

@@ -6,6 +6,7 @@ import json
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import workflows
 
@@ -58,3 +59,22 @@ class TestWorkflowImports:
             timeout=60,
         )
         assert json.loads(probe.stdout) == []
+
+
+class TestSandboxPassthrough:
+    """Pure workflow modules are shared with the sandbox, not re-imported for every run."""
+
+    def test_every_module_without_workflow_code_passes_through(self) -> None:
+        """A page's first workflow task costs twice the CPU when the contract's pydantic
+        models are rebuilt in each run's sandbox (bench/page_latency.py)."""
+        from worker.build import PASSTHROUGH_MODULES  # noqa: PLC0415 - the composition root
+
+        folder = Path(workflows.__path__[0])
+        pure = {
+            f"workflows.{path.stem}"
+            for path in folder.glob("*.py")
+            if path.stem != "__init__"
+            and "from temporalio import workflow" not in path.read_text(encoding="utf-8")
+        }
+        assert "workflows.page_views" in pure
+        assert sorted(pure - set(PASSTHROUGH_MODULES)) == []
