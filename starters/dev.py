@@ -80,7 +80,9 @@ def port_in_use(port: int, host: str = HOST) -> bool:
     """Whether something listens on ``host:port`` (or holds it so a server cannot bind it)."""
     with socket.socket() as probe:
         probe.settimeout(1.0)
-        if probe.connect_ex((host, port)) == 0:
+        # On loopback a connect to a free port of the ephemeral range can pick that very
+        # port as its source and connect to itself (TCP simultaneous open): not a listener.
+        if probe.connect_ex((host, port)) == 0 and probe.getsockname() != probe.getpeername():
             return True
     with socket.socket() as sock:
         # As the servers bind: a port whose last connection is in TIME_WAIT is free.
