@@ -136,8 +136,16 @@ class TestOwnsItsChildren:
             time.sleep(0.05)
 
         assert gone(server), "the Temporal server outlived tocsin dev"
-        for name in ("TOCSIN_TEMPORAL_PORT", "TOCSIN_UI_PORT", "TOCSIN_API_PORT"):
-            assert not port_in_use(int(env[name])), name
+        # A killed Go process shows as a zombie once its main thread has exited; its other
+        # threads (and so its sockets) may take a moment more.
+        ports = {
+            name: int(env[name])
+            for name in ("TOCSIN_TEMPORAL_PORT", "TOCSIN_UI_PORT", "TOCSIN_API_PORT")
+        }
+        while any(port_in_use(p) for p in ports.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for name, port in ports.items():
+            assert not port_in_use(port), name
 
     def test_refuses_a_port_it_did_not_take(self, tmp_path: Path) -> None:
         """A foreign listener on the Temporal port: exit 2 with the port and what to do."""
