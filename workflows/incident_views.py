@@ -53,3 +53,24 @@ def render_incident_details(s: IncidentState, now: datetime) -> str:
             f"**Channel:** {s.channel or '—'}",
         ]
     )
+
+
+def card_text(s: IncidentState) -> str:
+    """The incident card as text (what a chat without cards shows, and the timeline keeps)."""
+    lines = [
+        f"*{s.id}* · {s.severity} · {s.title}",
+        f"Declared by {s.declared_by}" + (f" · service `{s.service}`" if s.service else ""),
+    ]
+    if s.description:
+        lines.append(s.description)
+    flags = [
+        f for f, on in (("customer impact", s.customer_impact), ("security", s.security)) if on
+    ]
+    if flags:
+        lines.append("Flags: " + ", ".join(flags))
+    lines.append(f"Lead: {s.lead or 'nobody yet — take it'} · Messenger: {s.messenger or '—'}")
+    return "\n".join(lines)
+
+
+def channel_topic(s: IncidentState) -> str:
+    return f"{s.id} · {s.severity} · {s.status.value} · lead: {s.lead or 'nobody yet'} · {s.title}"

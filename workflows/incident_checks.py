@@ -1,0 +1,121 @@
+"""Which requests an incident refuses, and why: the validators of its updates.
+
+Pure functions of the state, the incident's config and the request; each raises
+``ValueError`` with the sentence the person sees (the API's 409, the CLI's exit 2).
+"""
+
+from __future__ import annotations
+
+from workflows.incident_models import (
+    CommsConfirmation,
+    FollowUpRequest,
+    IncidentInput,
+    IncidentState,
+    IncidentStatus,
+    ResolveInput,
+    RoleInput,
+    RollbackDecision,
+    RollbackOutcome,
+    SeverityChange,
+    UpdateInput,
+)
+
+OPEN = (IncidentStatus.triage, IncidentStatus.active)
+
+
+def require_open(s: IncidentState) -> None:
+    if s.status not in OPEN:
+        raise ValueError(f"{s.id} is {s.status.value}")
+
+
+def require_not_closed(s: IncidentState) -> None:
+    if s.status == IncidentStatus.closed:
+        raise ValueError(f"{s.id} is closed")
+
+
+def require_known(config: IncidentInput, person: str) -> None:
+    if config.people and person not in config.people:
+        raise ValueError(f"{person!r} is not a person in Tocsin's config")
+
+
+def check_role(s: IncidentState, config: IncidentInput, role: RoleInput) -> None:
+    require_open(s)
+    require_known(config, role.person)
+    require_known(config, role.by)
+
+
+def check_lead(s: IncidentState, config: IncidentInput, role: RoleInput) -> None:
+    check_role(s, config, role)
+    if s.lead == role.person:
+        raise ValueError(f"{role.person} is already the lead of {s.id}")
+
+
+def check_messenger(s: IncidentState, config: IncidentInput, role: RoleInput) -> None:
+    check_role(s, config, role)
+    members = config.support_members
+    if config.support_team and role.person not in members:
+        raise ValueError(
+            f"the messenger must be from {config.support_team} ({', '.join(members)}); "
+            f"{role.person} is not"
+        )
+
+
+def check_decision(
+    s: IncidentState, config: IncidentInput, decision: RollbackDecision, *, running: bool
+) -> None:
+    """``running``: a rollback was asked for and the main loop has not started it yet."""
+    require_open(s)
+    require_known(config, decision.by)
+    if s.rollback.running or running:
+        raise ValueError("a rollback is running: wait for its result")
+
+
+def check_outcome(s: IncidentState, config: IncidentInput, outcome: RollbackOutcome) -> None:
+    require_open(s)
+    require_known(config, outcome.by)
+    if s.rollback.result is None:
+        raise ValueError("no rollback has run yet")
+
+
+def check_update(s: IncidentState, config: IncidentInput, update: UpdateInput) -> None:
+    require_open(s)
+    require_known(config, update.by)
+
+
+def check_severity(s: IncidentState, config: IncidentInput, change: SeverityChange) -> None:
+    require_open(s)
+    require_known(config, change.by)
+    if change.severity.name == s.severity:
+        raise ValueError(f"{s.id} is already {change.severity.name}")
+
+
+def check_resolve(s: IncidentState, config: IncidentInput, resolution: ResolveInput) -> None:
+    require_open(s)
+    require_known(config, resolution.by)
+    if s.lead is not None and resolution.by != s.lead:
+        raise ValueError(f"only the incident lead ({s.lead}) may resolve {s.id}")
+
+
+def check_followup(s: IncidentState, config: IncidentInput, request: FollowUpRequest) -> None:
+    require_not_closed(s)
+    require_known(config, request.by)
+    if request.assignee is not None:
+        require_known(config, request.assignee)
+    if (request.title is None) == (request.issue_url is None):
+        raise ValueError("a follow-up needs exactly one of title or issue_url")
+    if request.title is not None and not (request.repo or config.followup_repo):
+        raise ValueError(
+            "no repository for follow-up issues: pass repo, or set "
+            "services.<service>.repo or incidents.followups.repo in tocsin.yaml"
+        )
+
+
+def check_comms(s: IncidentState, config: IncidentInput, confirmation: CommsConfirmation) -> None:
+    require_not_closed(s)
+    require_known(config, confirmation.by)
+    allowed = {p for p in (s.messenger, s.lead) if p}
+    if allowed and confirmation.by not in allowed:
+        raise ValueError(
+            f"only the messenger ({s.messenger or '—'}) or the lead ({s.lead or '—'}) "
+            "may confirm customer communication"
+        )
