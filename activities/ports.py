@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from workflows.archive_models import AlertSpill, TimelineEntries, TimelineSpill
 from workflows.chat_models import IncidentCard
 from workflows.config import Person, TocsinConfig
 from workflows.incident_config import Rollback
@@ -18,7 +19,7 @@ from workflows.incident_models import (
     IssueSpec,
     LogQuery,
 )
-from workflows.models import PageCard, RollbackRequest, RollbackResult
+from workflows.models import AlertList, PageCard, RollbackRequest, RollbackResult
 from workflows.rotation_models import RotationPlan, TeamActivity, TeamActivityQuery
 
 Card = IncidentCard | PageCard
@@ -137,11 +138,36 @@ class TeamActivitySource(Protocol):
 
 
 class Store(Protocol):
-    """The incident log: one row per incident, upserted at each status change."""
+    """The incident log (one row per incident, upserted at each status change) and the
+    archive of what long-lived workflows spill before they continue as new: timeline
+    entries and alerts, keyed by subject (the workflow id) and sequence number.
+
+    Raises (every method):
+        activities.errors.AdapterError: ``Unavailable`` to retry, ``Rejected`` not to.
+    """
 
     async def upsert_incident(self, record: IncidentRecord) -> None: ...
 
     async def list_incidents(self, query: LogQuery) -> list[IncidentRecord]: ...
+
+    async def archive_timeline(self, spill: TimelineSpill) -> None:
+        """Store the entries; one already stored under its (subject, seq) stays as it is."""
+        ...
+
+    async def read_timeline(
+        self, subject: str, offset: int = 0, limit: int = 500
+    ) -> TimelineEntries:
+        """Archived entries of ``subject`` with sequence numbers from ``offset``, oldest
+        first, at most ``limit``; ``total``: how many it has archived."""
+        ...
+
+    async def archive_alerts(self, spill: AlertSpill) -> None:
+        """Store the alerts; one already stored under its (subject, seq) stays as it is."""
+        ...
+
+    async def read_alerts(self, subject: str, offset: int = 0, limit: int = 500) -> AlertList:
+        """Archived alerts of ``subject``, like :meth:`read_timeline`."""
+        ...
 
 
 @runtime_checkable

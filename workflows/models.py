@@ -172,8 +172,12 @@ class AlertQuery(BaseModel):
 
 
 class AlertList(BaseModel):
+    """A slice of the alerts a page holds (``total`` of them); ``archived`` more are in the
+    archive (resolved alerts of a page that continued as new)."""
+
     total: int
     alerts: list[Alert]
+    archived: int = 0
 
 
 class PageAcknowledged(BaseModel):

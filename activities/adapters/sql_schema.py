@@ -1,4 +1,5 @@
-"""The incident log's tables (its migrations in ``migrations/`` create exactly these)."""
+"""The store's tables: the incident log, webhook deliveries seen, and the archive of
+long-lived workflows (its migrations in ``migrations/`` create exactly these)."""
 
 from __future__ import annotations
 
@@ -80,4 +81,28 @@ webhook_deliveries = Table(
     Column("delivery_id", String(128), primary_key=True),
     Column("seen_at", UtcDateTime, nullable=False),
     Index("ix_webhook_deliveries_source_seen_at", "source", "seen_at"),
+)
+
+# What long-lived workflows (pages, incidents) spill before they continue as new: one row
+# per timeline entry or alert, keyed by the workflow id and the item's sequence number.
+archived_timeline = Table(
+    "archived_timeline",
+    metadata,
+    Column("subject", String(160), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("by", Text, nullable=True),
+)
+
+archived_alerts = Table(
+    "archived_alerts",
+    metadata,
+    Column("subject", String(160), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("fingerprint", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    # The whole alert, as the page held it (JSON).
+    Column("alert", Text, nullable=False),
 )

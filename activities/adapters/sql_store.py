@@ -1,7 +1,8 @@
 """The incident log in SQL: SQLite by default, PostgreSQL in production (SQLAlchemy 2 async).
 
 One row per incident, upserted at each status change; beside it, the ids of the webhook
-deliveries already processed, so a replayed delivery is recognised. The schema comes from
+deliveries already processed, so a replayed delivery is recognised, and the archive of
+what long-lived workflows spill before they continue as new. The schema comes from
 the Alembic migrations shipped next to this module (``migrations/``); :func:`open_store`
 brings the database to the newest revision before anything is read or written.
 """
@@ -19,6 +20,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
     Connection,
+    Table,
     delete,
     event,
     func,
@@ -29,9 +31,17 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from activities.adapters.sql_schema import as_utc, incidents, webhook_deliveries
+from activities.adapters.sql_schema import (
+    archived_alerts,
+    archived_timeline,
+    as_utc,
+    incidents,
+    webhook_deliveries,
+)
 from activities.errors import AdapterError, Rejected, Unavailable
+from workflows.archive_models import AlertSpill, TimelineEntries, TimelineSpill
 from workflows.incident_models import IncidentRecord, IncidentStatus, LogQuery
+from workflows.models import Alert, AlertList, TimelineEntry
 
 log = structlog.get_logger("tocsin.store")
 
@@ -75,6 +85,9 @@ DELIVERY_LIMIT = 10_000
 
 
 RECORD_FIELDS = tuple(IncidentRecord.model_fields)
+
+# Rows per INSERT when archiving (a spill holds a few thousand at most).
+ARCHIVE_BATCH = 500
 
 
 def normalise_url(url: str) -> URL:
@@ -255,6 +268,78 @@ class SqlStore:
         context = {"source": source, "delivery": delivery_id}
         async with self._guard("forget delivery", **context), self._engine.begin() as conn:
             await conn.execute(forget)
+
+    async def archive_timeline(self, spill: TimelineSpill) -> None:
+        """Store the spilled entries; those already stored (same subject and seq) stay."""
+        rows = [
+            {"subject": spill.subject, "seq": spill.start + i, **entry.model_dump(mode="python")}
+            for i, entry in enumerate(spill.entries)
+        ]
+        await self._archive(archived_timeline, rows, spill.subject)
+
+    async def archive_alerts(self, spill: AlertSpill) -> None:
+        """Store the spilled alerts (as JSON); those already stored stay."""
+        rows = [
+            {
+                "subject": spill.subject,
+                "seq": spill.start + i,
+                "fingerprint": alert.fingerprint,
+                "status": alert.status,
+                "alert": alert.model_dump_json(),
+            }
+            for i, alert in enumerate(spill.alerts)
+        ]
+        await self._archive(archived_alerts, rows, spill.subject)
+
+    async def read_timeline(
+        self, subject: str, offset: int = 0, limit: int = 500
+    ) -> TimelineEntries:
+        """Archived entries of ``subject`` from sequence number ``offset``, oldest first."""
+        c = archived_timeline.c
+        rows, total = await self._read(archived_timeline, subject, offset, limit)
+        entries = [
+            TimelineEntry(at=row[c.at], kind=row[c.kind], text=row[c.text], by=row[c.by])
+            for row in rows
+        ]
+        return TimelineEntries(total=total, entries=entries, offset=offset, archived=total)
+
+    async def read_alerts(self, subject: str, offset: int = 0, limit: int = 500) -> AlertList:
+        """Archived alerts of ``subject`` from sequence number ``offset``, oldest first."""
+        rows, total = await self._read(archived_alerts, subject, offset, limit)
+        alerts = [Alert.model_validate_json(row[archived_alerts.c.alert]) for row in rows]
+        return AlertList(total=total, alerts=alerts, archived=total)
+
+    async def _archive(self, table: Table, rows: list[dict[str, Any]], subject: str) -> None:
+        """Insert ``rows``, skipping keys already there: a retried spill writes nothing twice."""
+        if not rows:
+            return
+        await self.migrate()
+        insert = postgresql.insert if not self._sqlite else sqlite.insert
+        stmt = insert(table).on_conflict_do_nothing(index_elements=[table.c.subject, table.c.seq])
+        context = {"subject": subject, "first": rows[0]["seq"], "count": len(rows)}
+        async with self._guard(f"archive {table.name}", **context), self._engine.begin() as conn:
+            for start in range(0, len(rows), ARCHIVE_BATCH):
+                await conn.execute(stmt, rows[start : start + ARCHIVE_BATCH])
+
+    async def _read(
+        self, table: Table, subject: str, offset: int, limit: int
+    ) -> tuple[list[Any], int]:
+        await self.migrate()
+        page = (
+            select(table)
+            .where(table.c.subject == subject, table.c.seq >= offset)
+            .order_by(table.c.seq)
+            .limit(limit)
+        )
+        count = select(func.count()).select_from(table).where(table.c.subject == subject)
+        async with (
+            self._guard(f"read {table.name}", subject=subject),
+            self._engine.connect() as conn,
+        ):
+            await conn.execution_options(**{READ_ONLY: True})
+            rows = (await conn.execute(page)).mappings().all()
+            total = (await conn.execute(count)).scalar_one()
+        return list(rows), int(total)
 
     async def close(self) -> None:
         """Close the connection pool."""

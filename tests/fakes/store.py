@@ -1,18 +1,24 @@
-"""The incident log in memory: the ``Store`` port for workflow tests."""
+"""The incident log and the archive in memory: the ``Store`` port for workflow tests."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workflows.archive_models import AlertSpill, TimelineEntries, TimelineSpill
 from workflows.incident_models import IncidentRecord, LogQuery
+from workflows.models import Alert, AlertList, TimelineEntry
 
 
 @dataclass
 class MemoryStore:
-    """Keeps the latest row per incident, and every upsert in order."""
+    """Keeps the latest row per incident, every upsert in order, and the archive by
+    (subject, seq) like the SQL store (a spill written twice is kept once)."""
 
     rows: dict[str, IncidentRecord] = field(default_factory=dict)
     upserts: list[IncidentRecord] = field(default_factory=list)
+    timelines: dict[str, dict[int, TimelineEntry]] = field(default_factory=dict)
+    alerts: dict[str, dict[int, Alert]] = field(default_factory=dict)
+    spills: list[TimelineSpill | AlertSpill] = field(default_factory=list)
 
     async def upsert_incident(self, record: IncidentRecord) -> None:
         self.upserts.append(record)
@@ -25,3 +31,27 @@ class MemoryStore:
         if query.severity is not None:
             rows = [r for r in rows if r.severity == query.severity]
         return rows[: query.limit]
+
+    async def archive_timeline(self, spill: TimelineSpill) -> None:
+        self.spills.append(spill)
+        kept = self.timelines.setdefault(spill.subject, {})
+        for i, entry in enumerate(spill.entries):
+            kept.setdefault(spill.start + i, entry)
+
+    async def read_timeline(
+        self, subject: str, offset: int = 0, limit: int = 500
+    ) -> TimelineEntries:
+        kept = self.timelines.get(subject, {})
+        found = [kept[seq] for seq in sorted(kept) if seq >= offset][:limit]
+        return TimelineEntries(total=len(kept), entries=found, offset=offset, archived=len(kept))
+
+    async def archive_alerts(self, spill: AlertSpill) -> None:
+        self.spills.append(spill)
+        kept = self.alerts.setdefault(spill.subject, {})
+        for i, alert in enumerate(spill.alerts):
+            kept.setdefault(spill.start + i, alert)
+
+    async def read_alerts(self, subject: str, offset: int = 0, limit: int = 500) -> AlertList:
+        kept = self.alerts.get(subject, {})
+        found = [kept[seq] for seq in sorted(kept) if seq >= offset][:limit]
+        return AlertList(total=len(kept), alerts=found, archived=len(kept))

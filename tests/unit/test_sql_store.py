@@ -66,6 +66,8 @@ async def empty_postgres(url: str) -> None:
     async with store.engine.begin() as conn:
         await conn.execute(text("DROP TABLE IF EXISTS incidents"))
         await conn.execute(text("DROP TABLE IF EXISTS webhook_deliveries"))
+        await conn.execute(text("DROP TABLE IF EXISTS archived_timeline"))
+        await conn.execute(text("DROP TABLE IF EXISTS archived_alerts"))
         await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     await store.close()
 
@@ -112,8 +114,14 @@ class TestMigrations:
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
         await store.close()
 
-        assert {"incidents", "webhook_deliveries", "alembic_version"} <= set(tables)
-        assert version == [("0002",)]
+        assert {
+            "incidents",
+            "webhook_deliveries",
+            "archived_timeline",
+            "archived_alerts",
+            "alembic_version",
+        } <= set(tables)
+        assert version == [("0003",)]
 
     async def test_second_open_is_a_no_op(self, url: str) -> None:
         """Opening a migrated database again keeps its rows and its single version."""
@@ -128,7 +136,7 @@ class TestMigrations:
         await second.close()
 
         assert [r.id for r in found] == ["INC-1"]
-        assert versions == [("0002",)]
+        assert versions == [("0003",)]
 
     async def test_concurrent_opens(self, url: str) -> None:
         """Two processes' worth of stores migrating at once both succeed (no double create)."""
@@ -140,7 +148,7 @@ class TestMigrations:
         for s in stores:
             await s.close()
 
-        assert versions == [("0002",)]
+        assert versions == [("0003",)]
         assert found == [[], [], []]
 
     async def test_waits_for_another_process(self, url: str) -> None:
@@ -178,6 +186,7 @@ class TestMigrations:
         assert (MIGRATIONS / "script.py.mako").is_file()
         assert (MIGRATIONS / "versions" / "0001_incident_log.py").is_file()
         assert (MIGRATIONS / "versions" / "0002_webhook_deliveries.py").is_file()
+        assert (MIGRATIONS / "versions" / "0003_archive.py").is_file()
 
     async def test_from_the_first_revision(self, url: str) -> None:
         """A database at 0001 (made before delivery ids were kept) upgrades, keeping its rows."""
