@@ -88,6 +88,8 @@ PASSTHROUGH_MODULES = (
     "workflows.followup_issues",
     "workflows.rotation_models",
     "workflows.rotation_rules",
+    "workflows.rotation_timeline",
+    "workflows.rotation_swaps",
     "workflows.rotation_warnings",
     "workflows.shift_report",
     "activities",

@@ -10,41 +10,54 @@ On top of the schedule, swaps exchange whole shifts (anchored to their start ins
 and to the people who hold them by schedule), then overrides give any range of a layer
 to someone else; where overrides overlap, the most recently created wins.
 
+The timeline (versions, scheduled shifts) is in :mod:`workflows.rotation_timeline`, swaps
+in :mod:`workflows.rotation_swaps`; this module answers from both, and is where callers
+import the rules from.
+
 Pure functions, no I/O and no clock: RotationWorkflow, activities and starters share them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from itertools import pairwise
-from typing import Literal
 
 from workflows import schedule
 from workflows.config import Rotation
 from workflows.rotation_models import Gap, Override, RotationPlan, RotationVersion, ShiftSpan
+from workflows.rotation_swaps import check_swap, swapped_slots
+from workflows.rotation_timeline import (
+    Slot,
+    clip_to,
+    first_start,
+    layers,
+    next_handoff_after,
+    require_aware,
+    require_layer,
+    version_at,
+    version_index,
+    when,
+    windows,
+)
+
+__all__ = [
+    "MAX_OVERRIDE",
+    "all_spans",
+    "apply_config_change",
+    "check_override",
+    "check_swap",
+    "layer_gaps",
+    "layer_spans",
+    "next_handoff_after",
+    "oncall_at",
+    "plan_from_config",
+    "prune",
+    "shift_bounds",
+    "version_at",
+]
 
 MAX_OVERRIDE = timedelta(days=90)
-
-
-@dataclass(frozen=True)
-class _Window:
-    """Where one version applies: ``[start, end)``, None meaning unbounded."""
-
-    spec: Rotation
-    start: datetime | None
-    end: datetime | None
-
-
-@dataclass(frozen=True)
-class _Slot:
-    """A scheduled shift of one layer (swaps applied, overrides not), bounds unclipped."""
-
-    start: datetime
-    end: datetime
-    person: str | None
-    source: Literal["schedule", "swap"] = "schedule"
 
 
 def plan_from_config(name: str, rotation: Rotation) -> RotationPlan:
@@ -61,12 +74,12 @@ def apply_config_change(plan: RotationPlan, new: Rotation, at: datetime) -> Rota
     Returns None when the result would be the plan as it is (``new`` equals the version in
     effect and nothing is pending, or the same change is already pending).
     """
-    _require_aware(at)
-    first = _first_start(plan)
+    require_aware(at)
+    first = first_start(plan)
     if first is None or at < first:
         versions = [RotationVersion(spec=new)]
     else:
-        index = _version_index(plan, at)
+        index = version_index(plan, at)
         current = plan.versions[index]
         versions = plan.versions[: index + 1]
         if new != current.spec:
@@ -78,39 +91,21 @@ def apply_config_change(plan: RotationPlan, new: Rotation, at: datetime) -> Rota
     return plan.model_copy(update={"versions": versions})
 
 
-def version_at(plan: RotationPlan, at: datetime) -> Rotation:
-    """The config in effect at ``at`` (the earliest known version before the plan begins)."""
-    _require_aware(at)
-    return plan.versions[max(0, _version_index(plan, at))].spec
-
-
 def shift_bounds(plan: RotationPlan, at: datetime) -> tuple[datetime, datetime] | None:
     """``[start, end)`` of the shift running at ``at``; None when no shift is running.
 
     No shift runs before the rotation starts, nor between a change to a version whose own
     start date is later and that version's first handoff.
     """
-    _require_aware(at)
-    index = _version_index(plan, at)
+    require_aware(at)
+    index = version_index(plan, at)
     if index < 0:
         return None
-    window = _windows(plan)[index]
+    window = windows(plan)[index]
     shift = schedule.shift_index(window.spec, at)
     if shift is None:
         return None
-    return _clip_to(window, schedule.shift_start(window.spec, shift), window.spec, shift)
-
-
-def next_handoff_after(plan: RotationPlan, at: datetime) -> datetime:
-    """The first instant strictly after ``at`` at which a shift starts or ends."""
-    _require_aware(at)
-    index = _version_index(plan, at)
-    begins = plan.versions[0].effective_from
-    if index < 0 and begins is not None:
-        return begins
-    window = _windows(plan)[max(0, index)]
-    handoff = schedule.next_handoff(window.spec, at)
-    return handoff if window.end is None or handoff < window.end else window.end
+    return clip_to(window, schedule.shift_start(window.spec, shift), window.spec, shift)
 
 
 def layer_spans(plan: RotationPlan, layer: str, start: datetime, end: datetime) -> list[ShiftSpan]:
@@ -120,8 +115,8 @@ def layer_spans(plan: RotationPlan, layer: str, start: datetime, end: datetime) 
     a span is split where an override begins or ends. Time no version schedules for the
     layer (before the rotation starts, or a version without the layer) has ``person`` None.
     """
-    _require_aware(start)
-    _require_aware(end)
+    require_aware(start)
+    require_aware(end)
     overrides = sorted(
         (
             (o.created_at, i, o)
@@ -132,7 +127,7 @@ def layer_spans(plan: RotationPlan, layer: str, start: datetime, end: datetime) 
     )
     ordered = [o for _, _, o in overrides]
     spans: list[ShiftSpan] = []
-    for slot in _slots(plan, layer, start, end):
+    for slot in swapped_slots(plan, layer, start, end):
         lo, hi = max(slot.start, start), min(slot.end, end)
         spans.extend(_apply_overrides(plan.name, layer, slot, lo, hi, ordered))
     return spans
@@ -140,13 +135,13 @@ def layer_spans(plan: RotationPlan, layer: str, start: datetime, end: datetime) 
 
 def all_spans(plan: RotationPlan, start: datetime, end: datetime) -> list[ShiftSpan]:
     """:func:`layer_spans` of every layer any version has, ordered by (start, layer)."""
-    spans = [s for layer in _layers(plan) for s in layer_spans(plan, layer, start, end)]
+    spans = [s for layer in layers(plan) for s in layer_spans(plan, layer, start, end)]
     return sorted(spans, key=lambda s: (s.start, s.layer))
 
 
 def oncall_at(plan: RotationPlan, at: datetime) -> dict[str, ShiftSpan | None]:
     """The span holding each layer of the version in effect at ``at`` (None: nobody)."""
-    _require_aware(at)
+    require_aware(at)
     bounds = shift_bounds(plan, at) or (at, next_handoff_after(plan, at))
     found: dict[str, ShiftSpan | None] = {}
     for layer in version_at(plan, at).layers:
@@ -159,7 +154,7 @@ def oncall_at(plan: RotationPlan, at: datetime) -> dict[str, ShiftSpan | None]:
 def layer_gaps(plan: RotationPlan, start: datetime, end: datetime) -> list[Gap]:
     """Every stretch of ``[start, end)`` in which nobody holds a layer, ordered by (start, layer)."""
     gaps: list[Gap] = []
-    for layer in _layers(plan):
+    for layer in layers(plan):
         current: Gap | None = None
         for span in layer_spans(plan, layer, start, end):
             if span.person is not None:
@@ -188,47 +183,19 @@ def check_override(
             after ``now``, or a range longer than 90 days.
     """
     for instant in (start, end, now):
-        _require_aware(instant)
-    _require_layer(plan, request_layer)
+        require_aware(instant)
+    require_layer(plan, request_layer)
     if person not in people:
         raise ValueError(f"unknown person {person!r}")
     if end <= start:
         raise ValueError(
-            f"an override must end after it starts ({_when(plan, start)} to {_when(plan, end)})"
+            f"an override must end after it starts ({when(plan, start)} to {when(plan, end)})"
         )
     if end <= now:
-        raise ValueError(f"the override would end in the past ({_when(plan, end)})")
+        raise ValueError(f"the override would end in the past ({when(plan, end)})")
     if end - start > MAX_OVERRIDE:
         days = (end - start) / timedelta(days=1)
         raise ValueError(f"an override may last at most 90 days (this one lasts {days:g} days)")
-
-
-def check_swap(
-    plan: RotationPlan,
-    layer: str,
-    first_person: str,
-    first_start: datetime,
-    second_person: str,
-    second_start: datetime,
-    now: datetime,
-) -> None:
-    """Refuse a swap that cannot be made.
-
-    Each side must be a future shift of ``layer`` (named by the instant it starts) held by
-    its person by schedule (the members' order, with the plan's existing swaps; overrides
-    are temporary cover and do not count), the two people must differ, and neither shift
-    may already be part of another swap.
-
-    Raises:
-        ValueError: naming the side and why.
-    """
-    for instant in (first_start, second_start, now):
-        _require_aware(instant)
-    _require_layer(plan, layer)
-    if first_person == second_person:
-        raise ValueError(f"a swap needs two different people (both sides are {first_person!r})")
-    for person, start in ((first_person, first_start), (second_person, second_start)):
-        _check_swap_side(plan, layer, person, start, now)
 
 
 def prune(plan: RotationPlan, before: datetime) -> RotationPlan:
@@ -238,8 +205,8 @@ def prune(plan: RotationPlan, before: datetime) -> RotationPlan:
     and versions superseded by then (the version in effect at ``before`` is kept with its
     ``effective_from``): every answer about an instant at or after ``before`` is unchanged.
     """
-    _require_aware(before)
-    index = max(0, _version_index(plan, before))
+    require_aware(before)
+    index = max(0, version_index(plan, before))
 
     def ended(start: datetime) -> bool:
         return start < before and next_handoff_after(plan, start) <= before
@@ -258,110 +225,10 @@ def prune(plan: RotationPlan, before: datetime) -> RotationPlan:
 # -- internals ----------------------------------------------------------------------------
 
 
-def _windows(plan: RotationPlan) -> list[_Window]:
-    versions = plan.versions
-    return [
-        _Window(
-            spec=v.spec,
-            start=v.effective_from,
-            end=versions[i + 1].effective_from if i + 1 < len(versions) else None,
-        )
-        for i, v in enumerate(versions)
-    ]
-
-
-def _version_index(plan: RotationPlan, at: datetime) -> int:
-    """Index of the version in effect at ``at``; -1 before a first version that has a start."""
-    index = -1
-    for i, version in enumerate(plan.versions):
-        if version.effective_from is None or version.effective_from <= at:
-            index = i
-        else:
-            break
-    return index
-
-
-def _first_start(plan: RotationPlan) -> datetime | None:
-    """The instant the first shift of the plan starts (None: no version ever starts)."""
-    for window in _windows(plan):
-        begin = schedule.shift_start(window.spec, 0)
-        if window.start is not None and schedule.shift_index(window.spec, window.start) is not None:
-            begin = window.start
-        if window.end is None or begin < window.end:
-            return begin
-    return None
-
-
-def _clip_to(
-    window: _Window, begin: datetime, spec: Rotation, shift: int
-) -> tuple[datetime, datetime]:
-    """Shift ``shift`` of ``spec``, cut to ``window``."""
-    end = schedule.shift_start(spec, shift + 1)
-    if window.start is not None:
-        begin = max(begin, window.start)
-    if window.end is not None:
-        end = min(end, window.end)
-    return begin, end
-
-
-def _layers(plan: RotationPlan) -> list[str]:
-    """Every layer any version has, in order of first appearance."""
-    return list(dict.fromkeys(layer for v in plan.versions for layer in v.spec.layers))
-
-
-def _scheduled(plan: RotationPlan, layer: str, start: datetime, end: datetime) -> Iterator[_Slot]:
-    """Scheduled shifts of ``layer`` overlapping ``[start, end)``, gaps as person None."""
-    for window in _windows(plan):
-        lo = start if window.start is None else max(start, window.start)
-        hi = end if window.end is None else min(end, window.end)
-        if lo >= hi:
-            continue
-        members = window.spec.layers.get(layer)
-        first = schedule.shift_start(window.spec, 0)
-        if members is None or hi <= first:
-            yield _Slot(lo, hi, None)
-            continue
-        if lo < first:
-            yield _Slot(lo, first, None)
-            lo = first
-        shift = schedule.shift_index(window.spec, lo) or 0  # never None: lo >= first
-        while True:
-            begin = schedule.shift_start(window.spec, shift)
-            slot_start, slot_end = _clip_to(window, begin, window.spec, shift)
-            if slot_start >= hi:
-                break
-            yield _Slot(slot_start, slot_end, members[shift % len(members)])
-            shift += 1
-    # Before a first version that has a start (a pruned plan), nothing is known.
-    first_start = plan.versions[0].effective_from
-    if first_start is not None and start < min(first_start, end):
-        yield _Slot(start, min(first_start, end), None)
-
-
-def _slots(plan: RotationPlan, layer: str, start: datetime, end: datetime) -> list[_Slot]:
-    """:func:`_scheduled` in time order with swaps applied."""
-    swaps = sorted(
-        (s for s in plan.swaps if s.layer == layer), key=lambda s: s.created_at, reverse=True
-    )
-    slots: list[_Slot] = []
-    for slot in sorted(_scheduled(plan, layer, start, end), key=lambda s: s.start):
-        person: str | None = slot.person
-        source: Literal["schedule", "swap"] = "schedule"
-        for swap in swaps:  # most recent first: the first side that matches applies
-            if slot.start == swap.first_start and slot.person == swap.first_person:
-                person, source = swap.second_person, "swap"
-                break
-            if slot.start == swap.second_start and slot.person == swap.second_person:
-                person, source = swap.first_person, "swap"
-                break
-        slots.append(_Slot(slot.start, slot.end, person, source))
-    return slots
-
-
 def _apply_overrides(
     rotation: str,
     layer: str,
-    slot: _Slot,
+    slot: Slot,
     lo: datetime,
     hi: datetime,
     overrides: list[Override],
@@ -402,44 +269,3 @@ def _apply_overrides(
         else:
             pieces.append(piece)
     return pieces
-
-
-def _check_swap_side(
-    plan: RotationPlan, layer: str, person: str, start: datetime, now: datetime
-) -> None:
-    when = _when(plan, start)
-    if start <= now:
-        raise ValueError(f"the {layer} shift starting {when} has already started")
-    slots = _slots(plan, layer, start, start + timedelta(microseconds=1))
-    slot = slots[0] if slots else None
-    if slot is None or slot.start != start or slot.person is None:
-        following = next_handoff_after(plan, start)
-        raise ValueError(
-            f"no {layer} shift starts at {when} (the next handoff is {_when(plan, following)})"
-        )
-    for swap in plan.swaps:
-        if swap.layer == layer and start in (swap.first_start, swap.second_start):
-            raise ValueError(
-                f"the {layer} shift starting {when} is already part of swap {swap.id} "
-                "(remove that swap first)"
-            )
-    if slot.person != person:
-        raise ValueError(
-            f"{person} does not hold the {layer} shift starting {when} ({slot.person} does)"
-        )
-
-
-def _require_layer(plan: RotationPlan, layer: str) -> None:
-    layers = _layers(plan)
-    if layer not in layers:
-        raise ValueError(f"unknown layer {layer!r} (layers: {', '.join(layers)})")
-
-
-def _when(plan: RotationPlan, at: datetime) -> str:
-    """``at`` in the rotation's own time zone, as people set its handoffs."""
-    return f"{at.astimezone(version_at(plan, at).zone):%a %Y-%m-%d %H:%M %Z}"
-
-
-def _require_aware(at: datetime) -> None:
-    if at.tzinfo is None:
-        raise ValueError("rotation times must be timezone-aware")
