@@ -62,9 +62,10 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.worker import Worker
 
     from starters.alertmanager import group_page_key
+    from starters.clients.pages import PageWorkflowClient
+    from worker.settings import Settings
     from workflows.ids import page_workflow_id
     from workflows.models import Alert, AlertQuery, PageState, PageStatus
-    from workflows.page import PageWorkflow
 
 RECEIVER = "tocsin"
 TEAM = "storm"
@@ -401,24 +402,21 @@ async def settled_count(client: Client, query: str, want: int) -> int:
         await asyncio.sleep(0.5)
 
 
-async def page_facts(client: Client, key: str) -> PageFacts:
-    handle = client.get_workflow_handle_for(PageWorkflow.run, page_workflow_id(key))
-    described = await handle.describe()
+async def page_facts(pages: PageWorkflowClient, key: str) -> PageFacts:
+    described = await pages.describe(key)
     start = described.start_time.timestamp() if described.start_time else None
     events = described.raw_description.workflow_execution_info.history_length
     try:
-        state = await handle.query(PageWorkflow.get_state)
+        state = await pages.get_state(key)
         # The first escalation step may still be queued behind the storm: wait for it (bounded).
         deadline = time.monotonic() + VISIBILITY_TIMEOUT
         while state.step < 1 and time.monotonic() < deadline:
             await asyncio.sleep(0.25)
-            state = await handle.query(PageWorkflow.get_state)
+            state = await pages.get_state(key)
         # get_state shows at most 100 alerts; read them all for the completeness check.
         alerts: list[Alert] = []
         while len(alerts) < state.alerts_total:
-            chunk = await handle.query(
-                PageWorkflow.get_alerts, AlertQuery(offset=len(alerts), limit=1000)
-            )
+            chunk = await pages.get_alerts(key, AlertQuery(offset=len(alerts), limit=1000))
             alerts += chunk.alerts
     except Exception as err:  # noqa: BLE001 - reported as a failed check
         return PageFacts(key, None, events, start, f"{type(err).__name__}: {err}"[:200])
@@ -434,8 +432,9 @@ async def check_pages(client: Client, storm: Storm, phase: Phase) -> tuple[Check
     if phase.refused:
         check.problems.append(f"{phase.refused} deliveries were not accepted (non-2xx)")
     workflows = await check_workflows(client, storm, check)
+    pages = PageWorkflowClient(client, Settings().task_queue)
     facts = await gather_limited(
-        [functools.partial(page_facts, client, key) for key in storm.expected], 10
+        [functools.partial(page_facts, pages, key) for key in storm.expected], 10
     )
     check.notes.append(f"{workflows}; {check_alerts(storm, facts, check)}")
     return check, facts

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -15,20 +14,8 @@ from starters.rotations import BadInput
 from starters.rotations import oncall_entries as rotation_entries
 from workflows.config import TocsinConfig
 from workflows.ids import PAGE_KEY
-from workflows.incident_models import (
-    CommsConfirmation,
-    DeclareRequest,
-    FollowUpRequest,
-    ResolveInput,
-    RoleInput,
-    RollbackDecision,
-    RollbackOutcome,
-    SeverityPolicy,
-    UpdateInput,
-)
-from workflows.models import (
-    OnCallEntry,
-)
+from workflows.incident_models import DeclareRequest, SeverityPolicy
+from workflows.models import OnCallEntry
 
 
 class NewPage(BaseModel):
@@ -39,30 +26,6 @@ class NewPage(BaseModel):
     details: str | None = Field(default=None, max_length=20_000)
     dedup_key: str | None = Field(default=None, pattern=PAGE_KEY.pattern)
     by: str | None = Field(default=None, min_length=1, max_length=64)
-
-
-IncidentVerb = Literal[
-    "lead",
-    "messenger",
-    "owner",
-    "rollback",
-    "rollback_outcome",
-    "update",
-    "resolve",
-    "followup",
-    "comms",
-]
-
-
-IncidentAction = (
-    RoleInput
-    | RollbackDecision
-    | RollbackOutcome
-    | UpdateInput
-    | ResolveInput
-    | FollowUpRequest
-    | CommsConfirmation
-)
 
 
 def incident_ref(incident_id: str) -> str:

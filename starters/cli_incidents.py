@@ -11,7 +11,6 @@ import typer
 
 from starters.api import TocsinClient
 from starters.checks import (
-    IncidentVerb,
     check_declaration,
     incident_ref,
     require_people,
@@ -29,6 +28,7 @@ from starters.cli_common import actor as _actor
 from starters.cli_common import model as _model
 from starters.cli_common import with_client as _with_client
 from starters.incident_text import incident_list_text, incident_text
+from starters.incidents import IncidentVerb
 from worker.settings import Settings
 from workflows.config import TocsinConfig
 from workflows.incident_models import (

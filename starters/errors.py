@@ -1,5 +1,9 @@
 """What the typed clients raise for a request that cannot be carried out; every front
-door turns them into the same answer (HTTP 4xx, CLI exit code, Slack ephemeral)."""
+door turns them into the same answer (HTTP 4xx, CLI exit code, Slack ephemeral).
+
+A missing page or incident is also a ``LookupError`` and a refusal also a ``ValueError``,
+so code that asks the clients directly (tests, scripts) can catch them as such.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,13 @@ class InvalidRequest(TocsinError):
     """The request names something Tocsin does not know (team, person)."""
 
 
-class PageNotFound(TocsinError):
+class PageNotFound(TocsinError, LookupError):
     """No page has that id."""
 
 
-class IncidentNotFound(TocsinError):
+class IncidentNotFound(TocsinError, LookupError):
     """No incident has that id (or the id is not of the form ``INC-42``)."""
 
 
-class Rejected(TocsinError):
+class Rejected(TocsinError, ValueError):
     """The page or incident refused the action (a validator said no); the message says why."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starters.incidents import IncidentListItem
+from starters.clients.incidents import IncidentListItem
 from workflows.incident_models import IncidentState
 
 

@@ -1,30 +1,26 @@
-"""The incident side of the typed client API (used by the HTTP API and the CLI)."""
+"""The incident side of the typed client API (used by the HTTP API, the CLI and Slack):
+declarations filled in from the config, severities by name, and the verbs people use.
+
+Errors are those of :class:`~starters.clients.incidents.IncidentWorkflowClient`
+(``IncidentNotFound`` is a ``LookupError``, ``Rejected`` a ``ValueError``), plus
+``LookupError`` for a name the config does not know.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
+from typing import Literal
 
-from pydantic import BaseModel
-from temporalio.client import (
-    Client,
-    WithStartWorkflowOperation,
-    WorkflowExecutionStatus,
-    WorkflowUpdateFailedError,
-)
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
 from activities.ports import ConfigSource
-from starters.updates import refusal
-from workflows import search
+from starters.clients.incidents import IncidentListItem, IncidentWorkflowClient
 from workflows.config import TocsinConfig
-from workflows.ids import incident_workflow_id
-from workflows.incident import IncidentWorkflow
-from workflows.incident_counter import COUNTER_ID, IncidentCounterWorkflow
 from workflows.incident_models import (
-    CounterState,
+    CommsConfirmation,
     DeclareAllocation,
     DeclareRequest,
+    FollowUpRequest,
     IncidentInput,
     IncidentState,
     IncidentStatus,
@@ -39,14 +35,29 @@ from workflows.incident_models import (
 
 INCIDENT_ID = r"^INC-[0-9]{1,9}$"
 
+IncidentVerb = Literal[
+    "lead",
+    "messenger",
+    "owner",
+    "rollback",
+    "rollback_outcome",
+    "update",
+    "resolve",
+    "followup",
+    "comms",
+]
+"""What people ask of an incident, by the name front doors give it (Slack subcommands
+and buttons): :meth:`IncidentClient.act` sends each to its update."""
 
-class IncidentListItem(BaseModel):
-    id: str
-    title: str
-    severity: str
-    status: str
-    lead: str | None = None
-    service: str | None = None
+IncidentAction = (
+    RoleInput
+    | RollbackDecision
+    | RollbackOutcome
+    | UpdateInput
+    | ResolveInput
+    | FollowUpRequest
+    | CommsConfirmation
+)
 
 
 def severity_policy(config: TocsinConfig, name: str) -> SeverityPolicy:
@@ -72,9 +83,13 @@ class IncidentClient:
     """Declare incidents and act on them."""
 
     def __init__(self, client: Client, config: ConfigSource, task_queue: str) -> None:
-        self._client = client
         self._config = config
-        self._task_queue = task_queue
+        self._workflows = IncidentWorkflowClient(client, task_queue)
+
+    @property
+    def workflows(self) -> IncidentWorkflowClient:
+        """The incidents' typed workflow client (each update as its own method)."""
+        return self._workflows
 
     def incident_input(self, request: DeclareRequest) -> IncidentInput:
         """Fill in what the config knows: owning team, severity policy, role teams.
@@ -137,99 +152,70 @@ class IncidentClient:
         self, request: DeclareRequest, idempotency_key: str
     ) -> tuple[IncidentState, bool]:
         """Declare (numbered without gaps), or return the incident this key already declared."""
-        incident = self.incident_input(request)
-        start = WithStartWorkflowOperation(
-            IncidentCounterWorkflow.run,
-            CounterState(),
-            id=COUNTER_ID,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            task_queue=self._task_queue,
+        allocation = DeclareAllocation(
+            idempotency_key=idempotency_key, incident=self.incident_input(request)
         )
-        result = await self._client.execute_update_with_start_workflow(
-            IncidentCounterWorkflow.declare,
-            DeclareAllocation(idempotency_key=idempotency_key, incident=incident),
-            start_workflow_operation=start,
-        )
+        result = await self._workflows.declare(allocation)
         return await self.get(result.id), result.created
 
     async def list_incidents(
         self, status: IncidentStatus | None = None, severity: str | None = None, limit: int = 200
     ) -> list[IncidentListItem]:
-        clauses = [f'{search.KIND.name} = "incident"']
-        if status is not None:
-            clauses.append(f'{search.STATUS.name} = "{status.value}"')
         if severity is not None:
             severity_policy(self._config.current(), severity)
-            clauses.append(f'{search.SEVERITY.name} = "{severity}"')
-        items: list[IncidentListItem] = []
-        async for execution in self._client.list_workflows(" AND ".join(clauses), limit=limit):
-            attributes = execution.typed_search_attributes
-            memo = await execution.memo()
-            items.append(
-                IncidentListItem(
-                    id=execution.id.removeprefix("incident-"),
-                    title=str(memo.get("title", "")),
-                    severity=attributes.get(search.SEVERITY) or "",
-                    status=attributes.get(search.STATUS) or "",
-                    lead=attributes.get(search.LEAD),
-                    service=attributes.get(search.SERVICE),
-                )
-            )
-        # Visibility lists open incidents first, then by close time: newest first by number.
-        return sorted(items, key=lambda i: int(i.id.removeprefix("INC-") or 0), reverse=True)
+        return await self._workflows.list_incidents(status, severity, limit)
 
     async def get(self, incident_id: str) -> IncidentState:
-        """The incident's state, raising :class:`LookupError` for an unknown id."""
-        handle = self._client.get_workflow_handle_for(
-            IncidentWorkflow.run, incident_workflow_id(incident_id)
-        )
-        try:
-            return await handle.query(IncidentWorkflow.get_state)
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                raise LookupError(f"no incident {incident_id!r}") from None
-            raise
+        """The incident's state, raising ``IncidentNotFound`` (a LookupError) for an unknown id."""
+        return await self._workflows.get_state(incident_id)
 
-    async def act(self, incident_id: str, verb: str, payload: BaseModel) -> IncidentState:
-        """Send one of the incident's updates; a validator's refusal raises ValueError."""
-        updates: dict[str, Any] = {
-            "lead": IncidentWorkflow.assign_lead,
-            "messenger": IncidentWorkflow.assign_messenger,
-            "owner": IncidentWorkflow.assign_resolution_owner,
-            "rollback": IncidentWorkflow.decide_rollback,
-            "rollback_outcome": IncidentWorkflow.report_rollback_outcome,
-            "update": IncidentWorkflow.post_update,
-            "severity": IncidentWorkflow.change_severity,
-            "resolve": IncidentWorkflow.resolve,
-            "followup": IncidentWorkflow.add_followup,
-            "comms": IncidentWorkflow.confirm_customer_comms,
-        }
-        handle = self._client.get_workflow_handle_for(
-            IncidentWorkflow.run, incident_workflow_id(incident_id)
-        )
-        try:
-            description = await handle.describe()
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                raise LookupError(f"no incident {incident_id!r}") from None
-            raise
-        if description.status != WorkflowExecutionStatus.RUNNING:
-            raise ValueError(f"{incident_id} is closed")
-        try:
-            state: IncidentState = await handle.execute_update(updates[verb], payload)
-        except WorkflowUpdateFailedError as err:
-            raise ValueError(refusal(err)) from None
-        return state
+    async def act(
+        self, incident_id: str, verb: IncidentVerb, action: IncidentAction
+    ) -> IncidentState:
+        """Send the update ``verb`` names; a refusal raises ``Rejected`` (a ValueError).
+
+        Raises:
+            TypeError: ``action`` is not what ``verb`` takes.
+        """
+        incidents = self._workflows
+        sent: Awaitable[IncidentState]
+        match verb, action:
+            case "lead", RoleInput():
+                sent = incidents.assign_lead(incident_id, action)
+            case "messenger", RoleInput():
+                sent = incidents.assign_messenger(incident_id, action)
+            case "owner", RoleInput():
+                sent = incidents.assign_resolution_owner(incident_id, action)
+            case "rollback", RollbackDecision():
+                sent = incidents.decide_rollback(incident_id, action)
+            case "rollback_outcome", RollbackOutcome():
+                sent = incidents.report_rollback_outcome(incident_id, action)
+            case "update", UpdateInput():
+                sent = incidents.post_update(incident_id, action)
+            case "resolve", ResolveInput():
+                sent = incidents.resolve(incident_id, action)
+            case "followup", FollowUpRequest():
+                sent = incidents.add_followup(incident_id, action)
+            case "comms", CommsConfirmation():
+                sent = incidents.confirm_customer_comms(incident_id, action)
+            case _:
+                raise TypeError(f"{verb!r} does not take {type(action).__name__}")
+        return await sent
 
     async def change_severity(self, incident_id: str, name: str, by: str) -> IncidentState:
+        """Apply the configured severity ``name`` (``LookupError`` if there is none)."""
         policy = severity_policy(self._config.current(), name)
-        return await self.act(incident_id, "severity", SeverityChange(severity=policy, by=by))
+        return await self._workflows.change_severity(
+            incident_id, SeverityChange(severity=policy, by=by)
+        )
 
 
 __all__ = [
     "INCIDENT_ID",
+    "IncidentAction",
     "IncidentClient",
     "IncidentListItem",
+    "IncidentVerb",
     "ResolveInput",
     "RoleInput",
     "RollbackDecision",

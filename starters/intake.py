@@ -15,8 +15,6 @@ from dataclasses import dataclass
 
 import structlog
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.ports import ConfigSource
 from starters.alertmanager import (
@@ -27,14 +25,13 @@ from starters.alertmanager import (
     routing_labels,
     to_alerts,
 )
+from starters.clients.pages import PageWorkflowClient
+from starters.errors import PageNotFound
 from starters.events import Event, event_page_key, to_alert
 from worker.settings import environment
 from workflows.config import TocsinConfig
 from workflows.envref import MissingVariable, expand
-from workflows.ids import page_workflow_id
 from workflows.models import AlertBatch, PageInput
-from workflows.page import PageWorkflow
-from workflows.page_views import initial_search_attributes, page_summary
 from workflows.routing import Destination, NoRoute, destination, route
 
 log = structlog.get_logger("tocsin.intake")
@@ -62,9 +59,8 @@ class AlertIntake:
         task_queue: str,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        self._client = client
+        self._pages = PageWorkflowClient(client, task_queue)
         self._config = config
-        self._task_queue = task_queue
         self._environ = environment() if environ is None else environ
 
     async def alertmanager(self, payload: AmWebhook) -> Delivered:
@@ -138,12 +134,9 @@ class AlertIntake:
         raise UnknownRoutingKey("unknown routing_key")
 
     async def _signal(self, key: str, batch: AlertBatch) -> Delivered:
-        handle = self._client.get_workflow_handle(page_workflow_id(key))
         try:
-            await handle.signal(PageWorkflow.receive_alerts, batch)
-        except RPCError as err:
-            if err.status != RPCStatusCode.NOT_FOUND:
-                raise
+            await self._pages.receive_alerts(key, batch)
+        except PageNotFound:
             log.info("nothing open to update", page_id=key, action=batch.action)
             return Delivered(key, ignored=True)
         return Delivered(key)
@@ -175,19 +168,7 @@ class AlertIntake:
             route_note=route_note,
             flap_window_seconds=config.alerting.flap_window.total_seconds(),
         )
-        await self._client.start_workflow(
-            PageWorkflow.run,
-            page,
-            id=page_workflow_id(key),
-            task_queue=self._task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            start_signal="receive_alerts",
-            start_signal_args=[batch],
-            search_attributes=initial_search_attributes(target.team, target.service, severity),
-            static_summary=page_summary(target.team, summary),
-            memo={"summary": summary, "team": target.team},
-        )
+        await self._pages.deliver(page, batch)
         return Delivered(key)
 
 

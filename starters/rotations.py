@@ -2,28 +2,26 @@
 
 Answers come from each rotation's live plan (its RotationWorkflow: config versions,
 overrides, swaps) computed with the pure rules; a rotation whose workflow cannot be
-reached answers from the config's schedule. Refusals are ``ValueError`` (the workflow's
-validator said no) and ``LookupError`` (unknown rotation), which :mod:`starters.api`
-turns into its errors.
+reached answers from the config's schedule. Refusals are :class:`~starters.errors.Rejected`
+(the workflow said no, or is not running), bad input ``LookupError`` (unknown rotation or
+person) and :class:`BadInput`, which :mod:`starters.api` turns into its errors.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
 
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
 from activities.adapters.temporal_views import TemporalRotations
 from activities.ports import ConfigSource
+from starters.clients.rotations import RotationWorkflowClient
+from starters.clients.shifts import ShiftWorkflowClient
+from starters.errors import Rejected
 from starters.ical import person_calendar, rotation_calendar
-from starters.updates import refusal
 from workflows.config import TocsinConfig
-from workflows.ids import rotation_workflow_id
 from workflows.models import OnCallEntry
-from workflows.rotation import RotationWorkflow
 from workflows.rotation_models import (
     NoteRequest,
     Override,
@@ -37,9 +35,6 @@ from workflows.rotation_models import (
     SwapRequest,
 )
 from workflows.rotation_rules import all_spans, next_handoff_after, oncall_at, plan_from_config
-from workflows.shift import ShiftWorkflow
-
-T = TypeVar("T")
 
 
 class BadInput(ValueError):
@@ -55,10 +50,11 @@ MAX_RANGE = timedelta(days=400)
 class RotationClient:
     """Rotations as seen from outside the workers."""
 
-    def __init__(self, client: Client, config: ConfigSource) -> None:
-        self._client = client
+    def __init__(self, client: Client, config: ConfigSource, task_queue: str) -> None:
         self._config = config
         self._plans = TemporalRotations(client)
+        self._rotations = RotationWorkflowClient(client, task_queue)
+        self._shifts = ShiftWorkflowClient(client)
 
     def _require(self, name: str) -> TocsinConfig:
         config = self._config.current()
@@ -113,54 +109,26 @@ class RotationClient:
 
     async def override(self, name: str, request: OverrideRequest) -> Override:
         self._require(name)
-        override: Override = await self._update(name, RotationWorkflow.add_override, request)
-        return override
+        return await self._rotations.add_override(name, request)
 
     async def swap(self, name: str, request: SwapRequest) -> Swap:
         self._require(name)
-        swap: Swap = await self._update(name, RotationWorkflow.add_swap, request)
-        return swap
+        return await self._rotations.add_swap(name, request)
 
     async def remove(self, name: str, request: RemoveRequest) -> RotationPlan:
         self._require(name)
-        plan: RotationPlan = await self._update(name, RotationWorkflow.remove, request)
-        return plan
+        return await self._rotations.remove(name, request)
 
     async def status(self, name: str) -> RotationStatus:
         self._require(name)
-        handle = self._client.get_workflow_handle_for(
-            RotationWorkflow.run, rotation_workflow_id(name)
-        )
-        try:
-            return await handle.query(RotationWorkflow.get_state)
-        except RPCError as err:
-            raise _not_running(name, err) from None
+        return await self._rotations.get_state(name)
 
     async def note(self, name: str, request: NoteRequest) -> ShiftState:
         """A handoff note on the rotation's current shift."""
         status = await self.status(name)
         if status.current_shift is None:
-            raise ValueError(f"rotation {name} has no shift running yet")
-        handle = self._client.get_workflow_handle_for(ShiftWorkflow.run, status.current_shift)
-        try:
-            return await handle.execute_update(ShiftWorkflow.add_note, request)
-        except WorkflowUpdateFailedError as err:
-            raise ValueError(refusal(err)) from None
-
-    async def _update(self, name: str, update: Any, request: Any) -> Any:
-        handle = self._client.get_workflow_handle(rotation_workflow_id(name))
-        try:
-            return await handle.execute_update(update, request)
-        except WorkflowUpdateFailedError as err:
-            raise ValueError(refusal(err)) from None
-        except RPCError as err:
-            raise _not_running(name, err) from None
-
-
-def _not_running(name: str, err: RPCError) -> Exception:
-    if err.status == RPCStatusCode.NOT_FOUND:
-        return ValueError(f"rotation {name} is not running yet: start the worker")
-    return err
+            raise Rejected(f"rotation {name} has no shift running yet")
+        return await self._shifts.add_note(status.current_shift, request)
 
 
 def oncall_entries(

@@ -11,18 +11,12 @@ import asyncio
 
 import structlog
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from activities.ports import ConfigSource
+from starters.clients.rotations import RotationWorkflowClient
 from workflows.config import TocsinConfig
-from workflows.ids import rotation_workflow_id
-from workflows.rotation import RotationWorkflow
-from workflows.rotation_models import (
-    RotationConfig,
-    RotationInput,
-    RotationSettings,
-)
+from workflows.rotation_models import RotationConfig, RotationSettings
 from workflows.rotation_warnings import rotation_warnings
 
 log = structlog.get_logger("tocsin.rotations")
@@ -61,25 +55,15 @@ async def sync_rotations(
     Only rotations whose config differs from ``previous`` are signalled.
     """
     wanted = rotation_configs(config)
+    rotations = RotationWorkflowClient(client, task_queue)
     for name, rotation in wanted.items():
         if previous is not None and previous.get(name) == rotation:
             continue
-        await client.start_workflow(
-            RotationWorkflow.run,
-            RotationInput(name=name, config=rotation),
-            id=rotation_workflow_id(name),
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            start_signal="config_changed",
-            start_signal_args=[rotation],
-            static_summary=f"Rotation {name}",
-        )
+        await rotations.sync(name, rotation)
         log.info("rotation synced", rotation=name, warnings=rotation.settings.warnings)
     for name in set(previous or {}) - set(wanted):
         try:
-            await client.get_workflow_handle(rotation_workflow_id(name)).signal(
-                RotationWorkflow.retire
-            )
+            await rotations.retire(name)
             log.info("rotation retired", rotation=name)
         except RPCError as err:
             log.warning("rotation retire failed", rotation=name, error=err.message)

@@ -26,15 +26,14 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.errors import AdapterError
 from activities.ports import DeliveryLog
 from starters.api import TocsinClient
+from starters.errors import IncidentNotFound
 from starters.http.guard import json_problem
 from starters.http.problems import json_body, refusals
 from workflows.followup_issues import incident_from_labels
-from workflows.ids import incident_workflow_id
 from workflows.incident_models import IssueEvent
 
 log = structlog.get_logger("tocsin.webhooks.github")
@@ -42,7 +41,6 @@ log = structlog.get_logger("tocsin.webhooks.github")
 NOT_CONFIGURED = (
     "GitHub webhooks are not configured: set GITHUB_WEBHOOK_SECRET to the webhook's secret"
 )
-SIGNAL = "issue_changed"
 SOURCE = "github"
 # The store keeps up to 128 characters; GitHub's ids are 36-character GUIDs.
 MAX_DELIVERY_ID = 128
@@ -195,16 +193,15 @@ async def _deliver(
     # as a duplicate. Only a crash between recording and signalling loses the event; the
     # incident's periodic issue check is the safety net for that, as for any missed webhook.
     tocsin: TocsinClient = request.app.state.tocsin
-    handle = tocsin.temporal.get_workflow_handle(incident_workflow_id(incident))
     claim = await _claim(request, delivery)
     if isinstance(claim, JSONResponse):
         return claim
     try:
-        await handle.signal(SIGNAL, issue_event)
+        await tocsin.issue_changed(incident, issue_event)
     except BaseException as err:
         if claim is not None:
             await claim.release()
-        if not (isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND):
+        if not isinstance(err, IncidentNotFound):
             raise
         return _ignored(f"{incident} is not a running incident", delivery=delivery)
     log.info(

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import Header, Query, Response, status
 from pydantic import BaseModel, Field
 
+from starters.clients.incidents import IncidentListItem
 from starters.http.auth import api_router
 from starters.http.pages import Tocsin
-from starters.incidents import IncidentListItem
 from workflows.incident_models import (
     CommsConfirmation,
     DeclareRequest,
@@ -128,25 +128,25 @@ async def get_incident(incident_id: str, client: Tocsin) -> IncidentState:
 @router.post("/incidents/{incident_id}/lead", response_model=IncidentState)
 async def assign_lead(incident_id: str, body: RoleInput, client: Tocsin) -> IncidentState:
     """Make ``person`` the incident lead (the lead page, if any, closes)."""
-    return await client.act_on_incident(incident_id, "lead", body)
+    return await client.assign_lead(incident_id, body)
 
 
 @router.post("/incidents/{incident_id}/messenger", response_model=IncidentState)
 async def assign_messenger(incident_id: str, body: RoleInput, client: Tocsin) -> IncidentState:
     """Make ``person`` the messenger (from customer support, when one is configured)."""
-    return await client.act_on_incident(incident_id, "messenger", body)
+    return await client.assign_messenger(incident_id, body)
 
 
 @router.post("/incidents/{incident_id}/owner", response_model=IncidentState)
 async def assign_owner(incident_id: str, body: RoleInput, client: Tocsin) -> IncidentState:
     """Make ``person`` the resolution owner."""
-    return await client.act_on_incident(incident_id, "owner", body)
+    return await client.assign_resolution_owner(incident_id, body)
 
 
 @router.post("/incidents/{incident_id}/updates", response_model=IncidentState)
 async def post_update(incident_id: str, body: UpdateInput, client: Tocsin) -> IncidentState:
     """Post a status update (it resets the update reminder)."""
-    return await client.act_on_incident(incident_id, "update", body)
+    return await client.post_update(incident_id, body)
 
 
 @router.post("/incidents/{incident_id}/severity", response_model=IncidentState)
@@ -160,7 +160,7 @@ async def decide_rollback(
     incident_id: str, body: RollbackDecision, client: Tocsin
 ) -> IncidentState:
     """Roll back, revert a change, or not now; a rollback runs the service's configured one."""
-    return await client.act_on_incident(incident_id, "rollback", body)
+    return await client.decide_rollback(incident_id, body)
 
 
 @router.post("/incidents/{incident_id}/rollback/outcome", response_model=IncidentState)
@@ -168,13 +168,13 @@ async def rollback_outcome(
     incident_id: str, body: RollbackOutcome, client: Tocsin
 ) -> IncidentState:
     """Say whether the rollback resolved it; if not, a resolution owner is asked for."""
-    return await client.act_on_incident(incident_id, "rollback_outcome", body)
+    return await client.report_rollback_outcome(incident_id, body)
 
 
 @router.post("/incidents/{incident_id}/resolve", response_model=IncidentState)
 async def resolve(incident_id: str, body: ResolveInput, client: Tocsin) -> IncidentState:
     """Resolve (fixed, rolled_back or false_positive); only the lead may, once there is one."""
-    return await client.act_on_incident(incident_id, "resolve", body)
+    return await client.resolve_incident(incident_id, body)
 
 
 @router.post("/incidents/{incident_id}/followups", response_model=IncidentState)
@@ -182,10 +182,10 @@ async def add_followup(incident_id: str, body: FollowUpRequest, client: Tocsin) 
     """Add a follow-up: ``title`` (with optional ``body``, ``assignee``, ``repo``) opens a GitHub
     issue for it; ``issue_url`` links an existing one. The incident stays open until every
     follow-up's issue is closed."""
-    return await client.act_on_incident(incident_id, "followup", body)
+    return await client.add_followup(incident_id, body)
 
 
 @router.post("/incidents/{incident_id}/comms", response_model=IncidentState)
 async def confirm_comms(incident_id: str, body: CommsConfirmation, client: Tocsin) -> IncidentState:
     """The messenger (or lead) confirms customer communication is up to date."""
-    return await client.act_on_incident(incident_id, "comms", body)
+    return await client.confirm_customer_comms(incident_id, body)

@@ -16,8 +16,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from activities.adapters.slack_blocks import incident_commands as blocks
-from starters.checks import IncidentAction, IncidentVerb, check_declaration
+from starters.checks import check_declaration
 from starters.errors import IncidentNotFound, InvalidRequest, Rejected, TocsinError
+from starters.incidents import IncidentAction, IncidentVerb
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
 from workflows.incident_models import (
     CommsConfirmation,

@@ -1,0 +1,111 @@
+"""The page side of the typed client API: requests checked against the config, then sent
+to the pages' workflows through :class:`~starters.clients.pages.PageWorkflowClient`."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from temporalio.client import Client
+
+from activities.ports import ConfigSource
+from starters.checks import NewPage
+from starters.clients.pages import PageWorkflowClient
+from starters.errors import InvalidRequest
+from workflows.ids import page_workflow_id
+from workflows.models import (
+    AlertList,
+    AlertQuery,
+    PageActionInput,
+    PageInput,
+    PageListItem,
+    PageState,
+    PageStatus,
+)
+
+LIST_LIMIT = 200
+
+
+class PageApi:
+    """Pages as :class:`~starters.api.TocsinClient` offers them to every front door.
+
+    Raises (every method that names a page):
+        PageNotFound: no such page.
+        Rejected (acknowledge, escalate, resolve): the page is closed or refused.
+    """
+
+    _client: Client
+    _config: ConfigSource
+    _task_queue: str
+
+    @property
+    def pages(self) -> PageWorkflowClient:
+        """The pages' typed workflow client."""
+        return PageWorkflowClient(self._client, self._task_queue)
+
+    async def create_page(self, request: NewPage) -> tuple[PageState, bool]:
+        """Open a page, or return the open one with the same dedup key.
+
+        Returns:
+            The page, and whether this call created it.
+
+        Raises:
+            InvalidRequest: the team is not configured.
+        """
+        config = self._config.current()
+        team = config.teams.get(request.team)
+        if team is None:
+            raise InvalidRequest(
+                f"unknown team {request.team!r} (teams: {', '.join(sorted(config.teams))})"
+            )
+        key = request.dedup_key or secrets.token_hex(4)
+        page = PageInput(
+            key=key,
+            team=request.team,
+            summary=request.summary,
+            details=request.details,
+            dedup_key=request.dedup_key,
+            created_by=request.by,
+            team_members=list(team.members),
+        )
+        if not await self.pages.open(page):
+            return await self.get_page(key), False
+        state = PageState(
+            id=key,
+            workflow_id=page_workflow_id(key),
+            team=request.team,
+            summary=request.summary,
+            details=request.details,
+            dedup_key=request.dedup_key,
+            created_by=request.by,
+            created_at=datetime.now(UTC),
+        )
+        return state, True
+
+    async def list_pages(
+        self, status: PageStatus | None = None, team: str | None = None, limit: int = LIST_LIMIT
+    ) -> list[PageListItem]:
+        """Pages newest first, filtered by status and team."""
+        if team is not None and team not in self._config.current().teams:
+            raise InvalidRequest(f"unknown team {team!r}")
+        return await self.pages.list_pages(status, team, limit)
+
+    async def get_page(self, page_id: str) -> PageState:
+        """The page's live state, timeline included."""
+        return await self.pages.get_state(page_id)
+
+    async def get_alerts(self, page_id: str, offset: int = 0, limit: int = 500) -> AlertList:
+        """A slice of the page's alerts (``get_page`` shows at most 100)."""
+        return await self.pages.get_alerts(page_id, AlertQuery(offset=offset, limit=limit))
+
+    async def acknowledge(self, page_id: str, by: str, note: str | None = None) -> PageState:
+        """Acknowledge: stops the escalation."""
+        return await self.pages.acknowledge(page_id, PageActionInput(by=by, note=note))
+
+    async def escalate(self, page_id: str, by: str, note: str | None = None) -> PageState:
+        """Notify the next escalation step now."""
+        return await self.pages.escalate(page_id, PageActionInput(by=by, note=note))
+
+    async def resolve(self, page_id: str, by: str, note: str | None = None) -> PageState:
+        """Close the page."""
+        return await self.pages.resolve(page_id, PageActionInput(by=by, note=note))
