@@ -72,12 +72,15 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
-def emit(value: BaseModel | list[Any], as_json: bool, text: Callable[[], str]) -> None:
+def emit(value: object, as_json: bool, text: Callable[[], str]) -> None:
+    """Print a result: ``--json`` as JSON (a model, or a list of them), else ``text()``."""
     if as_json:
         if isinstance(value, list):
             typer.echo(json.dumps([v.model_dump(mode="json") for v in value], indent=2))
-        else:
+        elif isinstance(value, BaseModel):
             typer.echo(value.model_dump_json(indent=2))
+        else:
+            raise TypeError(f"no JSON form for {type(value).__name__}")
     else:
         typer.echo(text())
 
@@ -89,29 +92,41 @@ async def connect_client(settings: Settings) -> Any:
         raise fail(f"cannot reach Temporal at {settings.temporal_address}: {err}", 1) from None
 
 
-def with_client(
+def client_command(
     settings: Settings,
-    action: Callable[[TocsinClient], Awaitable[T]],
+    call: Callable[[TocsinClient], Awaitable[T]],
+    text: Callable[[T], str] | None = None,
+    *,
+    as_json: bool = False,
     check: Callable[[TocsinConfig], object] | None = None,
 ) -> T:
-    """Run ``action`` with a connected client; ``check`` refuses bad input before connecting."""
+    """The body of every command that asks Tocsin something: load the config, refuse bad
+    input with ``check`` before connecting, ``call`` the connected client, print the result
+    (``--json``, else ``text(result)``; nothing without ``text``) and return it.
+
+    Exit codes: 2 for bad input (the config, an unknown page, incident, team, person or
+    severity); 1 when the action is refused or Temporal fails.
+    """
     quiet_logs(settings)
     source = config_file(settings)
 
     async def main() -> T:
         client = TocsinClient(await connect_client(settings), source, settings.task_queue)
-        return await action(client)
+        return await call(client)
 
     try:
         if check is not None:
             check(source.current())
-        return run(main())
+        result = run(main())
     except (InvalidRequest, PageNotFound, IncidentNotFound) as err:
         raise fail(str(err)) from None
     except Rejected as err:
         raise fail(str(err), 1) from None
     except RPCError as err:
         raise fail(f"Temporal refused the call: {err.message}", 1) from None
+    if text is not None:
+        emit(result, as_json, lambda: text(result))
+    return result
 
 
 def setup_logging(settings: Settings, level: str | None = None, *, service: bool = False) -> None:

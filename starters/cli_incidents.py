@@ -5,31 +5,25 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
 from starters.api import TocsinClient
-from starters.checks import (
-    check_declaration,
-    incident_ref,
-    require_people,
-    require_severity,
-)
+from starters.checks import check_declaration, incident_ref, require_people, require_severity
 from starters.cli_common import (
     AsOpt,
     ConfigOpt,
     JsonOpt,
+    client_command,
     emit,
     fail,
     settings_from,
 )
 from starters.cli_common import actor as _actor
 from starters.cli_common import model as _model
-from starters.cli_common import with_client as _with_client
 from starters.incident_text import incident_list_text, incident_text
-from starters.incidents import IncidentVerb
-from worker.settings import Settings
 from workflows.config import TocsinConfig
 from workflows.incident_models import (
     CommsConfirmation,
@@ -108,10 +102,10 @@ def incident_declare(
         )
     )
     key = idempotency_key or secrets.token_hex(16)
-    incident, created = _with_client(
+    incident, created = client_command(
         settings_from(config=config),
         lambda c: c.declare_incident(request, key),
-        lambda cfg: check_declaration(cfg, request),
+        check=lambda cfg: check_declaration(cfg, request),
     )
     emit(
         incident,
@@ -133,12 +127,13 @@ def incident_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List incidents, newest first."""
-    items = _with_client(
+    client_command(
         settings_from(config=config),
         lambda c: c.list_incidents(status, severity),
-        lambda cfg: severity is None or require_severity(cfg, severity),
+        incident_list_text,
+        as_json=as_json,
+        check=lambda cfg: severity is None or require_severity(cfg, severity),
     )
-    emit(items, as_json, lambda: incident_list_text(items))
 
 
 @incident_app.command("show")
@@ -146,34 +141,44 @@ def incident_show(
     incident_id: IncidentArg, config: ConfigOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Show an incident with its timeline."""
-    incident = _with_client(
-        settings_from(config=config),
-        lambda c: c.get_incident(incident_id),
-        lambda _: incident_ref(incident_id),
-    )
-    emit(incident, as_json, lambda: incident_text(incident))
+    _on_incident(config, incident_id, [], lambda c: c.get_incident(incident_id), as_json)
 
 
-def _act_on_incident(
-    settings: Settings,
+def _on_incident(
+    config: Path | None,
     incident_id: str,
     people: list[str],
-    action: Callable[[TocsinClient], Awaitable[IncidentState]],
+    call: Callable[[TocsinClient], Awaitable[IncidentState]],
     as_json: bool,
+    severity: str | None = None,
 ) -> None:
+    """One incident's command: its id, ``people`` (and ``severity``) checked before
+    connecting, then ``call``; the incident as the answer."""
+
     def check(cfg: TocsinConfig) -> None:
         incident_ref(incident_id)
+        if severity is not None:
+            require_severity(cfg, severity)
         require_people(cfg, *people)
 
-    incident = _with_client(settings, action, check)
-    emit(incident, as_json, lambda: incident_text(incident))
+    client_command(settings_from(config=config), call, incident_text, as_json=as_json, check=check)
 
 
 Role = Literal["lead", "messenger", "owner"]
-ROLES: tuple[Role, ...] = ("lead", "messenger", "owner")
+RoleCall = Callable[[TocsinClient, str, RoleInput], Awaitable[IncidentState]]
+ROLES: dict[Role, tuple[str, RoleCall]] = {
+    "lead": ("Make PERSON the incident lead.", TocsinClient.assign_lead),
+    "messenger": (
+        "Make PERSON the messenger (customer communication).",
+        TocsinClient.assign_messenger,
+    ),
+    "owner": ("Make PERSON the owner of the resolution.", TocsinClient.assign_resolution_owner),
+}
 
 
-def _role_command(verb: Role) -> Callable[..., None]:
+def _role_command(role: Role) -> Callable[..., None]:
+    doc, assign = ROLES[role]
+
     def command(
         incident_id: IncidentArg,
         person: Annotated[str, typer.Argument(metavar="PERSON", help="Person id.")],
@@ -182,20 +187,12 @@ def _role_command(verb: Role) -> Callable[..., None]:
         as_json: JsonOpt = False,
     ) -> None:
         actor = _actor(as_)
-        role = _model(lambda: RoleInput(person=person, by=actor))
-        _act_on_incident(
-            settings_from(config=config),
-            incident_id,
-            [actor, person],
-            lambda c: c.act_on_incident(incident_id, verb, role),
-            as_json,
+        body = _model(lambda: RoleInput(person=person, by=actor))
+        _on_incident(
+            config, incident_id, [actor, person], lambda c: assign(c, incident_id, body), as_json
         )
 
-    command.__doc__ = {
-        "lead": "Make PERSON the incident lead.",
-        "messenger": "Make PERSON the messenger (customer communication).",
-        "owner": "Make PERSON the owner of the resolution.",
-    }[verb]
+    command.__doc__ = doc
     return command
 
 
@@ -214,12 +211,8 @@ def incident_update(
     """Post a status update (it resets the update reminder)."""
     actor = _actor(as_)
     update = _model(lambda: UpdateInput(text=text, by=actor))
-    _act_on_incident(
-        settings_from(config=config),
-        incident_id,
-        [actor],
-        lambda c: c.act_on_incident(incident_id, "update", update),
-        as_json,
+    _on_incident(
+        config, incident_id, [actor], lambda c: c.post_update(incident_id, update), as_json
     )
 
 
@@ -233,17 +226,14 @@ def incident_severity(
 ) -> None:
     """Change the severity; its policy (updates, announcements, paging) applies from now on."""
     actor = _actor(as_)
-    settings = settings_from(config=config)
-
-    def check(cfg: TocsinConfig) -> None:
-        incident_ref(incident_id)
-        require_severity(cfg, severity)
-        require_people(cfg, actor)
-
-    incident = _with_client(
-        settings, lambda c: c.change_incident_severity(incident_id, severity, actor), check
+    _on_incident(
+        config,
+        incident_id,
+        [actor],
+        lambda c: c.change_incident_severity(incident_id, severity, actor),
+        as_json,
+        severity=severity,
     )
-    emit(incident, as_json, lambda: incident_text(incident))
 
 
 @incident_app.command("rollback")
@@ -265,18 +255,25 @@ def incident_rollback(
     actor = _actor(as_)
     if (choice is None) == (outcome is None):
         raise fail("give either a CHOICE (roll_back, revert, not_now) or --outcome, not both")
-    action: RollbackDecision | RollbackOutcome
     if choice is not None:
-        action = _model(lambda: RollbackDecision(choice=choice.value, by=actor))
-    else:
-        resolved = outcome == RollbackResult.resolved
-        action = _model(lambda: RollbackOutcome(resolved=resolved, by=actor))
-    verb: IncidentVerb = "rollback" if choice is not None else "rollback_outcome"
-
-    def call(c: TocsinClient) -> Awaitable[IncidentState]:
-        return c.act_on_incident(incident_id, verb, action)
-
-    _act_on_incident(settings_from(config=config), incident_id, [actor], call, as_json)
+        decision = _model(lambda: RollbackDecision(choice=choice.value, by=actor))
+        _on_incident(
+            config,
+            incident_id,
+            [actor],
+            lambda c: c.decide_rollback(incident_id, decision),
+            as_json,
+        )
+        return
+    resolved = outcome == RollbackResult.resolved
+    report = _model(lambda: RollbackOutcome(resolved=resolved, by=actor))
+    _on_incident(
+        config,
+        incident_id,
+        [actor],
+        lambda c: c.report_rollback_outcome(incident_id, report),
+        as_json,
+    )
 
 
 @incident_app.command("resolve")
@@ -291,12 +288,8 @@ def incident_resolve(
     """Resolve the incident (only its lead may, once it has one)."""
     actor = _actor(as_)
     body = _model(lambda: ResolveInput(resolution=resolution.value, summary=summary, by=actor))
-    _act_on_incident(
-        settings_from(config=config),
-        incident_id,
-        [actor],
-        lambda c: c.act_on_incident(incident_id, "resolve", body),
-        as_json,
+    _on_incident(
+        config, incident_id, [actor], lambda c: c.resolve_incident(incident_id, body), as_json
     )
 
 
@@ -329,12 +322,8 @@ def incident_followup(
         )
     )
     people = [actor] + ([assignee] if assignee else [])
-    _act_on_incident(
-        settings_from(config=config),
-        incident_id,
-        people,
-        lambda c: c.act_on_incident(incident_id, "followup", request),
-        as_json,
+    _on_incident(
+        config, incident_id, people, lambda c: c.add_followup(incident_id, request), as_json
     )
 
 
@@ -351,10 +340,10 @@ def incident_comms(
     """Confirm customer communication is updated (the messenger, or the lead)."""
     actor = _actor(as_)
     confirmation = _model(lambda: CommsConfirmation(by=actor, note=note))
-    _act_on_incident(
-        settings_from(config=config),
+    _on_incident(
+        config,
         incident_id,
         [actor],
-        lambda c: c.act_on_incident(incident_id, "comms", confirmation),
+        lambda c: c.confirm_customer_comms(incident_id, confirmation),
         as_json,
     )

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
-from pydantic import ValidationError
 
 from starters.api import TocsinClient
 from starters.checks import NewPage
-from starters.cli_common import (
-    AsOpt,
-    ConfigOpt,
-    JsonOpt,
-    emit,
-    fail,
-    settings_from,
-)
+from starters.cli_common import AsOpt, ConfigOpt, JsonOpt, client_command, emit, settings_from
 from starters.cli_common import actor as _actor
-from starters.cli_common import with_client as _with_client
+from starters.cli_common import model as _model
 from workflows.models import PageListItem, PageState, PageStatus
 
 page_app = typer.Typer(
@@ -41,20 +33,16 @@ def page_create(
 ) -> None:
     """Page a team."""
     settings = settings_from(config=config)
-    try:
-        request = NewPage(
+    request = _model(
+        lambda: NewPage(
             team=team,
             summary=summary,
             details=details,
             dedup_key=dedup_key,
             by=as_ or settings.user,
         )
-    except ValidationError as err:
-        problem = err.errors()[0]
-        raise fail(
-            f"--{'-'.join(str(p) for p in problem['loc']).replace('_', '-')}: {problem['msg']}"
-        ) from None
-    page, created = _with_client(settings, lambda c: c.create_page(request))
+    )
+    page, created = client_command(settings, lambda c: c.create_page(request))
     emit(
         page,
         as_json,
@@ -70,8 +58,12 @@ def page_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List pages, newest first."""
-    items = _with_client(settings_from(config=config), lambda c: c.list_pages(status, team))
-    emit(items, as_json, lambda: _list_text(items))
+    client_command(
+        settings_from(config=config),
+        lambda c: c.list_pages(status, team),
+        _list_text,
+        as_json=as_json,
+    )
 
 
 def _list_text(items: list[PageListItem]) -> str:
@@ -86,8 +78,9 @@ def page_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a page with its timeline."""
-    page = _with_client(settings_from(config=config), lambda c: c.get_page(page_id))
-    emit(page, as_json, lambda: _page_text(page))
+    client_command(
+        settings_from(config=config), lambda c: c.get_page(page_id), _page_text, as_json=as_json
+    )
 
 
 def _page_text(page: PageState) -> str:
@@ -111,7 +104,18 @@ def _page_text(page: PageState) -> str:
     return "\n".join(lines)
 
 
-def _page_action(verb: str) -> Callable[..., None]:
+PageCommand = Literal["ack", "escalate", "resolve"]
+PageCall = Callable[[TocsinClient, str, str, str | None], Awaitable[PageState]]
+PAGE_ACTIONS: dict[PageCommand, tuple[str, PageCall]] = {
+    "ack": ("Acknowledge a page: escalation stops.", TocsinClient.acknowledge),
+    "escalate": ("Notify the next escalation step now.", TocsinClient.escalate),
+    "resolve": ("Resolve a page.", TocsinClient.resolve),
+}
+
+
+def _page_action(name: PageCommand) -> Callable[..., None]:
+    doc, act = PAGE_ACTIONS[name]
+
     def command(
         page_id: Annotated[str, typer.Argument(metavar="ID")],
         as_: AsOpt = None,
@@ -120,21 +124,16 @@ def _page_action(verb: str) -> Callable[..., None]:
         as_json: JsonOpt = False,
     ) -> None:
         actor = _actor(as_)
-        calls: dict[str, Callable[[TocsinClient], Awaitable[PageState]]] = {
-            "ack": lambda c: c.acknowledge(page_id, actor, note),
-            "escalate": lambda c: c.escalate(page_id, actor, note),
-            "resolve": lambda c: c.resolve(page_id, actor, note),
-        }
-        page = _with_client(settings_from(config=config), calls[verb])
-        emit(page, as_json, lambda: _page_text(page))
+        client_command(
+            settings_from(config=config),
+            lambda c: act(c, page_id, actor, note),
+            _page_text,
+            as_json=as_json,
+        )
 
-    command.__doc__ = {
-        "ack": "Acknowledge a page: escalation stops.",
-        "escalate": "Notify the next escalation step now.",
-        "resolve": "Resolve a page.",
-    }[verb]
+    command.__doc__ = doc
     return command
 
 
-for _verb in ("ack", "escalate", "resolve"):
-    page_app.command(_verb)(_page_action(_verb))
+for _name in PAGE_ACTIONS:
+    page_app.command(_name)(_page_action(_name))

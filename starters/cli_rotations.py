@@ -16,6 +16,7 @@ from starters.cli_common import (
     AsOpt,
     ConfigOpt,
     JsonOpt,
+    client_command,
     emit,
     fail,
     instant,
@@ -23,7 +24,6 @@ from starters.cli_common import (
 )
 from starters.cli_common import actor as _actor
 from starters.cli_common import model as _model
-from starters.cli_common import with_client as _with_client
 from workflows.rotation_models import (
     NoteRequest,
     OverrideRequest,
@@ -49,9 +49,12 @@ def rotation_show(
     rotation: RotationArg, config: ConfigOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Who is on call, the next handoff, overrides, swaps, gaps and recent changes."""
-    settings = settings_from(config=config)
-    status = _with_client(settings, lambda c: c.rotation_call(lambda r: r.status(rotation)))
-    emit(status, as_json, lambda: _rotation_text(status))
+    client_command(
+        settings_from(config=config),
+        lambda c: c.rotation_call(lambda r: r.status(rotation)),
+        _rotation_text,
+        as_json=as_json,
+    )
 
 
 def _rotation_text(status: RotationStatus) -> str:
@@ -82,16 +85,18 @@ def _rotation_text(status: RotationStatus) -> str:
 @rotation_app.command("shifts")
 def rotation_shifts(
     rotation: RotationArg,
-    from_: Annotated[datetime, typer.Option("--from", help="Start, with offset.", callback=instant)],
+    from_: Annotated[
+        datetime, typer.Option("--from", help="Start, with offset.", callback=instant)
+    ],
     to: Annotated[datetime, typer.Option(help="End, with offset.", callback=instant)],
     csv_out: Annotated[bool, typer.Option("--csv", help="CSV for pay and planning.")] = False,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Every shift of every layer in a range, with overrides and swaps applied."""
-    settings = settings_from(config=config)
-    spans = _with_client(
-        settings, lambda c: c.rotation_call(lambda r: r.shifts(rotation, from_, to))
+    spans = client_command(
+        settings_from(config=config),
+        lambda c: c.rotation_call(lambda r: r.shifts(rotation, from_, to)),
     )
     if csv_out:
         buffer = io.StringIO()
@@ -143,17 +148,14 @@ def rotation_override(
             layer=layer, person=person, start=start, end=end, by=actor, reason=reason
         )
     )
-    settings = settings_from(config=config)
-    override = _with_client(
-        settings, lambda c: c.rotation_call(lambda r: r.override(rotation, request))
-    )
-    emit(
-        override,
-        as_json,
-        lambda: (
+    client_command(
+        settings_from(config=config),
+        lambda c: c.rotation_call(lambda r: r.override(rotation, request)),
+        lambda override: (
             f"{override.id}: {override.person} holds {override.layer} "
             f"{override.start:%Y-%m-%d %H:%M} to {override.end:%Y-%m-%d %H:%M} UTC"
         ),
+        as_json=as_json,
     )
 
 
@@ -162,9 +164,13 @@ def rotation_swap(
     rotation: RotationArg,
     layer: Annotated[str, typer.Option(help="The layer, e.g. eoc.")],
     first_person: Annotated[str, typer.Option(help="Holds the first shift now.")],
-    first_start: Annotated[datetime, typer.Option(help="When the first shift starts.", callback=instant)],
+    first_start: Annotated[
+        datetime, typer.Option(help="When the first shift starts.", callback=instant)
+    ],
     second_person: Annotated[str, typer.Option(help="Holds the second shift now.")],
-    second_start: Annotated[datetime, typer.Option(help="When the second shift starts.", callback=instant)],
+    second_start: Annotated[
+        datetime, typer.Option(help="When the second shift starts.", callback=instant)
+    ],
     as_: AsOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
@@ -181,9 +187,12 @@ def rotation_swap(
             by=actor,
         )
     )
-    settings = settings_from(config=config)
-    swap = _with_client(settings, lambda c: c.rotation_call(lambda r: r.swap(rotation, request)))
-    emit(swap, as_json, lambda: f"{swap.id}: {swap.first_person} <-> {swap.second_person}")
+    client_command(
+        settings_from(config=config),
+        lambda c: c.rotation_call(lambda r: r.swap(rotation, request)),
+        lambda swap: f"{swap.id}: {swap.first_person} <-> {swap.second_person}",
+        as_json=as_json,
+    )
 
 
 @rotation_app.command("remove")
@@ -196,9 +205,11 @@ def rotation_remove(
     """Remove an override or a swap."""
     actor = _actor(as_)
     request = _model(lambda: RemoveRequest(id=item, by=actor))
-    settings = settings_from(config=config)
-    _with_client(settings, lambda c: c.rotation_call(lambda r: r.remove(rotation, request)))
-    typer.echo(f"removed {item}")
+    client_command(
+        settings_from(config=config),
+        lambda c: c.rotation_call(lambda r: r.remove(rotation, request)),
+        lambda _: f"removed {item}",
+    )
 
 
 @shift_app.command("note")
@@ -211,9 +222,11 @@ def shift_note(
     """Add a handoff note to the rotation's current shift (the next shift gets it)."""
     actor = _actor(as_)
     request = _model(lambda: NoteRequest(text=text, by=actor))
-    settings = settings_from(config=config)
-    shift = _with_client(settings, lambda c: c.rotation_call(lambda r: r.note(rotation, request)))
-    typer.echo(f"noted on the {shift.rotation} shift ending {shift.end:%Y-%m-%d %H:%M} UTC")
+    client_command(
+        settings_from(config=config),
+        lambda c: c.rotation_call(lambda r: r.note(rotation, request)),
+        lambda shift: f"noted on the {shift.rotation} shift ending {shift.end:%Y-%m-%d %H:%M} UTC",
+    )
 
 
 def ical(
@@ -236,7 +249,7 @@ def ical(
             return c.rotation_call(lambda r: r.person_calendar(person, None, None))
         return c.rotation_call(lambda r: r.calendar(rotation or "", None, None))
 
-    data = _with_client(settings, call)
+    data = client_command(settings, call)
     if output is None:
         typer.echo(data.decode())
     else:
