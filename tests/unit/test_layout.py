@@ -98,3 +98,63 @@ def _imports_any(source: str, modules: set[str]) -> bool:
         elif isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)
     return bool(imported & modules)
+
+
+ROOT = Path(workflows.__path__[0]).parent
+# Workflow classes are started, signalled, updated and queried through their typed clients.
+WORKFLOW_CLASSES = {"workflows.page", "workflows.incident", "workflows.rotation", "workflows.shift"}
+CLIENT_SIDE = ("starters", "activities", "worker", "bench")
+
+
+def _imported(tree: ast.AST) -> set[str]:
+    """Every module ``tree`` imports, wherever the import is (``from workflows import page``
+    imports ``workflows.page``)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+class TestWorkflowClients:
+    """Outside ``workflows/``, only the typed clients and the worker's registration import a
+    workflow class: everything else calls the workflows through ``starters/clients``."""
+
+    def test_only_clients_import_workflow_classes(self) -> None:
+        defined = {
+            f"workflows.{path.stem}"
+            for path in (ROOT / "workflows").glob("*.py")
+            if any(
+                isinstance(node, ast.ClassDef)
+                and any("defn" in ast.unparse(d) for d in node.decorator_list)
+                for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            )
+        }
+        assert sorted(WORKFLOW_CLASSES - defined) == []
+        clients: set[str] = set()
+        offenders: list[str] = []
+        for folder in CLIENT_SIDE:
+            for path in sorted((ROOT / folder).rglob("*.py")):
+                module = path.relative_to(ROOT).as_posix()
+                imported = _imported(ast.parse(path.read_text(encoding="utf-8"))) & defined
+                if module == "worker/build.py" or module.startswith("starters/clients/"):
+                    clients |= imported
+                else:
+                    offenders += [f"{module} imports {name}" for name in sorted(imported)]
+        assert offenders == []
+        assert sorted(WORKFLOW_CLASSES - clients) == [], "the clients use the workflow classes"
+
+    def test_every_import_form_is_seen(self) -> None:
+        """The walk finds a workflow module however it is imported, even inside a function."""
+        source = (
+            "import workflows.page\n"
+            "from workflows import incident\n"
+            "def f():\n"
+            "    from workflows.shift import ShiftWorkflow\n"
+        )
+        assert {"workflows.page", "workflows.incident", "workflows.shift"} <= _imported(
+            ast.parse(source)
+        )
