@@ -16,10 +16,11 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import AdapterError, NotConfigured, to_application_error
-from activities.ports import ConfigSource, PostmortemRenderer, Tracker
+from activities.ports import ConfigSource, PostmortemRenderer, Store, Tracker
 from activities.postmortem import TemplateProblem, load_template
 from workflows.config import TocsinConfig
 from workflows.followup_issues import POSTMORTEM_LABEL, issue_labels, postmortem_key
+from workflows.ids import incident_workflow_id
 from workflows.incident_models import (
     FileSpec,
     IncidentState,
@@ -30,6 +31,10 @@ from workflows.incident_models import (
     PostmortemRequest,
     PostmortemResult,
 )
+from workflows.models import TimelineEntry
+
+# Archived timeline entries read per call when a postmortem needs the whole timeline.
+ARCHIVE_PAGE = 1000
 
 NO_TRACKER = (
     "GitHub is not configured: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise) "
@@ -92,6 +97,7 @@ class TrackerActivities:
         api_url: str,
         render: PostmortemRenderer,
         config_dir: Path | None = None,
+        archive: Store | None = None,
     ) -> None:
         """Bind the activities to their adapters.
 
@@ -103,6 +109,8 @@ class TrackerActivities:
             render: the template engine that turns an incident into its draft.
             config_dir: where a relative ``incidents.postmortem.template`` is looked up
                 (the config file's folder).
+            archive: where an incident open for long keeps its oldest timeline entries
+                (the postmortem shows the whole timeline).
         """
         self._config = config
         self._tracker = tracker
@@ -110,6 +118,7 @@ class TrackerActivities:
         self._api_url = api_url
         self._render = render
         self._config_dir = config_dir
+        self._archive = archive
 
     def _required(self) -> Tracker:
         if self._tracker is None:
@@ -172,7 +181,10 @@ class TrackerActivities:
                 ``NotConfigured`` when GitHub is set up but no repository is configured.
         """
         config = self._config.current()
-        incident = request.incident
+        try:
+            incident = await self._whole(request.incident)
+        except AdapterError as err:
+            raise to_application_error(err) from err
         try:
             template = load_template(config, self._config_dir)
             markdown = self._render(
@@ -190,6 +202,19 @@ class TrackerActivities:
         except AdapterError as err:
             raise to_application_error(err) from err
         return result
+
+    async def _whole(self, incident: IncidentState) -> IncidentState:
+        """The incident with the timeline entries it spilled to the store in front."""
+        if not incident.timeline_archived or self._archive is None:
+            return incident
+        subject = incident_workflow_id(incident.id)
+        archived: list[TimelineEntry] = []
+        while len(archived) < incident.timeline_archived:
+            page = await self._archive.read_timeline(subject, len(archived), ARCHIVE_PAGE)
+            if not page.entries:
+                break
+            archived += page.entries
+        return incident.model_copy(update={"timeline": archived + incident.timeline})
 
     def _with_login(self, spec: IssueSpec) -> IssueSpec:
         person = self._config.current().people.get(spec.assignee or "")

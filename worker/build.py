@@ -73,6 +73,7 @@ PASSTHROUGH_MODULES = (
     "workflows.incident_requests",
     "workflows.incident_aftercare",
     "workflows.incident_checks",
+    "workflows.incident_carry",
     "workflows.failures",
     "workflows.instants",
     "workflows.incident_config",
@@ -196,6 +197,7 @@ def build_activities(
     )
     smtp = smtp_settings(settings)
     mailer = SmtpMailer(smtp) if smtp is not None else None
+    sql = wired.store if wired.store is not None else SqlStore(database_url(settings))
     trackers = TrackerActivities(
         config,
         wired.tracker
@@ -205,10 +207,9 @@ def build_activities(
         url,
         render_postmortem,
         config_dir=config.path.parent if isinstance(config, ConfigFile) else None,
+        archive=sql,
     )
-    store = StoreActivities(
-        wired.store if wired.store is not None else SqlStore(database_url(settings))
-    )
+    store = StoreActivities(sql)
     rotations = RotationActivities(
         client, config, wired.team_activity or TemporalTeamActivity(client), chat, mailer
     )

@@ -22,6 +22,7 @@ from workflows import incident_calls as calls
 from workflows import incident_checks as checks
 from workflows import search
 from workflows.ids import page_workflow_id
+from workflows.incident_carry import after_spill, carried, timeline_spill
 from workflows.incident_channel import ChannelKeeper
 from workflows.incident_checks import OPEN
 from workflows.incident_commands import (
@@ -66,6 +67,9 @@ from workflows.models import (
 from workflows.page import PageWorkflow
 from workflows.page_views import initial_search_attributes, page_summary
 
+# Continue-as-new spills the timeline beyond a bound to the store (runs before it carried all).
+BOUNDED_CARRY = "incident-bounded-carry"
+
 
 @workflow.defn
 class IncidentWorkflow:
@@ -109,9 +113,7 @@ class IncidentWorkflow:
             await self._declare()
         while self._state.status != IncidentStatus.closed:
             if self._should_continue_as_new():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._flush()
-                workflow.continue_as_new(incident.model_copy(update={"carried": self._state}))
+                await self._continue_as_new(incident)
             await self._sleep_until_next()
             await self._flush()
             if self._state.status in OPEN:
@@ -133,6 +135,23 @@ class IncidentWorkflow:
         await self._log()
         self._publish(Shown.of(self._state))
         return self._state
+
+    async def _continue_as_new(self, incident: IncidentInput) -> None:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._flush()
+        if workflow.patched(BOUNDED_CARRY):
+            # Bounded for months: the oldest timeline entries go to the store first, and
+            # nothing queued for the channel is left behind.
+            spill = timeline_spill(self._state)
+            if spill is not None:
+                failed = await calls.archive_timeline(spill)
+                if failed is None:  # else carried whole, and tried again next time
+                    self._state = after_spill(self._state, len(spill.entries))
+            while self._channel.pending():
+                await self._flush()
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            self._state = carried(self._state)
+        workflow.continue_as_new(incident.model_copy(update={"carried": self._state}))
 
     async def _declare(self) -> None:
         rules = self._rules

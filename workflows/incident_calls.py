@@ -15,6 +15,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from workflows.archive_models import TimelineSpill
 from workflows.chat_models import ChannelInvite, ChannelRef, ChannelRequest, ChannelTopic, ChatPost
 from workflows.failures import activity_failure
 from workflows.incident_models import (
@@ -189,6 +190,26 @@ async def publish_postmortem(request: PostmortemRequest) -> PostmortemResult | F
         )
     except ActivityError as err:
         return Failed(activity_failure(err))
+
+
+async def archive_timeline(spill: TimelineSpill) -> Failed | None:
+    """Hand the oldest timeline entries to the store (idempotent: a retry writes once)."""
+    try:
+        await workflow.execute_activity_method(
+            StoreActivities.archive_timeline,
+            spill,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=STORE_RETRY,
+            summary=f"archive {len(spill.entries)} timeline entries",
+        )
+    except ActivityError as err:
+        workflow.logger.warning(
+            "%s: could not archive its timeline, carried whole: %s",
+            spill.subject,
+            activity_failure(err),
+        )
+        return Failed(activity_failure(err))
+    return None
 
 
 async def record_incident(record: IncidentRecord) -> Failed | None:

@@ -149,6 +149,9 @@ class IncidentState(BaseModel):
     messenger_confirm_due: datetime | None = None
     followup_check_due: datetime | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    # The oldest entries, in the SQL store since a continue-as-new (read back by the API):
+    # ``timeline[0]`` is entry number ``timeline_archived`` of the incident.
+    timeline_archived: int = 0
     # Deadlines, kept in state so they survive continue-as-new.
     lead_page_due: datetime | None = None
     messenger_page_due: datetime | None = None

@@ -19,8 +19,10 @@ from activities.adapters.smtp import SmtpSettings
 from activities.adapters.smtp_mail import SmtpMailer
 from activities.tracker import TrackerActivities, recipient_addresses
 from tests.fakes.github import FakeGithub
+from tests.fakes.store import MemoryStore
 from tests.unit.test_adapters import LoopbackController, RecordingHandler
 from worker.config import parse_config
+from workflows.archive_models import TimelineSpill
 from workflows.config import TocsinConfig
 from workflows.followup_issues import followup_issue_spec, incident_from_labels
 from workflows.incident_models import (
@@ -392,6 +394,27 @@ class TestPublishPostmortem:
         assert result.url is None
         assert result.published is None
         assert result.markdown.startswith("# Postmortem: INC-7")
+
+    async def test_timeline_kept_in_the_store_is_in_the_draft(self) -> None:
+        """An incident open for long spilled its oldest entries: the draft has them too."""
+        store = MemoryStore()
+        incident = sample_incident()
+        old = [
+            TimelineEntry(at=incident.declared_at, kind="chat", text=f"archived entry {i}")
+            for i in range(3)
+        ]
+        await store.archive_timeline(TimelineSpill(subject="incident-INC-7", start=0, entries=old))
+        spilled = incident.model_copy(update={"timeline_archived": 3})
+        tracker = TrackerActivities(
+            Config(config()), None, None, API, render_postmortem, archive=store
+        )
+        result = await ActivityEnvironment().run(
+            tracker.publish_postmortem, PostmortemRequest(incident=spilled, send=False)
+        )
+
+        assert "archived entry 0" in result.markdown
+        assert "archived entry 2" in result.markdown
+        assert incident.timeline[-1].text.split("\n")[0][:30] in result.markdown
 
     async def test_no_repository(self, fake: FakeGithub) -> None:
         """GitHub but no repo anywhere in the config: a final NotConfigured naming the keys."""
