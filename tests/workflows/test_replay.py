@@ -27,6 +27,7 @@ from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.store import MemoryStore
 from tests.workflows.test_incident import CONFIG as INCIDENT_CONFIG
 from tests.workflows.test_incident import open_desk
+from tests.workflows.test_incident_months import MONTHS_CONFIG
 from tests.workflows.test_page import CONFIG
 from tests.workflows.test_rotation import next_monday_10, rotation_desk
 from worker.build import WORKFLOWS, build_worker, workflow_runner
@@ -121,6 +122,7 @@ class TestReplay:
             "page-fallback",
             "incident-rolled-back",
             "incident-transitions",
+            "incident-continued",
             "rotation-handoff",
             "shift-week",
         }
@@ -180,6 +182,43 @@ class TestIncidentReplay:
             # incident-rolled-back.json is the same story told by the incident workflow
             # before its decisions became pure transitions; it stays, and replays too.
             (HISTORIES / "incident-transitions.json").write_text(history.to_json())
+
+
+async def record_continued_incident_history(tmp_path: Path) -> WorkflowHistory:
+    """An incident's first run up to its continue-as-new, past 1,400 history events with
+    more than 200 timeline entries: it spills the oldest to the store, then continues."""
+    env = await start_time_skipping()
+    try:
+        config = MONTHS_CONFIG.replace("history_limit: 200", "history_limit: 1400")
+        async for desk in open_desk(env, tmp_path, config):
+            state = await desk.declare(title="Slow builds", severity="lingering")
+            handle = env.client.get_workflow_handle(incident_workflow_id(state.id))
+            first_run = (await handle.describe()).run_id
+            # Nobody decides on the rollback: asked every 15 minutes, two entries each time.
+            await env.sleep(timedelta(days=2))
+            state = await desk.settled(state.id, lambda s: s.timeline_archived > 0)
+            first = env.client.get_workflow_handle(handle.id, run_id=first_run)
+            return await first.fetch_history()
+        raise AssertionError("open_desk yielded nothing")
+    finally:
+        await env.shutdown()
+
+
+class TestContinuedIncidentReplay:
+    async def test_fresh_continued_incident_history_replays(self, tmp_path: Path) -> None:
+        """A run that spilled its timeline to the store and continued as new replays cleanly."""
+        history = await record_continued_incident_history(tmp_path)
+        archived = [
+            e
+            for e in history.events
+            if e.HasField("activity_task_scheduled_event_attributes")
+            and e.activity_task_scheduled_event_attributes.activity_type.name == "archive_timeline"
+        ]
+        assert len(archived) == 1
+        assert history.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+        await replayer().replay_workflow(history)
+        if os.environ.get("TOCSIN_RECORD_HISTORIES"):
+            (HISTORIES / "incident-continued.json").write_text(history.to_json())
 
 
 class TestRotationReplay:
