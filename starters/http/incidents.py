@@ -11,6 +11,9 @@ from pydantic import BaseModel, Field
 from starters.clients.incidents import IncidentListItem
 from starters.http.auth import api_router
 from starters.http.pages import Tocsin
+from starters.http.timelines import Archive, read_timeline
+from workflows.archive_models import TimelineEntries
+from workflows.ids import incident_workflow_id
 from workflows.incident_models import (
     CommsConfirmation,
     DeclareRequest,
@@ -123,6 +126,23 @@ async def list_incidents(
 async def get_incident(incident_id: str, client: Tocsin) -> IncidentState:
     """One incident: roles, rollback, updates, role pages and the whole timeline."""
     return await client.get_incident(incident_id)
+
+
+@router.get("/incidents/{incident_id}/timeline", response_model=TimelineEntries)
+async def get_incident_timeline(
+    incident_id: str,
+    client: Tocsin,
+    archive: Archive,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> TimelineEntries:
+    """The incident's whole timeline, oldest first, a slice at a time: an incident open
+    for long keeps only its newest entries and the store the rest (``archived`` of them)."""
+    state = await client.get_incident(incident_id)
+    subject = incident_workflow_id(state.id)
+    return await read_timeline(
+        archive, subject, state.timeline, state.timeline_archived, offset, limit
+    )
 
 
 @router.post("/incidents/{incident_id}/lead", response_model=IncidentState)

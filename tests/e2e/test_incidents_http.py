@@ -153,6 +153,15 @@ class TestIncidentLifecycle:
         )
         assert late.status_code == 409
 
+        # The timeline route reads the same entries a slice at a time (none archived yet).
+        whole = (await http.get(f"/api/incidents/{incident_id}/timeline")).json()
+        assert (whole["total"], whole["archived"]) == (len(final["timeline"]), 0)
+        assert whole["entries"] == final["timeline"]
+        tail = await http.get(
+            f"/api/incidents/{incident_id}/timeline", params={"offset": 2, "limit": 3}
+        )
+        assert tail.json()["entries"] == final["timeline"][2:5]
+
         client: Client = dev_env.client
 
         async def in_visibility() -> list[str]:
@@ -233,6 +242,8 @@ class TestBadInput:
         http = incident_stack.http
         for incident_id in ["INC-999999", "nope", "INC-1x", "..", "INC-"]:
             assert (await http.get(f"/api/incidents/{incident_id}")).status_code == 404, incident_id
+            timeline = await http.get(f"/api/incidents/{incident_id}/timeline")
+            assert timeline.status_code == 404, incident_id
             r = await http.post(
                 f"/api/incidents/{incident_id}/lead", json={"person": "alice", "by": "alice"}
             )

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from starters.timelines import timeline_slice
 from tests.conftest import start_time_skipping
 from tests.workflows.test_incident import CONFIG, Desk, open_desk
 from workflows.archive_models import TimelineEntries
@@ -57,14 +58,10 @@ async def months_desk(tmp_path: Path) -> AsyncIterator[Desk]:
 
 
 async def full_timeline(desk: Desk, state: IncidentState) -> TimelineEntries:
-    archived = await desk.store.read_timeline(
-        incident_workflow_id(state.id), 0, state.timeline_archived or 1
-    )
-    return TimelineEntries(
-        total=archived.total + len(state.timeline),
-        entries=archived.entries + state.timeline,
-        archived=archived.total,
-    )
+    """What ``GET /api/incidents/{id}/timeline`` reads: the store's part, then the state's."""
+    subject = incident_workflow_id(state.id)
+    archived = state.timeline_archived
+    return await timeline_slice(desk.store, subject, state.timeline, archived, 0, 100_000)
 
 
 class TestMonths:
