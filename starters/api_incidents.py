@@ -16,9 +16,9 @@ from starters.checks import (
     require_people,
     require_severity,
 )
-from starters.clients.incidents import IncidentListItem, IncidentWorkflowClient
+from starters.clients.incidents import IncidentListItem
 from starters.errors import IncidentNotFound, InvalidRequest
-from starters.incidents import IncidentAction, IncidentClient, IncidentVerb
+from starters.incidents import IncidentAction, IncidentClient
 from workflows.incident_models import (
     CommsConfirmation,
     DeclareRequest,
@@ -36,7 +36,7 @@ from workflows.incident_models import (
 LIST_LIMIT = 200
 
 A = TypeVar("A", bound=IncidentAction)
-Verb = Callable[[IncidentWorkflowClient, str, A], Awaitable[IncidentState]]
+Verb = Callable[[IncidentClient, str, A], Awaitable[IncidentState]]
 
 
 class IncidentApi:
@@ -96,55 +96,43 @@ class IncidentApi:
 
     async def assign_lead(self, incident_id: str, role: RoleInput) -> IncidentState:
         """Make ``role.person`` the incident lead (the lead page, if any, closes)."""
-        return await self._send(incident_id, role, IncidentWorkflowClient.assign_lead)
+        return await self._send(incident_id, role, IncidentClient.assign_lead)
 
     async def assign_messenger(self, incident_id: str, role: RoleInput) -> IncidentState:
         """Make ``role.person`` the messenger (customer communication)."""
-        return await self._send(incident_id, role, IncidentWorkflowClient.assign_messenger)
+        return await self._send(incident_id, role, IncidentClient.assign_messenger)
 
     async def assign_resolution_owner(self, incident_id: str, role: RoleInput) -> IncidentState:
         """Make ``role.person`` the owner of the resolution."""
-        return await self._send(incident_id, role, IncidentWorkflowClient.assign_resolution_owner)
+        return await self._send(incident_id, role, IncidentClient.assign_resolution_owner)
 
     async def decide_rollback(self, incident_id: str, decision: RollbackDecision) -> IncidentState:
         """Roll back (the service's configured rollback), revert a change, or not now."""
-        return await self._send(incident_id, decision, IncidentWorkflowClient.decide_rollback)
+        return await self._send(incident_id, decision, IncidentClient.decide_rollback)
 
     async def report_rollback_outcome(
         self, incident_id: str, outcome: RollbackOutcome
     ) -> IncidentState:
         """Whether the rollback resolved it; if not, a resolution owner is asked for."""
-        return await self._send(
-            incident_id, outcome, IncidentWorkflowClient.report_rollback_outcome
-        )
+        return await self._send(incident_id, outcome, IncidentClient.report_rollback_outcome)
 
     async def post_update(self, incident_id: str, update: UpdateInput) -> IncidentState:
         """A status update (it resets the update reminder)."""
-        return await self._send(incident_id, update, IncidentWorkflowClient.post_update)
+        return await self._send(incident_id, update, IncidentClient.post_update)
 
     async def resolve_incident(self, incident_id: str, resolution: ResolveInput) -> IncidentState:
         """Resolve (fixed, rolled_back or false_positive); only the lead may, once there is one."""
-        return await self._send(incident_id, resolution, IncidentWorkflowClient.resolve)
+        return await self._send(incident_id, resolution, IncidentClient.resolve)
 
     async def add_followup(self, incident_id: str, request: FollowUpRequest) -> IncidentState:
         """A follow-up issue to open (``title``) or link (``issue_url``)."""
-        return await self._send(incident_id, request, IncidentWorkflowClient.add_followup)
+        return await self._send(incident_id, request, IncidentClient.add_followup)
 
     async def confirm_customer_comms(
         self, incident_id: str, confirmation: CommsConfirmation
     ) -> IncidentState:
         """The messenger (or lead) confirms customer communication is up to date."""
-        return await self._send(
-            incident_id, confirmation, IncidentWorkflowClient.confirm_customer_comms
-        )
-
-    async def act_on_incident(
-        self, incident_id: str, verb: IncidentVerb, action: IncidentAction
-    ) -> IncidentState:
-        """The update ``verb`` names: for front doors that hold the verb as data (Slack's
-        subcommands and buttons); code that knows its verb calls its method above."""
-        ref = self._checked(incident_id, action)
-        return await self.incidents.act(ref, verb, action)
+        return await self._send(incident_id, confirmation, IncidentClient.confirm_customer_comms)
 
     async def change_incident_severity(
         self, incident_id: str, severity: str, by: str
@@ -166,7 +154,7 @@ class IncidentApi:
 
     async def _send(self, incident_id: str, action: A, verb: Verb[A]) -> IncidentState:
         ref = self._checked(incident_id, action)
-        return await verb(self.incidents.workflows, ref, action)
+        return await verb(self.incidents, ref, action)
 
     def _checked(self, incident_id: str, action: IncidentAction) -> str:
         """The incident's id as ``INC-42``, once every person ``action`` names is known."""

@@ -8,9 +8,6 @@ Errors are those of :class:`~starters.clients.incidents.IncidentWorkflowClient`
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Literal
-
 from temporalio.client import Client
 
 from activities.ports import ConfigSource
@@ -35,20 +32,6 @@ from workflows.incident_models import (
 
 INCIDENT_ID = r"^INC-[0-9]{1,9}$"
 
-IncidentVerb = Literal[
-    "lead",
-    "messenger",
-    "owner",
-    "rollback",
-    "rollback_outcome",
-    "update",
-    "resolve",
-    "followup",
-    "comms",
-]
-"""What people ask of an incident, by the name front doors give it (Slack subcommands
-and buttons): :meth:`IncidentClient.act` sends each to its update."""
-
 IncidentAction = (
     RoleInput
     | RollbackDecision
@@ -58,6 +41,7 @@ IncidentAction = (
     | FollowUpRequest
     | CommsConfirmation
 )
+"""What people ask of an incident: the request of each update a front door sends."""
 
 
 def severity_policy(config: TocsinConfig, name: str) -> SeverityPolicy:
@@ -169,38 +153,45 @@ class IncidentClient:
         """The incident's state, raising ``IncidentNotFound`` (a LookupError) for an unknown id."""
         return await self._workflows.get_state(incident_id)
 
-    async def act(
-        self, incident_id: str, verb: IncidentVerb, action: IncidentAction
-    ) -> IncidentState:
-        """Send the update ``verb`` names; a refusal raises ``Rejected`` (a ValueError).
+    async def assign_lead(self, incident_id: str, role: RoleInput) -> IncidentState:
+        """Make ``role.person`` the incident lead."""
+        return await self._workflows.assign_lead(incident_id, role)
 
-        Raises:
-            TypeError: ``action`` is not what ``verb`` takes.
-        """
-        incidents = self._workflows
-        sent: Awaitable[IncidentState]
-        match verb, action:
-            case "lead", RoleInput():
-                sent = incidents.assign_lead(incident_id, action)
-            case "messenger", RoleInput():
-                sent = incidents.assign_messenger(incident_id, action)
-            case "owner", RoleInput():
-                sent = incidents.assign_resolution_owner(incident_id, action)
-            case "rollback", RollbackDecision():
-                sent = incidents.decide_rollback(incident_id, action)
-            case "rollback_outcome", RollbackOutcome():
-                sent = incidents.report_rollback_outcome(incident_id, action)
-            case "update", UpdateInput():
-                sent = incidents.post_update(incident_id, action)
-            case "resolve", ResolveInput():
-                sent = incidents.resolve(incident_id, action)
-            case "followup", FollowUpRequest():
-                sent = incidents.add_followup(incident_id, action)
-            case "comms", CommsConfirmation():
-                sent = incidents.confirm_customer_comms(incident_id, action)
-            case _:
-                raise TypeError(f"{verb!r} does not take {type(action).__name__}")
-        return await sent
+    async def assign_messenger(self, incident_id: str, role: RoleInput) -> IncidentState:
+        """Make ``role.person`` the messenger (customer communication)."""
+        return await self._workflows.assign_messenger(incident_id, role)
+
+    async def assign_resolution_owner(self, incident_id: str, role: RoleInput) -> IncidentState:
+        """Make ``role.person`` the owner of the resolution."""
+        return await self._workflows.assign_resolution_owner(incident_id, role)
+
+    async def decide_rollback(self, incident_id: str, decision: RollbackDecision) -> IncidentState:
+        """Roll back, revert, or not now."""
+        return await self._workflows.decide_rollback(incident_id, decision)
+
+    async def report_rollback_outcome(
+        self, incident_id: str, outcome: RollbackOutcome
+    ) -> IncidentState:
+        """Whether the rollback resolved the incident."""
+        return await self._workflows.report_rollback_outcome(incident_id, outcome)
+
+    async def post_update(self, incident_id: str, update: UpdateInput) -> IncidentState:
+        """A status update (it resets the update reminder)."""
+        return await self._workflows.post_update(incident_id, update)
+
+    async def resolve(self, incident_id: str, resolution: ResolveInput) -> IncidentState:
+        """Resolve the incident (fixed, rolled back or a false positive)."""
+        return await self._workflows.resolve(incident_id, resolution)
+
+    async def add_followup(self, incident_id: str, request: FollowUpRequest) -> IncidentState:
+        """A follow-up: a new GitHub issue, or a link to an existing one."""
+        return await self._workflows.add_followup(incident_id, request)
+
+    async def confirm_customer_comms(
+        self, incident_id: str, confirmation: CommsConfirmation
+    ) -> IncidentState:
+        """The messenger (or lead) confirms customer communication is up to date."""
+        return await self._workflows.confirm_customer_comms(incident_id, confirmation)
 
     async def change_severity(self, incident_id: str, name: str, by: str) -> IncidentState:
         """Apply the configured severity ``name`` (``LookupError`` if there is none)."""
@@ -215,7 +206,6 @@ __all__ = [
     "IncidentAction",
     "IncidentClient",
     "IncidentListItem",
-    "IncidentVerb",
     "ResolveInput",
     "RoleInput",
     "RollbackDecision",

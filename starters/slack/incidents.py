@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, cast, get_args
 
 from pydantic import ValidationError
@@ -18,7 +19,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from activities.adapters.slack_blocks import incident_commands as blocks
 from starters.checks import check_declaration
 from starters.errors import IncidentNotFound, InvalidRequest, Rejected, TocsinError
-from starters.incidents import IncidentAction, IncidentVerb
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
 from workflows.incident_models import (
     CommsConfirmation,
@@ -38,8 +38,6 @@ RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 ROLLBACK_CHOICES: tuple[str, ...] = get_args(RollbackChoice)
 DEFAULT_SUMMARY = "Resolved from Slack"
 
-# Subcommands that only make sense in an incident's channel.
-IN_CHANNEL = ("lead", "messenger", "update", "severity", "resolve", "followup", "comms")
 HELP = ("help", "?")
 
 NOT_IN_CHANNEL = (
@@ -156,22 +154,18 @@ async def _in_channel(
     text: str,
     person: str,
 ) -> None:
-    """lead, messenger, update, severity, resolve in the incident's channel."""
+    """lead, messenger, update, severity, resolve, followup, comms in the incident's channel."""
     sub, _, rest = text.partition(" ")
     sub = sub.lower()
     rest = rest.strip()
     try:
-        request = _subcommand(ctx, sub, rest, person)
+        send = IN_CHANNEL[sub](ctx, sub, rest, person)
     except ValueError as err:  # pydantic's ValidationError is a ValueError too
         await ack(text=_invalid(err))
         return
     await ack()
     try:
-        if request is None:
-            state = await ctx.tocsin.change_incident_severity(incident_id, rest, person)
-        else:
-            verb, action = request
-            state = await ctx.tocsin.act_on_incident(incident_id, verb, action)
+        state = await send(incident_id)
     except TocsinError as err:
         await respond(response_type="ephemeral", text=f"{incident_id}: {err}")
         return
@@ -182,58 +176,57 @@ async def _in_channel(
     )
 
 
-def _subcommand(
-    ctx: SlackContext, sub: str, rest: str, person: str
-) -> tuple[IncidentVerb, IncidentAction] | None:
-    """The incident action a subcommand asks for; None for ``severity`` (its own call).
-
-    Raises:
-        ValueError: the arguments are missing or invalid; the message says what to type.
-    """
-    if sub in ("lead", "messenger"):
-        return _role(ctx, sub, rest, person)
-    if sub == "severity":
-        if not rest or " " in rest:
-            names = ", ".join(s.name for s in ctx.config.current().severities)
-            raise ValueError(f"Usage: `/incident severity <level>` (levels: {names})")
-        return None
-    parse = {"update": _update, "followup": _followup, "comms": _comms}.get(sub, _resolve)
-    return parse(rest, person)
+# A subcommand's arguments, parsed (ValueError says what to type): the typed call to make,
+# given the incident's id.
+Send = Callable[[str], Awaitable[IncidentState]]
+Parse = Callable[[SlackContext, str, str, str], Send]
 
 
-def _role(
-    ctx: SlackContext, sub: str, rest: str, person: str
-) -> tuple[IncidentVerb, IncidentAction]:
+def _role(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
+    """``lead @user`` or ``messenger @user``."""
     slack_user = mentioned_user(rest)
     if slack_user is None:
         raise ValueError(f"Usage: `/incident {sub} @user`")
     target = ctx.person_for(slack_user)
     if target is None:
         raise ValueError(f"<@{slack_user}> is not in Tocsin's config, so cannot be {sub}.")
-    return ("lead" if sub == "lead" else "messenger"), RoleInput(person=target, by=person)
+    role = RoleInput(person=target, by=person)
+    assign = ctx.tocsin.assign_lead if sub == "lead" else ctx.tocsin.assign_messenger
+    return lambda incident_id: assign(incident_id, role)
 
 
-def _update(rest: str, person: str) -> tuple[IncidentVerb, IncidentAction]:
+def _severity(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
+    if not rest or " " in rest:
+        names = ", ".join(s.name for s in ctx.config.current().severities)
+        raise ValueError(f"Usage: `/incident severity <level>` (levels: {names})")
+    return lambda incident_id: ctx.tocsin.change_incident_severity(incident_id, rest, person)
+
+
+def _update(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
     if not rest:
         raise ValueError("Usage: `/incident update <text>`")
-    return "update", UpdateInput(text=rest, by=person)
+    update = UpdateInput(text=rest, by=person)
+    return lambda incident_id: ctx.tocsin.post_update(incident_id, update)
 
 
-def _followup(rest: str, person: str) -> tuple[IncidentVerb, IncidentAction]:
+def _followup(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
     """``followup <text>`` opens an issue; ``followup <issue URL>`` links one."""
     if not rest:
         raise ValueError(FOLLOWUP_USAGE)
     link = _LINK.match(rest)
     if link is not None:
-        return "followup", FollowUpRequest(issue_url=link.group(1), by=person)
-    return "followup", FollowUpRequest(title=rest[:256], by=person)
+        request = FollowUpRequest(issue_url=link.group(1), by=person)
+    else:
+        request = FollowUpRequest(title=rest[:256], by=person)
+    return lambda incident_id: ctx.tocsin.add_followup(incident_id, request)
 
 
-def _comms(rest: str, person: str) -> tuple[IncidentVerb, IncidentAction]:
-    return "comms", CommsConfirmation(by=person, note=rest or None)
+def _comms(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
+    confirmation = CommsConfirmation(by=person, note=rest or None)
+    return lambda incident_id: ctx.tocsin.confirm_customer_comms(incident_id, confirmation)
 
 
-def _resolve(rest: str, person: str) -> tuple[IncidentVerb, IncidentAction]:
+def _resolve(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
     """``resolve [fixed|rolled_back|false_positive] [summary]``."""
     first, _, summary = rest.partition(" ")
     resolution: Resolution = "fixed"
@@ -241,9 +234,22 @@ def _resolve(rest: str, person: str) -> tuple[IncidentVerb, IncidentAction]:
         resolution = cast(Resolution, first.lower())
     else:
         summary = rest
-    return "resolve", ResolveInput(
+    request = ResolveInput(
         resolution=resolution, summary=summary.strip() or DEFAULT_SUMMARY, by=person
     )
+    return lambda incident_id: ctx.tocsin.resolve_incident(incident_id, request)
+
+
+# Subcommands that only make sense in an incident's channel, each with its parser.
+IN_CHANNEL: dict[str, Parse] = {
+    "lead": _role,
+    "messenger": _role,
+    "update": _update,
+    "severity": _severity,
+    "resolve": _resolve,
+    "followup": _followup,
+    "comms": _comms,
+}
 
 
 async def _declare_title(
@@ -328,18 +334,17 @@ async def on_button(
     incident_id, _, choice = str(action.get("value") or "").partition(":")
     try:
         if action_id == blocks.TAKE_LEAD:
-            state = await ctx.tocsin.act_on_incident(
-                incident_id, "lead", RoleInput(person=person, by=person)
-            )
+            role = RoleInput(person=person, by=person)
+            state = await ctx.tocsin.assign_lead(incident_id, role)
         elif action_id == blocks.ROLLBACK:
             if choice not in ROLLBACK_CHOICES:
                 await _explain(respond, f"Unknown rollback choice {choice!r}.")
                 return
             decision = RollbackDecision(choice=cast(RollbackChoice, choice), by=person)
-            state = await ctx.tocsin.act_on_incident(incident_id, "rollback", decision)
+            state = await ctx.tocsin.decide_rollback(incident_id, decision)
         elif action_id == blocks.RESOLVE:
             resolve = ResolveInput(resolution="fixed", summary=DEFAULT_SUMMARY, by=person)
-            state = await ctx.tocsin.act_on_incident(incident_id, "resolve", resolve)
+            state = await ctx.tocsin.resolve_incident(incident_id, resolve)
         else:
             await _explain(respond, f"Unknown incident button {action_id!r}.")
             return

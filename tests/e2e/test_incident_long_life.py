@@ -34,11 +34,9 @@ class TestContinueAsNew:
         state = await desk.declare(title=f"Slow search {uuid.uuid4().hex[:4]}")
         handle = desk.env.client.get_workflow_handle(incident_workflow_id(state.id))
         first = await handle.describe()
-        await desk.incidents.act(state.id, "lead", RoleInput(person="alice", by="alice"))
+        await desk.incidents.assign_lead(state.id, RoleInput(person="alice", by="alice"))
         for i in range(30):
-            await desk.incidents.act(
-                state.id, "update", UpdateInput(text=f"update {i}", by="alice")
-            )
+            await desk.incidents.post_update(state.id, UpdateInput(text=f"update {i}", by="alice"))
         runs = {first.run_id}
         for _ in range(100):
             now = await handle.describe()

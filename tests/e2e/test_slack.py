@@ -413,7 +413,7 @@ class TestIncidentFromSlack:
         state = await self.settled(s, incident_id, lambda st: st.archived)
         assert (state.status, state.resolved_by) == (IncidentStatus.resolved, "bob")
         assert channel.archived
-        await s.tocsin.act_on_incident(incident_id, "comms", CommsConfirmation(by="carol"))
+        await s.tocsin.confirm_customer_comms(incident_id, CommsConfirmation(by="carol"))
         state = await self.settled(s, incident_id, lambda st: st.status == IncidentStatus.closed)
         assert state.messenger_confirmed_by == "carol"
 

@@ -90,14 +90,35 @@ class StubTocsin:
         self._check()
         return state(title=request.title, severity=request.severity or "major"), True
 
-    async def act_on_incident(self, incident_id: str, verb: str, action: Any) -> IncidentState:
-        self.calls.append(("act", (incident_id, verb, action)))
+    async def _act(self, name: str, incident_id: str, action: Any) -> IncidentState:
+        self.calls.append((name, (incident_id, action)))
         self._check()
-        if isinstance(action, RoleInput) and verb == "lead":
-            return state(lead=action.person)
-        if isinstance(action, RollbackDecision):
-            return state(rollback=RollbackState(decision=action.choice, decided_by=action.by))
         return state()
+
+    async def assign_lead(self, incident_id: str, role: RoleInput) -> IncidentState:
+        await self._act("assign_lead", incident_id, role)
+        return state(lead=role.person)
+
+    async def assign_messenger(self, incident_id: str, role: RoleInput) -> IncidentState:
+        return await self._act("assign_messenger", incident_id, role)
+
+    async def decide_rollback(self, incident_id: str, decision: RollbackDecision) -> IncidentState:
+        await self._act("decide_rollback", incident_id, decision)
+        return state(rollback=RollbackState(decision=decision.choice, decided_by=decision.by))
+
+    async def post_update(self, incident_id: str, update: UpdateInput) -> IncidentState:
+        return await self._act("post_update", incident_id, update)
+
+    async def resolve_incident(self, incident_id: str, resolution: ResolveInput) -> IncidentState:
+        return await self._act("resolve_incident", incident_id, resolution)
+
+    async def add_followup(self, incident_id: str, request: FollowUpRequest) -> IncidentState:
+        return await self._act("add_followup", incident_id, request)
+
+    async def confirm_customer_comms(
+        self, incident_id: str, confirmation: CommsConfirmation
+    ) -> IncidentState:
+        return await self._act("confirm_customer_comms", incident_id, confirmation)
 
     async def change_incident_severity(
         self, incident_id: str, severity: str, by: str
@@ -342,7 +363,7 @@ async def test_view_submission_with_unknown_severity_shows_errors(h: Harness) ->
 async def test_lead_by_mention_maps_the_slack_user(h: Harness) -> None:
     await h.command("lead <@U0BOB|bob>", channel="inc-42-checkout-is-down")
     assert h.ack.calls == [{}]
-    assert h.tocsin.calls == [("act", ("INC-42", "lead", RoleInput(person="bob", by="alice")))]
+    assert h.tocsin.calls == [("assign_lead", ("INC-42", RoleInput(person="bob", by="alice")))]
     [answer] = h.respond.calls
     assert answer["response_type"] == "ephemeral"
 
@@ -354,23 +375,18 @@ async def test_update_severity_and_resolve_in_channel(h: Harness) -> None:
     await h.command("resolve rolled_back deploy 1234 reverted", channel=channel)
     await h.command("resolve", channel=channel)
     assert h.tocsin.calls == [
-        ("act", ("INC-42", "update", UpdateInput(text="rolled back, watching", by="alice"))),
+        ("post_update", ("INC-42", UpdateInput(text="rolled back, watching", by="alice"))),
         ("severity", ("INC-42", "major", "alice")),
         (
-            "act",
+            "resolve_incident",
             (
                 "INC-42",
-                "resolve",
                 ResolveInput(resolution="rolled_back", summary="deploy 1234 reverted", by="alice"),
             ),
         ),
         (
-            "act",
-            (
-                "INC-42",
-                "resolve",
-                ResolveInput(resolution="fixed", summary="Resolved from Slack", by="alice"),
-            ),
+            "resolve_incident",
+            ("INC-42", ResolveInput(resolution="fixed", summary="Resolved from Slack", by="alice")),
         ),
     ]
 
@@ -411,20 +427,19 @@ async def test_followup_opens_an_issue_or_links_one(h: Harness) -> None:
         "followup <https://github.com/acme/shop/issues/7|acme/shop#7>", channel="inc-42-x"
     )
     await h.command("followup", channel="inc-42-x")
-    assert [c[0] for c in h.tocsin.calls] == ["act", "act"]
+    assert [c[0] for c in h.tocsin.calls] == ["add_followup", "add_followup"]
     first, second = (c[1] for c in h.tocsin.calls)
-    assert first[1:] == ("followup", FollowUpRequest(title="Alert on queue depth", by="alice"))
-    assert second[1:] == (
-        "followup",
-        FollowUpRequest(issue_url="https://github.com/acme/shop/issues/7", by="alice"),
+    assert first[1] == FollowUpRequest(title="Alert on queue depth", by="alice")
+    assert second[1] == FollowUpRequest(
+        issue_url="https://github.com/acme/shop/issues/7", by="alice"
     )
     assert "Usage: `/incident followup" in h.ack.calls[-1]["text"]
 
 
 async def test_comms_confirms_customer_communication(h: Harness) -> None:
     await h.command("comms status page updated", channel="inc-42-x")
-    [(_, (incident_id, verb, action))] = h.tocsin.calls
-    assert (incident_id, verb) == ("INC-42", "comms")
+    [(method, (incident_id, action))] = h.tocsin.calls
+    assert (incident_id, method) == ("INC-42", "confirm_customer_comms")
     assert action == CommsConfirmation(by="alice", note="status page updated")
 
 
@@ -434,7 +449,7 @@ async def test_comms_confirms_customer_communication(h: Harness) -> None:
 async def test_take_lead_acts_as_the_mapped_person_and_replaces_the_card(h: Harness) -> None:
     await h.press("incident_take_lead", "INC-42", user="U0BOB")
     assert h.ack.calls == [{}]
-    assert h.tocsin.calls == [("act", ("INC-42", "lead", RoleInput(person="bob", by="bob")))]
+    assert h.tocsin.calls == [("assign_lead", ("INC-42", RoleInput(person="bob", by="bob")))]
     [answer] = h.respond.calls
     assert answer["replace_original"] is True
     assert answer["blocks"] == blocks.card(state(lead="bob"))
@@ -444,14 +459,10 @@ async def test_rollback_and_resolve_buttons(h: Harness) -> None:
     await h.press("incident_rollback", "INC-42:revert")
     await h.press("incident_resolve", "INC-42")
     assert h.tocsin.calls == [
-        ("act", ("INC-42", "rollback", RollbackDecision(choice="revert", by="alice"))),
+        ("decide_rollback", ("INC-42", RollbackDecision(choice="revert", by="alice"))),
         (
-            "act",
-            (
-                "INC-42",
-                "resolve",
-                ResolveInput(resolution="fixed", summary="Resolved from Slack", by="alice"),
-            ),
+            "resolve_incident",
+            ("INC-42", ResolveInput(resolution="fixed", summary="Resolved from Slack", by="alice")),
         ),
     ]
     assert all(call["replace_original"] is True for call in h.respond.calls)

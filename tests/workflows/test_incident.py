@@ -313,9 +313,9 @@ class TestChannel:
             await asyncio.sleep(0.02)
         assert state.card_ref in desk.chat.pins
         assert (await self.card(desk, state)).lead is None
-        await desk.incidents.act(state.id, "lead", RoleInput(person="bob", by="bob"))
-        await desk.incidents.act(
-            state.id, "rollback", RollbackDecision(choice="roll_back", by="bob")
+        await desk.incidents.assign_lead(state.id, RoleInput(person="bob", by="bob"))
+        await desk.incidents.decide_rollback(
+            state.id, RollbackDecision(choice="roll_back", by="bob")
         )
         state = await desk.settled(state.id, lambda s: s.rollback.result is not None)
         for _ in range(100):
@@ -337,9 +337,9 @@ class TestChannel:
     async def test_closing_archives_the_channel_after_the_final_card(self, desk: Desk) -> None:
         """A closed incident's channel is archived, after the card shows it resolved (no buttons)."""
         state = await desk.declare(severity="minor")
-        await desk.incidents.act(state.id, "lead", RoleInput(person="alice", by="alice"))
-        await desk.incidents.act(
-            state.id, "resolve", ResolveInput(resolution="fixed", summary="ok", by="alice")
+        await desk.incidents.assign_lead(state.id, RoleInput(person="alice", by="alice"))
+        await desk.incidents.resolve(
+            state.id, ResolveInput(resolution="fixed", summary="ok", by="alice")
         )
         handle = desk.env.client.get_workflow_handle_for(
             IncidentWorkflow.run, incident_workflow_id(state.id)
@@ -389,7 +389,7 @@ class TestRoles:
     async def test_lead_taken_in_time_means_no_page(self, desk: Desk) -> None:
         """Someone taking the lead before the timeout stops the page from going out."""
         state = await desk.declare()
-        await desk.incidents.act(state.id, "lead", RoleInput(person="bob", by="bob"))
+        await desk.incidents.assign_lead(state.id, RoleInput(person="bob", by="bob"))
         await desk.env.sleep(timedelta(minutes=30))
         state = await desk.incidents.get(state.id)
         assert state.lead == "bob"
@@ -401,7 +401,7 @@ class TestRoles:
         state = await desk.declare()
         await desk.env.sleep(timedelta(minutes=6))
         state = await desk.settled(state.id, lambda s: bool(s.pages))
-        await desk.incidents.act(state.id, "lead", RoleInput(person="bob", by="bob"))
+        await desk.incidents.assign_lead(state.id, RoleInput(person="bob", by="bob"))
         handle = desk.env.client.get_workflow_handle_for(
             PageWorkflow.run, f"page-{state.pages[0].page_id}"
         )
@@ -415,7 +415,7 @@ class TestRoles:
         """With customer impact, support is paged for a messenger; only support may take the role."""
         state = await desk.declare(customer_impact=True)
         with pytest.raises(ValueError, match="must be from customer-support"):
-            await desk.incidents.act(state.id, "messenger", RoleInput(person="bob", by="bob"))
+            await desk.incidents.assign_messenger(state.id, RoleInput(person="bob", by="bob"))
         await desk.env.sleep(timedelta(minutes=5, seconds=10))
         state = await desk.settled(
             state.id, lambda s: any(p.purpose == "messenger" for p in s.pages)
@@ -430,16 +430,16 @@ class TestRoles:
         """Roles go only to people Tocsin knows."""
         state = await desk.declare()
         with pytest.raises(ValueError, match="'mallory' is not a person"):
-            await desk.incidents.act(state.id, "lead", RoleInput(person="mallory", by="bob"))
+            await desk.incidents.assign_lead(state.id, RoleInput(person="mallory", by="bob"))
 
 
 class TestRollbackFirst:
     async def test_roll_back_runs_and_asks_whether_it_worked(self, desk: Desk) -> None:
         """Roll back runs the service's runner; the result is in the timeline; then the outcome is asked."""
         state = await desk.declare(service="search")
-        await desk.incidents.act(state.id, "lead", RoleInput(person="alice", by="alice"))
-        await desk.incidents.act(
-            state.id, "rollback", RollbackDecision(choice="roll_back", by="alice")
+        await desk.incidents.assign_lead(state.id, RoleInput(person="alice", by="alice"))
+        await desk.incidents.decide_rollback(
+            state.id, RollbackDecision(choice="roll_back", by="alice")
         )
         state = await desk.settled(state.id, lambda s: s.rollback.result is not None)
         assert [(c.service, c.choice, c.by) for c in desk.runner.calls] == [
@@ -455,13 +455,13 @@ class TestRollbackFirst:
     async def test_rollback_that_did_not_help_pages_a_resolution_owner(self, desk: Desk) -> None:
         """'No, it did not resolve it' asks for an owner, and pages the team when nobody steps up."""
         state = await desk.declare(service="search")
-        await desk.incidents.act(state.id, "lead", RoleInput(person="alice", by="alice"))
-        await desk.incidents.act(
-            state.id, "rollback", RollbackDecision(choice="roll_back", by="alice")
+        await desk.incidents.assign_lead(state.id, RoleInput(person="alice", by="alice"))
+        await desk.incidents.decide_rollback(
+            state.id, RollbackDecision(choice="roll_back", by="alice")
         )
         await desk.settled(state.id, lambda s: s.rollback.result is not None)
-        await desk.incidents.act(
-            state.id, "rollback_outcome", RollbackOutcome(resolved=False, by="alice")
+        await desk.incidents.report_rollback_outcome(
+            state.id, RollbackOutcome(resolved=False, by="alice")
         )
         await desk.env.sleep(timedelta(minutes=15, seconds=10))
         state = await desk.settled(
@@ -473,8 +473,8 @@ class TestRollbackFirst:
         """A rollback that fails says so, with its output, and still asks what next."""
         desk.runner.ok = False
         state = await desk.declare(service="search")
-        await desk.incidents.act(
-            state.id, "rollback", RollbackDecision(choice="roll_back", by="bob")
+        await desk.incidents.decide_rollback(
+            state.id, RollbackDecision(choice="roll_back", by="bob")
         )
         state = await desk.settled(state.id, lambda s: s.rollback.result is not None)
         text = next(e.text for e in state.timeline if e.kind == "rollback-result")
@@ -488,7 +488,7 @@ class TestRollbackFirst:
         assert (await desk.incidents.get(state.id)).rollback.prompts == 1
         await desk.env.sleep(timedelta(minutes=2))
         state = await desk.settled(state.id, lambda s: s.rollback.prompts == 2)
-        await desk.incidents.act(state.id, "rollback", RollbackDecision(choice="not_now", by="bob"))
+        await desk.incidents.decide_rollback(state.id, RollbackDecision(choice="not_now", by="bob"))
         await desk.env.sleep(timedelta(minutes=16))
         assert (await desk.incidents.get(state.id)).rollback.prompts == 2, (
             "a decision stops the prompts"
@@ -499,7 +499,7 @@ class TestUpdatesAndSeverity:
     async def test_reminders_to_the_lead_then_the_announce_target(self, desk: Desk) -> None:
         """No update for 15 min reminds the lead; after 30 min the announce target hears too."""
         state = await desk.declare()
-        await desk.incidents.act(state.id, "lead", RoleInput(person="alice", by="alice"))
+        await desk.incidents.assign_lead(state.id, RoleInput(person="alice", by="alice"))
         channel = f"#{state.id.lower()}-search-is-down"
         await desk.env.sleep(timedelta(minutes=15, seconds=5))
         await desk.settled(state.id, lambda s: s.reminders == 1)
@@ -513,8 +513,8 @@ class TestUpdatesAndSeverity:
         """A status update goes to the channel and postpones the next reminder."""
         state = await desk.declare()
         await desk.env.sleep(timedelta(minutes=10))
-        await desk.incidents.act(
-            state.id, "update", UpdateInput(text="Failing over to eu-west", by="bob")
+        await desk.incidents.post_update(
+            state.id, UpdateInput(text="Failing over to eu-west", by="bob")
         )
         await desk.env.sleep(timedelta(minutes=10))
         state = await desk.incidents.get(state.id)
@@ -537,14 +537,13 @@ class TestResolve:
     async def test_only_the_lead_resolves(self, desk: Desk) -> None:
         """With a lead, nobody else may resolve; the lead's resolve ends the incident."""
         state = await desk.declare(severity="minor")
-        await desk.incidents.act(state.id, "lead", RoleInput(person="alice", by="alice"))
+        await desk.incidents.assign_lead(state.id, RoleInput(person="alice", by="alice"))
         with pytest.raises(ValueError, match=r"only the incident lead \(alice\)"):
-            await desk.incidents.act(
-                state.id, "resolve", ResolveInput(resolution="fixed", summary="ok", by="bob")
+            await desk.incidents.resolve(
+                state.id, ResolveInput(resolution="fixed", summary="ok", by="bob")
             )
-        state = await desk.incidents.act(
+        state = await desk.incidents.resolve(
             state.id,
-            "resolve",
             ResolveInput(resolution="false_positive", summary="probe misfired", by="alice"),
         )
         assert state.status == IncidentStatus.closed
@@ -560,8 +559,8 @@ class TestResolve:
     ) -> None:
         """Without a lead anyone may resolve; a critical incident stays 'resolved' for its postmortem."""
         state = await desk.declare()
-        state = await desk.incidents.act(
-            state.id, "resolve", ResolveInput(resolution="fixed", summary="restarted", by="bob")
+        state = await desk.incidents.resolve(
+            state.id, ResolveInput(resolution="fixed", summary="restarted", by="bob")
         )
         assert state.status == IncidentStatus.resolved
         assert state.timeline[-1].text.startswith("Postmortem required")
@@ -575,12 +574,12 @@ class TestAftercare:
     ) -> IncidentState:
         state = await desk.declare(service="search", **fields)
         for title in titles:
-            await desk.incidents.act(
-                state.id, "followup", FollowUpRequest(title=title, assignee="alice", by="bob")
+            await desk.incidents.add_followup(
+                state.id, FollowUpRequest(title=title, assignee="alice", by="bob")
             )
-        await desk.incidents.act(state.id, "lead", RoleInput(person="bob", by="bob"))
-        await desk.incidents.act(
-            state.id, "resolve", ResolveInput(resolution="fixed", summary="restarted", by="bob")
+        await desk.incidents.assign_lead(state.id, RoleInput(person="bob", by="bob"))
+        await desk.incidents.resolve(
+            state.id, ResolveInput(resolution="fixed", summary="restarted", by="bob")
         )
         return await desk.settled(
             state.id, lambda s: all(f.state == "open" for f in s.followups) and s.followups
@@ -677,12 +676,12 @@ class TestAftercare:
     async def test_postmortem_only_for_severities_that_require_it(self, desk: Desk) -> None:
         """Critical publishes a postmortem issue and stays resolved until it closes; minor does not."""
         minor = await desk.declare(severity="minor", title="Small blip")
-        await desk.incidents.act(
-            minor.id, "resolve", ResolveInput(resolution="fixed", summary="ok", by="bob")
+        await desk.incidents.resolve(
+            minor.id, ResolveInput(resolution="fixed", summary="ok", by="bob")
         )
         critical = await desk.declare(service="search")
-        await desk.incidents.act(
-            critical.id, "resolve", ResolveInput(resolution="fixed", summary="ok", by="bob")
+        await desk.incidents.resolve(
+            critical.id, ResolveInput(resolution="fixed", summary="ok", by="bob")
         )
         critical = await desk.settled(critical.id, lambda s: s.postmortem_issue is not None)
         postmortems = [s for s in desk.tracker.created() if "postmortem" in s.labels]
@@ -717,14 +716,14 @@ class TestAftercare:
     async def test_messenger_confirms_or_is_reminded(self, desk: Desk) -> None:
         """The messenger is asked to confirm customer comms; silence for an hour is a reminder."""
         confirmed = await desk.declare(severity="minor", customer_impact=True, title="Slow pages")
-        await desk.incidents.act(confirmed.id, "messenger", RoleInput(person="hana", by="hana"))
-        await desk.incidents.act(
-            confirmed.id, "resolve", ResolveInput(resolution="fixed", summary="ok", by="bob")
+        await desk.incidents.assign_messenger(confirmed.id, RoleInput(person="hana", by="hana"))
+        await desk.incidents.resolve(
+            confirmed.id, ResolveInput(resolution="fixed", summary="ok", by="bob")
         )
         with pytest.raises(ValueError, match="only the messenger"):
-            await desk.incidents.act(confirmed.id, "comms", CommsConfirmation(by="alice"))
-        await desk.incidents.act(
-            confirmed.id, "comms", CommsConfirmation(by="hana", note="status page updated")
+            await desk.incidents.confirm_customer_comms(confirmed.id, CommsConfirmation(by="alice"))
+        await desk.incidents.confirm_customer_comms(
+            confirmed.id, CommsConfirmation(by="hana", note="status page updated")
         )
         handle = desk.env.client.get_workflow_handle_for(
             IncidentWorkflow.run, incident_workflow_id(confirmed.id)
@@ -736,8 +735,8 @@ class TestAftercare:
         ]
 
         silent = await desk.declare(severity="minor", customer_impact=True, title="Errors")
-        await desk.incidents.act(
-            silent.id, "resolve", ResolveInput(resolution="fixed", summary="ok", by="bob")
+        await desk.incidents.resolve(
+            silent.id, ResolveInput(resolution="fixed", summary="ok", by="bob")
         )
         await desk.env.sleep(timedelta(minutes=61))
         state = await desk.settled(silent.id, lambda s: s.status == IncidentStatus.closed)
@@ -755,11 +754,10 @@ class TestAftercare:
             pytest.fail(f"no {status} row")
 
         await logged("triage")
-        await desk.incidents.act(state.id, "lead", RoleInput(person="alice", by="alice"))
+        await desk.incidents.assign_lead(state.id, RoleInput(person="alice", by="alice"))
         await logged("active")
-        await desk.incidents.act(
+        await desk.incidents.resolve(
             state.id,
-            "resolve",
             ResolveInput(resolution="false_positive", summary="probe", by="alice"),
         )
         handle = desk.env.client.get_workflow_handle_for(
@@ -778,11 +776,9 @@ class TestAftercare:
         """Title and link together, or neither, are refused before anything is recorded."""
         state = await desk.declare(severity="minor")
         with pytest.raises(ValueError, match="exactly one of title or issue_url"):
-            await desk.incidents.act(state.id, "followup", FollowUpRequest(by="bob"))
+            await desk.incidents.add_followup(state.id, FollowUpRequest(by="bob"))
         linked = desk.tracker.existing("acme/ops", "Known flaky probe")
-        await desk.incidents.act(
-            state.id, "followup", FollowUpRequest(issue_url=linked.url, by="bob")
-        )
+        await desk.incidents.add_followup(state.id, FollowUpRequest(issue_url=linked.url, by="bob"))
         state = await desk.settled(
             state.id, lambda s: s.followups and s.followups[0].state == "open"
         )

@@ -135,25 +135,24 @@ async def record_incident_history(tmp_path: Path) -> WorkflowHistory:
         async for desk in open_desk(env, tmp_path, INCIDENT_CONFIG):
             state = await desk.declare(service="search", customer_impact=True)
             await env.sleep(timedelta(minutes=6))
-            await desk.incidents.act(state.id, "lead", RoleInput(person="alice", by="alice"))
-            await desk.incidents.act(
-                state.id, "rollback", RollbackDecision(choice="roll_back", by="alice")
+            await desk.incidents.assign_lead(state.id, RoleInput(person="alice", by="alice"))
+            await desk.incidents.decide_rollback(
+                state.id, RollbackDecision(choice="roll_back", by="alice")
             )
             await desk.settled(state.id, lambda s: s.rollback.result is not None)
-            await desk.incidents.act(
-                state.id, "rollback_outcome", RollbackOutcome(resolved=True, by="alice")
+            await desk.incidents.report_rollback_outcome(
+                state.id, RollbackOutcome(resolved=True, by="alice")
             )
-            await desk.incidents.act(state.id, "update", UpdateInput(text="recovered", by="alice"))
-            await desk.incidents.act(
-                state.id, "followup", FollowUpRequest(title="Pin v41", assignee="alice", by="alice")
+            await desk.incidents.post_update(state.id, UpdateInput(text="recovered", by="alice"))
+            await desk.incidents.add_followup(
+                state.id, FollowUpRequest(title="Pin v41", assignee="alice", by="alice")
             )
             await env.sleep(timedelta(minutes=16))
-            await desk.incidents.act(
+            await desk.incidents.resolve(
                 state.id,
-                "resolve",
                 ResolveInput(resolution="rolled_back", summary="v41", by="alice"),
             )
-            await desk.incidents.act(state.id, "comms", CommsConfirmation(by="alice"))
+            await desk.incidents.confirm_customer_comms(state.id, CommsConfirmation(by="alice"))
             # The follow-up and the postmortem close on GitHub without a webhook: the
             # periodic check finds both and the incident closes.
             state = await desk.settled(
