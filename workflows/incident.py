@@ -15,13 +15,9 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import FailureError
-from temporalio.workflow import ParentClosePolicy
 
 from workflows import incident_calls as calls
 from workflows import incident_checks as checks
-from workflows import search
-from workflows.ids import page_workflow_id
 from workflows.incident_carry import after_spill, carried, timeline_spill
 from workflows.incident_channel import ChannelKeeper
 from workflows.incident_checks import OPEN
@@ -57,15 +53,11 @@ from workflows.incident_models import (
 from workflows.incident_requests import IncidentRequests
 from workflows.incident_rules import IncidentRules
 from workflows.incident_tracking import Tracking
-from workflows.incident_views import render_incident_details
+from workflows.incident_views import render_incident_details, search_updates
 from workflows.models import (
     PageAcknowledged,
-    PageActionInput,
-    PageInput,
     RollbackRequest,
 )
-from workflows.page import PageWorkflow
-from workflows.page_views import initial_search_attributes, page_summary
 
 # Continue-as-new spills the timeline beyond a bound to the store (runs before it carried all).
 BOUNDED_CARRY = "incident-bounded-carry"
@@ -81,27 +73,12 @@ class IncidentWorkflow:
         self._rules = IncidentRules(incident)
         self._requests = IncidentRequests(self._rules)
         self._aftercare = self._rules.aftercare
-        self._state = incident.carried or IncidentState(
-            id=incident.id,
-            title=incident.title,
-            description=incident.description,
-            severity=incident.severity.name,
-            service=incident.service,
-            team=incident.team,
-            customer_impact=incident.customer_impact,
-            security=incident.security,
-            private=incident.security,
-            declared_by=incident.declared_by,
-            declared_at=workflow.now(),
-            number=incident.number,
-            from_page=incident.from_page,
-            severity_policy=incident.severity,
-        )
+        self._state = incident.carried or self._rules.first_state(workflow.now())
         self._channel = ChannelKeeper(lambda: self._state, self._chat_failed, self._card_posted)
         self._rollback_requested = False
         self._wake = False
         self._tracking = Tracking(self._aftercare, lambda: self._state, self._apply)
-        self._published: dict[str, str | None] = {}
+        self._published: tuple[str, str, str | None] | None = None
         self._signals: list[asyncio.Task[None]] = []
         self._logged: IncidentRecord | None = None
 
@@ -200,7 +177,7 @@ class IncidentWorkflow:
         waited = False
         for command in step.commands:
             if isinstance(command, StartPage):
-                await self._start_page(command.page)
+                await calls.start_page(command.page)
                 waited = True
             elif isinstance(command, PostCard):
                 await self._channel.post_card(command.post)
@@ -219,7 +196,7 @@ class IncidentWorkflow:
         elif isinstance(command, Invite):
             self._channel.invites.append(command.person)
         elif isinstance(command, ClosePage):
-            task = _close_page(command.page_id, command.why)
+            task = calls.close_page(command.page_id, command.why)
             self._signals.append(asyncio.create_task(task))
         elif isinstance(command, RunRollback):
             self._rollback_requested = True
@@ -227,16 +204,6 @@ class IncidentWorkflow:
             self._wake = True
         else:  # StartPage and PostCard wait; a handler cannot
             raise TypeError(f"{type(command).__name__} is for the main loop only")
-
-    async def _start_page(self, page: PageInput) -> None:
-        await workflow.start_child_workflow(
-            PageWorkflow.run,
-            page,
-            id=page_workflow_id(page.key),
-            parent_close_policy=ParentClosePolicy.ABANDON,
-            static_summary=page_summary(page.team, page.summary),
-            search_attributes=initial_search_attributes(page.team),
-        )
 
     async def _run_rollback(self) -> None:
         self._rollback_requested = False
@@ -415,27 +382,8 @@ class IncidentWorkflow:
 
     def _publish(self, shown: Shown) -> None:
         """Search attributes (as ``shown``, on change only) and the UI's current details."""
-        wanted: dict[str, str | None] = {
-            search.STATUS.name: shown.status,
-            search.SEVERITY.name: shown.severity,
-            search.LEAD.name: shown.lead,
-        }
+        wanted = (shown.status, shown.severity, shown.lead)
         if wanted != self._published:
-            updates = [
-                search.STATUS.value_set(shown.status),
-                search.SEVERITY.value_set(shown.severity),
-            ]
-            lead = shown.lead
-            updates.append(search.LEAD.value_set(lead) if lead else search.LEAD.value_unset())
-            workflow.upsert_search_attributes(updates)
+            workflow.upsert_search_attributes(search_updates(*wanted))
             self._published = wanted
         workflow.set_current_details(render_incident_details(self._state, workflow.now()))
-
-
-async def _close_page(page_id: str, why: str) -> None:
-    """Resolve a role page whose need is met (it may already be gone)."""
-    handle = workflow.get_external_workflow_handle(page_workflow_id(page_id))
-    try:
-        await handle.signal(PageWorkflow.close, PageActionInput(by="tocsin", note=why))
-    except FailureError as err:  # the server could not signal it: the page has ended
-        workflow.logger.info("page %s already ended (%s)", page_id, err)

@@ -13,11 +13,13 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, FailureError
+from temporalio.workflow import ParentClosePolicy
 
 from workflows.archive_models import TimelineSpill
 from workflows.chat_models import ChannelInvite, ChannelRef, ChannelRequest, ChannelTopic, ChatPost
 from workflows.failures import activity_failure
+from workflows.ids import page_workflow_id
 from workflows.incident_models import (
     IncidentRecord,
     IssueCheck,
@@ -27,7 +29,9 @@ from workflows.incident_models import (
     PostmortemRequest,
     PostmortemResult,
 )
-from workflows.models import RollbackRequest, RollbackResult
+from workflows.models import PageActionInput, PageInput, RollbackRequest, RollbackResult
+from workflows.page import PageWorkflow
+from workflows.page_views import initial_search_attributes, page_summary
 
 with workflow.unsafe.imports_passed_through():
     from activities.incident import ChatActivities
@@ -59,6 +63,27 @@ class Failed:
     """A call that failed after its retries; ``reason`` is what the timeline records."""
 
     reason: str
+
+
+async def start_page(page: PageInput) -> None:
+    """Start a child page looking for a role (it outlives the incident if need be)."""
+    await workflow.start_child_workflow(
+        PageWorkflow.run,
+        page,
+        id=page_workflow_id(page.key),
+        parent_close_policy=ParentClosePolicy.ABANDON,
+        static_summary=page_summary(page.team, page.summary),
+        search_attributes=initial_search_attributes(page.team),
+    )
+
+
+async def close_page(page_id: str, why: str) -> None:
+    """Resolve a role page whose need is met (it may already be gone)."""
+    handle = workflow.get_external_workflow_handle(page_workflow_id(page_id))
+    try:
+        await handle.signal(PageWorkflow.close, PageActionInput(by="tocsin", note=why))
+    except FailureError as err:  # the server could not signal it: the page has ended
+        workflow.logger.info("page %s already ended (%s)", page_id, err)
 
 
 async def open_channel(request: ChannelRequest) -> str:

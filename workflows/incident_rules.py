@@ -38,6 +38,26 @@ class IncidentRules:
         self.config = config
         self.aftercare = AftercareRules(config)
 
+    def first_state(self, now: datetime) -> IncidentState:
+        """The incident as it is declared, before anything has happened to it."""
+        incident = self.config
+        return IncidentState(
+            id=incident.id,
+            title=incident.title,
+            description=incident.description,
+            severity=incident.severity.name,
+            service=incident.service,
+            team=incident.team,
+            customer_impact=incident.customer_impact,
+            security=incident.security,
+            private=incident.security,
+            declared_by=incident.declared_by,
+            declared_at=now,
+            number=incident.number,
+            from_page=incident.from_page,
+            severity_policy=incident.severity,
+        )
+
     # -- declaration (the main loop runs these in order, with the channel in between) --
 
     def declare(self, state: IncidentState, now: datetime) -> Step:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 
 from workflows import search
 from workflows.durations import format_duration
@@ -35,6 +35,17 @@ def incident_search_attributes(state: IncidentState) -> TypedSearchAttributes:
     if state.lead:
         pairs.append(SearchAttributePair(search.LEAD, state.lead))
     return TypedSearchAttributes(pairs)
+
+
+def search_updates(
+    status: str, severity: str, lead: str | None
+) -> list[SearchAttributeUpdate[str]]:
+    """The incident's search attributes that change as it moves (lead unset while none)."""
+    return [
+        search.STATUS.value_set(status),
+        search.SEVERITY.value_set(severity),
+        search.LEAD.value_set(lead) if lead else search.LEAD.value_unset(),
+    ]
 
 
 def render_incident_details(s: IncidentState, now: datetime) -> str:
