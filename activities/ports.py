@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from activities.credential_models import CredentialRecord
 from workflows.archive_models import AlertSpill, TimelineEntries, TimelineSpill
 from workflows.chat_models import IncidentCard
 from workflows.config import Person, TocsinConfig
@@ -189,6 +190,35 @@ class DeliveryLog(Protocol):
     async def forget_delivery(self, source: str, delivery_id: str) -> None:
         """Drop the record again: the delivery was not processed after all, and its
         redelivery must be."""
+        ...
+
+
+class Credentials(Protocol):
+    """API credentials (person, integration and admin tokens), kept hashed in the incident
+    log's database. Records carry the hash of the secret, never the token.
+
+    Raises (every method):
+        activities.errors.AdapterError: ``Unavailable`` to retry, ``Rejected`` not to
+            (``create`` with an id already taken).
+    """
+
+    async def create(self, record: CredentialRecord) -> None: ...
+
+    async def get(self, credential_id: str) -> CredentialRecord | None:
+        """The credential with this id, revoked or not; None when there is none."""
+        ...
+
+    async def list_all(self) -> list[CredentialRecord]:
+        """Every credential, revoked ones too, newest first."""
+        ...
+
+    async def revoke(self, credential_id: str, at: datetime) -> CredentialRecord | None:
+        """Mark it revoked at ``at`` (a second revoke keeps the first time); the record as
+        it is now, or None when there is no such credential."""
+        ...
+
+    async def touch(self, credential_id: str, at: datetime) -> None:
+        """Record that the credential was used at ``at``."""
         ...
 
 

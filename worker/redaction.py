@@ -72,6 +72,14 @@ _TEXT_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
         ),
         rf"\g<head>{REDACTED}",
     ),
+    # Tocsin API tokens (tocsin_<id>_<secret>, starters/credentials/tokens.py) pasted
+    # anywhere: the public id stays, for finding the token; the secret goes. Last, so that
+    # the patterns above take a token whole where they apply (Bearer …, token=…).
+    (
+        ("tocsin_",),
+        re.compile(r"(?P<head>tocsin_[0-9a-f]{12}_)[A-Za-z0-9_-]+"),
+        rf"\g<head>{REDACTED}",
+    ),
 )
 _PATTERNS = tuple(
     (re.compile("|".join(re.escape(w) for w in words)), pattern, replacement)

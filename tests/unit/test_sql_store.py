@@ -18,6 +18,7 @@ from structlog.testing import capture_logs
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities.adapters.sql_credentials import credentials
 from activities.adapters.sql_schema import metadata, webhook_deliveries
 from activities.adapters.sql_store import (
     DELIVERY_WINDOW,
@@ -33,6 +34,8 @@ from activities.store import StoreActivities
 from workflows.incident_models import IncidentRecord, IncidentStatus, LogQuery
 
 POSTGRES_URL = os.environ.get("TOCSIN_TEST_DATABASE_URL")
+# The newest migration: 0004 adds the API credentials (activities/adapters/sql_credentials.py).
+HEAD = "0004"
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
 
@@ -68,6 +71,7 @@ async def empty_postgres(url: str) -> None:
         await conn.execute(text("DROP TABLE IF EXISTS webhook_deliveries"))
         await conn.execute(text("DROP TABLE IF EXISTS archived_timeline"))
         await conn.execute(text("DROP TABLE IF EXISTS archived_alerts"))
+        await conn.execute(text("DROP TABLE IF EXISTS credentials"))
         await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     await store.close()
 
@@ -119,9 +123,10 @@ class TestMigrations:
             "webhook_deliveries",
             "archived_timeline",
             "archived_alerts",
+            "credentials",
             "alembic_version",
         } <= set(tables)
-        assert version == [("0003",)]
+        assert version == [(HEAD,)]
 
     async def test_second_open_is_a_no_op(self, url: str) -> None:
         """Opening a migrated database again keeps its rows and its single version."""
@@ -136,7 +141,7 @@ class TestMigrations:
         await second.close()
 
         assert [r.id for r in found] == ["INC-1"]
-        assert versions == [("0003",)]
+        assert versions == [(HEAD,)]
 
     async def test_concurrent_opens(self, url: str) -> None:
         """Two processes' worth of stores migrating at once both succeed (no double create)."""
@@ -148,7 +153,7 @@ class TestMigrations:
         for s in stores:
             await s.close()
 
-        assert versions == [("0003",)]
+        assert versions == [(HEAD,)]
         assert found == [[], [], []]
 
     async def test_waits_for_another_process(self, url: str) -> None:
@@ -171,7 +176,9 @@ class TestMigrations:
         await other.close()
 
     async def test_migrations_match_the_code(self, store: SqlStore) -> None:
-        """The schema the migrations build is the one the store's table describes."""
+        """The schema the migrations build is the one the store's tables describe (the
+        credentials' table included: its adapter registers it on the same metadata)."""
+        assert credentials.metadata is metadata
 
         def differences(conn: Connection) -> list[object]:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
@@ -187,6 +194,7 @@ class TestMigrations:
         assert (MIGRATIONS / "versions" / "0001_incident_log.py").is_file()
         assert (MIGRATIONS / "versions" / "0002_webhook_deliveries.py").is_file()
         assert (MIGRATIONS / "versions" / "0003_archive.py").is_file()
+        assert (MIGRATIONS / "versions" / "0004_credentials.py").is_file()
 
     async def test_from_the_first_revision(self, url: str) -> None:
         """A database at 0001 (made before delivery ids were kept) upgrades, keeping its rows."""
