@@ -24,9 +24,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.adapters.slack_chat import slack_client
 from activities.adapters.sql_store import SqlStore
-from activities.ports import Store
+from activities.ports import Credentials, Store
 from starters.alertmanager import AmWebhook
 from starters.api import TocsinClient
+from starters.credentials import Authenticator
+from starters.credentials.stores import credentials_of
 from starters.errors import IncidentNotFound, InvalidRequest, PageNotFound, Rejected
 from starters.events import Event
 from starters.http import github as github_webhook
@@ -37,6 +39,7 @@ from starters.http.github import GithubIssuesEvent
 from starters.http.limits import BodyLimit
 from starters.http.problems import with_schemas
 from starters.http.slack_checks import refuse_unsigned
+from starters.http.tokens import router as token_routes
 from starters.http.webhooks import WebhookCredentials
 from starters.slack.app import create_slack_app
 from starters.slack.context import SlackContext
@@ -84,7 +87,6 @@ class SlackSettings:
         return cls(signing_secret=secret, client=client, app_token=app_token)
 
 
-
 def create_app(
     token: str,
     client: TocsinClient | ClientFactory,
@@ -94,6 +96,7 @@ def create_app(
     slack: SlackSettings | None = None,
     store: Store | None = None,
     github_webhook_secret: str | None = None,
+    credentials: Credentials | None = None,
 ) -> FastAPI:
     """Build the app.
 
@@ -108,6 +111,8 @@ def create_app(
             and the record of GitHub deliveries already processed when it keeps one
             (without it, a redelivery is processed again); closed when the app stops.
         github_webhook_secret: verifies ``POST /webhooks/github`` deliveries (503 without).
+        credentials: the API tokens besides ``token`` (default: those in ``store``'s
+            database when it has one; without any, only ``token`` is accepted).
     """
 
     @asynccontextmanager
@@ -145,6 +150,8 @@ def create_app(
     if not token:
         raise ValueError("the API token must not be empty")
     app.state.api_token = token
+    stored = credentials if credentials is not None else credentials_of(store)
+    app.state.authenticator = Authenticator(token, stored)
     _add_routers(app, webhook_credentials or WebhookCredentials(token), github_webhook_secret)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
@@ -247,6 +254,7 @@ def _add_routers(app: FastAPI, credentials: WebhookCredentials, github_secret: s
     app.include_router(incidents.router)
     app.include_router(oncall.router)
     app.include_router(incident_log.router)
+    app.include_router(token_routes)
     app.include_router(rotations.router())
     app.include_router(webhooks.router(credentials))
     app.include_router(github_webhook.router(github_secret))

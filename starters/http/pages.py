@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from starters.api import TocsinClient
 from starters.checks import NewPage
-from starters.http.auth import api_router
+from starters.http.auth import CREATE_PAGES, api_router
 from workflows.models import AlertList, PageListItem, PageState, PageStatus
 
 
@@ -32,6 +32,8 @@ router = api_router("/api/pages", "pages")
 
 @router.post(
     "",
+    # Integration tokens with scope pages:create too (CI scripts, bots).
+    dependencies=[Depends(CREATE_PAGES)],
     status_code=status.HTTP_201_CREATED,
     response_model=PageState,
     responses={

@@ -37,6 +37,7 @@ _TEXT = {
     400: "The body is not JSON Tocsin parses (not JSON, nested too deep, NaN), or not what "
     "the sender claims",
     401: "Missing or wrong credentials",
+    403: "The token's kind or scopes do not allow this call; the detail names what is needed",
     404: "No such page, incident, rotation or person",
     409: "Refused by the workflow: the action does not apply in its current state",
     413: "The body is larger than TOCSIN_MAX_BODY_BYTES",
@@ -54,7 +55,7 @@ def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 # What every authenticated JSON route may answer besides success.
-API_REFUSALS = refusals(400, 401, 404, 409, 413, 422, 503)
+API_REFUSALS = refusals(400, 401, 403, 404, 409, 413, 422, 503)
 
 
 def json_body(model: type[BaseModel], description: str) -> dict[str, Any]:

@@ -20,7 +20,9 @@ from fastapi.security.base import SecurityBase
 from pydantic import BaseModel, ValidationError
 
 from starters.alertmanager import AmWebhook
+from starters.credentials.tokens import looks_like_token
 from starters.events import Event
+from starters.http.auth import SEND_ALERTS, SEND_EVENTS, resolve
 from starters.http.guard import Gate, GuardedRoute
 from starters.http.problems import Problem, json_body, refusals
 from starters.intake import AlertIntake, UnknownRoutingKey
@@ -30,7 +32,8 @@ log = structlog.get_logger("tocsin.webhooks")
 
 
 class WebhookCredentials(Gate, SecurityBase):
-    """What Alertmanager must present: a bearer token, or HTTP basic user and password."""
+    """What Alertmanager must present: a bearer token, or HTTP basic user and password,
+    or an integration token with scope ``intake:alertmanager``."""
 
     def __init__(
         self, token: str, username: str | None = None, password: str | None = None
@@ -40,7 +43,8 @@ class WebhookCredentials(Gate, SecurityBase):
         self.password = password
         self.model = BearerScheme(
             description="TOCSIN_ALERTMANAGER_TOKEN (default: the API token), or HTTP basic "
-            "auth with TOCSIN_ALERTMANAGER_USERNAME/_PASSWORD when those are set"
+            "auth with TOCSIN_ALERTMANAGER_USERNAME/_PASSWORD when those are set, or an "
+            "integration token with scope intake:alertmanager"
         )
         self.scheme_name = "alertmanagerToken"
 
@@ -56,6 +60,9 @@ class WebhookCredentials(Gate, SecurityBase):
             and _basic_matches(value, self.username, self.password)
         ):
             return
+        if scheme == "bearer" and looks_like_token(value):
+            SEND_ALERTS.enforce(request, await resolve(request, value))
+            return
         reason = "missing credentials" if not scheme else f"wrong {scheme} credentials"
         log.info("webhook refused", path=request.url.path, status=401, reason=reason)
         raise HTTPException(
@@ -63,6 +70,18 @@ class WebhookCredentials(Gate, SecurityBase):
             f"{reason}: send 'Authorization: Bearer <token>' (or basic auth when configured)",
             headers={"WWW-Authenticate": 'Bearer, Basic realm="tocsin"'},
         )
+
+
+class EventsCredentials(Gate):
+    """The Events API authenticates by the event's ``routing_key``, as PagerDuty does; a
+    Tocsin token sent along must be an integration token with scope ``intake:events`` (so
+    the integration is known by name). Other ``Authorization`` headers are ignored, as
+    before tokens existed."""
+
+    async def check(self, request: Request) -> None:
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and looks_like_token(value):
+            SEND_EVENTS.enforce(request, await resolve(request, value))
 
 
 def _basic_matches(value: str, username: str, password: str) -> bool:
@@ -128,7 +147,7 @@ def router(credentials: WebhookCredentials) -> APIRouter:
         "/alertmanager",
         dependencies=[Depends(credentials)],
         response_model=AlertmanagerAccepted,
-        responses=refusals(400, 401, 413, 422),
+        responses=refusals(400, 401, 403, 413, 422, 503),
         openapi_extra=json_body(AmWebhook, "An Alertmanager webhook delivery (version 4)."),
     )
     async def alertmanager(request: Request) -> JSONResponse:
@@ -157,6 +176,7 @@ def router(credentials: WebhookCredentials) -> APIRouter:
 
     @routes.post(
         "/events",
+        dependencies=[Depends(EventsCredentials())],
         status_code=202,
         response_model=EventAccepted,
         responses={
@@ -165,7 +185,7 @@ def router(credentials: WebhookCredentials) -> APIRouter:
                 "description": "Not an event Tocsin can use (PagerDuty's format), or a body "
                 "that is not JSON Tocsin parses",
             },
-            **refusals(413),
+            **refusals(401, 403, 413, 503),
         },
         openapi_extra=json_body(Event, "A PagerDuty Events API v2 event."),
     )
