@@ -39,6 +39,7 @@ from starters.cli_incidents import incident_app
 from starters.cli_log import incident_log, incident_report
 from starters.cli_pages import page_app
 from starters.cli_rotations import ical, rotation_app, shift_app
+from starters.cli_tokens import token_app
 from starters.errors import InvalidRequest, Rejected
 from worker.client import connect
 from worker.config import ConfigError, load_config
@@ -56,6 +57,7 @@ app.add_typer(page_app, name="page")
 app.add_typer(incident_app, name="incident")
 app.add_typer(rotation_app, name="rotation")
 app.add_typer(shift_app, name="shift")
+app.add_typer(token_app, name="token")
 app.command("ical")(ical)
 
 # -- running -----------------------------------------------------------------------------
