@@ -33,14 +33,38 @@ class ConfigSource(Protocol):
 
 
 @dataclass(frozen=True)
+class ActionLinks:
+    """Signed one-click links for one person on one page, each to a confirmation page in
+    the browser (a GET never acts; its button does), valid until ``expires_at``."""
+
+    acknowledge: str
+    escalate: str
+    open: str
+    expires_at: datetime
+
+
+class LinkSigner(Protocol):
+    """Signs one-click links (``starters.links.SignedLinks`` under ``TOCSIN_LINK_KEY``)."""
+
+    def page_links(self, page_id: str, person: str) -> ActionLinks:
+        """Acknowledge, escalate and open ``page_id`` as ``person``."""
+        ...
+
+
+@dataclass(frozen=True)
 class Message:
-    """A notification, rendered for people: a subject line and a plain-text body."""
+    """A notification, rendered for people: a subject line and a plain-text body.
+
+    ``links`` are in the body too; None when one-click links are off. They are
+    capabilities (whoever holds one may act as the person): never log them.
+    """
 
     subject: str
     body: str
     page_id: str
     ack_command: str
     ack_url: str
+    links: ActionLinks | None = None
 
 
 class Notifier(Protocol):

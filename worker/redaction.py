@@ -80,6 +80,13 @@ _TEXT_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
         re.compile(r"(?P<head>tocsin_[0-9a-f]{12}_)[A-Za-z0-9_-]+"),
         rf"\g<head>{REDACTED}",
     ),
+    # One-click links (l1.<grant>.<signature>, starters/links.py): whoever holds one may act
+    # as its person until it expires. The grant stays readable; the signature goes.
+    (
+        ("l1.",),
+        re.compile(r"(?<![\w.-])(?P<head>l1\.[A-Za-z0-9_-]{8,}\.)[A-Za-z0-9_-]{43}"),
+        rf"\g<head>{REDACTED}",
+    ),
 )
 _PATTERNS = tuple(
     (re.compile("|".join(re.escape(w) for w in words)), pattern, replacement)

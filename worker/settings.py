@@ -10,15 +10,23 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from workflows.durations import format_duration, parse_duration
+
 ENV_PREFIX = "TOCSIN_"
 # The incident log databases (activities/adapters/sql_store.py normalises the drivers).
 DATABASE_SCHEME = re.compile(r"^(?:sqlite(?:\+aiosqlite)?|postgres|postgresql(?:\+asyncpg)?)://")
+# One-click links (starters/links.py): a key long enough to resist guessing, and a life
+# long enough to answer a page from the phone, short enough that an old mail is harmless.
+LINK_KEY_MIN_CHARS = 32
+LINK_TTL_MIN = timedelta(minutes=5)
+LINK_TTL_MAX = timedelta(days=7)
 
 
 # Settings that keep the names their vendors' tools use; every other field ``x`` is TOCSIN_X.
@@ -89,6 +97,34 @@ class Settings(BaseModel):
     github_token: SecretStr | None = None
     github_api_url: str | None = None
     github_webhook_secret: SecretStr | None = None
+    # Signs the one-click acknowledge/escalate/open links in notifications (the worker
+    # signs, the API verifies: both need the same key). Unset: no links (``tocsin dev``
+    # generates one into the data dir).
+    link_key: SecretStr | None = None
+    # How long a one-click link works after the notification that carries it.
+    link_ttl: timedelta = timedelta(hours=24)
+
+    @field_validator("link_key")
+    @classmethod
+    def _long_link_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # The message never repeats the value: it is a secret.
+        if value is not None and len(value.get_secret_value()) < LINK_KEY_MIN_CHARS:
+            raise ValueError(
+                f"must be at least {LINK_KEY_MIN_CHARS} characters "
+                "(make one with `openssl rand -base64 32`)"
+            )
+        return value
+
+    @field_validator("link_ttl", mode="before")
+    @classmethod
+    def _bounded_link_ttl(cls, value: object) -> timedelta:
+        ttl = parse_duration(value)
+        if not LINK_TTL_MIN <= ttl <= LINK_TTL_MAX:
+            raise ValueError(
+                f"must be between {format_duration(LINK_TTL_MIN)} and "
+                f"{format_duration(LINK_TTL_MAX)} (such as '24h')"
+            )
+        return ttl
 
     @field_validator("database_url")
     @classmethod
