@@ -41,6 +41,7 @@ from activities.rollback import RollbackActivities
 from activities.rotation import RotationActivities
 from activities.store import StoreActivities
 from activities.tracker import TrackerActivities
+from starters.links import link_signer
 from worker.config import ConfigFile
 from worker.settings import Settings, database_url, environment, reveal
 from workflows.incident import IncidentWorkflow
@@ -189,7 +190,7 @@ def build_activities(
     notifiers = build_notifiers(settings) if wired.notifiers is None else wired.notifiers
     chat = wired.chat or default_chat(settings)
     configs = ConfigActivities(config, TemporalRotations(client))
-    notify = NotifyActivities(config, notifiers, url)
+    notify = NotifyActivities(config, notifiers, url, link_signer(settings, url))
     chats = ChatActivities(config, chat)
     rollbacks = RollbackActivities(
         config,
