@@ -37,10 +37,12 @@ from starters.http import log as incident_log
 from starters.http.allow import AllowedMethods
 from starters.http.github import GithubIssuesEvent
 from starters.http.limits import BodyLimit
+from starters.http.links import router as link_routes
 from starters.http.problems import with_schemas
 from starters.http.slack_checks import refuse_unsigned
 from starters.http.tokens import router as token_routes
 from starters.http.webhooks import WebhookCredentials
+from starters.links import SignedLinks, link_signer
 from starters.slack.app import create_slack_app
 from starters.slack.context import SlackContext
 from worker.settings import Settings, database_url, reveal
@@ -97,6 +99,7 @@ def create_app(
     store: Store | None = None,
     github_webhook_secret: str | None = None,
     credentials: Credentials | None = None,
+    links: SignedLinks | None = None,
 ) -> FastAPI:
     """Build the app.
 
@@ -113,6 +116,7 @@ def create_app(
         github_webhook_secret: verifies ``POST /webhooks/github`` deliveries (503 without).
         credentials: the API tokens besides ``token`` (default: those in ``store``'s
             database when it has one; without any, only ``token`` is accepted).
+        links: verifies one-click links at ``/a/{token}`` (without it they answer 404).
     """
 
     @asynccontextmanager
@@ -152,7 +156,9 @@ def create_app(
     app.state.api_token = token
     stored = credentials if credentials is not None else credentials_of(store)
     app.state.authenticator = Authenticator(token, stored)
-    _add_routers(app, webhook_credentials or WebhookCredentials(token), github_webhook_secret)
+    _add_routers(
+        app, webhook_credentials or WebhookCredentials(token), github_webhook_secret, links
+    )
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     app.openapi = with_schemas(app, [AmWebhook, Event, GithubIssuesEvent])  # type: ignore[method-assign]  # FastAPI's documented way to extend the description
@@ -225,6 +231,8 @@ def app_from_settings(
         github_webhook_secret=reveal(settings.github_webhook_secret),
         # Opens nothing yet: the first /api/log request connects and migrates.
         store=SqlStore(database_url(settings)),
+        # The API only verifies links (the worker makes their URLs): no base URL needed.
+        links=link_signer(settings, settings.public_url or ""),
     )
 
 
@@ -248,13 +256,20 @@ async def connect_socket_mode(
     return handler
 
 
-def _add_routers(app: FastAPI, credentials: WebhookCredentials, github_secret: str | None) -> None:
-    """Every route but health and Slack: bearer auth on /api, each webhook its own auth."""
+def _add_routers(
+    app: FastAPI,
+    credentials: WebhookCredentials,
+    github_secret: str | None,
+    links: SignedLinks | None,
+) -> None:
+    """Every route but health and Slack: bearer auth on /api, each webhook its own auth,
+    one-click links their signature."""
     app.include_router(pages.router)
     app.include_router(incidents.router)
     app.include_router(oncall.router)
     app.include_router(incident_log.router)
     app.include_router(token_routes)
+    app.include_router(link_routes(links))
     app.include_router(rotations.router())
     app.include_router(webhooks.router(credentials))
     app.include_router(github_webhook.router(github_secret))
