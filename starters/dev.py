@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
+from pydantic import SecretStr
 from temporalio.client import Client
 
 from starters.api import TocsinClient
@@ -177,6 +178,9 @@ def temporal_command(settings: Settings, binary: str) -> list[str]:
         "start-dev",
         "--ip",
         "127.0.0.1",
+        # The UI follows --ip already; said outright, as the banner promises loopback only.
+        "--ui-ip",
+        "127.0.0.1",
         "--port",
         str(settings.temporal_port),
         "--ui-port",
@@ -198,13 +202,29 @@ def api_token(settings: Settings) -> str:
     """``TOCSIN_API_TOKEN``, else the token kept in ``<data-dir>/api-token`` (made on first run)."""
     if settings.api_token is not None:
         return settings.api_token.get_secret_value()
-    path = settings.data_dir / "api-token"
+    return _kept_secret(settings.data_dir / "api-token")
+
+
+def link_key(settings: Settings) -> str:
+    """``TOCSIN_LINK_KEY``, else the key kept in ``<data-dir>/link-key`` (made on first run),
+    so one-click links in notifications work in ``tocsin dev`` and survive its restarts.
+
+    Only ``tocsin dev`` makes a key up: ``tocsin worker`` and ``tocsin api`` without one
+    leave the links out (and say so).
+    """
+    if settings.link_key is not None:
+        return settings.link_key.get_secret_value()
+    return _kept_secret(settings.data_dir / "link-key")
+
+
+def _kept_secret(path: Path) -> str:
+    """The secret in ``path``, or a new random one written there, readable by us alone."""
     if path.exists():
         return path.read_text().strip()
-    token = secrets.token_urlsafe(32)
+    secret = secrets.token_urlsafe(32)
     path.touch(mode=0o600)
-    path.write_text(token + "\n")
-    return token
+    path.write_text(secret + "\n")
+    return secret
 
 
 async def _connect_when_up(settings: Settings, process: asyncio.subprocess.Process) -> Client:
@@ -232,11 +252,15 @@ async def run_dev(settings: Settings, config: ConfigFile) -> None:
     """
     check_ports(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings = settings.model_copy(
-        update={"temporal_address": f"127.0.0.1:{settings.temporal_port}"}
-    )
     token = api_token(settings)
-    add_secrets([token])  # may come from the data dir, not the environment
+    key = link_key(settings)
+    add_secrets([token, key])  # may come from the data dir, not the environment
+    settings = settings.model_copy(
+        update={
+            "temporal_address": f"127.0.0.1:{settings.temporal_port}",
+            "link_key": SecretStr(key),
+        }
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -292,6 +316,8 @@ def _banner(settings: Settings, token: str, config: ConfigFile) -> None:
         "Tocsin is running (Ctrl-C to stop)",
         f"  config       {config.path}",
         f"  Temporal UI  http://127.0.0.1:{settings.ui_port}/namespaces/{settings.temporal_namespace}/workflows",
+        "               unauthenticated, bound to 127.0.0.1 only: whoever reaches it can read",
+        "               and cancel every workflow (production: see README, Temporal Web UI)",
         f"  Temporal     127.0.0.1:{settings.temporal_port}",
         f"  API          {api}",
         f"  API docs     {api}/docs",
