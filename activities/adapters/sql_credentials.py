@@ -13,11 +13,10 @@ from typing import Any
 from sqlalchemy import Column, String, Table, Text, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from activities.adapters.sql_schema import UtcDateTime, as_utc, metadata
-from activities.adapters.sql_store import READ_ONLY, SqlStore
-
 # One translation of database errors into Unavailable / Rejected for the whole database.
-from activities.adapters.sql_store import _DatabaseErrors as DatabaseErrors
+from activities.adapters.sql_errors import DatabaseErrors
+from activities.adapters.sql_schema import READ_ONLY, UtcDateTime, as_utc, metadata
+from activities.adapters.sql_store import SqlStore
 from activities.credential_models import CredentialRecord, Kind, Scope
 
 # Registered on the store's metadata, so that the migrations are compared with it too.

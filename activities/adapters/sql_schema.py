@@ -19,6 +19,9 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
+# Execution option of connections that only read (SQLite: no write lock taken).
+READ_ONLY = "tocsin_read_only"
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every database.

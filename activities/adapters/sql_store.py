@@ -20,7 +20,6 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
     Connection,
-    Table,
     delete,
     event,
     func,
@@ -28,20 +27,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from activities.adapters.sql_archive import SqlArchive
+from activities.adapters.sql_errors import DatabaseErrors
 from activities.adapters.sql_schema import (
-    archived_alerts,
-    archived_timeline,
+    READ_ONLY,
     as_utc,
     incidents,
     webhook_deliveries,
 )
-from activities.errors import AdapterError, Rejected, Unavailable
 from workflows.archive_models import AlertSpill, TimelineEntries, TimelineSpill
 from workflows.incident_models import IncidentRecord, IncidentStatus, LogQuery
-from workflows.models import Alert, AlertList, TimelineEntry
+from workflows.models import AlertList
 
 log = structlog.get_logger("tocsin.store")
 
@@ -70,8 +69,6 @@ _MIGRATING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] =
 MIGRATION_LOCK = 0x70C51A
 
 SQLITE = "sqlite+aiosqlite"
-# Execution option of connections that only read (SQLite: no write lock taken).
-READ_ONLY = "tocsin_read_only"
 POSTGRES = "postgresql+asyncpg"
 
 # How long a webhook delivery id is remembered. GitHub redelivers (by hand, or through its
@@ -85,9 +82,6 @@ DELIVERY_LIMIT = 10_000
 
 
 RECORD_FIELDS = tuple(IncidentRecord.model_fields)
-
-# Rows per INSERT when archiving (a spill holds a few thousand at most).
-ARCHIVE_BATCH = 500
 
 
 def normalise_url(url: str) -> URL:
@@ -138,6 +132,7 @@ class SqlStore:
     ) -> None:
         self._url = normalise_url(url)
         self._sqlite = self._url.drivername == SQLITE
+        self._archive = SqlArchive(self)
         self._engine = self._create_engine()
         self._migrated = False
         self._delivery_window = delivery_window
@@ -172,7 +167,7 @@ class SqlStore:
         async with _MIGRATING.setdefault(asyncio.get_running_loop(), asyncio.Lock()):
             if self._migrated:
                 return
-            async with self._guard("migrate"):
+            async with self.guard("migrate"):
                 if self._sqlite and self._url.database not in (None, "", ":memory:"):
                     Path(self._url.database).parent.mkdir(parents=True, exist_ok=True)
                 async with self._engine.begin() as conn:
@@ -196,7 +191,7 @@ class SqlStore:
             set_=updates,
             where=incidents.c.status_rank <= stmt.excluded.status_rank,
         )
-        async with self._guard("upsert", incident_id=record.id), self._engine.begin() as conn:
+        async with self.guard("upsert", incident_id=record.id), self._engine.begin() as conn:
             result = await conn.execute(upsert)
         if result.rowcount == 0:
             log.info(
@@ -216,7 +211,7 @@ class SqlStore:
         if query.service is not None:
             stmt = stmt.where(incidents.c.service == query.service)
         stmt = stmt.order_by(incidents.c.declared_at.desc(), incidents.c.id.desc())
-        async with self._guard("list"), self._engine.connect() as conn:
+        async with self.guard("list"), self._engine.connect() as conn:
             await conn.execution_options(**{READ_ONLY: True})
             rows = (await conn.execute(stmt.limit(query.limit))).mappings().all()
         return [IncidentRecord.model_validate(dict(row)) for row in rows]
@@ -251,7 +246,7 @@ class SqlStore:
             rows.source == source, rows.delivery_id.in_(beyond_limit.scalar_subquery())
         )
         context = {"source": source, "delivery": delivery_id}
-        async with self._guard("remember delivery", **context), self._engine.begin() as conn:
+        async with self.guard("remember delivery", **context), self._engine.begin() as conn:
             await conn.execute(expired)
             added = (await conn.execute(add)).rowcount == 1
             if added:
@@ -266,122 +261,38 @@ class SqlStore:
             rows.source == source, rows.delivery_id == delivery_id
         )
         context = {"source": source, "delivery": delivery_id}
-        async with self._guard("forget delivery", **context), self._engine.begin() as conn:
+        async with self.guard("forget delivery", **context), self._engine.begin() as conn:
             await conn.execute(forget)
 
     async def archive_timeline(self, spill: TimelineSpill) -> None:
         """Store the spilled entries; those already stored (same subject and seq) stay."""
-        rows = [
-            {"subject": spill.subject, "seq": spill.start + i, **entry.model_dump(mode="python")}
-            for i, entry in enumerate(spill.entries)
-        ]
-        await self._archive(archived_timeline, rows, spill.subject)
+        await self._archive.archive_timeline(spill)
 
     async def archive_alerts(self, spill: AlertSpill) -> None:
-        """Store the spilled alerts (as JSON); those already stored stay."""
-        rows = [
-            {
-                "subject": spill.subject,
-                "seq": spill.start + i,
-                "fingerprint": alert.fingerprint,
-                "status": alert.status,
-                "alert": alert.model_dump_json(),
-            }
-            for i, alert in enumerate(spill.alerts)
-        ]
-        await self._archive(archived_alerts, rows, spill.subject)
+        """Store the spilled alerts; those already stored stay."""
+        await self._archive.archive_alerts(spill)
 
     async def read_timeline(
         self, subject: str, offset: int = 0, limit: int = 500
     ) -> TimelineEntries:
         """Archived entries of ``subject`` from sequence number ``offset``, oldest first."""
-        c = archived_timeline.c
-        rows, total = await self._read(archived_timeline, subject, offset, limit)
-        entries = [
-            TimelineEntry(at=row[c.at], kind=row[c.kind], text=row[c.text], by=row[c.by])
-            for row in rows
-        ]
-        return TimelineEntries(total=total, entries=entries, offset=offset, archived=total)
+        return await self._archive.read_timeline(subject, offset, limit)
 
     async def read_alerts(self, subject: str, offset: int = 0, limit: int = 500) -> AlertList:
         """Archived alerts of ``subject`` from sequence number ``offset``, oldest first."""
-        rows, total = await self._read(archived_alerts, subject, offset, limit)
-        alerts = [Alert.model_validate_json(row[archived_alerts.c.alert]) for row in rows]
-        return AlertList(total=total, alerts=alerts, archived=total)
+        return await self._archive.read_alerts(subject, offset, limit)
 
-    async def _archive(self, table: Table, rows: list[dict[str, Any]], subject: str) -> None:
-        """Insert ``rows``, skipping keys already there: a retried spill writes nothing twice."""
-        if not rows:
-            return
-        await self.migrate()
-        insert = postgresql.insert if not self._sqlite else sqlite.insert
-        stmt = insert(table).on_conflict_do_nothing(index_elements=[table.c.subject, table.c.seq])
-        context = {"subject": subject, "first": rows[0]["seq"], "count": len(rows)}
-        async with self._guard(f"archive {table.name}", **context), self._engine.begin() as conn:
-            for start in range(0, len(rows), ARCHIVE_BATCH):
-                await conn.execute(stmt, rows[start : start + ARCHIVE_BATCH])
-
-    async def _read(
-        self, table: Table, subject: str, offset: int, limit: int
-    ) -> tuple[list[Any], int]:
-        await self.migrate()
-        page = (
-            select(table)
-            .where(table.c.subject == subject, table.c.seq >= offset)
-            .order_by(table.c.seq)
-            .limit(limit)
-        )
-        count = select(func.count()).select_from(table).where(table.c.subject == subject)
-        async with (
-            self._guard(f"read {table.name}", subject=subject),
-            self._engine.connect() as conn,
-        ):
-            await conn.execution_options(**{READ_ONLY: True})
-            rows = (await conn.execute(page)).mappings().all()
-            total = (await conn.execute(count)).scalar_one()
-        return list(rows), int(total)
+    @property
+    def sqlite(self) -> bool:
+        return self._sqlite
 
     async def close(self) -> None:
         """Close the connection pool."""
         await self._engine.dispose()
 
-    def _guard(self, action: str, **context: object) -> _DatabaseErrors:
-        return _DatabaseErrors(action, self.url, context)
-
-
-class _DatabaseErrors:
-    """Turns driver and SQLAlchemy errors into the adapter errors activities understand."""
-
-    def __init__(self, action: str, url: str, context: dict[str, object]) -> None:
-        self._action = action
-        self._url = url
-        self._context = context
-
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, err: BaseException | None, _: object
-    ) -> None:
-        if err is None or isinstance(err, AdapterError):
-            return
-        if not isinstance(err, SQLAlchemyError | OSError):
-            return
-        # The driver's own message: SQLAlchemy's would repeat the statement and its values.
-        said = str(getattr(err, "orig", None) or err).strip()
-        reason = said.splitlines()[0][:300] if said else "no message"
-        log.warning(
-            "incident log failed",
-            action=self._action,
-            url=self._url,
-            error=type(err).__name__,
-            reason=reason,
-            **self._context,
-        )
-        message = f"incident log ({self._action}): {type(err).__name__}: {reason}"
-        if isinstance(err, DataError | IntegrityError):
-            raise Rejected(message) from err
-        raise Unavailable(message) from err
+    def guard(self, action: str, **context: object) -> DatabaseErrors:
+        """Turn this block's database errors into adapter errors, logged with ``context``."""
+        return DatabaseErrors(action, self.url, context)
 
 
 async def open_store(url: str) -> SqlStore:
