@@ -94,6 +94,10 @@ class PageInput(BaseModel):
     purpose: str | None = None
     # Escalate through these steps instead of the team's policy (no repeat).
     steps: list[InlineStep] | None = None
+    # Continue as new past this many history events (0: when Temporal suggests it).
+    history_limit: int = Field(default=0, ge=0)
+    # Set when the page continues as new: what its next run needs.
+    carried: PageCarry | None = None
 
 
 class PageState(BaseModel):
@@ -133,6 +137,42 @@ class PageState(BaseModel):
     timeline_omitted: int = 0
     # The page's message in the team channel, updated in place as the page moves.
     channel_message: str | None = None
+    # A page that lives long continues as new and keeps only its newest timeline entries,
+    # resolved alerts and notifications; the older ones went to the archive (the store).
+    continued: int = 0
+    # Entries recorded before the first one held here, in the archive (timeline_dropped of
+    # them were lost: the archive was down when the page continued as new).
+    timeline_archived: int = 0
+    timeline_dropped: int = 0
+    alerts_archived: int = 0
+    alerts_dropped: int = 0
+    notified_omitted: int = 0
+
+
+# What a page waits for: an acknowledgement (a step's timer), its resolution, the end of
+# the flap window.
+PagePhase = Literal["escalating", "open", "flap"]
+
+
+class PageCarry(BaseModel):
+    """What a page's next run needs when it continues as new, besides its (trimmed) state:
+    where its escalation stands, so the acknowledgement timer fires at the same instant."""
+
+    state: PageState
+    phase: PagePhase = "open"
+    step_index: int = 0
+    step_round: int = 0
+    ack_timeout_seconds: float = 0.0
+    flap_until: datetime | None = None
+    # Who may act on the page: the team as last resolved, and everyone ever notified.
+    members: list[str] = Field(default_factory=list)
+    responders: list[str] = Field(default_factory=list)
+    escalate_requested: bool = False
+    config_error: str | None = None
+    channel: str | None = None
+
+
+PageInput.model_rebuild()  # it names PageCarry, defined after it
 
 
 class PageCard(BaseModel):

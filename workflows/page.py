@@ -5,6 +5,10 @@ that moment (an activity), every recipient is notified concurrently on their con
 methods in order (a failing method is retried, then the next one is tried), and the
 acknowledgement timer runs independently of the notifications, so a slow or failing
 notifier never delays an escalation.
+
+A page can live for months (a flapping alert group): when its history grows long it
+archives its older timeline entries and resolved alerts (``workflows.page_carry``) and
+continues as new, its escalation timer due at the same instant.
 """
 
 from __future__ import annotations
@@ -13,65 +17,55 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, FailureError
+from temporalio.exceptions import ActivityError
 
 from workflows import search
-from workflows.chat_models import ChatPost
+from workflows.archive_models import TimelineEntries, TimelineSlice
 from workflows.durations import format_duration
 from workflows.failures import activity_failure
 from workflows.models import (
-    Alert,
     AlertBatch,
     AlertList,
     AlertQuery,
     NotificationRecord,
-    NotifyInput,
     PageAcknowledged,
     PageActionInput,
     PageCard,
+    PageCarry,
     PageInput,
     PageState,
     PageStatus,
     Recipient,
-    ResolveStepInput,
     ResolveStepResult,
     TimelineEntry,
 )
+from workflows.page_activities import notify, post_card, resolve_step, tell
+from workflows.page_alerts import alert_index, alert_notes, alert_verdict, merge_alerts
+from workflows.page_continue import Continuation
+from workflows.page_rules import (
+    acknowledge_refusal,
+    escalate_refusal,
+    mark_acknowledged,
+    mark_reopened,
+    mark_resolved,
+    opened_state,
+    opening_note,
+    responder_refusal,
+    start_step,
+    with_note,
+)
 from workflows.page_views import (
-    alert_listing,
+    alert_slice,
     bounded_view,
     count_alerts,
     render_details,
+    timeline_slice,
 )
 from workflows.policy import Position, next_position
 
-with workflow.unsafe.imports_passed_through():
-    from activities.config import ConfigActivities
-    from activities.incident import ChatActivities
-    from activities.notify import NotifyActivities
-
-RESOLVE_TIMEOUT = timedelta(seconds=10)
-RESOLVE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
-)
 CONFIG_RETRY_DELAY = timedelta(minutes=1)
-NOTIFY_TIMEOUT = timedelta(seconds=30)
-NOTIFY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=3,
-    non_retryable_error_types=["Rejected", "NotConfigured"],
-)
-# The team channel's copy of the page is a courtesy: it never holds a page up.
-CARD_TIMEOUT = timedelta(seconds=30)
-CARD_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=8,
-    non_retryable_error_types=["Rejected", "NotConfigured", "NotFound"],
-)
+# Pages started before continue-as-new replay without it.
+CARRY_PATCH = "page-continue-as-new"
 
 
 @workflow.defn
@@ -80,58 +74,47 @@ class PageWorkflow:
 
     @workflow.init
     def __init__(self, page: PageInput) -> None:
-        self._state = PageState(
-            id=page.key,
-            workflow_id=workflow.info().workflow_id,
-            team=page.team,
-            summary=page.summary,
-            details=page.details,
-            dedup_key=page.dedup_key,
-            source=page.source,
-            created_by=page.created_by,
-            created_at=workflow.now(),
-            service=page.service,
-            severity=page.severity,
-            urgency=page.urgency,
-            unrouted=page.unrouted,
+        self._input = page
+        # Besides the state, what a next run would need: where the escalation stands, who
+        # may act (the whole carry when this run continues an earlier one).
+        self._run = page.carried or PageCarry(
+            state=opened_state(page, workflow.info().workflow_id, workflow.now()),
+            # Seeded from the starter's view of the config so an ack can land before step
+            # 1 resolves; refreshed from the config at every step.
+            members=page.team_members,
         )
-        self._policy = page.policy
-        self._steps = page.steps
-        self._notify_workflow = page.notify_workflow
-        self._purpose = page.purpose
+        self._state = self._run.state
         self._flap_window = timedelta(seconds=page.flap_window_seconds)
-        self._opened = False
-        self._alert_index: dict[str, int] = {}
-        # Seeded from the starter's view of the config so an ack can land before step 1
-        # resolves; refreshed from the config at every step.
-        self._members: set[str] = set(page.team_members)
-        self._escalate_requested = False
+        self._opened = page.carried is not None
+        self._alert_index = alert_index(self._state.alerts)
+        # Kept up to date as alerts merge: counting them for every delivery costs a storm.
+        self._firing = count_alerts(self._state.alerts, "firing")
         self._notifications: list[asyncio.Task[None]] = []
-        self._config_error: str | None = None
-        self._channel: str | None = None
         self._card_shown: PageCard | None = None
         self._card_task: asyncio.Task[None] | None = None
         self._finished = False
+        self._waits = Continuation(page, self._run, self._quiet, self._record)
 
     @workflow.run
     async def run(self, page: PageInput) -> PageState:
-        opener = page.created_by or page.source
-        firing = count_alerts(self._state.alerts, "firing")
-        alerts = (
-            f" ({firing} alert{'s' if firing != 1 else ''} firing)" if self._state.alerts else ""
-        )
-        self._record(
-            "triggered", f"Page opened by {opener}: {page.summary}{alerts}", by=page.created_by
-        )
-        self._opened = True
-        if page.route_note:
-            self._record("unrouted" if page.unrouted else "route", page.route_note)
+        resume = page.carried is not None
+        self._waits.enabled = resume or workflow.patched(CARRY_PATCH)
+        if not resume:
+            self._record("triggered", opening_note(page, self._state), by=page.created_by)
+            self._opened = True
+            if page.route_note:
+                self._record("unrouted" if page.unrouted else "route", page.route_note)
+        elif self._run.channel is not None:
+            self._follow_channel(self._run.channel, shown=PageCard.of(self._state))
+        phase = self._run.phase if resume else "escalating"
         while True:
-            if self._state.status == PageStatus.triggered:
-                await self._escalate()
-            await workflow.wait_condition(lambda: self._state.status == PageStatus.resolved)
-            if not await self._reopened_within_flap_window():
+            if phase == "escalating" and self._state.status == PageStatus.triggered:
+                await self._escalate(resume)
+            if phase != "flap":
+                await self._waits.wait(lambda: self._state.status == PageStatus.resolved, "open")
+            if not await self._reopened_within_flap_window(resume=phase == "flap"):
                 break
+            phase, resume = "escalating", False
         # Let notifications already under way finish so their outcome is on record.
         self._finished = True
         await asyncio.gather(*self._notifications)
@@ -139,52 +122,64 @@ class PageWorkflow:
         self._publish()
         return bounded_view(self._state)
 
-    async def _reopened_within_flap_window(self) -> bool:
+    async def _reopened_within_flap_window(self, resume: bool) -> bool:
         """After an alert page resolves, wait the flap window for it to fire again."""
         if not self._flap_window:
             return False
+        if not resume:
+            self._run.flap_until = workflow.now() + self._flap_window
         try:
-            await workflow.wait_condition(
+            await self._waits.wait(
                 lambda: self._state.status != PageStatus.resolved,
-                timeout=self._flap_window,
-                timeout_summary="flap window",
+                "flap",
+                self._run.flap_until,
+                "flap window",
             )
         except TimeoutError:
             return False
         return True
 
-    async def _escalate(self) -> None:
-        position = Position()
-        self._state.escalation_exhausted = False
-        self._escalate_requested = False
+    async def _escalate(self, resume: bool) -> None:
+        """Step through the policy; a continued page resumes where its last run waited."""
+        run = self._run
+        position = Position(run.step_round, run.step_index) if resume else Position()
+        if not resume:
+            self._state.escalation_exhausted = False
+            run.escalate_requested = False
         while self._state.status == PageStatus.triggered:
-            step = await self._resolve(position.index)
-            if self._state.status != PageStatus.triggered:
-                return
-            if position.index >= step.step_count:
-                # The policy shrank under us: treat it as run through.
-                self._exhaust()
-                return
-            self._start_step(position, step)
-            timeout = timedelta(seconds=step.ack_timeout_seconds)
-            self._state.next_escalation_at = workflow.now() + timeout
-            self._publish()
+            run.step_index, run.step_round = position.index, position.round
+            due = self._state.next_escalation_at if resume else None
+            resume = False
+            if due is None:
+                step = await self._resolve(position.index)
+                if self._state.status != PageStatus.triggered:
+                    return
+                if position.index >= step.step_count:
+                    # The policy shrank under us: treat it as run through.
+                    self._exhaust()
+                    return
+                self._start_step(position, step)
+                run.ack_timeout_seconds = step.ack_timeout_seconds
+                due = workflow.now() + timedelta(seconds=step.ack_timeout_seconds)
+                self._state.next_escalation_at = due
+                self._publish()
             try:
-                await workflow.wait_condition(
-                    lambda: self._state.status != PageStatus.triggered or self._escalate_requested,
-                    timeout=timeout,
-                    timeout_summary=f"ack timeout step {position.index + 1}",
+                await self._waits.wait(
+                    lambda: self._state.status != PageStatus.triggered or run.escalate_requested,
+                    "escalating",
+                    due,
+                    f"ack timeout step {position.index + 1}",
                 )
             except TimeoutError:
+                waited = format_duration(timedelta(seconds=run.ack_timeout_seconds))
                 self._record(
-                    "timeout",
-                    f"No acknowledgement within {format_duration(timeout)} at step {self._state.step}",
+                    "timeout", f"No acknowledgement within {waited} at step {self._state.step}"
                 )
             self._state.next_escalation_at = None
             if self._state.status != PageStatus.triggered:
                 return
-            self._escalate_requested = False
-            following = next_position(position, step.step_count, step.repeat)
+            run.escalate_requested = False
+            following = next_position(position, self._state.step_count, self._state.repeat)
             if following is None:
                 self._exhaust()
                 return
@@ -193,49 +188,27 @@ class PageWorkflow:
     async def _resolve(self, index: int) -> ResolveStepResult:
         """Resolve a step; while the config cannot (team or policy gone), wait and retry."""
         while True:
-            step = await workflow.execute_activity_method(
-                ConfigActivities.resolve_step,
-                ResolveStepInput(
-                    team=self._state.team,
-                    step_index=index,
-                    at=workflow.now(),
-                    policy=self._policy,
-                    urgency=self._state.urgency,
-                    steps=self._steps,
-                ),
-                start_to_close_timeout=RESOLVE_TIMEOUT,
-                retry_policy=RESOLVE_RETRY,
-                summary=f"resolve step {index + 1}",
+            step = await resolve_step(
+                self._state, index, workflow.now(), self._input.policy, self._input.steps
             )
             if step.error is None:
-                self._config_error = None
-                self._members = set(step.team_members)
+                self._run.config_error = None
+                self._run.members = list(step.team_members)
                 self._follow_channel(step.channel)
                 return step
-            if step.error != self._config_error:
-                self._config_error = step.error
+            if step.error != self._run.config_error:
+                self._run.config_error = step.error
                 self._record(
                     "config-error", f"Cannot escalate: {step.error}; retrying every minute"
                 )
                 self._publish()
-            await workflow.sleep(CONFIG_RETRY_DELAY, summary="config retry")
+            await self._waits.sleep(CONFIG_RETRY_DELAY, "escalating", "config retry")
             if self._state.status != PageStatus.triggered:
                 return step
 
     def _start_step(self, position: Position, step: ResolveStepResult) -> None:
-        self._state.policy = step.policy
-        self._state.step = position.index + 1
-        self._state.step_count = step.step_count
-        self._state.round = position.round
-        self._state.repeat = step.repeat
-        names = ", ".join(r.person for r in step.recipients) or "nobody"
-        round_note = f" (repeat {position.round})" if position.round else ""
-        self._record(
-            "step",
-            f"Step {self._state.step}/{step.step_count}{round_note}: {', '.join(step.targets)} → {names}",
-        )
-        for target in step.unreachable_targets:
-            self._record("warning", f"{target} reached nobody at step {self._state.step}")
+        for kind, text in start_step(self._state, position, step):
+            self._record(kind, text)
         for recipient in step.recipients:
             self._notifications.append(
                 asyncio.create_task(self._notify(recipient, self._state.step, step.step_count))
@@ -246,23 +219,7 @@ class PageWorkflow:
             if self._state.status != PageStatus.triggered:
                 return
             try:
-                await workflow.execute_activity_method(
-                    NotifyActivities.notify,
-                    NotifyInput(
-                        page_id=self._state.id,
-                        team=self._state.team,
-                        summary=self._state.summary,
-                        details=self._state.details,
-                        person=recipient.person,
-                        person_name=recipient.name,
-                        method=method,
-                        step=step,
-                        step_count=step_count,
-                    ),
-                    start_to_close_timeout=NOTIFY_TIMEOUT,
-                    retry_policy=NOTIFY_RETRY,
-                    summary=f"notify {recipient.person} by {method}",
-                )
+                await notify(self._state, recipient, method, step, step_count)
             except ActivityError as err:
                 reason = activity_failure(err)
                 self._note(recipient.person, step, method, ok=False, error=reason)
@@ -273,11 +230,11 @@ class PageWorkflow:
             return
         self._record("unreachable", f"Could not reach {recipient.person} by any contact method")
 
-    def _follow_channel(self, channel: str | None) -> None:
+    def _follow_channel(self, channel: str | None, shown: PageCard | None = None) -> None:
         """Keep a copy of the page, with its buttons, in the team's channel (if it has one)."""
         if channel is None or self._card_task is not None:
             return
-        self._channel = channel
+        self._run.channel, self._card_shown = channel, shown
         self._card_task = asyncio.create_task(self._keep_card(channel))
         self._notifications.append(self._card_task)
 
@@ -287,18 +244,8 @@ class PageWorkflow:
             card = PageCard.of(self._state)
             if card != self._card_shown:
                 try:
-                    self._state.channel_message = await workflow.execute_activity_method(
-                        ChatActivities.post_message,
-                        ChatPost(
-                            channel=channel,
-                            text=f"[{card.team}] {card.summary} ({card.status.value})",
-                            card=card,
-                            replace=self._state.channel_message,
-                        ),
-                        start_to_close_timeout=CARD_TIMEOUT,
-                        retry_policy=CARD_RETRY,
-                        summary=f"page card in {channel}",
-                    )
+                    message = self._state.channel_message
+                    self._state.channel_message = await post_card(channel, card, message)
                 except ActivityError as err:
                     self._record(
                         "chat-failed", f"Could not update {channel}: {activity_failure(err)}"
@@ -316,53 +263,44 @@ class PageWorkflow:
             "exhausted", "Nobody acknowledged: every escalation step is done; the page stays open"
         )
 
+    def _quiet(self) -> bool:
+        """Nothing under way that a next run could not pick up: notifications, the card."""
+        card_idle = self._card_task is None or PageCard.of(self._state) == self._card_shown
+        return card_idle and all(t.done() for t in self._notifications if t is not self._card_task)
+
     # -- messages -------------------------------------------------------------------
 
     @workflow.update
     def acknowledge(self, action: PageActionInput) -> PageState:
         """Take the page: stops escalation. Only a team member or someone notified may."""
-        self._take(action.by, _with_note(f"Acknowledged by {action.by}", action))
+        self._take(action.by, with_note(f"Acknowledged by {action.by}", action))
         return bounded_view(self._state)
 
     @acknowledge.validator
     def _validate_acknowledge(self, action: PageActionInput) -> None:
-        if self._state.status == PageStatus.acknowledged:
-            raise ValueError(
-                f"page {self._state.id} is already acknowledged by {self._state.acknowledged_by}"
-            )
-        self._require_open()
-        self._require_responder(action.by, "acknowledge")
+        _refuse(acknowledge_refusal(self._state, action.by, self._allowed()))
 
     @workflow.update
     def escalate(self, action: PageActionInput) -> PageState:
         """Skip the rest of the current step's timeout and notify the next step now."""
-        self._escalate_requested = True
-        self._record("escalate", _with_note(f"Escalated now by {action.by}", action), by=action.by)
+        self._run.escalate_requested = True
+        self._record("escalate", with_note(f"Escalated now by {action.by}", action), by=action.by)
         return bounded_view(self._state)
 
     @escalate.validator
     def _validate_escalate(self, action: PageActionInput) -> None:
-        self._require_open()
-        if self._state.status != PageStatus.triggered:
-            raise ValueError(
-                f"page {self._state.id} is {self._state.status.value}: nothing to escalate"
-            )
-        if self._state.escalation_exhausted:
-            raise ValueError(f"page {self._state.id} has run through every escalation step")
-        if self._escalate_requested:
-            raise ValueError(f"page {self._state.id} is already escalating")
-        self._require_responder(action.by, "escalate")
+        escalating = self._run.escalate_requested
+        _refuse(escalate_refusal(self._state, action.by, self._allowed(), escalating=escalating))
 
     @workflow.update
     def resolve(self, action: PageActionInput) -> PageState:
         """Close the page."""
-        self._close(action.by, _with_note(f"Resolved by {action.by}", action))
+        self._close(action.by, with_note(f"Resolved by {action.by}", action))
         return bounded_view(self._state)
 
     @resolve.validator
     def _validate_resolve(self, action: PageActionInput) -> None:
-        self._require_open()
-        self._require_responder(action.by, "resolve")
+        _refuse(responder_refusal(self._state, action.by, "resolve", self._allowed()))
 
     @workflow.signal
     def receive_alerts(self, batch: AlertBatch) -> None:
@@ -375,37 +313,17 @@ class PageWorkflow:
                 self._take(batch.by or batch.source, f"Acknowledged by {batch.by or batch.source}")
             return
         joined, resolved = merge_alerts(self._state.alerts, batch.alerts, self._alert_index)
+        self._firing += len(joined) - len(resolved)
         if not self._opened:
             return  # the start signal: run() records the opening with the alert count
-        firing = count_alerts(self._state.alerts, "firing")
-        if joined:
-            self._record("alert", f"{alert_listing(joined)} firing ({firing} firing)", by=batch.source)
-        if resolved:
-            self._record(
-                "alert", f"{alert_listing(resolved)} resolved ({firing} firing)", by=batch.source
-            )
-        if self._state.status != PageStatus.resolved and firing == 0 and self._state.alerts:
+        firing = self._firing
+        for text in alert_notes(joined, resolved, firing):
+            self._record("alert", text, by=batch.source)
+        verdict = alert_verdict(self._state, firing)
+        if verdict == "resolve":
             self._close(batch.source, "All alerts resolved")
-        elif self._state.status == PageStatus.resolved and firing:
-            self._reopen(batch.source)
-
-    def _reopen(self, source: str) -> None:
-        self._state.flaps += 1
-        was_acknowledged = self._state.acknowledged_by is not None
-        self._state.status = PageStatus.acknowledged if was_acknowledged else PageStatus.triggered
-        self._state.resolved_by = None
-        self._state.resolved_at = None
-        window = format_duration(self._flap_window)
-        then = (
-            f"still acknowledged by {self._state.acknowledged_by}"
-            if was_acknowledged
-            else "escalating again"
-        )
-        self._record(
-            "flap",
-            f"Fired again within {window} of resolving (flap {self._state.flaps}): reopened, {then}",
-            by=source,
-        )
+        elif verdict == "reopen":
+            self._record("flap", mark_reopened(self._state, self._flap_window), by=batch.source)
 
     @workflow.query
     def get_state(self) -> PageState:
@@ -414,44 +332,35 @@ class PageWorkflow:
 
     @workflow.query
     def get_alerts(self, query: AlertQuery) -> AlertList:
-        """Every alert of the page, a slice at a time."""
-        alerts = self._state.alerts
-        return AlertList(
-            total=len(alerts), alerts=alerts[query.offset : query.offset + query.limit]
-        )
+        """The alerts the page holds, a slice at a time, and how many it archived."""
+        return alert_slice(self._state, query)
+
+    @workflow.query
+    def get_timeline(self, query: TimelineSlice) -> TimelineEntries:
+        """The entries the page holds in ``query``'s range (earlier ones are archived)."""
+        return timeline_slice(self._state, query)
 
     def _take(self, by: str, text: str) -> None:
-        self._state.status = PageStatus.acknowledged
-        self._state.acknowledged_by = by
-        self._state.acknowledged_at = workflow.now()
+        mark_acknowledged(self._state, by, workflow.now())
         self._record("acknowledged", text, by=by)
-        if self._notify_workflow is not None:
-            told = PageAcknowledged(page_id=self._state.id, purpose=self._purpose, by=by)
-            self._notifications.append(asyncio.create_task(_tell(self._notify_workflow, told)))
+        if self._input.notify_workflow is not None:
+            told = PageAcknowledged(page_id=self._state.id, purpose=self._input.purpose, by=by)
+            self._notifications.append(asyncio.create_task(tell(self._input.notify_workflow, told)))
 
     @workflow.signal
     def close(self, action: PageActionInput) -> None:
         """Resolve on behalf of the workflow that opened the page (its need is met)."""
         if self._state.status != PageStatus.resolved:
-            self._close(action.by, _with_note(f"Closed by {action.by}", action))
+            self._close(action.by, with_note(f"Closed by {action.by}", action))
 
     def _close(self, by: str, text: str) -> None:
-        self._state.status = PageStatus.resolved
-        self._state.resolved_by = by
-        self._state.resolved_at = workflow.now()
+        mark_resolved(self._state, by, workflow.now())
         self._record("resolved", text, by=by)
 
-    def _require_open(self) -> None:
-        if self._state.status == PageStatus.resolved:
-            raise ValueError(f"page {self._state.id} is already resolved")
-
-    def _require_responder(self, person: str, verb: str) -> None:
+    def _allowed(self) -> set[str]:
+        """Who may act on the page: the team's members and everyone notified."""
         notified = {n.person for n in self._state.notified}
-        if person not in self._members and person not in notified:
-            raise ValueError(
-                f"{person!r} may not {verb} page {self._state.id}: "
-                f"not a member of team {self._state.team} and not notified"
-            )
+        return {*self._run.members, *self._run.responders, *notified}
 
     # -- state ----------------------------------------------------------------------
 
@@ -477,48 +386,9 @@ class PageWorkflow:
         status = self._state.status.value
         if workflow.info().typed_search_attributes.get(search.STATUS) != status:
             workflow.upsert_search_attributes([search.STATUS.value_set(status)])
-        workflow.set_current_details(render_details(self._state))
+        workflow.set_current_details(render_details(self._state, self._firing))
 
 
-async def _tell(workflow_id: str, told: PageAcknowledged) -> None:
-    """Tell the workflow that opened the page; one that has ended no longer needs to know."""
-    try:
-        await workflow.get_external_workflow_handle(workflow_id).signal("page_acknowledged", told)
-    except FailureError as err:  # the opener ended (an incident resolved meanwhile)
-        workflow.logger.info("%s has ended; not told of %s (%s)", workflow_id, told.page_id, err)
-
-
-def merge_alerts(
-    known: list[Alert], incoming: list[Alert], index: dict[str, int] | None = None
-) -> tuple[list[Alert], list[Alert]]:
-    """Merge ``incoming`` into ``known`` by fingerprint, in place.
-
-    ``index`` (fingerprint → position in ``known``) is kept up to date when given, so a
-    page with thousands of alerts does not rebuild it for every delivery.
-
-    Returns:
-        The alerts that joined (new, or firing again) and those that resolved.
-    """
-    if index is None:
-        index = {a.fingerprint: i for i, a in enumerate(known)}
-    joined: list[Alert] = []
-    resolved: list[Alert] = []
-    for alert in incoming:
-        at = index.get(alert.fingerprint)
-        before = known[at].status if at is not None else None
-        if at is None:
-            index[alert.fingerprint] = len(known)
-            known.append(alert)
-        else:
-            known[at] = alert
-        if alert.status == "firing" and before != "firing":
-            joined.append(alert)
-        elif alert.status == "resolved" and before == "firing":
-            resolved.append(alert)
-    return joined, resolved
-
-
-def _with_note(text: str, action: PageActionInput) -> str:
-    return f"{text}: {action.note}" if action.note else text
-
-
+def _refuse(refusal: str | None) -> None:
+    if refusal is not None:
+        raise ValueError(refusal)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from workflows import search
-from workflows.models import Alert, PageState, PageStatus
+from workflows.archive_models import TimelineEntries, TimelineSlice
+from workflows.models import Alert, AlertList, AlertQuery, PageState, PageStatus
 
 MAX_ALERTS_SHOWN = 100
 
@@ -42,8 +43,9 @@ def page_summary(team: str, summary: str) -> str:
     return f"[{team}] {summary}"[:200]
 
 
-def render_details(state: PageState) -> str:
-    """Markdown shown as *Current Details* in the Temporal Web UI."""
+def render_details(state: PageState, firing: int | None = None) -> str:
+    """Markdown shown as *Current Details* in the Temporal Web UI (``firing``: the number
+    of firing alerts when the caller keeps count, so a storm does not count them again)."""
     head = f"**{state.status.value.upper()}** · team `{state.team}` · page `{state.id}`"
     if state.service:
         head += f" · service `{state.service}`"
@@ -54,11 +56,11 @@ def render_details(state: PageState) -> str:
     lines = [head]
     if state.unrouted:
         lines.append("**Unrouted:** no route matched; sent to the default route")
-    if state.alerts:
-        firing = count_alerts(state.alerts, "firing")
-        lines.append(f"**Alerts:** {firing} firing, {len(state.alerts) - firing} resolved")
-    if state.flaps:
-        lines.append(f"**Flaps:** {state.flaps}")
+    if state.alerts or state.alerts_archived:
+        firing = count_alerts(state.alerts, "firing") if firing is None else firing
+        resolved = len(state.alerts) - firing + state.alerts_archived
+        lines.append(f"**Alerts:** {firing} firing, {resolved} resolved")
+    lines += _history_lines(state)
     if state.step:
         step = f"step {state.step}/{state.step_count}"
         if state.repeat:
@@ -81,16 +83,33 @@ def render_details(state: PageState) -> str:
     return "\n\n".join(lines)
 
 
+def _history_lines(state: PageState) -> list[str]:
+    lines: list[str] = []
+    if state.flaps:
+        lines.append(f"**Flaps:** {state.flaps}")
+    if state.continued:
+        lines.append(
+            f"**Archived:** {state.timeline_archived} timeline entries, "
+            f"{state.alerts_archived} resolved alerts (run {state.continued + 1})"
+        )
+    return lines
+
+
 def bounded_view(state: PageState) -> PageState:
     """The state as queries and updates return it: never near Temporal's 2 MiB payload limit.
 
     An alert storm can put thousands of alerts and timeline entries on one page. The view
     keeps up to 100 alerts (firing first; all of them through ``get_alerts``) and the first
-    50 and last 450 timeline entries, and says how many it left out.
+    50 and last 450 timeline entries it holds, and says how many it left out. A page that
+    continued as new holds only its newest entries and resolved alerts: ``alerts_total``
+    counts the archived alerts too, ``timeline_archived`` says how many entries came first.
     """
     alerts = state.alerts
     firing = [a for a in alerts if a.status == "firing"]
-    update: dict[str, object] = {"alerts_total": len(alerts), "alerts_firing": len(firing)}
+    update: dict[str, object] = {
+        "alerts_total": len(alerts) + state.alerts_archived,
+        "alerts_firing": len(firing),
+    }
     if len(alerts) > MAX_ALERTS_SHOWN:
         resolved = [a for a in alerts if a.status != "firing"]
         update["alerts"] = (firing + resolved)[:MAX_ALERTS_SHOWN]
@@ -99,6 +118,29 @@ def bounded_view(state: PageState) -> PageState:
         update["timeline"] = timeline[:TIMELINE_HEAD] + timeline[-TIMELINE_TAIL:]
         update["timeline_omitted"] = len(timeline) - TIMELINE_HEAD - TIMELINE_TAIL
     return state.model_copy(update=update)
+
+
+def alert_slice(state: PageState, query: AlertQuery) -> AlertList:
+    """A slice of the alerts the page holds, and how many it archived."""
+    return AlertList(
+        total=len(state.alerts),
+        alerts=state.alerts[query.offset : query.offset + query.limit],
+        archived=state.alerts_archived,
+    )
+
+
+def timeline_slice(state: PageState, query: TimelineSlice) -> TimelineEntries:
+    """The entries of ``query``'s range that the page holds, from sequence number ``offset``
+    on (those before ``state.timeline_archived`` are in the archive)."""
+    first = state.timeline_archived
+    start = max(query.offset, first)
+    end = max(query.offset + query.limit, start)
+    return TimelineEntries(
+        total=first + len(state.timeline),
+        entries=state.timeline[start - first : end - first],
+        offset=start,
+        archived=first,
+    )
 
 
 def alert_listing(alerts: list[Alert], shown: int = 5) -> str:

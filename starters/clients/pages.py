@@ -18,6 +18,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 from starters.errors import PageNotFound, Rejected
 from starters.updates import answer, require_running
 from workflows import search
+from workflows.archive_models import TimelineEntries, TimelineSlice
 from workflows.ids import page_key, page_workflow_id
 from workflows.models import (
     AlertBatch,
@@ -119,6 +120,13 @@ class PageWorkflowClient:
         """A slice of the page's alerts."""
         handle = self._handle(page_id)
         return await answer(handle.query(PageWorkflow.get_alerts, query), _missing(page_id))
+
+    async def get_timeline(self, page_id: str, offset: int, limit: int) -> TimelineEntries:
+        """The entries ``[offset, offset + limit)`` of the page's timeline that it holds (a
+        page that continued as new holds its newest; the ``archived`` before are stored)."""
+        handle = self._handle(page_id)
+        query = TimelineSlice(subject=handle.id, offset=offset, limit=limit)
+        return await answer(handle.query(PageWorkflow.get_timeline, query), _missing(page_id))
 
     async def describe(self, page_id: str) -> WorkflowExecutionDescription:
         """What Temporal knows of the page's run: status, start time, history length."""

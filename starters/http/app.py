@@ -32,7 +32,7 @@ from starters.credentials.stores import credentials_of
 from starters.errors import IncidentNotFound, InvalidRequest, PageNotFound, Rejected
 from starters.events import Event
 from starters.http import github as github_webhook
-from starters.http import incidents, oncall, pages, rotations, webhooks
+from starters.http import incidents, oncall, page_archive, pages, rotations, webhooks
 from starters.http import log as incident_log
 from starters.http.allow import AllowedMethods
 from starters.http.github import GithubIssuesEvent
@@ -265,6 +265,7 @@ def _add_routers(
     """Every route but health and Slack: bearer auth on /api, each webhook its own auth,
     one-click links their signature."""
     app.include_router(pages.router)
+    app.include_router(page_archive.router)
     app.include_router(incidents.router)
     app.include_router(oncall.router)
     app.include_router(incident_log.router)

@@ -8,6 +8,7 @@ patched change, run this module with ``TOCSIN_RECORD_HISTORIES=1``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from datetime import timedelta
@@ -45,7 +46,7 @@ from workflows.incident_models import (
     RollbackOutcome,
     UpdateInput,
 )
-from workflows.models import PageActionInput, PageInput
+from workflows.models import Alert, AlertBatch, PageActionInput, PageInput
 from workflows.page import PageWorkflow
 from workflows.rotation import RotationWorkflow
 from workflows.rotation_models import (
@@ -123,6 +124,7 @@ class TestReplay:
             "incident-rolled-back",
             "incident-transitions",
             "incident-continued",
+            "page-continued",
             "rotation-handoff",
             "shift-week",
         }
@@ -218,6 +220,105 @@ class TestContinuedIncidentReplay:
         await replayer().replay_workflow(history)
         if os.environ.get("TOCSIN_RECORD_HISTORIES"):
             (HISTORIES / "incident-continued.json").write_text(history.to_json())
+
+
+async def record_continued_page_histories(
+    env: WorkflowEnvironment, config: Path
+) -> list[WorkflowHistory]:
+    """A page whose alerts churn while it escalates: past 400 history events it spills its
+    timeline and resolved alerts to the archive and continues as new, three times; its
+    second step's timer, set in the first run, fires in a later one. Acknowledged, then
+    resolved by its alerts, it ends after its flap window. Every run's history."""
+    task_queue = f"replay-{uuid.uuid4()}"
+    key = f"replay-continued-{uuid.uuid4().hex[:6]}"
+    async with build_worker(
+        env.client,
+        Settings(),
+        ConfigFile(config),
+        store=MemoryStore(),
+        notifiers={"console": RecordingNotifier(), "apprise": RecordingNotifier()},
+        task_queue=task_queue,
+    ):
+        first = [Alert(fingerprint="steady", status="firing", summary="disk full")]
+        handle = await env.client.start_workflow(
+            PageWorkflow.run,
+            PageInput(
+                key=key,
+                team="delivery",
+                summary="DiskFull on gitserver-0",
+                source="alertmanager",
+                team_members=["alice", "bob", "dana"],
+                flap_window_seconds=300,
+                history_limit=400,
+            ),
+            id=f"page-{key}",
+            task_queue=task_queue,
+            start_signal="receive_alerts",
+            start_signal_args=[AlertBatch(source="alertmanager", alerts=first)],
+        )
+        page = env.client.get_workflow_handle_for(PageWorkflow.run, handle.id)
+        sent = 0
+        while len(await run_ids(env.client, handle.id)) < 4:
+            described = await page.describe()
+            for n in range(sent + 1, sent + 121):
+                churn = [
+                    Alert(fingerprint=f"n{n}", status="firing", summary=f"n{n}"),
+                    Alert(fingerprint=f"n{n - 1}", status="resolved", summary=f"n{n - 1}"),
+                ]
+                await page.signal(
+                    PageWorkflow.receive_alerts, AlertBatch(source="am", alerts=churn)
+                )
+            for _ in range(200):
+                now = await page.describe()
+                if now.run_id != described.run_id or now.history_length <= 400:
+                    break
+                await asyncio.sleep(0.05)
+            sent += 120
+            await env.sleep(timedelta(minutes=4))
+        await page.execute_update(PageWorkflow.acknowledge, PageActionInput(by="alice"))
+        done = [
+            Alert(fingerprint=fp, status="resolved", summary=fp) for fp in (f"n{sent}", "steady")
+        ]
+        await page.signal(PageWorkflow.receive_alerts, AlertBatch(source="am", alerts=done))
+        await env.sleep(timedelta(minutes=6))
+        final = await page.result()
+        # The second step's timer, set in the first run, fired on time in a later one.
+        (second,) = [n for n in final.notified if n.step == 2]
+        assert final.continued >= 3
+        assert (
+            timedelta(minutes=10) <= second.at - final.created_at < timedelta(minutes=10, seconds=5)
+        )
+        return [
+            await env.client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
+            for run_id in await run_ids(env.client, handle.id)
+        ]
+
+
+class TestContinuedPageReplay:
+    async def test_fresh_continued_page_histories_replay(
+        self, time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    ) -> None:
+        """Every run of a page that continued as new replays; a middle run resumed from
+        the carry, archived, and continued again."""
+        config = tmp_path / "tocsin.yaml"
+        config.write_text(CONFIG)
+        histories = await record_continued_page_histories(time_skipping_env, config)
+        assert len(histories) >= 3
+        middle = histories[1]
+        started = middle.events[0].workflow_execution_started_event_attributes
+        assert started.continued_execution_run_id
+        activities = [
+            e.activity_task_scheduled_event_attributes.activity_type.name
+            for e in middle.events
+            if e.HasField("activity_task_scheduled_event_attributes")
+        ]
+        assert "archive_timeline" in activities
+        assert "archive_alerts" in activities
+        assert middle.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+        for history in histories:
+            await replayer().replay_workflow(history)
+        if os.environ.get("TOCSIN_RECORD_HISTORIES"):
+            (HISTORIES / "page-continued.json").write_text(middle.to_json())
 
 
 class TestRotationReplay:

@@ -1,0 +1,149 @@
+"""What a page asks of the world, each call with its timeout and retry policy: resolving a
+step against the config, notifying a person, the team channel's card, the archive, and
+telling the workflow that opened the page. Workflow code (it schedules activities), called
+from :class:`~workflows.page.PageWorkflow`; it keeps no state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import FailureError
+
+from workflows.chat_models import ChatPost
+from workflows.models import (
+    InlineStep,
+    NotifyInput,
+    PageAcknowledged,
+    PageCard,
+    PageState,
+    Recipient,
+    ResolveStepInput,
+    ResolveStepResult,
+)
+from workflows.page_carry import Spill
+
+with workflow.unsafe.imports_passed_through():
+    from activities.config import ConfigActivities
+    from activities.incident import ChatActivities
+    from activities.notify import NotifyActivities
+    from activities.store import StoreActivities
+
+RESOLVE_TIMEOUT = timedelta(seconds=10)
+RESOLVE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
+NOTIFY_TIMEOUT = timedelta(seconds=30)
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=3,
+    non_retryable_error_types=["Rejected", "NotConfigured"],
+)
+# The team channel's copy of the page is a courtesy: it never holds a page up.
+CARD_TIMEOUT = timedelta(seconds=30)
+CARD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=8,
+    non_retryable_error_types=["Rejected", "NotConfigured", "NotFound"],
+)
+# The archive runs beside the page (escalation never waits on it); after about a minute
+# of failures the page continues anyway, carrying what it could not archive (bounded).
+ARCHIVE_TIMEOUT = timedelta(seconds=30)
+ARCHIVE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=6,
+    non_retryable_error_types=["Rejected"],
+)
+
+
+async def resolve_step(
+    state: PageState, index: int, at: datetime, policy: str | None, steps: list[InlineStep] | None
+) -> ResolveStepResult:
+    """Who step ``index`` of the page's policy reaches at ``at``, by the config of now."""
+    return await workflow.execute_activity_method(
+        ConfigActivities.resolve_step,
+        ResolveStepInput(
+            team=state.team,
+            step_index=index,
+            at=at,
+            policy=policy,
+            urgency=state.urgency,
+            steps=steps,
+        ),
+        start_to_close_timeout=RESOLVE_TIMEOUT,
+        retry_policy=RESOLVE_RETRY,
+        summary=f"resolve step {index + 1}",
+    )
+
+
+async def notify(
+    state: PageState, recipient: Recipient, method: str, step: int, step_count: int
+) -> None:
+    """Notify ``recipient`` by one contact method (raises ``ActivityError`` when it fails)."""
+    await workflow.execute_activity_method(
+        NotifyActivities.notify,
+        NotifyInput(
+            page_id=state.id,
+            team=state.team,
+            summary=state.summary,
+            details=state.details,
+            person=recipient.person,
+            person_name=recipient.name,
+            method=method,
+            step=step,
+            step_count=step_count,
+        ),
+        start_to_close_timeout=NOTIFY_TIMEOUT,
+        retry_policy=NOTIFY_RETRY,
+        summary=f"notify {recipient.person} by {method}",
+    )
+
+
+async def post_card(channel: str, card: PageCard, replace: str | None) -> str:
+    """Post the page's card in ``channel`` (in place of ``replace``); its message ref."""
+    return await workflow.execute_activity_method(
+        ChatActivities.post_message,
+        ChatPost(
+            channel=channel,
+            text=f"[{card.team}] {card.summary} ({card.status.value})",
+            card=card,
+            replace=replace,
+        ),
+        start_to_close_timeout=CARD_TIMEOUT,
+        retry_policy=CARD_RETRY,
+        summary=f"page card in {channel}",
+    )
+
+
+async def archive(chosen: Spill) -> None:
+    """Write what a page spills to the archive (raises ``ActivityError`` when it cannot)."""
+    if chosen.timeline is not None:
+        await workflow.execute_activity_method(
+            StoreActivities.archive_timeline,
+            chosen.timeline,
+            start_to_close_timeout=ARCHIVE_TIMEOUT,
+            retry_policy=ARCHIVE_RETRY,
+            summary=f"archive {len(chosen.timeline.entries)} timeline entries",
+        )
+    if chosen.alerts is not None:
+        await workflow.execute_activity_method(
+            StoreActivities.archive_alerts,
+            chosen.alerts,
+            start_to_close_timeout=ARCHIVE_TIMEOUT,
+            retry_policy=ARCHIVE_RETRY,
+            summary=f"archive {len(chosen.alerts.alerts)} alerts",
+        )
+
+
+async def tell(workflow_id: str, told: PageAcknowledged) -> None:
+    """Tell the workflow that opened the page; one that has ended no longer needs to know."""
+    try:
+        await workflow.get_external_workflow_handle(workflow_id).signal("page_acknowledged", told)
+    except FailureError as err:  # the opener ended (an incident resolved meanwhile)
+        workflow.logger.info("%s has ended; not told of %s (%s)", workflow_id, told.page_id, err)
