@@ -70,6 +70,10 @@ PASSTHROUGH_MODULES = (
     "workflows.page_alerts",
     "workflows.page_rules",
     "workflows.page_carry",
+    # Workflow code without a workflow class, on every page's path: imported once, not
+    # again in each run's sandbox (no module state; workflows/ruff.toml keeps it pure).
+    "workflows.page_activities",
+    "workflows.page_continue",
     "workflows.archive_models",
     "workflows.incident_views",
     "workflows.incident_commands",
@@ -169,7 +173,6 @@ def default_chat(settings: Settings) -> Chat:
 
 def _slack(settings: Settings) -> AsyncWebClient | None:
     return slack_client(reveal(settings.slack_bot_token), settings.slack_api_url)
-
 
 
 @dataclass(frozen=True)
