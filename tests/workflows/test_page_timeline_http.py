@@ -83,6 +83,9 @@ async def served(
             start_signal_args=[AlertBatch(source="alertmanager", alerts=alert(0))],
         )
         handle = client.get_workflow_handle_for(PageWorkflow.run, f"page-{page_id}")
+        # Alerts that reach a page before it has opened are counted in its opening line,
+        # not listed one by one: wait for it, so every delivery has its own entry.
+        await ask(handle, lambda s: bool(s.timeline))
         for first in range(1, DELIVERIES - 1, 100):
             last = min(first + 100, DELIVERIES - 1)
             await deliver(handle, [alert(n) for n in range(first, last)], LIMIT)
