@@ -21,6 +21,7 @@ from starters.checks import lookup_message, require_people
 from starters.errors import InvalidRequest, Rejected, TocsinError
 from starters.intake import AlertIntake
 from starters.rotations import BadInput, RotationClient
+from workflows.actors import Acted
 from workflows.incident_models import DeclareRequest, IncidentState
 from workflows.models import OnCallEntry
 
@@ -84,7 +85,7 @@ class TocsinClient(PageApi, IncidentApi):
             raise Rejected(str(err)) from None
 
     async def promote_page(
-        self, page_id: str, by: str, severity: str | None = None, title: str | None = None
+        self, page_id: str, actor: Acted, severity: str | None = None, title: str | None = None
     ) -> tuple[IncidentState, bool]:
         """Declare an incident from a page: its summary, details and service carry over.
 
@@ -94,7 +95,7 @@ class TocsinClient(PageApi, IncidentApi):
             PageNotFound: no such page.
             InvalidRequest: unknown person or severity.
         """
-        require_people(self._config.current(), by)
+        require_people(self._config.current(), actor.by)
         page = await self.get_page(page_id)
         summary = title or page.summary
         request = DeclareRequest(
@@ -102,7 +103,9 @@ class TocsinClient(PageApi, IncidentApi):
             description=page.details,
             severity=severity,
             service=page.service if page.service in self._config.current().services else None,
-            by=by,
+            by=actor.by,
+            via=actor.via,
+            admin=actor.admin,
             from_page=page.id,
         )
         return await self.declare_incident(request, f"page:{page.id}")

@@ -19,6 +19,7 @@ from starters.checks import (
 from starters.clients.incidents import IncidentListItem
 from starters.errors import IncidentNotFound, InvalidRequest
 from starters.incidents import IncidentAction, IncidentClient
+from workflows.actors import Acted
 from workflows.incident_models import (
     CommsConfirmation,
     DeclareRequest,
@@ -135,14 +136,14 @@ class IncidentApi:
         return await self._send(incident_id, confirmation, IncidentClient.confirm_customer_comms)
 
     async def change_incident_severity(
-        self, incident_id: str, severity: str, by: str
+        self, incident_id: str, severity: str, actor: Acted
     ) -> IncidentState:
         """Apply another severity's policy (updates, announcements, paging) from now on."""
         ref = incident_ref(incident_id)
         config = self._config.current()
         require_severity(config, severity)
-        require_people(config, by)
-        return await self.incidents.change_severity(ref, severity, by)
+        require_people(config, actor.by)
+        return await self.incidents.change_severity(ref, severity, actor)
 
     async def issue_changed(self, incident_id: str, event: IssueEvent) -> None:
         """A follow-up's GitHub issue was closed or reopened.

@@ -66,6 +66,7 @@ class PageApi:
             details=request.details,
             dedup_key=request.dedup_key,
             created_by=request.by,
+            created_via=request.via,
             team_members=list(team.members),
         )
         if not await self.pages.open(page):
@@ -98,14 +99,14 @@ class PageApi:
         """A slice of the page's alerts (``get_page`` shows at most 100)."""
         return await self.pages.get_alerts(page_id, AlertQuery(offset=offset, limit=limit))
 
-    async def acknowledge(self, page_id: str, by: str, note: str | None = None) -> PageState:
+    async def acknowledge(self, page_id: str, action: PageActionInput) -> PageState:
         """Acknowledge: stops the escalation."""
-        return await self.pages.acknowledge(page_id, PageActionInput(by=by, note=note))
+        return await self.pages.acknowledge(page_id, action)
 
-    async def escalate(self, page_id: str, by: str, note: str | None = None) -> PageState:
+    async def escalate(self, page_id: str, action: PageActionInput) -> PageState:
         """Notify the next escalation step now."""
-        return await self.pages.escalate(page_id, PageActionInput(by=by, note=note))
+        return await self.pages.escalate(page_id, action)
 
-    async def resolve(self, page_id: str, by: str, note: str | None = None) -> PageState:
+    async def resolve(self, page_id: str, action: PageActionInput) -> PageState:
         """Close the page."""
-        return await self.pages.resolve(page_id, PageActionInput(by=by, note=note))
+        return await self.pages.resolve(page_id, action)

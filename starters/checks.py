@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from starters.errors import IncidentNotFound, InvalidRequest
 from starters.incidents import INCIDENT_ID, severity_policy
@@ -26,6 +27,8 @@ class NewPage(BaseModel):
     details: str | None = Field(default=None, max_length=20_000)
     dedup_key: str | None = Field(default=None, pattern=PAGE_KEY.pattern)
     by: str | None = Field(default=None, min_length=1, max_length=64)
+    # Filled by Tocsin from the credential (see workflows.actors); a value sent is replaced.
+    via: SkipJsonSchema[str | None] = None
 
 
 def incident_ref(incident_id: str) -> str:

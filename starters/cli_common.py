@@ -19,6 +19,7 @@ from worker.client import connect
 from worker.config import ConfigError, ConfigFile
 from worker.logging import configure_logging
 from worker.settings import Settings, SettingsError, secret_values
+from workflows.actors import Acted
 from workflows.config import TocsinConfig
 from workflows.instants import check_instant
 
@@ -157,6 +158,21 @@ def actor(value: str | None) -> str:
     if not who:
         raise fail("who is acting? pass --as PERSON or set TOCSIN_USER")
     return who
+
+
+# How timelines name an action taken with the CLI on the server: it holds Temporal's
+# connection, so it may do what an admin may (act for anyone, give roles).
+CLI_VIA = "server CLI"
+
+
+def as_cli(person: str) -> dict[str, Any]:
+    """The actor fields (``by``, ``via``, ``admin``) of a request the CLI makes for ``person``."""
+    return {"by": person, "via": CLI_VIA, "admin": True}
+
+
+def cli_actor(person: str) -> Acted:
+    """The actor of a request the CLI makes for ``person``."""
+    return Acted(**as_cli(person))
 
 
 def model(build: Callable[[], T]) -> T:

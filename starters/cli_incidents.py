@@ -16,6 +16,8 @@ from starters.cli_common import (
     AsOpt,
     ConfigOpt,
     JsonOpt,
+    as_cli,
+    cli_actor,
     client_command,
     emit,
     fail,
@@ -98,7 +100,7 @@ def incident_declare(
             service=service,
             customer_impact=customer_impact,
             security=security,
-            by=actor,
+            **as_cli(actor),
         )
     )
     key = idempotency_key or secrets.token_hex(16)
@@ -187,7 +189,7 @@ def _role_command(role: Role) -> Callable[..., None]:
         as_json: JsonOpt = False,
     ) -> None:
         actor = _actor(as_)
-        body = _model(lambda: RoleInput(person=person, by=actor))
+        body = _model(lambda: RoleInput(person=person, **as_cli(actor)))
         _on_incident(
             config, incident_id, [actor, person], lambda c: assign(c, incident_id, body), as_json
         )
@@ -210,7 +212,7 @@ def incident_update(
 ) -> None:
     """Post a status update (it resets the update reminder)."""
     actor = _actor(as_)
-    update = _model(lambda: UpdateInput(text=text, by=actor))
+    update = _model(lambda: UpdateInput(text=text, **as_cli(actor)))
     _on_incident(
         config, incident_id, [actor], lambda c: c.post_update(incident_id, update), as_json
     )
@@ -230,7 +232,7 @@ def incident_severity(
         config,
         incident_id,
         [actor],
-        lambda c: c.change_incident_severity(incident_id, severity, actor),
+        lambda c: c.change_incident_severity(incident_id, severity, cli_actor(actor)),
         as_json,
         severity=severity,
     )
@@ -256,7 +258,7 @@ def incident_rollback(
     if (choice is None) == (outcome is None):
         raise fail("give either a CHOICE (roll_back, revert, not_now) or --outcome, not both")
     if choice is not None:
-        decision = _model(lambda: RollbackDecision(choice=choice.value, by=actor))
+        decision = _model(lambda: RollbackDecision(choice=choice.value, **as_cli(actor)))
         _on_incident(
             config,
             incident_id,
@@ -266,7 +268,7 @@ def incident_rollback(
         )
         return
     resolved = outcome == RollbackResult.resolved
-    report = _model(lambda: RollbackOutcome(resolved=resolved, by=actor))
+    report = _model(lambda: RollbackOutcome(resolved=resolved, **as_cli(actor)))
     _on_incident(
         config,
         incident_id,
@@ -287,7 +289,9 @@ def incident_resolve(
 ) -> None:
     """Resolve the incident (only its lead may, once it has one)."""
     actor = _actor(as_)
-    body = _model(lambda: ResolveInput(resolution=resolution.value, summary=summary, by=actor))
+    body = _model(
+        lambda: ResolveInput(resolution=resolution.value, summary=summary, **as_cli(actor))
+    )
     _on_incident(
         config, incident_id, [actor], lambda c: c.resolve_incident(incident_id, body), as_json
     )
@@ -318,7 +322,12 @@ def incident_followup(
         raise fail("give either a TITLE or --issue-url, not both")
     request = _model(
         lambda: FollowUpRequest(
-            title=title, issue_url=issue_url, body=body, assignee=assignee, repo=repo, by=actor
+            title=title,
+            issue_url=issue_url,
+            body=body,
+            assignee=assignee,
+            repo=repo,
+            **as_cli(actor),
         )
     )
     people = [actor] + ([assignee] if assignee else [])
@@ -339,7 +348,7 @@ def incident_comms(
 ) -> None:
     """Confirm customer communication is updated (the messenger, or the lead)."""
     actor = _actor(as_)
-    confirmation = _model(lambda: CommsConfirmation(by=actor, note=note))
+    confirmation = _model(lambda: CommsConfirmation(**as_cli(actor), note=note))
     _on_incident(
         config,
         incident_id,

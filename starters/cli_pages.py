@@ -9,10 +9,19 @@ import typer
 
 from starters.api import TocsinClient
 from starters.checks import NewPage
-from starters.cli_common import AsOpt, ConfigOpt, JsonOpt, client_command, emit, settings_from
+from starters.cli_common import (
+    CLI_VIA,
+    AsOpt,
+    ConfigOpt,
+    JsonOpt,
+    as_cli,
+    client_command,
+    emit,
+    settings_from,
+)
 from starters.cli_common import actor as _actor
 from starters.cli_common import model as _model
-from workflows.models import PageListItem, PageState, PageStatus
+from workflows.models import PageActionInput, PageListItem, PageState, PageStatus
 
 page_app = typer.Typer(
     help="Pages: create, list, show, ack, escalate, resolve.", no_args_is_help=True
@@ -40,6 +49,7 @@ def page_create(
             details=details,
             dedup_key=dedup_key,
             by=as_ or settings.user,
+            via=CLI_VIA,
         )
     )
     page, created = client_command(settings, lambda c: c.create_page(request))
@@ -105,7 +115,7 @@ def _page_text(page: PageState) -> str:
 
 
 PageCommand = Literal["ack", "escalate", "resolve"]
-PageCall = Callable[[TocsinClient, str, str, str | None], Awaitable[PageState]]
+PageCall = Callable[[TocsinClient, str, PageActionInput], Awaitable[PageState]]
 PAGE_ACTIONS: dict[PageCommand, tuple[str, PageCall]] = {
     "ack": ("Acknowledge a page: escalation stops.", TocsinClient.acknowledge),
     "escalate": ("Notify the next escalation step now.", TocsinClient.escalate),
@@ -126,7 +136,7 @@ def _page_action(name: PageCommand) -> Callable[..., None]:
         actor = _actor(as_)
         client_command(
             settings_from(config=config),
-            lambda c: act(c, page_id, actor, note),
+            lambda c: act(c, page_id, PageActionInput(note=note, **as_cli(actor))),
             _page_text,
             as_json=as_json,
         )

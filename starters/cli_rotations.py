@@ -16,6 +16,7 @@ from starters.cli_common import (
     AsOpt,
     ConfigOpt,
     JsonOpt,
+    as_cli,
     client_command,
     emit,
     fail,
@@ -145,7 +146,7 @@ def rotation_override(
     actor = _actor(as_)
     request = _model(
         lambda: OverrideRequest(
-            layer=layer, person=person, start=start, end=end, by=actor, reason=reason
+            layer=layer, person=person, start=start, end=end, reason=reason, **as_cli(actor)
         )
     )
     client_command(
@@ -184,7 +185,7 @@ def rotation_swap(
             first_start=first_start,
             second_person=second_person,
             second_start=second_start,
-            by=actor,
+            **as_cli(actor),
         )
     )
     client_command(
@@ -204,7 +205,7 @@ def rotation_remove(
 ) -> None:
     """Remove an override or a swap."""
     actor = _actor(as_)
-    request = _model(lambda: RemoveRequest(id=item, by=actor))
+    request = _model(lambda: RemoveRequest(id=item, **as_cli(actor)))
     client_command(
         settings_from(config=config),
         lambda c: c.rotation_call(lambda r: r.remove(rotation, request)),
@@ -221,7 +222,7 @@ def shift_note(
 ) -> None:
     """Add a handoff note to the rotation's current shift (the next shift gets it)."""
     actor = _actor(as_)
-    request = _model(lambda: NoteRequest(text=text, by=actor))
+    request = _model(lambda: NoteRequest(text=text, **as_cli(actor)))
     client_command(
         settings_from(config=config),
         lambda c: c.rotation_call(lambda r: r.note(rotation, request)),

@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from activities.ports import ConfigSource
 from starters.clients.incidents import IncidentListItem, IncidentWorkflowClient
+from workflows.actors import Acted
 from workflows.config import TocsinConfig
 from workflows.incident_models import (
     CommsConfirmation,
@@ -63,6 +64,15 @@ def severity_policy(config: TocsinConfig, name: str) -> SeverityPolicy:
     )
 
 
+def incident_responders(config: TocsinConfig, team: str, security: bool) -> list[str]:
+    """Who may take a role in an incident of ``team`` without being given it: that team,
+    customer support, and the security team for a security incident."""
+    teams = [team, config.incidents.customer_support_team]
+    if security:
+        teams.append(config.incidents.security_team)
+    return sorted({p for t in teams if t in config.teams for p in config.teams[t].members})
+
+
 class IncidentClient:
     """Declare incidents and act on them."""
 
@@ -106,6 +116,7 @@ class IncidentClient:
             people=sorted(config.people),
             support_team=support,
             support_members=list(config.teams[support].members) if support else [],
+            responders=incident_responders(config, team, request.security),
             security_team=config.incidents.security_team,
             lead_timeout_seconds=config.incidents.lead_timeout.total_seconds(),
             prompt_interval_seconds=config.incidents.prompt_interval.total_seconds(),
@@ -193,12 +204,11 @@ class IncidentClient:
         """The messenger (or lead) confirms customer communication is up to date."""
         return await self._workflows.confirm_customer_comms(incident_id, confirmation)
 
-    async def change_severity(self, incident_id: str, name: str, by: str) -> IncidentState:
+    async def change_severity(self, incident_id: str, name: str, actor: Acted) -> IncidentState:
         """Apply the configured severity ``name`` (``LookupError`` if there is none)."""
         policy = severity_policy(self._config.current(), name)
-        return await self._workflows.change_severity(
-            incident_id, SeverityChange(severity=policy, by=by)
-        )
+        change = SeverityChange(severity=policy, by=actor.by, via=actor.via, admin=actor.admin)
+        return await self._workflows.change_severity(incident_id, change)
 
 
 __all__ = [

@@ -37,6 +37,16 @@ from workflows.routing import Destination, NoRoute, destination, route
 log = structlog.get_logger("tocsin.intake")
 
 
+# How an acknowledgement through intake names its credential (the routing key).
+INTEGRATION_KEY = "integration key"
+
+
+def events_integration(service: str | None, team: str | None) -> str:
+    """The Events API integration of a routing key: ``events:payments`` (a service's key)
+    or ``events:team:web`` (a team's)."""
+    return f"events:{service}" if service else f"events:team:{team}"
+
+
 class UnknownRoutingKey(LookupError):
     """No service or team has this integration key."""
 
@@ -105,14 +115,21 @@ class AlertIntake:
         key = event_page_key(service or f"team:{team}", dedup_key)
         alert = to_alert(event, dedup_key)
         source = f"events:{event.client}" if event.client else "events"
+        # The actor of an acknowledgement is the integration whose key sent it, never the
+        # event's free-text ``client``; the page checks it is the one that opened it.
+        integration = events_integration(service, team)
         if event.event_action == "acknowledge":
-            batch = AlertBatch(source=source, action="acknowledge", by=event.client or "events-api")
+            batch = AlertBatch(
+                source=source, action="acknowledge", by=integration, via=INTEGRATION_KEY
+            )
             return dedup_key, await self._signal(key, batch)
         batch = AlertBatch(source=source, alerts=[alert])
         if event.event_action == "resolve":
             return dedup_key, await self._signal(key, batch)
         target = destination(config, service=service, team=team, severity=alert.severity)
-        delivered = await self._start(config, key, target, alert.summary, alert.severity, batch)
+        delivered = await self._start(
+            config, key, target, alert.summary, alert.severity, batch, integration=integration
+        )
         return dedup_key, delivered
 
     def _owner(self, config: TocsinConfig, routing_key: str) -> tuple[str | None, str | None]:
@@ -151,6 +168,7 @@ class AlertIntake:
         batch: AlertBatch,
         route_note: str | None = None,
         details: str | None = None,
+        integration: str | None = None,
     ) -> Delivered:
         page = PageInput(
             key=key,
@@ -159,6 +177,7 @@ class AlertIntake:
             details=details,
             dedup_key=key,
             source=batch.source,
+            integration=integration,
             team_members=list(config.teams[target.team].members),
             service=target.service,
             severity=severity,

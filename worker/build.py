@@ -63,6 +63,7 @@ WORKFLOWS: Sequence[type] = (
 # the CPU of a page's first workflow task (bench/page_latency.py). They hold no mutable
 # module state, so sharing them cannot leak anything between runs.
 PASSTHROUGH_MODULES = (
+    "workflows.actors",
     "workflows.models",
     "workflows.incident_models",
     "workflows.chat_models",

@@ -38,6 +38,12 @@ def rotation_configs(config: TocsinConfig) -> dict[str, RotationConfig]:
                 channel=team.slack_channel if team else None,
                 usergroup=team.slack_usergroup if team else None,
                 people=sorted(config.people),
+                members=sorted(
+                    {
+                        *(team.members if team else ()),
+                        *(p for ps in spec.layers.values() for p in ps),
+                    }
+                ),
                 warnings=[w for w in warnings if w.startswith(f"rotation {name}:")],
             ),
         )

@@ -6,6 +6,7 @@ Pure functions of the state, the incident's config and the request; each raises
 
 from __future__ import annotations
 
+from workflows.actors import Acted, require_actor
 from workflows.incident_models import (
     CommsConfirmation,
     FollowUpRequest,
@@ -38,10 +39,39 @@ def require_known(config: IncidentInput, person: str) -> None:
         raise ValueError(f"{person!r} is not a person in Tocsin's config")
 
 
+def responders(s: IncidentState, config: IncidentInput) -> set[str]:
+    """Who may take a role or resolve without being asked: the incident's teams (see
+    ``IncidentInput.responders``), its declarer, and whoever holds or answered a role."""
+    holders = {s.declared_by, s.lead, s.messenger, s.resolution_owner}
+    answered = {p.acknowledged_by for p in s.pages}
+    return {*config.responders, *(p for p in holders | answered if p)}
+
+
+def require_responder(s: IncidentState, config: IncidentInput, request: Acted, what: str) -> None:
+    """Anyone may act on an incident declared before responders were known; otherwise a
+    responder, or an admin acting for anyone."""
+    if request.admin or not config.responders or request.by in responders(s, config):
+        return
+    raise ValueError(
+        f"{request.by} may not {what}: not on the {config.team} team and not a responder "
+        f"of {s.id}; the lead ({s.lead or 'none yet'}) or an admin can give them a role"
+    )
+
+
 def check_role(s: IncidentState, config: IncidentInput, role: RoleInput) -> None:
+    """A person takes a role for themself (when a responder), or is given it by the lead
+    or an admin."""
+    require_actor(role)
     require_open(s)
     require_known(config, role.person)
     require_known(config, role.by)
+    if role.person == role.by:
+        require_responder(s, config, role, f"take a role in {s.id}")
+    elif not role.admin and role.by != s.lead:
+        raise ValueError(
+            f"{role.by} may not give {role.person} a role in {s.id}: a person takes a role "
+            f"only for themself, or is given it by the lead ({s.lead or 'none yet'}) or an admin"
+        )
 
 
 def check_lead(s: IncidentState, config: IncidentInput, role: RoleInput) -> None:
@@ -90,10 +120,12 @@ def check_severity(s: IncidentState, config: IncidentInput, change: SeverityChan
 
 
 def check_resolve(s: IncidentState, config: IncidentInput, resolution: ResolveInput) -> None:
+    require_actor(resolution)
     require_open(s)
     require_known(config, resolution.by)
     if s.lead is not None and resolution.by != s.lead:
         raise ValueError(f"only the incident lead ({s.lead}) may resolve {s.id}")
+    require_responder(s, config, resolution, f"resolve {s.id}")
 
 
 def check_followup(s: IncidentState, config: IncidentInput, request: FollowUpRequest) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from workflows.actors import Acted
 from workflows.chat_models import ChatPost
 from workflows.incident_models import IncidentState
 from workflows.models import PageInput, TimelineEntry
@@ -97,14 +98,19 @@ class Step:
 class Decision:
     """Builds a :class:`Step` from a copy of the state; the caller's state is not touched."""
 
-    def __init__(self, state: IncidentState, now: datetime) -> None:
+    def __init__(self, state: IncidentState, now: datetime, request: Acted | None = None) -> None:
         self.state = state.model_copy(deep=True)
         self.now = now
         self.commands: list[Command] = []
+        self.request = request
 
     def record(self, kind: str, text: str, by: str | None = None) -> None:
-        """A timeline entry; the search attributes are published as they read now."""
-        self.state.timeline.append(TimelineEntry(at=self.now, kind=kind, text=text, by=by))
+        """A timeline entry; the search attributes are published as they read now. An entry
+        by the actor of the request being decided names the credential they used."""
+        acted = self.request is not None and by is not None and by == self.request.by
+        via = self.request.via if acted and self.request is not None else None
+        entry = TimelineEntry(at=self.now, kind=kind, text=text, by=by, via=via)
+        self.state.timeline.append(entry)
         self.commands.append(Publish(Shown.of(self.state)))
 
     def say(self, text: str) -> None:

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from workflows.actors import Acted
 from workflows.models import RollbackResult, TimelineEntry
 
 
@@ -54,7 +55,7 @@ class StatusUpdate(BaseModel):
     text: str
 
 
-class DeclareRequest(BaseModel):
+class DeclareRequest(Acted):
     """What the declarer says; the starter adds what the config knows (owning team, policy…)."""
 
     title: str = Field(min_length=1, max_length=200)
@@ -63,7 +64,6 @@ class DeclareRequest(BaseModel):
     service: str | None = None
     customer_impact: bool = False
     security: bool = False
-    by: str = Field(min_length=1, max_length=64)
     from_page: str | None = None
 
 
@@ -82,6 +82,9 @@ class IncidentInput(BaseModel):
     declared_by: str
     from_page: str | None = None
     people: list[str] = Field(default_factory=list)
+    # Who may take a role without being given it: the owning team, customer support and,
+    # for a security incident, the security team (empty for incidents declared before).
+    responders: list[str] = Field(default_factory=list)
     support_team: str | None = None
     support_members: list[str] = Field(default_factory=list)
     security_team: str | None = None
@@ -161,42 +164,35 @@ class IncidentState(BaseModel):
     severity_policy: SeverityPolicy | None = None
 
 
-class CommsConfirmation(BaseModel):
+class CommsConfirmation(Acted):
     """The messenger confirms customer communication is up to date."""
 
-    by: str = Field(min_length=1, max_length=64)
     note: str | None = Field(default=None, max_length=2000)
 
 
-class RoleInput(BaseModel):
+class RoleInput(Acted):
     person: str = Field(min_length=1, max_length=64)
-    by: str = Field(min_length=1, max_length=64)
 
 
-class RollbackDecision(BaseModel):
+class RollbackDecision(Acted):
     choice: Literal["roll_back", "revert", "not_now"]
-    by: str = Field(min_length=1, max_length=64)
 
 
-class RollbackOutcome(BaseModel):
+class RollbackOutcome(Acted):
     resolved: bool
-    by: str = Field(min_length=1, max_length=64)
 
 
-class UpdateInput(BaseModel):
+class UpdateInput(Acted):
     text: str = Field(min_length=1, max_length=4000)
-    by: str = Field(min_length=1, max_length=64)
 
 
-class SeverityChange(BaseModel):
+class SeverityChange(Acted):
     severity: SeverityPolicy
-    by: str = Field(min_length=1, max_length=64)
 
 
-class ResolveInput(BaseModel):
+class ResolveInput(Acted):
     resolution: Literal["fixed", "rolled_back", "false_positive"]
     summary: str = Field(min_length=1, max_length=4000)
-    by: str = Field(min_length=1, max_length=64)
 
 
 class DeclareAllocation(BaseModel):
@@ -220,7 +216,7 @@ class CounterState(BaseModel):
 # -- after the incident: follow-ups, the postmortem, the incident log -------------------
 
 
-class FollowUpRequest(BaseModel):
+class FollowUpRequest(Acted):
     """Add a follow-up: a new issue (``title``) or an existing one (``issue_url``)."""
 
     title: str | None = Field(default=None, min_length=1, max_length=256)
@@ -228,7 +224,6 @@ class FollowUpRequest(BaseModel):
     assignee: str | None = Field(default=None, max_length=64)
     repo: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
     issue_url: str | None = Field(default=None, max_length=500)
-    by: str = Field(min_length=1, max_length=64)
 
 
 class FollowUp(BaseModel):

@@ -43,7 +43,7 @@ class IncidentRequests:
         self.config = rules.config
 
     def assign_lead(self, state: IncidentState, role: RoleInput, now: datetime) -> Step:
-        d = Decision(state, now)
+        d = Decision(state, now, role)
         s = d.state
         previous = s.lead
         s.lead = role.person
@@ -59,7 +59,7 @@ class IncidentRequests:
         return d.done()
 
     def assign_messenger(self, state: IncidentState, role: RoleInput, now: datetime) -> Step:
-        d = Decision(state, now)
+        d = Decision(state, now, role)
         d.state.messenger = role.person
         d.state.messenger_page_due = None
         d.record("messenger", f"{role.person} is the messenger", role.by)
@@ -68,7 +68,7 @@ class IncidentRequests:
         return d.done()
 
     def assign_resolution_owner(self, state: IncidentState, role: RoleInput, now: datetime) -> Step:
-        d = Decision(state, now)
+        d = Decision(state, now, role)
         d.state.resolution_owner = role.person
         d.state.owner_page_due = None
         d.record("owner", f"{role.person} owns the resolution", role.by)
@@ -79,7 +79,7 @@ class IncidentRequests:
     def decide_rollback(
         self, state: IncidentState, decision: RollbackDecision, now: datetime
     ) -> Step:
-        d = Decision(state, now)
+        d = Decision(state, now, decision)
         s = d.state
         s.rollback.decision = decision.choice
         s.rollback.decided_by = decision.by
@@ -103,7 +103,7 @@ class IncidentRequests:
     def report_rollback_outcome(
         self, state: IncidentState, outcome: RollbackOutcome, now: datetime
     ) -> Step:
-        d = Decision(state, now)
+        d = Decision(state, now, outcome)
         s = d.state
         s.rollback.resolved_it = outcome.resolved
         s.rollback_prompt_due = None
@@ -122,7 +122,7 @@ class IncidentRequests:
 
     def post_update(self, state: IncidentState, update: UpdateInput, now: datetime) -> Step:
         """A status update: to the channel and the timeline; resets the reminder clock."""
-        d = Decision(state, now)
+        d = Decision(state, now, update)
         s = d.state
         s.updates.append(StatusUpdate(at=now, by=update.by, text=update.text))
         s.last_update_at = now
@@ -134,7 +134,7 @@ class IncidentRequests:
 
     def change_severity(self, state: IncidentState, change: SeverityChange, now: datetime) -> Step:
         """A new severity; its policy (updates, announcements, paging) applies from now on."""
-        d = Decision(state, now)
+        d = Decision(state, now, change)
         s = d.state
         before = s.severity
         s.severity = change.severity.name
@@ -156,7 +156,7 @@ class IncidentRequests:
 
     def resolve(self, state: IncidentState, resolution: ResolveInput, now: datetime) -> Step:
         """Resolve: fixed, rolled back, or a false positive; aftercare takes over."""
-        d = Decision(state, now)
+        d = Decision(state, now, resolution)
         s = d.state
         s.resolved_at = now
         s.resolved_by = resolution.by
@@ -185,7 +185,7 @@ class IncidentRequests:
 
     def add_followup(self, state: IncidentState, request: FollowUpRequest, now: datetime) -> Step:
         """A follow-up: a new issue is opened for it, or an existing one is linked."""
-        d = Decision(state, now)
+        d = Decision(state, now, request)
         s = d.state
         followup = FollowUp(
             number=len(s.followups) + 1,
@@ -205,7 +205,7 @@ class IncidentRequests:
     def confirm_customer_comms(
         self, state: IncidentState, confirmation: CommsConfirmation, now: datetime
     ) -> Step:
-        d = Decision(state, now)
+        d = Decision(state, now, confirmation)
         s = d.state
         s.messenger_confirmed_by = confirmation.by
         s.messenger_confirmed_at = now

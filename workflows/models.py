@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from workflows.actors import Acted
+
 
 class PageStatus(StrEnum):
     triggered = "triggered"
@@ -26,6 +28,8 @@ class TimelineEntry(BaseModel):
     kind: str
     text: str
     by: str | None = None
+    # The credential the actor used (see workflows.actors); None for Tocsin's own entries.
+    via: str | None = None
 
 
 class NotificationRecord(BaseModel):
@@ -61,7 +65,9 @@ class AlertBatch(BaseModel):
     source: str
     alerts: list[Alert] = Field(default_factory=list)
     action: Literal["update", "acknowledge"] = "update"
+    # An acknowledgement's actor: the integration that sent it (never a name in the body).
     by: str | None = None
+    via: str | None = None
 
 
 class InlineStep(BaseModel):
@@ -80,7 +86,11 @@ class PageInput(BaseModel):
     details: str | None = None
     dedup_key: str | None = None
     created_by: str | None = None
+    created_via: str | None = None
     source: str = "api"
+    # The integration that opened the page (``events:payments``): the one intake actor
+    # that may acknowledge it.
+    integration: str | None = None
     team_members: list[str] = Field(default_factory=list)
     service: str | None = None
     severity: str | None = None
@@ -111,6 +121,7 @@ class PageState(BaseModel):
     details: str | None = None
     dedup_key: str | None = None
     source: str = "api"
+    integration: str | None = None
     created_by: str | None = None
     created_at: datetime
     service: str | None = None
@@ -228,10 +239,9 @@ class PageAcknowledged(BaseModel):
     by: str
 
 
-class PageActionInput(BaseModel):
+class PageActionInput(Acted):
     """Who acknowledges, escalates or resolves a page, and optionally why."""
 
-    by: str
     note: str | None = None
 
 

@@ -20,6 +20,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 from workflows import search
+from workflows.actors import actor_label, require_actor
 from workflows.archive_models import TimelineEntries, TimelineSlice
 from workflows.durations import format_duration
 from workflows.failures import activity_failure
@@ -66,6 +67,8 @@ from workflows.policy import Position, next_position
 CONFIG_RETRY_DELAY = timedelta(minutes=1)
 # Pages started before continue-as-new replay without it.
 CARRY_PATCH = "page-continue-as-new"
+# An acknowledgement from intake runs the responder check (see _intake_acknowledge).
+INTAKE_ACK_CHECKED = "intake-ack-checked"
 
 
 @workflow.defn
@@ -100,7 +103,12 @@ class PageWorkflow:
         resume = page.carried is not None
         self._waits.enabled = resume or workflow.patched(CARRY_PATCH)
         if not resume:
-            self._record("triggered", opening_note(page, self._state), by=page.created_by)
+            self._record(
+                "triggered",
+                opening_note(page, self._state),
+                by=page.created_by,
+                via=page.created_via,
+            )
             self._opened = True
             if page.route_note:
                 self._record("unrouted" if page.unrouted else "route", page.route_note)
@@ -273,33 +281,38 @@ class PageWorkflow:
     @workflow.update
     def acknowledge(self, action: PageActionInput) -> PageState:
         """Take the page: stops escalation. Only a team member or someone notified may."""
-        self._take(action.by, with_note(f"Acknowledged by {action.by}", action))
+        text = with_note(f"Acknowledged by {action.actor}", action)
+        self._take(action.by, text, via=action.via)
         return bounded_view(self._state)
 
     @acknowledge.validator
     def _validate_acknowledge(self, action: PageActionInput) -> None:
+        require_actor(action)
         _refuse(acknowledge_refusal(self._state, action.by, self._allowed()))
 
     @workflow.update
     def escalate(self, action: PageActionInput) -> PageState:
         """Skip the rest of the current step's timeout and notify the next step now."""
         self._run.escalate_requested = True
-        self._record("escalate", with_note(f"Escalated now by {action.by}", action), by=action.by)
+        text = with_note(f"Escalated now by {action.actor}", action)
+        self._record("escalate", text, by=action.by, via=action.via)
         return bounded_view(self._state)
 
     @escalate.validator
     def _validate_escalate(self, action: PageActionInput) -> None:
+        require_actor(action)
         escalating = self._run.escalate_requested
         _refuse(escalate_refusal(self._state, action.by, self._allowed(), escalating=escalating))
 
     @workflow.update
     def resolve(self, action: PageActionInput) -> PageState:
         """Close the page."""
-        self._close(action.by, with_note(f"Resolved by {action.by}", action))
+        self._close(action.by, with_note(f"Resolved by {action.actor}", action), via=action.via)
         return bounded_view(self._state)
 
     @resolve.validator
     def _validate_resolve(self, action: PageActionInput) -> None:
+        require_actor(action)
         _refuse(responder_refusal(self._state, action.by, "resolve", self._allowed()))
 
     @workflow.signal
@@ -309,7 +322,9 @@ class PageWorkflow:
         A signal, not an update: sources deliver at a high rate in a storm and need no answer.
         """
         if batch.action == "acknowledge":
-            if self._state.status == PageStatus.triggered:
+            if workflow.patched(INTAKE_ACK_CHECKED):
+                self._intake_acknowledge(batch)
+            elif self._state.status == PageStatus.triggered:
                 self._take(batch.by or batch.source, f"Acknowledged by {batch.by or batch.source}")
             return
         joined, resolved = merge_alerts(self._state.alerts, batch.alerts, self._alert_index)
@@ -340,9 +355,21 @@ class PageWorkflow:
         """The entries the page holds in ``query``'s range (earlier ones are archived)."""
         return timeline_slice(self._state, query)
 
-    def _take(self, by: str, text: str) -> None:
+    def _intake_acknowledge(self, batch: AlertBatch) -> None:
+        """An acknowledgement from an integration: the responder check as for a person,
+        where the one responder is the integration that opened the page (any, for a page
+        opened before pages knew it). A refusal is recorded; a repeat is ignored."""
+        actor = batch.by or batch.source
+        allowed = {self._state.integration or actor}
+        refusal = acknowledge_refusal(self._state, actor, allowed)
+        if refusal is None:
+            self._take(actor, f"Acknowledged by {actor_label(actor, batch.via)}", via=batch.via)
+        elif actor not in allowed:
+            self._record("ack-refused", f"Acknowledgement refused: {refusal}", actor, batch.via)
+
+    def _take(self, by: str, text: str, via: str | None = None) -> None:
         mark_acknowledged(self._state, by, workflow.now())
-        self._record("acknowledged", text, by=by)
+        self._record("acknowledged", text, by=by, via=via)
         if self._input.notify_workflow is not None:
             told = PageAcknowledged(page_id=self._state.id, purpose=self._input.purpose, by=by)
             self._notifications.append(asyncio.create_task(tell(self._input.notify_workflow, told)))
@@ -353,9 +380,9 @@ class PageWorkflow:
         if self._state.status != PageStatus.resolved:
             self._close(action.by, with_note(f"Closed by {action.by}", action))
 
-    def _close(self, by: str, text: str) -> None:
+    def _close(self, by: str, text: str, via: str | None = None) -> None:
         mark_resolved(self._state, by, workflow.now())
-        self._record("resolved", text, by=by)
+        self._record("resolved", text, by=by, via=via)
 
     def _allowed(self) -> set[str]:
         """Who may act on the page: the team's members and everyone notified."""
@@ -374,8 +401,9 @@ class PageWorkflow:
         )
         self._publish()
 
-    def _record(self, kind: str, text: str, by: str | None = None) -> None:
-        self._state.timeline.append(TimelineEntry(at=workflow.now(), kind=kind, text=text, by=by))
+    def _record(self, kind: str, text: str, by: str | None = None, via: str | None = None) -> None:
+        entry = TimelineEntry(at=workflow.now(), kind=kind, text=text, by=by, via=via)
+        self._state.timeline.append(entry)
         # Alert churn is in the timeline; logging each batch would flood the log in a storm.
         log = workflow.logger.debug if kind == "alert" else workflow.logger.info
         log("page %s: %s", self._state.id, text)

@@ -31,6 +31,7 @@ def opened_state(page: PageInput, workflow_id: str, now: datetime) -> PageState:
         details=page.details,
         dedup_key=page.dedup_key,
         source=page.source,
+        integration=page.integration,
         created_by=page.created_by,
         created_at=now,
         service=page.service,

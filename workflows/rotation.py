@@ -16,6 +16,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, FailureError
 
+from workflows.actors import Acted
 from workflows.ids import shift_workflow_id
 from workflows.rotation_models import (
     OncallQuery,
@@ -220,7 +221,7 @@ class RotationWorkflow:
         )
         self._plan = self._plan.model_copy(update={"overrides": [*self._plan.overrides, override]})
         self._change(
-            f"{request.by}: {request.person} holds {request.layer} "
+            f"{request.actor}: {request.person} holds {request.layer} "
             f"{start:%Y-%m-%d %H:%M}Z to {end:%Y-%m-%d %H:%M}Z ({override.id})"
         )
         self._note_holders_change()
@@ -230,6 +231,7 @@ class RotationWorkflow:
     @add_override.validator
     def _validate_override(self, request: OverrideRequest) -> None:
         self._require_person(request.by)
+        self._require_members(request, request.person)
         start, end = self._override_window(request)
         check_override(
             self._plan, request.layer, request.person, start, end, workflow.now(), self._people()
@@ -258,7 +260,7 @@ class RotationWorkflow:
         )
         self._plan = self._plan.model_copy(update={"swaps": [*self._plan.swaps, swap]})
         self._change(
-            f"{request.by}: {request.first_person} and {request.second_person} swap "
+            f"{request.actor}: {request.first_person} and {request.second_person} swap "
             f"{request.layer} shifts {request.first_start:%Y-%m-%d}/{request.second_start:%Y-%m-%d} ({swap.id})"
         )
         self._note_holders_change()
@@ -268,6 +270,7 @@ class RotationWorkflow:
     @add_swap.validator
     def _validate_swap(self, request: SwapRequest) -> None:
         self._require_person(request.by)
+        self._require_members(request, request.first_person, request.second_person)
         check_swap(
             self._plan,
             request.layer,
@@ -287,7 +290,7 @@ class RotationWorkflow:
                 "swaps": [s for s in self._plan.swaps if s.id != request.id],
             }
         )
-        self._change(f"{request.by}: removed {request.id}")
+        self._change(f"{request.actor}: removed {request.id}")
         self._note_holders_change()
         self._publish()
         return self._plan
@@ -295,6 +298,7 @@ class RotationWorkflow:
     @remove.validator
     def _validate_remove(self, request: RemoveRequest) -> None:
         self._require_person(request.by)
+        self._require_members(request)
         ids = {o.id for o in self._plan.overrides} | {s.id for s in self._plan.swaps}
         if request.id not in ids:
             raise ValueError(f"rotation {self._name} has no override or swap {request.id!r}")
@@ -363,6 +367,22 @@ class RotationWorkflow:
         people = self._people()
         if people and person not in people:
             raise ValueError(f"{person!r} is not a person in Tocsin's config")
+
+    def _require_members(self, request: Acted, *involved: str) -> None:
+        """Overrides and swaps involve only the rotation's members and are made by one of
+        them, or by an admin (anyone, while the members are not known)."""
+        members = self._config.settings.members
+        outsiders = [p for p in involved if members and p not in members]
+        if outsiders:
+            raise ValueError(
+                f"{', '.join(outsiders)} may not hold {self._name} shifts: not a member of "
+                f"{self._config.settings.team or 'the rotation'} ({', '.join(members)})"
+            )
+        if members and not request.admin and request.by not in members:
+            raise ValueError(
+                f"{request.by} may not change {self._name}: only its members "
+                f"({', '.join(members)}) or an admin may"
+            )
 
     def _change(self, text: str) -> None:
         self._changes.append(f"{workflow.now():%Y-%m-%d %H:%M}Z {text}")

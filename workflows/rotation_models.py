@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from workflows.actors import Acted
 from workflows.config import Rotation
 from workflows.instants import Instant
 
@@ -89,18 +90,17 @@ class Gap(BaseModel):
 # -- messages to RotationWorkflow -------------------------------------------------------
 
 
-class OverrideRequest(BaseModel):
+class OverrideRequest(Acted):
     """Give ``[start, end)`` of ``layer`` to ``person`` (``end`` None: until the shift ends)."""
 
     layer: str = Field(min_length=1, max_length=64)
     person: str = Field(min_length=1, max_length=64)
     start: Instant | None = None
     end: Instant | None = None
-    by: str = Field(min_length=1, max_length=64)
     reason: str | None = Field(default=None, max_length=500)
 
 
-class SwapRequest(BaseModel):
+class SwapRequest(Acted):
     """Exchange the shift starting ``first_start`` (held by ``first_person``) with the one
     starting ``second_start`` (held by ``second_person``)."""
 
@@ -109,14 +109,12 @@ class SwapRequest(BaseModel):
     first_start: Instant
     second_person: str = Field(min_length=1, max_length=64)
     second_start: Instant
-    by: str = Field(min_length=1, max_length=64)
 
 
-class RemoveRequest(BaseModel):
+class RemoveRequest(Acted):
     """Remove an override or a swap by its id."""
 
     id: str = Field(min_length=1, max_length=64)
-    by: str = Field(min_length=1, max_length=64)
 
 
 class OncallQuery(BaseModel):
@@ -129,9 +127,8 @@ class ShiftNote(BaseModel):
     text: str
 
 
-class NoteRequest(BaseModel):
+class NoteRequest(Acted):
     text: str = Field(min_length=1, max_length=4000)
-    by: str = Field(min_length=1, max_length=64)
 
 
 # -- shifts -----------------------------------------------------------------------------
@@ -245,6 +242,9 @@ class RotationSettings(BaseModel):
     channel: str | None = None
     usergroup: str | None = None
     people: list[str] = Field(default_factory=list)
+    # Who overrides and swaps may involve, and who may make them (admins aside): the
+    # team's members and the rotation's own people. Empty: not known (an older worker).
+    members: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
 
 

@@ -56,7 +56,9 @@ class SqlArchive:
         c = archived_timeline.c
         rows, total = await self._read(archived_timeline, subject, offset, limit)
         entries = [
-            TimelineEntry(at=row[c.at], kind=row[c.kind], text=row[c.text], by=row[c.by])
+            TimelineEntry(
+                at=row[c.at], kind=row[c.kind], text=row[c.text], by=row[c.by], via=row[c.via]
+            )
             for row in rows
         ]
         return TimelineEntries(total=total, entries=entries, offset=offset, archived=total)

@@ -97,6 +97,7 @@ archived_timeline = Table(
     Column("kind", String(64), nullable=False),
     Column("text", Text, nullable=False),
     Column("by", Text, nullable=True),
+    Column("via", Text, nullable=True),
 )
 
 archived_alerts = Table(

@@ -6,12 +6,14 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import Header, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from starters.clients.incidents import IncidentListItem
+from starters.http.actors import ActingAs
 from starters.http.auth import api_router
 from starters.http.pages import Tocsin
 from starters.http.timelines import Archive, read_timeline
+from workflows.actors import Acted
 from workflows.archive_models import TimelineEntries
 from workflows.ids import incident_workflow_id
 from workflows.incident_models import (
@@ -28,7 +30,7 @@ from workflows.incident_models import (
 )
 
 
-class NewIncident(BaseModel):
+class NewIncident(Acted):
     """A declaration: what is wrong, how bad, which service, who declares it."""
 
     title: str = Field(min_length=1, max_length=200)
@@ -37,20 +39,17 @@ class NewIncident(BaseModel):
     service: str | None = Field(default=None, description="its team owns the incident")
     customer_impact: bool = Field(default=False, description="a messenger is paged")
     security: bool = Field(default=False, description="private; the security team is paged")
-    by: str = Field(min_length=1, max_length=64)
 
 
-class Promotion(BaseModel):
+class Promotion(Acted):
     """Declare an incident from a page (title defaults to the page's summary)."""
 
-    by: str = Field(min_length=1, max_length=64)
     severity: str | None = None
     title: str | None = Field(default=None, min_length=1, max_length=200)
 
 
-class SeverityBody(BaseModel):
+class SeverityBody(Acted):
     severity: str = Field(min_length=1, max_length=32)
-    by: str = Field(min_length=1, max_length=64)
 
 
 IdempotencyKey = Annotated[
@@ -88,10 +87,14 @@ EXISTING: dict[int | str, dict[str, Any]] = {
     responses=EXISTING,
 )
 async def declare(
-    body: NewIncident, client: Tocsin, response: Response, idempotency_key: IdempotencyKey = None
+    body: NewIncident,
+    client: Tocsin,
+    response: Response,
+    act: ActingAs,
+    idempotency_key: IdempotencyKey = None,
 ) -> IncidentState:
     """Declare an incident (201). A repeated ``Idempotency-Key`` returns its incident (200)."""
-    request = DeclareRequest(**body.model_dump())
+    request = DeclareRequest(**act(body).model_dump())
     key = idempotency_key or secrets.token_hex(16)
     incident, created = await client.declare_incident(request, key)
     return _created(response, incident, created)
@@ -104,10 +107,11 @@ async def declare(
     responses=EXISTING,
 )
 async def promote(
-    page_id: str, body: Promotion, client: Tocsin, response: Response
+    page_id: str, body: Promotion, client: Tocsin, response: Response, act: ActingAs
 ) -> IncidentState:
     """Promote a page to an incident (201); promoting it again returns that incident (200)."""
-    incident, created = await client.promote_page(page_id, body.by, body.severity, body.title)
+    actor = act(body)
+    incident, created = await client.promote_page(page_id, actor, body.severity, body.title)
     return _created(response, incident, created)
 
 
@@ -146,66 +150,82 @@ async def get_incident_timeline(
 
 
 @router.post("/incidents/{incident_id}/lead", response_model=IncidentState)
-async def assign_lead(incident_id: str, body: RoleInput, client: Tocsin) -> IncidentState:
+async def assign_lead(
+    incident_id: str, body: RoleInput, client: Tocsin, act: ActingAs
+) -> IncidentState:
     """Make ``person`` the incident lead (the lead page, if any, closes)."""
-    return await client.assign_lead(incident_id, body)
+    return await client.assign_lead(incident_id, act(body))
 
 
 @router.post("/incidents/{incident_id}/messenger", response_model=IncidentState)
-async def assign_messenger(incident_id: str, body: RoleInput, client: Tocsin) -> IncidentState:
+async def assign_messenger(
+    incident_id: str, body: RoleInput, client: Tocsin, act: ActingAs
+) -> IncidentState:
     """Make ``person`` the messenger (from customer support, when one is configured)."""
-    return await client.assign_messenger(incident_id, body)
+    return await client.assign_messenger(incident_id, act(body))
 
 
 @router.post("/incidents/{incident_id}/owner", response_model=IncidentState)
-async def assign_owner(incident_id: str, body: RoleInput, client: Tocsin) -> IncidentState:
+async def assign_owner(
+    incident_id: str, body: RoleInput, client: Tocsin, act: ActingAs
+) -> IncidentState:
     """Make ``person`` the resolution owner."""
-    return await client.assign_resolution_owner(incident_id, body)
+    return await client.assign_resolution_owner(incident_id, act(body))
 
 
 @router.post("/incidents/{incident_id}/updates", response_model=IncidentState)
-async def post_update(incident_id: str, body: UpdateInput, client: Tocsin) -> IncidentState:
+async def post_update(
+    incident_id: str, body: UpdateInput, client: Tocsin, act: ActingAs
+) -> IncidentState:
     """Post a status update (it resets the update reminder)."""
-    return await client.post_update(incident_id, body)
+    return await client.post_update(incident_id, act(body))
 
 
 @router.post("/incidents/{incident_id}/severity", response_model=IncidentState)
-async def change_severity(incident_id: str, body: SeverityBody, client: Tocsin) -> IncidentState:
+async def change_severity(
+    incident_id: str, body: SeverityBody, client: Tocsin, act: ActingAs
+) -> IncidentState:
     """Change the severity; the new severity's policy applies from now on."""
-    return await client.change_incident_severity(incident_id, body.severity, body.by)
+    return await client.change_incident_severity(incident_id, body.severity, act(body))
 
 
 @router.post("/incidents/{incident_id}/rollback", response_model=IncidentState)
 async def decide_rollback(
-    incident_id: str, body: RollbackDecision, client: Tocsin
+    incident_id: str, body: RollbackDecision, client: Tocsin, act: ActingAs
 ) -> IncidentState:
     """Roll back, revert a change, or not now; a rollback runs the service's configured one."""
-    return await client.decide_rollback(incident_id, body)
+    return await client.decide_rollback(incident_id, act(body))
 
 
 @router.post("/incidents/{incident_id}/rollback/outcome", response_model=IncidentState)
 async def rollback_outcome(
-    incident_id: str, body: RollbackOutcome, client: Tocsin
+    incident_id: str, body: RollbackOutcome, client: Tocsin, act: ActingAs
 ) -> IncidentState:
     """Say whether the rollback resolved it; if not, a resolution owner is asked for."""
-    return await client.report_rollback_outcome(incident_id, body)
+    return await client.report_rollback_outcome(incident_id, act(body))
 
 
 @router.post("/incidents/{incident_id}/resolve", response_model=IncidentState)
-async def resolve(incident_id: str, body: ResolveInput, client: Tocsin) -> IncidentState:
+async def resolve(
+    incident_id: str, body: ResolveInput, client: Tocsin, act: ActingAs
+) -> IncidentState:
     """Resolve (fixed, rolled_back or false_positive); only the lead may, once there is one."""
-    return await client.resolve_incident(incident_id, body)
+    return await client.resolve_incident(incident_id, act(body))
 
 
 @router.post("/incidents/{incident_id}/followups", response_model=IncidentState)
-async def add_followup(incident_id: str, body: FollowUpRequest, client: Tocsin) -> IncidentState:
+async def add_followup(
+    incident_id: str, body: FollowUpRequest, client: Tocsin, act: ActingAs
+) -> IncidentState:
     """Add a follow-up: ``title`` (with optional ``body``, ``assignee``, ``repo``) opens a GitHub
     issue for it; ``issue_url`` links an existing one. The incident stays open until every
     follow-up's issue is closed."""
-    return await client.add_followup(incident_id, body)
+    return await client.add_followup(incident_id, act(body))
 
 
 @router.post("/incidents/{incident_id}/comms", response_model=IncidentState)
-async def confirm_comms(incident_id: str, body: CommsConfirmation, client: Tocsin) -> IncidentState:
+async def confirm_comms(
+    incident_id: str, body: CommsConfirmation, client: Tocsin, act: ActingAs
+) -> IncidentState:
     """The messenger (or lead) confirms customer communication is up to date."""
-    return await client.confirm_customer_comms(incident_id, body)
+    return await client.confirm_customer_comms(incident_id, act(body))

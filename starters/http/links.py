@@ -39,6 +39,10 @@ from starters.http.link_pages import (
 )
 from starters.http.pages import Tocsin
 from starters.links import ExpiredLink, InvalidLink, LinkGrant, SignedLinks
+from workflows.models import PageActionInput
+
+# How timelines name an action taken through a signed link (mailed to the link's person).
+LINK_VIA = "signed link"
 
 log = structlog.get_logger("tocsin.links")
 
@@ -173,7 +177,7 @@ async def _act(client: TocsinClient, grant: LinkGrant) -> Html:
     """Acknowledge or escalate as the link's person; the workflow decides."""
     action = client.acknowledge if grant.action == "acknowledge" else client.escalate
     try:
-        page = await action(grant.subject, grant.person)
+        page = await action(grant.subject, PageActionInput(by=grant.person, via=LINK_VIA))
     except Rejected as err:
         _log_refusal(grant, 409, str(err))
         return refused(409, f"Not {DONE[grant.action].lower()}", str(err))

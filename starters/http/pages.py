@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from activities.credential_models import Kind
 from starters.api import TocsinClient
 from starters.checks import NewPage
-from starters.http.auth import CREATE_PAGES, api_router
-from workflows.models import AlertList, PageListItem, PageState, PageStatus
+from starters.http.actors import ActingAs, acting_person, credential_via
+from starters.http.auth import CREATE_PAGES, CurrentPrincipal, api_router
+from workflows.models import AlertList, PageActionInput, PageListItem, PageState, PageStatus
 
 
-class PageAction(BaseModel):
-    """Who acts on the page (a person id from the config), and optionally why."""
+class PageAction(PageActionInput):
+    """Who acts on the page (from the token; see ``by``), and optionally why."""
 
-    by: str = Field(min_length=1, max_length=64)
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -40,9 +41,22 @@ router = api_router("/api/pages", "pages")
         200: {"model": PageState, "description": "A page with this dedup_key is open: that page"}
     },
 )
-async def create_page(body: NewPage, client: Tocsin, response: Response) -> PageState:
-    """Page a team. With a ``dedup_key`` of a page that is still open, return that page (200)."""
-    page, created = await client.create_page(body)
+async def create_page(
+    body: NewPage,
+    client: Tocsin,
+    response: Response,
+    request: Request,
+    principal: CurrentPrincipal,
+) -> PageState:
+    """Page a team. With a ``dedup_key`` of a page that is still open, return that page (200).
+
+    A person token pages as its person; an admin token for ``by`` (or as itself); an
+    integration token as itself."""
+    names_person = principal.kind is Kind.person or (principal.is_admin and body.by)
+    by = acting_person(request, principal, body.by) if names_person else None
+    page, created = await client.create_page(
+        body.model_copy(update={"by": by, "via": credential_via(principal)})
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/api/pages/{page.id}"
@@ -78,18 +92,18 @@ async def get_alerts(
 
 
 @router.post("/{page_id}/ack", response_model=PageState)
-async def acknowledge(page_id: str, body: PageAction, client: Tocsin) -> PageState:
+async def acknowledge(page_id: str, body: PageAction, client: Tocsin, act: ActingAs) -> PageState:
     """Acknowledge the page: escalation stops."""
-    return await client.acknowledge(page_id, body.by, body.note)
+    return await client.acknowledge(page_id, act(body))
 
 
 @router.post("/{page_id}/escalate", response_model=PageState)
-async def escalate(page_id: str, body: PageAction, client: Tocsin) -> PageState:
+async def escalate(page_id: str, body: PageAction, client: Tocsin, act: ActingAs) -> PageState:
     """Notify the next escalation step now."""
-    return await client.escalate(page_id, body.by, body.note)
+    return await client.escalate(page_id, act(body))
 
 
 @router.post("/{page_id}/resolve", response_model=PageState)
-async def resolve(page_id: str, body: PageAction, client: Tocsin) -> PageState:
+async def resolve(page_id: str, body: PageAction, client: Tocsin, act: ActingAs) -> PageState:
     """Resolve the page."""
-    return await client.resolve(page_id, body.by, body.note)
+    return await client.resolve(page_id, act(body))

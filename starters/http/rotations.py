@@ -7,10 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from starters.http.actors import ActingAs
 from starters.http.auth import API_AUTH, CALENDAR_AUTH
 from starters.http.guard import GuardedRoute
 from starters.http.pages import Tocsin
 from starters.http.problems import API_REFUSALS
+from workflows.actors import BY
 from workflows.instants import Instant
 from workflows.rotation_models import (
     NoteRequest,
@@ -76,9 +78,13 @@ def router() -> APIRouter:
         response_model=Override,
         status_code=status.HTTP_201_CREATED,
     )
-    async def add_override(name: str, body: OverrideRequest, client: Tocsin) -> Override:
-        """Give part of a layer to someone (``end`` omitted: until that shift ends)."""
-        return await client.rotation_call(lambda r: r.override(name, body))
+    async def add_override(
+        name: str, body: OverrideRequest, client: Tocsin, act: ActingAs
+    ) -> Override:
+        """Give part of a layer to a member of the rotation's team (``end`` omitted: until
+        that shift ends). Made by one of its members, or an admin."""
+        request = act(body)
+        return await client.rotation_call(lambda r: r.override(name, request))
 
     @routes.post(
         "/rotations/{name}/swaps",
@@ -86,9 +92,11 @@ def router() -> APIRouter:
         response_model=Swap,
         status_code=status.HTTP_201_CREATED,
     )
-    async def add_swap(name: str, body: SwapRequest, client: Tocsin) -> Swap:
-        """Exchange two future shifts of a layer between two people."""
-        return await client.rotation_call(lambda r: r.swap(name, body))
+    async def add_swap(name: str, body: SwapRequest, client: Tocsin, act: ActingAs) -> Swap:
+        """Exchange two future shifts of a layer between two members of the rotation's
+        team. Made by one of its members, or an admin."""
+        request = act(body)
+        return await client.rotation_call(lambda r: r.swap(name, request))
 
     @routes.delete(
         "/rotations/{name}/overrides/{item}",
@@ -96,14 +104,22 @@ def router() -> APIRouter:
         status_code=status.HTTP_204_NO_CONTENT,
         response_class=Response,
     )
-    async def remove(name: str, item: str, by: str, client: Tocsin) -> Response:
-        """Remove an override or a swap by its id (``?by=`` who removes it)."""
-        await client.rotation_call(lambda r: r.remove(name, RemoveRequest(id=item, by=by)))
+    async def remove(
+        name: str,
+        item: str,
+        client: Tocsin,
+        act: ActingAs,
+        by: Annotated[str | None, Query(max_length=64, description=BY)] = None,
+    ) -> Response:
+        """Remove an override or a swap by its id (by a member of the rotation, or an admin)."""
+        request = act(RemoveRequest(id=item, by=by or ""))
+        await client.rotation_call(lambda r: r.remove(name, request))
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @routes.post("/rotations/{name}/notes", dependencies=bearer, response_model=ShiftState)
-    async def add_note(name: str, body: NoteRequest, client: Tocsin) -> ShiftState:
+    async def add_note(name: str, body: NoteRequest, client: Tocsin, act: ActingAs) -> ShiftState:
         """A handoff note on the current shift."""
-        return await client.rotation_call(lambda r: r.note(name, body))
+        request = act(body)
+        return await client.rotation_call(lambda r: r.note(name, request))
 
     return routes

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from activities.ports import ConfigSource
 from starters.api import TocsinClient
+from workflows.actors import Acted
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,16 @@ class SlackContext:
             if person.slack == slack_user_id:
                 return person_id
         return None
+
+    def acted(self, person: str) -> dict[str, Any]:
+        """The actor fields of a request ``person`` made in Slack (``via``: their Slack user)."""
+        known = self.config.current().people.get(person)
+        slack_id = known.slack if known is not None else None
+        return {"by": person, "via": f"slack {slack_id}" if slack_id else "slack"}
+
+    def actor(self, person: str) -> Acted:
+        """The actor of a request ``person`` made in Slack."""
+        return Acted(**self.acted(person))
 
 
 NOT_IN_CONFIG = (

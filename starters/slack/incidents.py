@@ -190,7 +190,7 @@ def _role(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
     target = ctx.person_for(slack_user)
     if target is None:
         raise ValueError(f"<@{slack_user}> is not in Tocsin's config, so cannot be {sub}.")
-    role = RoleInput(person=target, by=person)
+    role = RoleInput(person=target, **ctx.acted(person))
     assign = ctx.tocsin.assign_lead if sub == "lead" else ctx.tocsin.assign_messenger
     return lambda incident_id: assign(incident_id, role)
 
@@ -199,13 +199,15 @@ def _severity(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
     if not rest or " " in rest:
         names = ", ".join(s.name for s in ctx.config.current().severities)
         raise ValueError(f"Usage: `/incident severity <level>` (levels: {names})")
-    return lambda incident_id: ctx.tocsin.change_incident_severity(incident_id, rest, person)
+    return lambda incident_id: ctx.tocsin.change_incident_severity(
+        incident_id, rest, ctx.actor(person)
+    )
 
 
 def _update(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
     if not rest:
         raise ValueError("Usage: `/incident update <text>`")
-    update = UpdateInput(text=rest, by=person)
+    update = UpdateInput(text=rest, **ctx.acted(person))
     return lambda incident_id: ctx.tocsin.post_update(incident_id, update)
 
 
@@ -215,14 +217,14 @@ def _followup(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
         raise ValueError(FOLLOWUP_USAGE)
     link = _LINK.match(rest)
     if link is not None:
-        request = FollowUpRequest(issue_url=link.group(1), by=person)
+        request = FollowUpRequest(issue_url=link.group(1), **ctx.acted(person))
     else:
-        request = FollowUpRequest(title=rest[:256], by=person)
+        request = FollowUpRequest(title=rest[:256], **ctx.acted(person))
     return lambda incident_id: ctx.tocsin.add_followup(incident_id, request)
 
 
 def _comms(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
-    confirmation = CommsConfirmation(by=person, note=rest or None)
+    confirmation = CommsConfirmation(**ctx.acted(person), note=rest or None)
     return lambda incident_id: ctx.tocsin.confirm_customer_comms(incident_id, confirmation)
 
 
@@ -235,7 +237,7 @@ def _resolve(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
     else:
         summary = rest
     request = ResolveInput(
-        resolution=resolution, summary=summary.strip() or DEFAULT_SUMMARY, by=person
+        resolution=resolution, summary=summary.strip() or DEFAULT_SUMMARY, **ctx.acted(person)
     )
     return lambda incident_id: ctx.tocsin.resolve_incident(incident_id, request)
 
@@ -256,7 +258,7 @@ async def _declare_title(
     ctx: SlackContext, title: str, person: str, command: dict[str, Any], respond: AsyncRespond
 ) -> None:
     try:
-        request = DeclareRequest(title=title, by=person)
+        request = DeclareRequest(title=title, **ctx.acted(person))
         state, _ = await ctx.tocsin.declare_incident(request, _key(command.get("trigger_id")))
     except (TocsinError, ValidationError) as err:
         await respond(response_type="ephemeral", text=f"Not declared: {_invalid(err)}")
@@ -298,7 +300,7 @@ async def on_declare_submission(
             service=service,
             customer_impact=blocks.CUSTOMER_IMPACT in flags,
             security=blocks.SECURITY in flags,
-            by=person,
+            **ctx.acted(person),
         )
     except ValidationError as err:
         location = str(err.errors()[0]["loc"][0]) if err.errors() else blocks.TITLE
@@ -334,16 +336,16 @@ async def on_button(
     incident_id, _, choice = str(action.get("value") or "").partition(":")
     try:
         if action_id == blocks.TAKE_LEAD:
-            role = RoleInput(person=person, by=person)
+            role = RoleInput(person=person, **ctx.acted(person))
             state = await ctx.tocsin.assign_lead(incident_id, role)
         elif action_id == blocks.ROLLBACK:
             if choice not in ROLLBACK_CHOICES:
                 await _explain(respond, f"Unknown rollback choice {choice!r}.")
                 return
-            decision = RollbackDecision(choice=cast(RollbackChoice, choice), by=person)
+            decision = RollbackDecision(choice=cast(RollbackChoice, choice), **ctx.acted(person))
             state = await ctx.tocsin.decide_rollback(incident_id, decision)
         elif action_id == blocks.RESOLVE:
-            resolve = ResolveInput(resolution="fixed", summary=DEFAULT_SUMMARY, by=person)
+            resolve = ResolveInput(resolution="fixed", summary=DEFAULT_SUMMARY, **ctx.acted(person))
             state = await ctx.tocsin.resolve_incident(incident_id, resolve)
         else:
             await _explain(respond, f"Unknown incident button {action_id!r}.")

@@ -22,6 +22,7 @@ from activities.adapters.slack_blocks.cards import ACK_ACTION, ESCALATE_ACTION
 from starters.checks import NewPage, oncall_entries
 from starters.errors import InvalidRequest, TocsinError
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
+from workflows.models import PageActionInput
 from workflows.rotation_models import NoteRequest
 
 log = structlog.get_logger("tocsin.slack")
@@ -77,7 +78,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         await ack()
         try:
             state, created = await ctx.tocsin.create_page(
-                NewPage(team=team, summary=summary[:500], by=person)
+                NewPage(team=team, summary=summary[:500], **ctx.acted(person))
             )
         except (TocsinError, ValueError) as err:
             await respond(text=f"Could not page `{team}`: {err}", response_type="ephemeral")
@@ -125,7 +126,7 @@ async def _note(
         await ack(text="None of your teams has a rotation to note on.", response_type="ephemeral")
         return
     await ack()
-    request = NoteRequest(text=text[:4000], by=person)
+    request = NoteRequest(text=text[:4000], **ctx.acted(person))
     try:
         shift = await ctx.tocsin.rotation_call(lambda r: r.note(rotation, request))
     except TocsinError as err:
@@ -157,7 +158,7 @@ async def _page_button(
     bound = log.bind(page_id=page_id, by=person, action=verb)
     act = ctx.tocsin.acknowledge if verb == "acknowledge" else ctx.tocsin.escalate
     try:
-        state = await act(page_id, person)
+        state = await act(page_id, PageActionInput(**ctx.acted(person)))
     except TocsinError as err:
         bound.info("slack button refused", reason=str(err))
         await _ephemeral(respond, f"Could not {verb} page `{page_id}`: {err}")

@@ -21,7 +21,7 @@ from starters.http.app import create_app
 from starters.links import LinkAction, LinkGrant, LinkKey, SignedLinks, SubjectKind
 from worker.config import ConfigFile
 from workflows.incident_models import IncidentState
-from workflows.models import PageState, PageStatus
+from workflows.models import PageActionInput, PageState, PageStatus
 
 KEY = "route-test-link-key-0123456789abcdef"
 BASE = "http://tocsin.test"
@@ -71,20 +71,21 @@ class FakeTocsin:
             lead="bob",
         )
 
-    async def acknowledge(self, page_id: str, by: str, note: str | None = None) -> PageState:
+    async def acknowledge(self, page_id: str, action: PageActionInput) -> PageState:
+        by = action.by
         page = await self.get_page(page_id)
         if page.status == PageStatus.acknowledged:
             raise Rejected(f"page {page_id} is already acknowledged by {page.acknowledged_by}")
         page.status, page.acknowledged_by = PageStatus.acknowledged, by
-        self.actions.append(("acknowledge", page_id, by))
+        self.actions.append(("acknowledge", page_id, action.actor))
         return page
 
-    async def escalate(self, page_id: str, by: str, note: str | None = None) -> PageState:
+    async def escalate(self, page_id: str, action: PageActionInput) -> PageState:
         page = await self.get_page(page_id)
         if page.status != PageStatus.triggered:
             raise Rejected(f"page {page_id} is {page.status.value}: nothing to escalate")
         page.step += 1
-        self.actions.append(("escalate", page_id, by))
+        self.actions.append(("escalate", page_id, action.actor))
         return page
 
 
@@ -183,14 +184,14 @@ class TestAct:
 
         assert response.status_code == 200
         assert "Acknowledged by alice" in response.text
-        assert fake.actions == [("acknowledge", "db-down", "alice")]
+        assert fake.actions == [("acknowledge", "db-down", "alice (signed link)")]
 
     async def test_escalate_as_bob(self, http: httpx.AsyncClient, fake: FakeTocsin) -> None:
         response = await http.post(path("escalate", person="bob"))
 
         assert response.status_code == 200
         assert "Escalated by bob" in response.text
-        assert fake.actions == [("escalate", "db-down", "bob")]
+        assert fake.actions == [("escalate", "db-down", "bob (signed link)")]
 
     async def test_replay_refused_with_the_workflows_reason(
         self, http: httpx.AsyncClient, fake: FakeTocsin
@@ -203,7 +204,7 @@ class TestAct:
         assert again.status_code == 409
         assert "page db-down is already acknowledged by alice" in again.text
         assert "Nothing was changed" in again.text
-        assert fake.actions == [("acknowledge", "db-down", "alice")]
+        assert fake.actions == [("acknowledge", "db-down", "alice (signed link)")]
 
     @pytest.mark.parametrize("method", ["GET", "POST"])
     async def test_open_only_shows(

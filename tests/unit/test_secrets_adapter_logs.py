@@ -319,6 +319,7 @@ def attempts(scene: Scene) -> list[Attempt]:
         argv=["/bin/sh", "-c", 'echo "deploy refused for $DEPLOY_API_TOKEN" >&2; exit 3'],
         timeout=timedelta(seconds=5),
     )
+
     async def rollback_command() -> object:
         runner = CommandRunner(env)
         result = await runner.run(fails, REQUEST)

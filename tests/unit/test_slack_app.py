@@ -30,7 +30,7 @@ from tests.fakes.receiver import Receiver
 from tests.fakes.slack import FakeSlack
 from worker.settings import Settings
 from workflows.config import TocsinConfig
-from workflows.models import OnCallEntry, PageState, PageStatus
+from workflows.models import OnCallEntry, PageActionInput, PageState, PageStatus
 from workflows.rotation_models import NoteRequest, ShiftState
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -109,14 +109,15 @@ class StubTocsin(TocsinClient):
         self.calls.append(("create_page", request))
         return _page(team=request.team, summary=request.summary, created_by=request.by), True
 
-    async def acknowledge(self, page_id: str, by: str, note: str | None = None) -> PageState:
-        self.calls.append(("acknowledge", page_id, by))
+    async def acknowledge(self, page_id: str, action: PageActionInput) -> PageState:
+        by = action.by
+        self.calls.append(("acknowledge", page_id, action.actor))
         if self.reject:
             raise Rejected(self.reject)
         return _page(page_id, status=PageStatus.acknowledged, acknowledged_by=by)
 
-    async def escalate(self, page_id: str, by: str, note: str | None = None) -> PageState:
-        self.calls.append(("escalate", page_id, by))
+    async def escalate(self, page_id: str, action: PageActionInput) -> PageState:
+        self.calls.append(("escalate", page_id, action.actor))
         if self.reject:
             raise Rejected(self.reject)
         return _page(page_id, step=2)
@@ -404,7 +405,7 @@ class TestPageButtons:
         response = await harness.press("page_ack", "a1b2c3d4", channel, ts, user="U0ALICE")
         assert response.status_code == 200
         (update,) = await _until(lambda: harness.slack.calls_to("chat.update"))
-        assert harness.tocsin.calls == [("acknowledge", "a1b2c3d4", "alice")]
+        assert harness.tocsin.calls == [("acknowledge", "a1b2c3d4", "alice (slack U0ALICE)")]
         assert update.params["channel"] == channel
         assert update.params["ts"] == ts
         message = next(m for m in harness.slack.messages if m.ts == ts)
@@ -418,7 +419,7 @@ class TestPageButtons:
         channel, ts = await harness.page_dm("a1b2c3d4")
         await harness.press("page_escalate", "a1b2c3d4", channel, ts, user="U0BOB")
         await _until(lambda: harness.slack.calls_to("chat.update"))
-        assert harness.tocsin.calls == [("escalate", "a1b2c3d4", "bob")]
+        assert harness.tocsin.calls == [("escalate", "a1b2c3d4", "bob (slack U0BOB)")]
         message = next(m for m in harness.slack.messages if m.ts == ts)
         assert [b for b in message.blocks if b["type"] == "actions"]
         assert "Escalated by *Bob*" in json.dumps(message.blocks)

@@ -22,6 +22,7 @@ from starters.slack.incidents import (
     mentioned_user,
     register,
 )
+from workflows.actors import Acted
 from workflows.config import TocsinConfig
 from workflows.incident_models import (
     CommsConfirmation,
@@ -121,9 +122,9 @@ class StubTocsin:
         return await self._act("confirm_customer_comms", incident_id, confirmation)
 
     async def change_incident_severity(
-        self, incident_id: str, severity: str, by: str
+        self, incident_id: str, severity: str, actor: Acted
     ) -> IncidentState:
-        self.calls.append(("severity", (incident_id, severity, by)))
+        self.calls.append(("severity", (incident_id, severity, actor)))
         self._check()
         return state(severity=severity)
 
@@ -339,6 +340,7 @@ async def test_view_submission_declares(h: Harness) -> None:
         service="checkout",
         customer_impact=True,
         by="alice",
+        via="slack U0ALICE",
     )
     assert key == "slack:V0VIEW"
     [(method, kwargs)] = h.client.calls
@@ -363,7 +365,9 @@ async def test_view_submission_with_unknown_severity_shows_errors(h: Harness) ->
 async def test_lead_by_mention_maps_the_slack_user(h: Harness) -> None:
     await h.command("lead <@U0BOB|bob>", channel="inc-42-checkout-is-down")
     assert h.ack.calls == [{}]
-    assert h.tocsin.calls == [("assign_lead", ("INC-42", RoleInput(person="bob", by="alice")))]
+    assert h.tocsin.calls == [
+        ("assign_lead", ("INC-42", RoleInput(person="bob", by="alice", via="slack U0ALICE")))
+    ]
     [answer] = h.respond.calls
     assert answer["response_type"] == "ephemeral"
 
@@ -375,18 +379,34 @@ async def test_update_severity_and_resolve_in_channel(h: Harness) -> None:
     await h.command("resolve rolled_back deploy 1234 reverted", channel=channel)
     await h.command("resolve", channel=channel)
     assert h.tocsin.calls == [
-        ("post_update", ("INC-42", UpdateInput(text="rolled back, watching", by="alice"))),
-        ("severity", ("INC-42", "major", "alice")),
+        (
+            "post_update",
+            ("INC-42", UpdateInput(text="rolled back, watching", by="alice", via="slack U0ALICE")),
+        ),
+        ("severity", ("INC-42", "major", Acted(by="alice", via="slack U0ALICE"))),
         (
             "resolve_incident",
             (
                 "INC-42",
-                ResolveInput(resolution="rolled_back", summary="deploy 1234 reverted", by="alice"),
+                ResolveInput(
+                    resolution="rolled_back",
+                    summary="deploy 1234 reverted",
+                    by="alice",
+                    via="slack U0ALICE",
+                ),
             ),
         ),
         (
             "resolve_incident",
-            ("INC-42", ResolveInput(resolution="fixed", summary="Resolved from Slack", by="alice")),
+            (
+                "INC-42",
+                ResolveInput(
+                    resolution="fixed",
+                    summary="Resolved from Slack",
+                    by="alice",
+                    via="slack U0ALICE",
+                ),
+            ),
         ),
     ]
 
@@ -429,9 +449,11 @@ async def test_followup_opens_an_issue_or_links_one(h: Harness) -> None:
     await h.command("followup", channel="inc-42-x")
     assert [c[0] for c in h.tocsin.calls] == ["add_followup", "add_followup"]
     first, second = (c[1] for c in h.tocsin.calls)
-    assert first[1] == FollowUpRequest(title="Alert on queue depth", by="alice")
+    assert first[1] == FollowUpRequest(
+        title="Alert on queue depth", by="alice", via="slack U0ALICE"
+    )
     assert second[1] == FollowUpRequest(
-        issue_url="https://github.com/acme/shop/issues/7", by="alice"
+        issue_url="https://github.com/acme/shop/issues/7", by="alice", via="slack U0ALICE"
     )
     assert "Usage: `/incident followup" in h.ack.calls[-1]["text"]
 
@@ -440,7 +462,7 @@ async def test_comms_confirms_customer_communication(h: Harness) -> None:
     await h.command("comms status page updated", channel="inc-42-x")
     [(method, (incident_id, action))] = h.tocsin.calls
     assert (incident_id, method) == ("INC-42", "confirm_customer_comms")
-    assert action == CommsConfirmation(by="alice", note="status page updated")
+    assert action == CommsConfirmation(by="alice", via="slack U0ALICE", note="status page updated")
 
 
 # --- buttons --------------------------------------------------------------------------
@@ -449,7 +471,9 @@ async def test_comms_confirms_customer_communication(h: Harness) -> None:
 async def test_take_lead_acts_as_the_mapped_person_and_replaces_the_card(h: Harness) -> None:
     await h.press("incident_take_lead", "INC-42", user="U0BOB")
     assert h.ack.calls == [{}]
-    assert h.tocsin.calls == [("assign_lead", ("INC-42", RoleInput(person="bob", by="bob")))]
+    assert h.tocsin.calls == [
+        ("assign_lead", ("INC-42", RoleInput(person="bob", by="bob", via="slack U0BOB")))
+    ]
     [answer] = h.respond.calls
     assert answer["replace_original"] is True
     assert answer["blocks"] == blocks.card(state(lead="bob"))
@@ -459,10 +483,21 @@ async def test_rollback_and_resolve_buttons(h: Harness) -> None:
     await h.press("incident_rollback", "INC-42:revert")
     await h.press("incident_resolve", "INC-42")
     assert h.tocsin.calls == [
-        ("decide_rollback", ("INC-42", RollbackDecision(choice="revert", by="alice"))),
+        (
+            "decide_rollback",
+            ("INC-42", RollbackDecision(choice="revert", by="alice", via="slack U0ALICE")),
+        ),
         (
             "resolve_incident",
-            ("INC-42", ResolveInput(resolution="fixed", summary="Resolved from Slack", by="alice")),
+            (
+                "INC-42",
+                ResolveInput(
+                    resolution="fixed",
+                    summary="Resolved from Slack",
+                    by="alice",
+                    via="slack U0ALICE",
+                ),
+            ),
         ),
     ]
     assert all(call["replace_original"] is True for call in h.respond.calls)

@@ -34,8 +34,8 @@ from activities.store import StoreActivities
 from workflows.incident_models import IncidentRecord, IncidentStatus, LogQuery
 
 POSTGRES_URL = os.environ.get("TOCSIN_TEST_DATABASE_URL")
-# The newest migration: 0004 adds the API credentials (activities/adapters/sql_credentials.py).
-HEAD = "0004"
+# The newest migration: 0005 keeps the credential of archived timeline entries' actors.
+HEAD = "0005"
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
 
@@ -195,6 +195,7 @@ class TestMigrations:
         assert (MIGRATIONS / "versions" / "0002_webhook_deliveries.py").is_file()
         assert (MIGRATIONS / "versions" / "0003_archive.py").is_file()
         assert (MIGRATIONS / "versions" / "0004_credentials.py").is_file()
+        assert (MIGRATIONS / "versions" / "0005_timeline_via.py").is_file()
 
     async def test_from_the_first_revision(self, url: str) -> None:
         """A database at 0001 (made before delivery ids were kept) upgrades, keeping its rows."""
