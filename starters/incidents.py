@@ -112,6 +112,7 @@ class IncidentClient:
             customer_impact=request.customer_impact,
             security=request.security,
             declared_by=request.by,
+            declared_via=request.via,
             from_page=request.from_page,
             people=sorted(config.people),
             support_team=support,

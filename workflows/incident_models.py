@@ -80,6 +80,7 @@ class IncidentInput(BaseModel):
     customer_impact: bool = False
     security: bool = False
     declared_by: str
+    declared_via: str | None = None
     from_page: str | None = None
     people: list[str] = Field(default_factory=list)
     # Who may take a role without being given it: the owning team, customer support and,

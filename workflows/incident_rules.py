@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from workflows.actors import Acted
 from workflows.chat_models import ChannelRequest, ChatPost, IncidentCard
 from workflows.durations import format_duration
 from workflows.ids import incident_workflow_id
@@ -61,7 +62,8 @@ class IncidentRules:
     # -- declaration (the main loop runs these in order, with the channel in between) --
 
     def declare(self, state: IncidentState, now: datetime) -> Step:
-        d = Decision(state, now)
+        declarer = Acted(by=self.config.declared_by, via=self.config.declared_via)
+        d = Decision(state, now, declarer)
         s = d.state
         source = f" (from page {s.from_page})" if s.from_page else ""
         d.record(

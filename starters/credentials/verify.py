@@ -5,7 +5,10 @@ argon2 is slow on purpose (~0.1 s); a successful check is remembered in this pro
 :data:`CACHE_TTL` seconds, keyed by the SHA-256 of the whole token. The credential's row
 is still read on every request (a primary-key lookup): a revoked token is refused at once,
 cache or not. Unknown ids and revoked rows are refused before any hashing, so guessing
-costs the server a lookup, not an argon2 run.
+costs the server a lookup, not an argon2 run. A known id with wrong secrets is hashed at
+most :data:`FAILURES_ALLOWED` times per :data:`FAILURE_WINDOW` (then refused unhashed
+until the window passes; a token verified before keeps working from the cache), and at
+most :data:`HASHING_AT_ONCE` checks run together (each takes 64 MiB).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import UTC, datetime
 
 import structlog
 
+from activities.credential_models import CredentialRecord
 from activities.errors import AdapterError
 from activities.ports import Credentials
 from starters.credentials.principal import BOOTSTRAP, Principal
@@ -28,6 +32,9 @@ log = structlog.get_logger("tocsin.auth")
 CACHE_TTL = 60.0
 # Verified tokens remembered at most (expired ones go first when it is full).
 CACHE_SIZE = 10_000
+FAILURES_ALLOWED = 5
+FAILURE_WINDOW = 60.0
+HASHING_AT_ONCE = 2
 
 
 def utc_now() -> datetime:
@@ -64,6 +71,9 @@ class Authenticator:
         self._now = now
         # fingerprint of the token -> (credential id, monotonic expiry)
         self._verified: dict[str, tuple[str, float]] = {}
+        # credential id -> monotonic times of its recent wrong secrets (ids that exist only)
+        self._failures: dict[str, list[float]] = {}
+        self._hashing = asyncio.Semaphore(HASHING_AT_ONCE)
 
     async def authenticate(self, supplied: str) -> Principal | None:
         """The principal of ``supplied``; None for an unknown, revoked or wrong token.
@@ -80,16 +90,39 @@ class Authenticator:
         record = await store.get(token.id)
         if record is None or record.revoked:
             return None
-        key = fingerprint(supplied)
+        if not await self._verify(record, token.secret, fingerprint(supplied)):
+            return None
+        return Principal.of(record)
+
+    async def _verify(self, record: CredentialRecord, secret: str, key: str) -> bool:
+        """Whether ``secret`` is the record's (cached for the TTL under ``key``)."""
         cached = self._verified.get(key)
         if cached is not None and cached[0] == record.id and cached[1] > self._clock():
-            return Principal.of(record)
+            return True
+        if self._throttled(record.id):
+            log.warning("token refused unchecked: too many wrong secrets", principal_id=record.id)
+            return False
         # In a thread: argon2 holds no lock of the event loop's for its ~0.1 s.
-        if not await asyncio.to_thread(self.hasher.verify, record.secret_hash, token.secret):
-            return None
+        async with self._hashing:
+            right = await asyncio.to_thread(self.hasher.verify, record.secret_hash, secret)
+        if not right:
+            self._failures.setdefault(record.id, []).append(self._clock())
+            return False
+        self._failures.pop(record.id, None)
         self._remember(key, record.id)
-        await _touch(store, record.id, self._now())
-        return Principal.of(record)
+        if self.credentials is not None:
+            await _touch(self.credentials, record.id, self._now())
+        return True
+
+    def _throttled(self, credential_id: str) -> bool:
+        """Whether ``credential_id`` had :data:`FAILURES_ALLOWED` wrong secrets this window."""
+        since = self._clock() - FAILURE_WINDOW
+        recent = [t for t in self._failures.get(credential_id, ()) if t > since]
+        if recent:
+            self._failures[credential_id] = recent
+        else:
+            self._failures.pop(credential_id, None)
+        return len(recent) >= FAILURES_ALLOWED
 
     def _remember(self, key: str, credential_id: str) -> None:
         now = self._clock()

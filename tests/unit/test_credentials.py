@@ -182,6 +182,33 @@ class TestAuthenticator:
         assert setup.hasher.verified == 2
         assert setup.store.touched == []
 
+    async def test_wrong_secrets_hashed_a_few_times_a_minute(self, setup: Setup) -> None:
+        """Guessing the secret of a known id costs five argon2 runs a minute, no more; the
+        holder's token, verified before, keeps working meanwhile."""
+        issued = await setup.issue()
+        assert await setup.auth.authenticate(issued.token) is not None
+        guesses = [f"tocsin_{issued.id}_{mint().secret}" for _ in range(20)]
+
+        for guess in guesses:
+            assert await setup.auth.authenticate(guess) is None
+        assert setup.hasher.verified == 1 + 5
+        assert await setup.auth.authenticate(issued.token) is not None
+
+        setup.clock.now += 61
+        assert await setup.auth.authenticate(guesses[0]) is None
+        assert setup.hasher.verified == 1 + 5 + 1
+
+    async def test_a_right_secret_clears_the_count(self, setup: Setup) -> None:
+        """Four typos then the real token: the next typo is hashed again (no lock-out)."""
+        issued = await setup.issue()
+        typo = f"tocsin_{issued.id}_{mint().secret}"
+        for _ in range(4):
+            assert await setup.auth.authenticate(typo) is None
+        assert await setup.auth.authenticate(issued.token) is not None
+
+        assert await setup.auth.authenticate(typo) is None
+        assert setup.hasher.verified == 6
+
     async def test_verification_is_cached_for_the_ttl(self, setup: Setup) -> None:
         """argon2 runs once per token per TTL; the row is still read on every request."""
         issued = await setup.issue()

@@ -292,7 +292,11 @@ class TestEvents:
         assert same.id == handle.id
         await alerts.event({**trigger, "event_action": "acknowledge", "payload": None})
         state = await settled(handle, lambda s: s.status == PageStatus.acknowledged)
-        assert state.acknowledged_by == "uptime"
+        # The integration whose key sent the acknowledgement, not the event's ``client``.
+        assert state.acknowledged_by == "events:gitserver"
+        assert "Acknowledged by events:gitserver (integration key)" in [
+            e.text for e in state.timeline
+        ]
         await alerts.event({"routing_key": "k" * 32, "event_action": "resolve", "dedup_key": key})
         state = await settled(handle, lambda s: s.status == PageStatus.resolved)
         assert state.resolved_by == "events"

@@ -26,6 +26,7 @@ from tests.fakes.tracker import FakeTracker
 from worker.build import build_worker
 from worker.config import ConfigFile
 from worker.settings import Settings
+from workflows.actors import Acted
 from workflows.chat_models import IncidentCard
 from workflows.config import Person
 from workflows.ids import incident_workflow_id
@@ -525,7 +526,7 @@ class TestUpdatesAndSeverity:
     async def test_severity_change_applies_the_new_interval(self, desk: Desk) -> None:
         """Downgraded to minor (hourly updates), the 15-minute reminder no longer comes."""
         state = await desk.declare()
-        await desk.incidents.change_severity(state.id, "minor", "bob")
+        await desk.incidents.change_severity(state.id, "minor", Acted(by="bob"))
         await desk.env.sleep(timedelta(minutes=50))
         state = await desk.incidents.get(state.id)
         assert state.severity == "minor"

@@ -125,6 +125,7 @@ class TestReplay:
             "incident-transitions",
             "incident-continued",
             "page-continued",
+            "page-intake-ack",
             "rotation-handoff",
             "shift-week",
         }
@@ -319,6 +320,64 @@ class TestContinuedPageReplay:
             await replayer().replay_workflow(history)
         if os.environ.get("TOCSIN_RECORD_HISTORIES"):
             (HISTORIES / "page-continued.json").write_text(middle.to_json())
+
+
+async def record_intake_ack_history(env: WorkflowEnvironment, config: Path) -> WorkflowHistory:
+    """A page an Events API integration opened: an acknowledgement from another integration
+    refused, its own accepted; resolved by a person with a token (``via`` recorded)."""
+    task_queue = f"replay-{uuid.uuid4()}"
+    key = f"replay-intake-{uuid.uuid4().hex[:6]}"
+    firing = Alert(fingerprint="disk", status="firing", summary="disk full")
+    async with build_worker(
+        env.client,
+        Settings(),
+        ConfigFile(config),
+        store=MemoryStore(),
+        notifiers={"console": RecordingNotifier(), "apprise": RecordingNotifier()},
+        task_queue=task_queue,
+    ):
+        handle = await env.client.start_workflow(
+            PageWorkflow.run,
+            PageInput(
+                key=key,
+                team="delivery",
+                summary="disk full",
+                source="events",
+                integration="events:gitserver",
+                team_members=["bob"],
+            ),
+            id=f"page-{key}",
+            task_queue=task_queue,
+            start_signal="receive_alerts",
+            start_signal_args=[AlertBatch(source="events", alerts=[firing])],
+        )
+        for integration in ("events:billing", "events:gitserver"):
+            ack = AlertBatch(
+                source="events", action="acknowledge", by=integration, via="integration key"
+            )
+            await handle.signal(PageWorkflow.receive_alerts, ack)
+            await env.sleep(timedelta(seconds=5))
+        resolve = PageActionInput(by="bob", via="token laptop", note="disk cleaned")
+        await handle.execute_update(PageWorkflow.resolve, resolve)
+        state = await handle.result()
+        texts = [e.text for e in state.timeline]
+        assert any(t.startswith("Acknowledgement refused: 'events:billing' may not") for t in texts)
+        assert "Acknowledged by events:gitserver (integration key)" in texts
+        assert "Resolved by bob (token laptop): disk cleaned" in texts
+        return await handle.fetch_history()
+
+
+class TestIntakeAckReplay:
+    async def test_fresh_intake_ack_history_replays(
+        self, time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    ) -> None:
+        """The responder check on intake acknowledgements (patched) replays."""
+        config = tmp_path / "tocsin.yaml"
+        config.write_text(CONFIG)
+        history = await record_intake_ack_history(time_skipping_env, config)
+        await replayer().replay_workflow(history)
+        if os.environ.get("TOCSIN_RECORD_HISTORIES"):
+            (HISTORIES / "page-intake-ack.json").write_text(history.to_json())
 
 
 class TestRotationReplay:
