@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from starters.clients.incidents import IncidentListItem
+from workflows.actors import actor_label
 from workflows.incident_models import IncidentState
 
 
@@ -52,6 +53,7 @@ def incident_text(s: IncidentState) -> str:
         lines.append("timeline")
         lines += [
             f"  {e.at:%H:%M:%S}  {e.kind:<17} {e.text.splitlines()[0] if e.text else ''}"
+            + (f"  [{actor_label(e.by, e.via)}]" if e.via else "")
             for e in entries
         ]
     return "\n".join(lines)
