@@ -20,7 +20,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, Worker
 
 from activities.errors import Unavailable
 from tests.conftest import start_time_skipping
@@ -67,20 +67,35 @@ def replayer() -> Replayer:
     )
 
 
-async def record_page_history(env: WorkflowEnvironment, config: Path, team: str) -> WorkflowHistory:
-    """Escalate a page two steps (one contact failing), escalate-now, ack, resolve."""
-    notifier = RecordingNotifier()
-    notifier.failures["json://127.0.0.1:9/broken"] = Unavailable("connection refused")
-    task_queue = f"replay-{uuid.uuid4()}"
-    key = f"replay-{team}"
-    async with build_worker(
+async def replay_and_keep(history: WorkflowHistory, name: str) -> None:
+    """Replay ``history``; keep it as ``histories/<name>.json`` when recording."""
+    await replayer().replay_workflow(history)
+    if os.environ.get("TOCSIN_RECORD_HISTORIES"):
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+
+def page_worker(
+    env: WorkflowEnvironment, config: Path, task_queue: str, notifier: RecordingNotifier
+) -> Worker:
+    """A worker for pages on ``task_queue``: every contact goes to ``notifier``."""
+    return build_worker(
         env.client,
         Settings(),
         ConfigFile(config),
         store=MemoryStore(),
         notifiers={"console": notifier, "apprise": notifier},
         task_queue=task_queue,
-    ):
+    )
+
+
+async def record_page_history(env: WorkflowEnvironment, config: Path, team: str) -> WorkflowHistory:
+    """Escalate a page two steps (one contact failing), escalate-now, ack, resolve."""
+    notifier = RecordingNotifier()
+    notifier.failures["json://127.0.0.1:9/broken"] = Unavailable("connection refused")
+    task_queue = f"replay-{uuid.uuid4()}"
+    key = f"replay-{team}"
+    async with page_worker(env, config, task_queue, notifier):
         handle = await env.client.start_workflow(
             PageWorkflow.run,
             PageInput(key=key, team=team, summary="DiskFull on gitserver-0", team_members=["bob"]),
@@ -105,10 +120,7 @@ class TestReplay:
         config.write_text(CONFIG)
         for team in ("delivery", "fallback"):
             history = await record_page_history(time_skipping_env, config, team)
-            await replayer().replay_workflow(history)
-            if os.environ.get("TOCSIN_RECORD_HISTORIES"):
-                HISTORIES.mkdir(exist_ok=True)
-                (HISTORIES / f"page-{team}.json").write_text(history.to_json())
+            await replay_and_keep(history, f"page-{team}")
 
     @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
     async def test_stored_history_replays(self, path: Path) -> None:
@@ -328,14 +340,7 @@ async def record_intake_ack_history(env: WorkflowEnvironment, config: Path) -> W
     task_queue = f"replay-{uuid.uuid4()}"
     key = f"replay-intake-{uuid.uuid4().hex[:6]}"
     firing = Alert(fingerprint="disk", status="firing", summary="disk full")
-    async with build_worker(
-        env.client,
-        Settings(),
-        ConfigFile(config),
-        store=MemoryStore(),
-        notifiers={"console": RecordingNotifier(), "apprise": RecordingNotifier()},
-        task_queue=task_queue,
-    ):
+    async with page_worker(env, config, task_queue, RecordingNotifier()):
         handle = await env.client.start_workflow(
             PageWorkflow.run,
             PageInput(
@@ -375,9 +380,7 @@ class TestIntakeAckReplay:
         config = tmp_path / "tocsin.yaml"
         config.write_text(CONFIG)
         history = await record_intake_ack_history(time_skipping_env, config)
-        await replayer().replay_workflow(history)
-        if os.environ.get("TOCSIN_RECORD_HISTORIES"):
-            (HISTORIES / "page-intake-ack.json").write_text(history.to_json())
+        await replay_and_keep(history, "page-intake-ack")
 
 
 class TestRotationReplay:
