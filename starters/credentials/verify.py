@@ -100,13 +100,19 @@ class Authenticator:
         if cached is not None and cached[0] == record.id and cached[1] > self._clock():
             return True
         if self._throttled(record.id):
-            log.warning("token refused unchecked: too many wrong secrets", principal_id=record.id)
             return False
         # In a thread: argon2 holds no lock of the event loop's for its ~0.1 s.
         async with self._hashing:
             right = await asyncio.to_thread(self.hasher.verify, record.secret_hash, secret)
         if not right:
-            self._failures.setdefault(record.id, []).append(self._clock())
+            failures = self._failures.setdefault(record.id, [])
+            failures.append(self._clock())
+            if len(failures) == FAILURES_ALLOWED:  # once per window, not per guess
+                log.warning(
+                    "wrong secrets for a token: refused unchecked for a minute",
+                    principal_id=record.id,
+                    failures=FAILURES_ALLOWED,
+                )
             return False
         self._failures.pop(record.id, None)
         self._remember(key, record.id)
