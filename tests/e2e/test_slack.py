@@ -380,8 +380,11 @@ class TestIncidentFromSlack:
         incident_id = f"INC-{int(channel.name.split('-')[1])}"
         state = await self.settled(s, incident_id, lambda st: st.severity == "major")
 
-        await s.command("/incident", "lead <@U0BOB|bob>", "U0ALICE", channel)
+        # A role is taken for oneself, or given by the lead: bob takes the lead, then
+        # names the messenger; alice (no role) may not give one.
         await s.command("/incident", "messenger <@U0CAROL|carol>", "U0ALICE", channel)
+        await s.command("/incident", "lead <@U0BOB|bob>", "U0BOB", channel)
+        await s.command("/incident", "messenger <@U0CAROL|carol>", "U0BOB", channel)
         await s.command("/incident", "severity minor", "U0BOB", channel)
         state = await self.settled(
             s,
@@ -391,6 +394,7 @@ class TestIncidentFromSlack:
         await eventually(
             lambda: {"U0BOB", "U0CAROL"} <= channel.members, "the lead and messenger invited"
         )
+        assert [t for t in s.ephemeral() if "alice may not give carol a role" in t]
 
         card = await eventually(
             lambda: next((m for m in s.messages_in(channel.id) if m.ts in channel.pins), None),

@@ -19,7 +19,7 @@ from tests.conftest import binary
 from tests.e2e.conftest import write_config
 from tests.fakes.receiver import Delivery, Receiver
 from worker.config import ConfigFile
-from workflows.models import PageStatus
+from workflows.models import PageActionInput, PageStatus
 
 pytestmark = pytest.mark.e2e
 
@@ -139,6 +139,6 @@ class TestWorkerKilledMidEscalation:
         assert state.step == 2
         assert [e.kind for e in state.timeline].count("timeout") == 1
 
-        acked = await tocsin.acknowledge(page.id, "dana")
+        acked = await tocsin.acknowledge(page.id, PageActionInput(by="dana"))
         assert acked.status == PageStatus.acknowledged
         assert second.stop() == 0, "the worker shuts down cleanly on SIGTERM"
