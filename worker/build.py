@@ -21,7 +21,7 @@ from activities.adapters.rollback_github import DEFAULT_API_URL, GithubRunner
 from activities.adapters.rollback_webhook import WebhookRunner
 from activities.adapters.slack_chat import SlackChat, slack_client
 from activities.adapters.slack_notify import SlackNotifier
-from activities.adapters.smtp import SmtpNotifier, SmtpSettings
+from activities.adapters.smtp import SmtpNotifier
 from activities.adapters.smtp_mail import SmtpMailer
 from activities.adapters.sql_store import SqlStore
 from activities.adapters.temporal_views import TemporalRotations, TemporalTeamActivity
@@ -43,6 +43,7 @@ from activities.store import StoreActivities
 from activities.tracker import TrackerActivities
 from starters.links import link_signer
 from worker.config import ConfigFile
+from worker.mail import smtp_settings
 from worker.settings import Settings, database_url, environment, reveal
 from workflows.incident import IncidentWorkflow
 from workflows.incident_counter import IncidentCounterWorkflow
@@ -116,21 +117,6 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 def api_url(settings: Settings) -> str:
     """Where people reach the HTTP API (for the links in notifications)."""
     return settings.public_url or f"http://{settings.api_host}:{settings.api_port}"
-
-
-def smtp_settings(settings: Settings) -> SmtpSettings | None:
-    """The SMTP relay for email pages and postmortems, when ``TOCSIN_SMTP_HOST`` is set."""
-    if not settings.smtp_host:
-        return None
-    return SmtpSettings(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        sender=settings.smtp_from,
-        user=settings.smtp_user,
-        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-        starttls=settings.smtp_starttls,
-        timeout=settings.smtp_timeout,
-    )
 
 
 def build_notifiers(settings: Settings) -> dict[str, Notifier]:

@@ -23,10 +23,14 @@ from starlette.responses import Response
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.adapters.slack_chat import slack_client
+from activities.adapters.smtp_mail import SmtpMailer
 from activities.adapters.sql_store import SqlStore
 from activities.ports import Credentials, Store
 from starters.alertmanager import AmWebhook
 from starters.api import TocsinClient
+from starters.console.app import ConsoleSettings, mount_console
+from starters.console.sessions import ConsoleKeys
+from starters.console.signin import Mail
 from starters.credentials import Authenticator
 from starters.credentials.stores import credentials_of
 from starters.errors import IncidentNotFound, InvalidRequest, PageNotFound, Rejected
@@ -45,6 +49,7 @@ from starters.http.webhooks import WebhookCredentials
 from starters.links import SignedLinks, link_signer
 from starters.slack.app import create_slack_app
 from starters.slack.context import SlackContext
+from worker.mail import smtp_settings
 from worker.settings import Settings, database_url, reveal
 
 log = structlog.get_logger("tocsin.api")
@@ -100,6 +105,7 @@ def create_app(
     github_webhook_secret: str | None = None,
     credentials: Credentials | None = None,
     links: SignedLinks | None = None,
+    console: ConsoleSettings | None = None,
 ) -> FastAPI:
     """Build the app.
 
@@ -117,6 +123,8 @@ def create_app(
         credentials: the API tokens besides ``token`` (default: those in ``store``'s
             database when it has one; without any, only ``token`` is accepted).
         links: verifies one-click links at ``/a/{token}`` (without it they answer 404).
+        console: the web console's keys and mail (without it ``/`` says the console is
+            off; ``/docs`` and its files are served either way).
     """
 
     @asynccontextmanager
@@ -150,6 +158,9 @@ def create_app(
         summary="Durable incident response and on-call orchestration on Temporal",
         version="0.1.0",
         lifespan=lifespan,
+        # Served by the console from Tocsin's own copy of Swagger UI (no CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     if not token:
         raise ValueError("the API token must not be empty")
@@ -159,27 +170,13 @@ def create_app(
     _add_routers(
         app, webhook_credentials or WebhookCredentials(token), github_webhook_secret, links
     )
+    mount_console(app, console or ConsoleSettings(keys=None))
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     app.openapi = with_schemas(app, [AmWebhook, Event, GithubIssuesEvent])  # type: ignore[method-assign]  # FastAPI's documented way to extend the description
     app.add_middleware(AllowedMethods, describe=app.openapi)
 
-    @app.get(
-        "/healthz",
-        tags=["health"],
-        response_model=Health,
-        responses={503: {"model": Health, "description": "Temporal does not answer"}},
-    )
-    async def healthz(request: Request) -> JSONResponse:
-        """Liveness plus whether Temporal answers (no auth: for load balancers)."""
-        tocsin: TocsinClient = request.app.state.tocsin
-        try:
-            ok = await tocsin.temporal.service_client.check_health()
-        except RPCError:
-            ok = False
-        return JSONResponse(
-            {"status": "ok" if ok else "degraded", "temporal": ok}, status_code=200 if ok else 503
-        )
+    _add_health(app)
 
     @app.post("/slack/events", tags=["slack"], include_in_schema=False)
     async def slack_events(request: Request) -> Response:
@@ -203,6 +200,25 @@ def create_app(
 
     _add_error_handlers(app)
     return app
+
+
+def _add_health(app: FastAPI) -> None:
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        response_model=Health,
+        responses={503: {"model": Health, "description": "Temporal does not answer"}},
+    )
+    async def healthz(request: Request) -> JSONResponse:
+        """Liveness plus whether Temporal answers (no auth: for load balancers)."""
+        tocsin: TocsinClient = request.app.state.tocsin
+        try:
+            ok = await tocsin.temporal.service_client.check_health()
+        except RPCError:
+            ok = False
+        return JSONResponse(
+            {"status": "ok" if ok else "degraded", "temporal": ok}, status_code=200 if ok else 503
+        )
 
 
 def app_from_settings(
@@ -233,7 +249,19 @@ def app_from_settings(
         store=SqlStore(database_url(settings)),
         # The API only verifies links (the worker makes their URLs): no base URL needed.
         links=link_signer(settings, settings.public_url or ""),
+        console=console_settings(settings),
     )
+
+
+def console_settings(settings: Settings) -> ConsoleSettings:
+    """The console's keys from ``TOCSIN_LINK_KEY``; sign-in links by mail when
+    ``TOCSIN_SMTP_HOST`` and ``TOCSIN_PUBLIC_URL`` are set."""
+    key = reveal(settings.link_key)
+    smtp = smtp_settings(settings)
+    mail = None
+    if smtp is not None and settings.public_url:
+        mail = Mail(SmtpMailer(smtp), settings.public_url)
+    return ConsoleSettings(keys=ConsoleKeys(key) if key else None, mail=mail)
 
 
 async def connect_socket_mode(

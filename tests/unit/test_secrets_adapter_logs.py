@@ -41,8 +41,8 @@ from activities.adapters.smtp_mail import SmtpMailer
 from activities.adapters.sql_store import SqlStore
 from activities.ports import Message
 from tests.unit.test_adapters import LoopbackController
-from worker.build import smtp_settings
 from worker.logging import configure_logging, flush_logs
+from worker.mail import smtp_settings
 from worker.redaction import REDACTED
 from worker.settings import Settings, database_url, secret_values
 from workflows.config import Person

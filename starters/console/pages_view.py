@@ -1,0 +1,148 @@
+"""*Pages*: the list (by team, status and urgency) with Acknowledge / Escalate on each
+open page, and one page with its alerts and timeline. Both refresh themselves."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import Response
+
+from starters.api import TocsinClient
+from starters.console.actions import act, tocsin
+from starters.console.auth import FormSession, SignedIn, actor
+from starters.console.render import fragment, page
+from starters.errors import PageNotFound
+from workflows.models import PageActionInput, PageState, PageStatus
+
+LIST_LIMIT = 50
+# Page states fetched at once for a list (each is one query to its workflow).
+AT_ONCE = 10
+Status = Literal["open", "triggered", "acknowledged", "resolved", "all"]
+Urgency = Literal["high", "low", "all"]
+VERBS = {
+    "ack": ("acknowledge", "Acknowledged", "Not acknowledged"),
+    "escalate": ("escalate", "Escalated", "Not escalated"),
+    "resolve": ("resolve", "Resolved", "Not resolved"),
+}
+
+
+async def page_states(
+    client: TocsinClient, status: Status = "open", team: str | None = None, limit: int = LIST_LIMIT
+) -> list[PageState]:
+    """The pages of a list, newest first, each as its workflow says now (``open``:
+    triggered or acknowledged)."""
+    wanted = [PageStatus(status)] if status not in ("open", "all") else [None]
+    listed = []
+    for one in wanted:
+        listed += await client.list_pages(one, team, limit)
+    gate = asyncio.Semaphore(AT_ONCE)
+
+    async def state(page_id: str) -> PageState | None:
+        async with gate:
+            try:
+                return await client.get_page(page_id)
+            except PageNotFound:
+                return None
+
+    states = await asyncio.gather(*(state(p.id) for p in listed[:limit]))
+    shown = [s for s in states if s is not None]
+    if status == "open":
+        shown = [s for s in shown if s.status != PageStatus.resolved]
+    return shown
+
+
+def router() -> APIRouter:
+    routes = APIRouter(include_in_schema=False)
+
+    async def listed(
+        request: Request, status: Status, team: str | None, urgency: Urgency
+    ) -> list[PageState]:
+        pages = await page_states(tocsin(request), status, team or None)
+        return [p for p in pages if urgency in ("all", p.urgency)]
+
+    @routes.get("/pages")
+    async def pages(
+        request: Request,
+        session: SignedIn,
+        status: Annotated[Status, Query()] = "open",
+        team: Annotated[str | None, Query(max_length=64)] = None,
+        urgency: Annotated[Urgency, Query()] = "all",
+    ) -> Response:
+        teams = sorted(tocsin(request).config.current().teams)
+        filters = {"status": status, "team": team or "", "urgency": urgency}
+        return page(
+            request,
+            "pages.html",
+            session,
+            pages=await listed(request, status, team, urgency),
+            teams=teams,
+            filters=filters,
+        )
+
+    @routes.get("/pages/live")
+    async def pages_live(
+        request: Request,
+        session: SignedIn,
+        status: Annotated[Status, Query()] = "open",
+        team: Annotated[str | None, Query(max_length=64)] = None,
+        urgency: Annotated[Urgency, Query()] = "all",
+    ) -> Response:
+        filters = {"status": status, "team": team or "", "urgency": urgency}
+        return fragment(
+            request,
+            "_pages_list.html",
+            session,
+            pages=await listed(request, status, team, urgency),
+            filters=filters,
+        )
+
+    @routes.get("/pages/{page_id}")
+    async def one_page(request: Request, page_id: str, session: SignedIn) -> Response:
+        try:
+            state = await tocsin(request).get_page(page_id)
+        except PageNotFound as err:
+            return page(
+                request,
+                "message.html",
+                session,
+                status=404,
+                heading="No such page",
+                text=str(err),
+                back="/pages",
+            )
+        return page(request, "page.html", session, p=state)
+
+    @routes.get("/pages/{page_id}/live")
+    async def one_page_live(request: Request, page_id: str, session: SignedIn) -> Response:
+        try:
+            state = await tocsin(request).get_page(page_id)
+        except PageNotFound as err:
+            return page(
+                request,
+                "message.html",
+                session,
+                status=404,
+                heading="No such page",
+                text=str(err),
+                back="/pages",
+            )
+        return fragment(request, "_page_live.html", session, p=state)
+
+    @routes.post("/pages/{page_id}/{verb}")
+    async def page_action(
+        request: Request,
+        page_id: str,
+        verb: Literal["ack", "escalate", "resolve"],
+        session: FormSession,
+        back: Annotated[str, Form(max_length=2000)] = "",
+        note: Annotated[str | None, Form(max_length=2000)] = None,
+    ) -> Response:
+        method, success, refused = VERBS[verb]
+        client = tocsin(request)
+        action = PageActionInput(note=note or None, **actor(session).model_dump())
+        call = getattr(client, method)(page_id, action)
+        return await act(call, back or f"/pages/{page_id}", f"{success} page {page_id}", refused)
+
+    return routes
