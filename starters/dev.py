@@ -309,6 +309,17 @@ async def _stop_process(process: asyncio.subprocess.Process) -> None:
             await process.wait()
 
 
+def cli_command() -> str:
+    """How to run this very ``tocsin`` from the current directory (``.venv/bin/tocsin``
+    after ``make run``; ``tocsin`` when it is on the PATH)."""
+    program = Path(sys.argv[0])
+    if shutil.which(program.name) == str(program.resolve()):
+        return program.name
+    with contextlib.suppress(ValueError):
+        return str(program.resolve().relative_to(Path.cwd()))
+    return str(program)
+
+
 def _banner(settings: Settings, token: str, config: ConfigFile) -> None:
     api = f"http://127.0.0.1:{settings.api_port}"
     lines = [
@@ -322,6 +333,8 @@ def _banner(settings: Settings, token: str, config: ConfigFile) -> None:
         f"  API          {api}",
         f"  API docs     {api}/docs",
         f"  API token    {token}",
+        f"  Console      {api}/  sign in with a person token, made with:",
+        f"               {cli_command()} token create --person alice --name laptop --config {config.path}",
         "",
         "Page a team:",
         f"  curl -X POST {api}/api/pages -H 'Authorization: Bearer {token}' \\",
