@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest alertmanager bench clean
+.PHONY: run test lint typecheck pytest alertmanager browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,23 @@ alertmanager:
 	  || echo "warning: could not install prometheus-alertmanager"; \
 	fi
 
+# The console's browser tests drive Debian's headless Chromium through its chromedriver
+# (never a downloaded browser); install both from Debian when we can.
+browser:
+	@if ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } \
+	    && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
+	   || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1)) \
+	  || echo "warning: could not install chromium and chromium-driver"; \
+	fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) alertmanager
+pytest: $(STAMP) alertmanager browser
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -273,3 +273,31 @@ async def incident_stack(
             await adopt_incident_counter(dev_env.client, running.task_queue)
             yield running
     await sink.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """When a browser test fails, keep what its browser showed: a screenshot and the page
+    source under the test's ``tmp_path`` (named in the report)."""
+    report = yield
+    funcargs: dict[str, object] = getattr(item, "funcargs", {})
+    tmp_path = funcargs.get("tmp_path")
+    browsing = any(type(v).__module__.startswith("selenium.") for v in funcargs.values())
+    if report.when == "call" and report.failed and browsing and isinstance(tmp_path, Path):
+        from selenium.common.exceptions import WebDriverException  # noqa: PLC0415
+        from selenium.webdriver.remote.webdriver import WebDriver  # noqa: PLC0415
+
+        drivers = [v for v in funcargs.values() if isinstance(v, WebDriver)]
+        for n, driver in enumerate(drivers):
+            stem = tmp_path / f"failure-{n}"
+            try:
+                driver.save_screenshot(f"{stem}.png")
+                stem.with_suffix(".html").write_text(driver.page_source)
+            except WebDriverException as err:
+                report.sections.append(("browser at failure", f"not saved: {err.msg}"))
+            else:
+                where = f"{driver.current_url}: {stem}.png, {stem}.html"
+                report.sections.append(("browser at failure", where))
+    return report
