@@ -39,6 +39,39 @@ class ConsoleSettings:
     mail: Mail | None = None
 
 
+# Paths that are not the console's (they answer JSON, or are the one-click links).
+NOT_CONSOLE = (
+    "/api/",
+    "/webhooks/",
+    "/slack/",
+    "/a/",
+    "/healthz",
+    "/openapi.json",
+    "/docs",
+    "/v2/",
+)
+
+
+def is_console(request: Request) -> bool:
+    """Whether a request is for a console page (which answers HTML, even when it fails)."""
+    return not request.url.path.startswith(NOT_CONSOLE)
+
+
+def console_problem(request: Request, status: int, text: str) -> Response:
+    """A failure of a console page as a page (a live fragment: nothing, it tries again)."""
+    if request.headers.get("HX-Request"):
+        return secured(Response(status_code=204))
+    return page(
+        request,
+        "message.html",
+        None,
+        status=status,
+        heading="Not now",
+        text=text,
+        back=request.url.path,
+    )
+
+
 def mount_console(app: FastAPI, settings: ConsoleSettings) -> None:
     """Serve the console under ``/`` and Swagger UI's files under ``/static``."""
     app.state.console_keys = settings.keys

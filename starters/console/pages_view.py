@@ -4,10 +4,13 @@ open page, and one page with its alerts and timeline. Both refresh themselves.""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
+import structlog
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
+from temporalio.service import RPCError
 
 from starters.api import TocsinClient
 from starters.console.actions import act, tocsin
@@ -16,7 +19,11 @@ from starters.console.render import fragment, page
 from starters.errors import PageNotFound
 from workflows.models import PageActionInput, PageState, PageStatus
 
+log = structlog.get_logger("tocsin.console")
+
 LIST_LIMIT = 50
+QUERY_TIMEOUT = 3.0
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Page states fetched at once for a list (each is one query to its workflow).
 AT_ONCE = 10
 Status = Literal["open", "triggered", "acknowledged", "resolved", "all"]
@@ -32,18 +39,23 @@ async def page_states(
     client: TocsinClient, status: Status = "open", team: str | None = None, limit: int = LIST_LIMIT
 ) -> list[PageState]:
     """The pages of a list, newest first, each as its workflow says now (``open``:
-    triggered or acknowledged)."""
-    wanted = [PageStatus(status)] if status not in ("open", "all") else [None]
-    listed = []
-    for one in wanted:
-        listed += await client.list_pages(one, team, limit)
+    triggered or acknowledged, found by their status in visibility). A page whose
+    workflow does not answer within :data:`QUERY_TIMEOUT` (no worker serves its task
+    queue) is left out rather than hold the whole list."""
+    if status == "open":
+        wanted: list[PageStatus | None] = [PageStatus.triggered, PageStatus.acknowledged]
+    else:
+        wanted = [None if status == "all" else PageStatus(status)]
+    listed = [p for one in wanted for p in await client.list_pages(one, team, limit)]
+    listed.sort(key=lambda p: p.created_at or EPOCH, reverse=True)
     gate = asyncio.Semaphore(AT_ONCE)
 
     async def state(page_id: str) -> PageState | None:
         async with gate:
             try:
-                return await client.get_page(page_id)
-            except PageNotFound:
+                return await asyncio.wait_for(client.get_page(page_id), QUERY_TIMEOUT)
+            except (PageNotFound, RPCError, TimeoutError) as err:
+                log.info("page left out of a list", page_id=page_id, error=type(err).__name__)
                 return None
 
     states = await asyncio.gather(*(state(p.id) for p in listed[:limit]))

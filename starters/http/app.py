@@ -28,7 +28,7 @@ from activities.adapters.sql_store import SqlStore
 from activities.ports import Credentials, Store
 from starters.alertmanager import AmWebhook
 from starters.api import TocsinClient
-from starters.console.app import ConsoleSettings, mount_console
+from starters.console.app import ConsoleSettings, console_problem, is_console, mount_console
 from starters.console.sessions import ConsoleKeys
 from starters.console.signin import Mail
 from starters.credentials import Authenticator
@@ -317,13 +317,14 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IncidentNotFound, detail(404))
     app.add_exception_handler(Rejected, detail(409))
 
-    async def temporal_error(request: Request, exc: Exception) -> JSONResponse:
+    async def temporal_error(request: Request, exc: Exception) -> Response:
         code = exc.status if isinstance(exc, RPCError) else None
         log.error("temporal call failed", path=request.url.path, status=code, error=str(exc))
         unavailable = code in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
-        return JSONResponse(
-            {"detail": "Temporal is unavailable, try again" if unavailable else "Temporal error"},
-            status_code=503 if unavailable else 502,
-        )
+        text = "Temporal is unavailable, try again" if unavailable else "Temporal error"
+        status = 503 if unavailable else 502
+        if is_console(request):
+            return console_problem(request, status, text)
+        return JSONResponse({"detail": text}, status_code=status)
 
     app.add_exception_handler(RPCError, temporal_error)
