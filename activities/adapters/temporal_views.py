@@ -6,6 +6,9 @@ what the workflows own: overrides live in RotationWorkflow, pages in PageWorkflo
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -29,6 +32,8 @@ from workflows.rotation_models import (
 )
 
 PLAN_TIMEOUT = timedelta(seconds=3)
+# How long a rotation's plan, once read, answers for every page that asks.
+PLAN_FRESH = 1.0
 log = structlog.get_logger("tocsin.temporal_views")
 M = TypeVar("M", bound=BaseModel)
 
@@ -43,10 +48,21 @@ OPEN_INCIDENTS = (
 
 
 class TemporalRotations:
-    """``RotationSource``: the plan from the rotation's workflow (``get_plan`` query)."""
+    """``RotationSource``: the plan from the rotation's workflow (``get_plan`` query).
 
-    def __init__(self, client: Client) -> None:
+    In a surge every escalating page asks for the same few plans: one query per rotation
+    is shared by the callers that ask while it runs, and its answer serves for
+    :data:`PLAN_FRESH` seconds (an override made in that second is seen by the next step).
+    """
+
+    def __init__(
+        self, client: Client, fresh: float = PLAN_FRESH, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._client = client
+        self._fresh = fresh
+        self._clock = clock
+        self._known: dict[str, tuple[float, RotationPlan | None]] = {}
+        self._asking: dict[str, asyncio.Future[RotationPlan | None]] = {}
 
     async def plan(self, name: str) -> RotationPlan | None:
         """The live plan, or None: no workflow, or it does not answer within seconds.
@@ -54,6 +70,27 @@ class TemporalRotations:
         A page must never wait on the rotation's workflow: without an answer the config's
         schedule applies (overrides and swaps are then not seen, and that is logged).
         """
+        known = self._known.get(name)
+        if known is not None and self._clock() - known[0] < self._fresh:
+            return known[1]
+        asking = self._asking.get(name)
+        if asking is not None:
+            return await asyncio.shield(asking)
+        future: asyncio.Future[RotationPlan | None] = asyncio.get_running_loop().create_future()
+        self._asking[name] = future
+        try:
+            plan = await self._query(name)
+        except BaseException as err:
+            future.set_exception(err)
+            future.exception()  # retrieved: a caller that went away leaves no warning
+            raise
+        finally:
+            del self._asking[name]
+        self._known[name] = (self._clock(), plan)
+        future.set_result(plan)
+        return plan
+
+    async def _query(self, name: str) -> RotationPlan | None:
         handle = self._client.get_workflow_handle(rotation_workflow_id(name))
         try:
             plan: RotationPlan = await handle.query(
