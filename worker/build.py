@@ -259,6 +259,8 @@ def build_worker(
         workflows=list(WORKFLOWS),
         activities=build_activities(client, config, settings, adapters),
         workflow_runner=workflow_runner(),
-        # Waiting pages should not be replayed from scratch on every task.
-        max_cached_workflows=2000,
+        # Waiting pages should not be replayed from scratch on every task (see Settings).
+        max_cached_workflows=settings.worker_cache,
+        max_concurrent_workflow_tasks=settings.worker_workflow_slots,
+        max_concurrent_activities=settings.worker_activity_slots,
     )
