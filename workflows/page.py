@@ -67,6 +67,8 @@ from workflows.policy import Position, next_position
 CONFIG_RETRY_DELAY = timedelta(minutes=1)
 # Pages started before continue-as-new replay without it.
 CARRY_PATCH = "page-continue-as-new"
+# Each step's recipients are resolved by a local activity, in the page's workflow task.
+LOCAL_RESOLVE = "page-local-resolve"
 # An acknowledgement from intake runs the responder check (see _intake_acknowledge).
 INTAKE_ACK_CHECKED = "intake-ack-checked"
 
@@ -197,7 +199,12 @@ class PageWorkflow:
         """Resolve a step; while the config cannot (team or policy gone), wait and retry."""
         while True:
             step = await resolve_step(
-                self._state, index, workflow.now(), self._input.policy, self._input.steps
+                self._state,
+                index,
+                workflow.now(),
+                self._input.policy,
+                self._input.steps,
+                local=workflow.patched(LOCAL_RESOLVE),
             )
             if step.error is None:
                 self._run.config_error = None

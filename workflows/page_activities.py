@@ -63,19 +63,39 @@ ARCHIVE_RETRY = RetryPolicy(
 
 
 async def resolve_step(
-    state: PageState, index: int, at: datetime, policy: str | None, steps: list[InlineStep] | None
+    state: PageState,
+    index: int,
+    at: datetime,
+    policy: str | None,
+    steps: list[InlineStep] | None,
+    *,
+    local: bool = False,
 ) -> ResolveStepResult:
-    """Who step ``index`` of the page's policy reaches at ``at``, by the config of now."""
+    """Who step ``index`` of the page's policy reaches at ``at``, by the config of now.
+
+    ``local``: as a local activity, run within the page's workflow task: an escalation
+    then needs one workflow task and one activity task fewer (the config is in the
+    worker's memory; the rotation plans it reads are shared and cached for a second).
+    """
+    request = ResolveStepInput(
+        team=state.team,
+        step_index=index,
+        at=at,
+        policy=policy,
+        urgency=state.urgency,
+        steps=steps,
+    )
+    if local:
+        return await workflow.execute_local_activity_method(
+            ConfigActivities.resolve_step,
+            request,
+            start_to_close_timeout=RESOLVE_TIMEOUT,
+            retry_policy=RESOLVE_RETRY,
+            summary=f"resolve step {index + 1}",
+        )
     return await workflow.execute_activity_method(
         ConfigActivities.resolve_step,
-        ResolveStepInput(
-            team=state.team,
-            step_index=index,
-            at=at,
-            policy=policy,
-            urgency=state.urgency,
-            steps=steps,
-        ),
+        request,
         start_to_close_timeout=RESOLVE_TIMEOUT,
         retry_policy=RESOLVE_RETRY,
         summary=f"resolve step {index + 1}",

@@ -57,6 +57,9 @@ from workflows.rotation_models import (
 from workflows.shift import ShiftWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
+# What fresh page histories are recorded as (the latest patch they carry); the ones
+# recorded before stay, so each patch's both sides keep replaying.
+PAGE_RECORDING = "local-resolve"
 
 
 def replayer() -> Replayer:
@@ -120,7 +123,7 @@ class TestReplay:
         config.write_text(CONFIG)
         for team in ("delivery", "fallback"):
             history = await record_page_history(time_skipping_env, config, team)
-            await replay_and_keep(history, f"page-{team}")
+            await replay_and_keep(history, f"page-{team}-{PAGE_RECORDING}")
 
     @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
     async def test_stored_history_replays(self, path: Path) -> None:
@@ -133,6 +136,8 @@ class TestReplay:
         assert {p.stem for p in HISTORIES.glob("*.json")} >= {
             "page-delivery",
             "page-fallback",
+            f"page-delivery-{PAGE_RECORDING}",
+            f"page-fallback-{PAGE_RECORDING}",
             "incident-rolled-back",
             "incident-transitions",
             "incident-continued",
