@@ -6,8 +6,12 @@ config file; they are expanded here, at send time, and never logged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import apprise
 
@@ -31,22 +35,85 @@ def expand(url: str, environ: Mapping[str, str]) -> str:
         raise NotConfigured(str(err)) from None
 
 
+# Each channel (scheme, host and port of a URL) gets its own few threads: a hanging
+# endpoint holds its own, never the ones other people's notifications go through.
+CHANNEL_THREADS = 4
+# A send gives up before the notify activity's timeout (30 s), so the activity can fail
+# over to the person's next contact method instead of timing out itself.
+SEND_TIMEOUT = 20.0
+# Apprise's own read timeout is 4 s: a receiver slower than that got each notification
+# again on every retry. Unless the URL says otherwise (?rto=), wait longer.
+READ_TIMEOUT = 15
+
+
+def channel_of(url: str) -> str:
+    """``json://127.0.0.1:9000``: what a channel's threads are keyed by (no credentials,
+    no path: never logged either way)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}:{parts.port or ''}"
+
+
+def with_read_timeout(url: str, seconds: int = READ_TIMEOUT) -> str:
+    """``url`` with Apprise's ``rto`` (read timeout) unless it sets one."""
+    parts = urlsplit(url)
+    if any(key == "rto" for key, _ in parse_qsl(parts.query, keep_blank_values=True)):
+        return url
+    query = f"{parts.query}&rto={seconds}" if parts.query else f"rto={seconds}"
+    return urlunsplit(parts._replace(query=query))
+
+
+class Channels:
+    """A small thread pool per channel, made on first use."""
+
+    def __init__(self, threads: int = CHANNEL_THREADS) -> None:
+        self._threads = threads
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._lock = threading.Lock()
+
+    def pool(self, channel: str) -> ThreadPoolExecutor:
+        with self._lock:
+            found = self._pools.get(channel)
+            if found is None:
+                found = ThreadPoolExecutor(self._threads, thread_name_prefix="notify")
+                self._pools[channel] = found
+            return found
+
+
+def _deliver(sender: apprise.Apprise, message: Message) -> tuple[bool, list[str]]:
+    """Send in this thread; what Apprise logged of a failure."""
+    with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]  # apprise leaves LogCapture unannotated
+        ok = bool(sender.notify(body=message.body, title=message.subject))
+        reason = captured.getvalue().strip().splitlines()[-1:] if not ok else []
+    return ok, reason
+
+
 class AppriseNotifier:
     """Delivers through Apprise; failures carry Apprise's reason with the URL redacted."""
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        environ: Mapping[str, str],
+        channels: Channels | None = None,
+        send_timeout: float = SEND_TIMEOUT,
+    ) -> None:
         self._environ = environ
+        self._channels = channels or Channels()
+        self._send_timeout = send_timeout
 
     async def send(self, person: Person, address: str, message: Message) -> str:
         url = expand(address, self._environ)
         label = contact_label(address)
+        target = with_read_timeout(url)
         sender = apprise.Apprise()
-        if not sender.add(url):
+        if not sender.add(target):
             raise Rejected(f"{label} is not a valid Apprise URL")
-        with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]  # apprise leaves LogCapture unannotated
-            ok = await sender.async_notify(body=message.body, title=message.subject)
-            reason = captured.getvalue().strip().splitlines()[-1:] if not ok else []
+        pool = self._channels.pool(channel_of(url))
+        sending = asyncio.get_running_loop().run_in_executor(pool, _deliver, sender, message)
+        try:
+            ok, reason = await asyncio.wait_for(asyncio.shield(sending), self._send_timeout)
+        except TimeoutError:
+            raise Unavailable(f"{label}: no answer within {self._send_timeout:g} s") from None
         if not ok:
             detail = reason[0].split(" - ", 2)[-1] if reason else "delivery failed"
-            raise Unavailable(f"{label}: {detail.replace(url, label)}")
+            raise Unavailable(f"{label}: {detail.replace(target, label).replace(url, label)}")
         return label

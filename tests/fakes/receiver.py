@@ -38,6 +38,8 @@ class Receiver:
 
     deliveries: list[Delivery] = field(default_factory=list)
     fail_status: int | None = None
+    # Seconds to wait before answering (a slow receiver); the delivery is recorded first.
+    delay: float = 0.0
     port: int = 0
     _server: asyncio.Server | None = None
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -80,6 +82,8 @@ class Receiver:
                     self.deliveries.append(Delivery(request_line.split()[1], json.loads(body)))
                     self._arrived.notify_all()
             reason = "OK" if status == 200 else "Error"
+            if self.delay:
+                await asyncio.sleep(self.delay)
             writer.write(
                 f"HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
             )
