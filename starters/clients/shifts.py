@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from datetime import timedelta
+
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
 from starters.updates import answer
-from workflows.rotation_models import NoteRequest, ShiftState
+from workflows.rotation_models import NoteRequest, ShiftReport, ShiftState
 from workflows.shift import ShiftWorkflow
 
 
@@ -26,3 +29,20 @@ class ShiftWorkflowClient:
         """
         handle = self._client.get_workflow_handle_for(ShiftWorkflow.run, shift_id)
         return await answer(handle.execute_update(ShiftWorkflow.add_note, note))
+
+    async def outcome(
+        self, shift_id: str, rpc_timeout: timedelta
+    ) -> tuple[WorkflowExecutionStatus | None, ShiftReport | None] | None:
+        """How a shift's workflow stands, and its on-call report once it has completed
+        (read from its history: no worker needed); None when Temporal has no such
+        workflow (never started, or past retention)."""
+        handle = self._client.get_workflow_handle_for(ShiftWorkflow.run, shift_id)
+        try:
+            described = await handle.describe(rpc_timeout=rpc_timeout)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        if described.status == WorkflowExecutionStatus.COMPLETED:
+            return described.status, await handle.result(rpc_timeout=rpc_timeout)
+        return described.status, None

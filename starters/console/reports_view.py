@@ -21,12 +21,12 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from activities.errors import AdapterError
 from activities.ports import Store
 from starters.api import TocsinClient
+from starters.clients.shifts import ShiftWorkflowClient
 from starters.console.actions import TEMPORAL_DOWN, tocsin
 from starters.console.auth import SignedIn
 from starters.console.render import page
@@ -37,7 +37,6 @@ from workflows.ids import shift_workflow_id
 from workflows.incident_models import LogQuery
 from workflows.rotation_models import RotationPlan, ShiftReport
 from workflows.rotation_rules import shift_bounds
-from workflows.shift import ShiftWorkflow
 
 Period = Literal["7d", "30d", "90d"]
 PERIODS: tuple[Period, ...] = ("7d", "30d", "90d")
@@ -152,20 +151,14 @@ class ShiftReports:
     async def _shift(self, name: str, start: datetime, end: datetime) -> PastShift | None:
         """The shift's report when it ended; None when Temporal has no such workflow (never
         started, or past retention)."""
-        handle = self._client.temporal.get_workflow_handle_for(
-            ShiftWorkflow.run, shift_workflow_id(name, start)
-        )
+        shifts = ShiftWorkflowClient(self._client.temporal)
         async with self._gate:
-            try:
-                described = await handle.describe(rpc_timeout=RPC_TIMEOUT)
-            except RPCError as err:
-                if err.status == RPCStatusCode.NOT_FOUND:
-                    return None
-                raise
-            status = described.status
-            if status == WorkflowExecutionStatus.COMPLETED:
-                ended = await handle.result(rpc_timeout=RPC_TIMEOUT)
-                return PastShift(start, end, "ended", ended)
+            found = await shifts.outcome(shift_workflow_id(name, start), RPC_TIMEOUT)
+        if found is None:
+            return None
+        status, report = found
+        if report is not None:
+            return PastShift(start, end, "ended", report)
         # Running (no report until it ends), or failed, terminated, timed out.
         shown = status.name.lower().replace("_", " ") if status is not None else "unknown"
         return PastShift(start, end, shown)
