@@ -16,12 +16,14 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from activities.adapters.smtp_mail import SmtpMailer
 from activities.adapters.sql_credentials import SqlCredentials
 from activities.adapters.sql_store import SqlStore
 from starters.api import TocsinClient
 from starters.checks import oncall_entries
 from starters.console.app import ConsoleSettings
 from starters.console.sessions import BadToken, ConsoleKeys
+from starters.console.signin import Mail
 from starters.credentials import Authenticator
 from starters.errors import InvalidRequest, Rejected
 from starters.http.app import create_app
@@ -336,3 +338,82 @@ class TestKeys:
 
         with pytest.raises(BadToken):
             ConsoleKeys("another-key-" + "y" * 32).open_session(cookie, T0)
+
+
+class Mailbox:
+    """Stands in for the SMTP relay: keeps what the console sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[list[str], str, str]] = []
+
+    async def send_mail(
+        self, to: list[str], subject: str, body: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.sent.append((to, subject, body))
+
+
+@pytest.fixture
+async def mailing(tmp_path: Path) -> AsyncIterator[tuple[Console, Mailbox]]:
+    config = tmp_path / "tocsin.yaml"
+    shutil.copy(EXAMPLE, config)
+    mailbox = Mailbox()
+    settings = ConsoleSettings(
+        keys=ConsoleKeys(KEY), mail=Mail(cast(SmtpMailer, mailbox), "https://tocsin.example")
+    )
+    app = create_app(TOKEN, Recording(config), console=settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as http:
+            yield Console(http, cast(Recording, app.state.tocsin)), mailbox
+
+
+class TestMailedLink:
+    async def ask(self, console: Console, who: str) -> httpx.Response:
+        form = await console.http.get("/signin")
+        assert 'id="mail-form"' in form.text
+        csrf = CSRF.findall(form.text)[0]
+        return await console.http.post("/signin/mail", data={"who": who, "csrf": csrf})
+
+    async def test_link_by_mail_then_a_button(self, mailing: tuple[Console, Mailbox]) -> None:
+        """The mailed link shows a button (a mail scanner's GET signs nobody in); pressing
+        it signs in as the person the link was mailed to."""
+        console, mailbox = mailing
+
+        asked = await self.ask(console, "alice@example.com")
+        [(to, subject, body)] = mailbox.sent
+        link = re.search(r"https://tocsin\.example(/signin/m/\S+)", body)
+        assert link is not None
+        opened = await console.http.get(link.group(1))
+        still_out = await console.http.get("/pages")
+        csrf = CSRF.findall(opened.text)[0]
+        pressed = await console.http.post(link.group(1), data={"csrf": csrf})
+
+        assert "a sign-in link is on its way" in asked.text
+        assert (to, subject) == (["alice@example.com"], "Sign in to Tocsin")
+        assert "Sign in as alice" in opened.text
+        assert still_out.status_code == 303
+        assert pressed.status_code == 303
+        assert (await console.http.get("/pages")).status_code == 200
+
+    async def test_an_unknown_address_reads_the_same_and_sends_nothing(
+        self, mailing: tuple[Console, Mailbox]
+    ) -> None:
+        console, mailbox = mailing
+
+        asked = await self.ask(console, "mallory@example.com")
+
+        assert "a sign-in link is on its way" in asked.text
+        assert mailbox.sent == []
+
+    async def test_expired_or_altered_links_sign_nobody_in(
+        self, mailing: tuple[Console, Mailbox]
+    ) -> None:
+        console, _ = mailing
+        expired = ConsoleKeys(KEY).signin_link("alice", datetime.now(UTC) - timedelta(hours=1))
+        altered = ConsoleKeys(KEY).signin_link("alice", datetime.now(UTC))[:-2] + "xx"
+
+        for token, why in ((expired, "has expired"), (altered, "is not valid")):
+            shown = await console.http.get(f"/signin/m/{token}")
+            assert shown.status_code == 400
+            assert why in shown.text
+        assert (await console.http.get("/pages")).status_code == 303
