@@ -35,9 +35,9 @@ def expand(url: str, environ: Mapping[str, str]) -> str:
         raise NotConfigured(str(err)) from None
 
 
-# Each channel (scheme, host and port of a URL) gets its own few threads: a hanging
+# Each channel (scheme, host and port of a URL) gets its own threads: a hanging
 # endpoint holds its own, never the ones other people's notifications go through.
-CHANNEL_THREADS = 4
+CHANNEL_THREADS = 16
 # A send gives up before the notify activity's timeout (30 s), so the activity can fail
 # over to the person's next contact method instead of timing out itself.
 SEND_TIMEOUT = 20.0
