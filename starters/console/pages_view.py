@@ -16,6 +16,7 @@ from starters.api import TocsinClient
 from starters.console.actions import act, tocsin
 from starters.console.auth import FormSession, SignedIn, actor
 from starters.console.render import fragment, page
+from starters.console.sessions import Session
 from starters.errors import PageNotFound
 from workflows.models import PageActionInput, PageState, PageStatus
 
@@ -110,8 +111,10 @@ def router() -> APIRouter:
             filters=filters,
         )
 
-    @routes.get("/pages/{page_id}")
-    async def one_page(request: Request, page_id: str, session: SignedIn) -> Response:
+    async def shown(
+        request: Request, page_id: str, session: Session, template: str, live: bool
+    ) -> Response:
+        """The page in ``template`` (whole, or its live part), or a 404 page."""
         try:
             state = await tocsin(request).get_page(page_id)
         except PageNotFound as err:
@@ -124,23 +127,17 @@ def router() -> APIRouter:
                 text=str(err),
                 back="/pages",
             )
-        return page(request, "page.html", session, p=state)
+        if live:
+            return fragment(request, template, session, p=state)
+        return page(request, template, session, p=state)
+
+    @routes.get("/pages/{page_id}")
+    async def one_page(request: Request, page_id: str, session: SignedIn) -> Response:
+        return await shown(request, page_id, session, "page.html", live=False)
 
     @routes.get("/pages/{page_id}/live")
     async def one_page_live(request: Request, page_id: str, session: SignedIn) -> Response:
-        try:
-            state = await tocsin(request).get_page(page_id)
-        except PageNotFound as err:
-            return page(
-                request,
-                "message.html",
-                session,
-                status=404,
-                heading="No such page",
-                text=str(err),
-                back="/pages",
-            )
-        return fragment(request, "_page_live.html", session, p=state)
+        return await shown(request, page_id, session, "_page_live.html", live=True)
 
     @routes.post("/pages/{page_id}/{verb}")
     async def page_action(
