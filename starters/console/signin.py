@@ -64,8 +64,25 @@ def signed_in_response(request: Request, cookie: str, target: str) -> Response:
     return secured(response)
 
 
+def _presession(request: Request) -> str:
+    """The nonce a sign-in form's token is tied to (this browser's, or a new one)."""
+    return request.cookies.get(PRESESSION_COOKIE) or secrets.token_urlsafe(16)
+
+
+def _with_presession(response: Response, nonce: str) -> Response:
+    response.set_cookie(PRESESSION_COOKIE, nonce, httponly=True, samesite="strict", path="/signin")
+    return response
+
+
+def _link_refused(request: Request, token: str, error: str) -> Response:
+    """A mailed link that signs nobody in, and why (400)."""
+    return page(
+        request, "signin_link.html", None, status=400, error=error, token=token, person=None
+    )
+
+
 def _signin_page(request: Request, error: str | None = None, code: int = 200) -> Response:
-    nonce = request.cookies.get(PRESESSION_COOKIE) or secrets.token_urlsafe(16)
+    nonce = _presession(request)
     mail: Mail | None = request.app.state.console_mail
     response = page(
         request,
@@ -77,8 +94,7 @@ def _signin_page(request: Request, error: str | None = None, code: int = 200) ->
         error=error,
         mail=mail is not None,
     )
-    response.set_cookie(PRESESSION_COOKIE, nonce, httponly=True, samesite="strict", path="/signin")
-    return response
+    return _with_presession(response, nonce)
 
 
 def _check_form(request: Request, supplied: str) -> None:
@@ -170,16 +186,8 @@ def router() -> APIRouter:
         try:
             person = keys(request).open_signin_link(token, _now())
         except BadToken as err:
-            return page(
-                request,
-                "signin_link.html",
-                None,
-                status=400,
-                error=_why(err),
-                token=token,
-                person=None,
-            )
-        nonce = request.cookies.get(PRESESSION_COOKIE) or secrets.token_urlsafe(16)
+            return _link_refused(request, token, _why(err))
+        nonce = _presession(request)
         response = page(
             request,
             "signin_link.html",
@@ -189,10 +197,7 @@ def router() -> APIRouter:
             person=person,
             form_token=keys(request).form_token(nonce),
         )
-        response.set_cookie(
-            PRESESSION_COOKIE, nonce, httponly=True, samesite="strict", path="/signin"
-        )
-        return response
+        return _with_presession(response, nonce)
 
     @routes.post("/signin/m/{token}")
     async def use_mailed_link(
@@ -202,25 +207,9 @@ def router() -> APIRouter:
         try:
             person = keys(request).open_signin_link(token, _now())
         except BadToken as err:
-            return page(
-                request,
-                "signin_link.html",
-                None,
-                status=400,
-                error=_why(err),
-                token=token,
-                person=None,
-            )
+            return _link_refused(request, token, _why(err))
         if person not in request.app.state.tocsin.config.current().people:
-            return page(
-                request,
-                "signin_link.html",
-                None,
-                status=400,
-                error="This person is no longer in Tocsin's config.",
-                token=token,
-                person=None,
-            )
+            return _link_refused(request, token, "This person is no longer in Tocsin's config.")
         cookie = keys(request).session(person, "mailed link", None, _now())
         log.info("console sign-in", person=person, credential="mailed link")
         return signed_in_response(request, cookie, "/")
