@@ -4,11 +4,12 @@ open page, and one page with its alerts and timeline. Both refresh themselves.""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import structlog
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from temporalio.service import RPCError
 
@@ -66,49 +67,53 @@ async def page_states(
     return shown
 
 
+@dataclass(frozen=True)
+class PageFilters:
+    """A list's filters, from its query (``?status=&team=&urgency=``)."""
+
+    status: Status
+    team: str | None
+    urgency: Urgency
+
+    def shown(self) -> dict[str, str]:
+        """For the templates (the filter form and the live list's own URL)."""
+        return {"status": self.status, "team": self.team or "", "urgency": self.urgency}
+
+
+def page_filters(
+    status: Annotated[Status, Query()] = "open",
+    team: Annotated[str | None, Query(max_length=64)] = None,
+    urgency: Annotated[Urgency, Query()] = "all",
+) -> PageFilters:
+    return PageFilters(status, team, urgency)
+
+
+Filters = Annotated[PageFilters, Depends(page_filters)]
+
+
 def router() -> APIRouter:
     routes = APIRouter(include_in_schema=False)
 
-    async def listed(
-        request: Request, status: Status, team: str | None, urgency: Urgency
-    ) -> list[PageState]:
-        pages = await page_states(tocsin(request), status, team or None)
-        return [p for p in pages if urgency in ("all", p.urgency)]
+    async def listed(request: Request, f: PageFilters) -> list[PageState]:
+        pages = await page_states(tocsin(request), f.status, f.team or None)
+        return [p for p in pages if f.urgency in ("all", p.urgency)]
 
     @routes.get("/pages")
-    async def pages(
-        request: Request,
-        session: SignedIn,
-        status: Annotated[Status, Query()] = "open",
-        team: Annotated[str | None, Query(max_length=64)] = None,
-        urgency: Annotated[Urgency, Query()] = "all",
-    ) -> Response:
+    async def pages(request: Request, session: SignedIn, f: Filters) -> Response:
         teams = sorted(tocsin(request).config.current().teams)
-        filters = {"status": status, "team": team or "", "urgency": urgency}
         return page(
             request,
             "pages.html",
             session,
-            pages=await listed(request, status, team, urgency),
+            pages=await listed(request, f),
             teams=teams,
-            filters=filters,
+            filters=f.shown(),
         )
 
     @routes.get("/pages/live")
-    async def pages_live(
-        request: Request,
-        session: SignedIn,
-        status: Annotated[Status, Query()] = "open",
-        team: Annotated[str | None, Query(max_length=64)] = None,
-        urgency: Annotated[Urgency, Query()] = "all",
-    ) -> Response:
-        filters = {"status": status, "team": team or "", "urgency": urgency}
+    async def pages_live(request: Request, session: SignedIn, f: Filters) -> Response:
         return fragment(
-            request,
-            "_pages_list.html",
-            session,
-            pages=await listed(request, status, team, urgency),
-            filters=filters,
+            request, "_pages_list.html", session, pages=await listed(request, f), filters=f.shown()
         )
 
     async def shown(
