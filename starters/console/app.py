@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -19,7 +19,7 @@ from starters.console import (
     schedules_view,
     signin,
 )
-from starters.console.auth import SignInNeeded
+from starters.console.auth import SignInNeeded, current_session
 from starters.console.render import STATIC, page, secured
 from starters.console.sessions import ConsoleKeys
 from starters.console.signin import Mail, signin_redirect
@@ -57,18 +57,27 @@ def is_console(request: Request) -> bool:
     return not request.url.path.startswith(NOT_CONSOLE)
 
 
-def console_problem(request: Request, status: int, text: str) -> Response:
-    """A failure of a console page as a page (a live fragment: nothing, it tries again)."""
-    if request.headers.get("HX-Request"):
+async def console_problem(
+    request: Request, status: int, text: str, heading: str = "Not now", *, retry: bool = False
+) -> Response:
+    """A failure of a console page as a page, with the navigation when signed in.
+    ``retry``: a passing failure (Temporal), which a live fragment answers with nothing
+    and asks again."""
+    if retry and request.headers.get("HX-Request"):
         return secured(Response(status_code=204))
+    try:
+        session = await current_session(request)
+    except HTTPException:
+        session = None
+    section = "/" + request.url.path.strip("/").split("/")[0]
     return page(
         request,
         "message.html",
-        None,
+        session,
         status=status,
-        heading="Not now",
+        heading=heading,
         text=text,
-        back=request.url.path,
+        back=request.url.path if retry else section,
     )
 
 

@@ -32,7 +32,7 @@ from starters.console.actions import TEMPORAL_DOWN, act, tocsin
 from starters.console.auth import FormSession, SignedIn, actor
 from starters.console.render import done, fragment, page
 from starters.console.sessions import Session
-from starters.errors import IncidentNotFound, TocsinError
+from starters.errors import TocsinError
 from starters.timelines import ArchiveMissing, timeline_slice
 from worker.config import ConfigFile
 from workflows.actors import actor_label
@@ -208,19 +208,8 @@ def _choices(client: TocsinClient) -> dict[str, Any]:
     }
 
 
-def router() -> APIRouter:  # noqa: PLR0915 - one route per action, each a few lines
+def router() -> APIRouter:
     routes = APIRouter(include_in_schema=False)
-
-    def missing(request: Request, session: Session, err: IncidentNotFound) -> Response:
-        return page(
-            request,
-            "message.html",
-            session,
-            status=404,
-            heading="No such incident",
-            text=str(err),
-            back="/incidents",
-        )
 
     @routes.get("/incidents")
     async def incidents(request: Request, session: SignedIn) -> Response:
@@ -283,10 +272,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one route per action, each a few l
 
     @routes.get("/incidents/{incident_id}")
     async def one_incident(request: Request, incident_id: str, session: SignedIn) -> Response:
-        try:
-            state = await tocsin(request).get_incident(incident_id)
-        except IncidentNotFound as err:
-            return missing(request, session, err)
+        state = await tocsin(request).get_incident(incident_id)
         finished = state.status.value in ("resolved", "closed")
         return page(
             request,
@@ -300,19 +286,13 @@ def router() -> APIRouter:  # noqa: PLR0915 - one route per action, each a few l
 
     @routes.get("/incidents/{incident_id}/live")
     async def one_incident_live(request: Request, incident_id: str, session: SignedIn) -> Response:
-        try:
-            state = await tocsin(request).get_incident(incident_id)
-        except IncidentNotFound as err:
-            return missing(request, session, err)
+        state = await tocsin(request).get_incident(incident_id)
         return fragment(request, "_incident_live.html", session, s=state, label=actor_label)
 
     async def give(
         request: Request, session: Session, incident_id: str, role: Role, person: str
     ) -> Response:
-        try:
-            ref = incident_ref(incident_id)
-        except IncidentNotFound as err:
-            return missing(request, session, err)
+        ref = incident_ref(incident_id)  # IncidentNotFound: the app's 404 page
         assign, says = ROLES[role]
         who = person.strip() or session.person
         return await _send(
@@ -340,10 +320,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one route per action, each a few l
         session: FormSession,
         text: Annotated[str, Form(min_length=1, max_length=4000)],
     ) -> Response:
-        try:
-            ref = incident_ref(incident_id)
-        except IncidentNotFound as err:
-            return missing(request, session, err)
+        ref = incident_ref(incident_id)  # IncidentNotFound: the app's 404 page
         return await _send(
             f"/incidents/{ref}",
             lambda: tocsin(request).post_update(
@@ -359,10 +336,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one route per action, each a few l
         session: FormSession,
         severity: Annotated[str, Form(min_length=1, max_length=32)],
     ) -> Response:
-        try:
-            ref = incident_ref(incident_id)
-        except IncidentNotFound as err:
-            return missing(request, session, err)
+        ref = incident_ref(incident_id)  # IncidentNotFound: the app's 404 page
         return await _send(
             f"/incidents/{ref}",
             lambda: tocsin(request).change_incident_severity(ref, severity, actor(session)),
@@ -376,10 +350,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one route per action, each a few l
         session: FormSession,
         choice: Annotated[Literal["roll_back", "revert", "not_now"], Form()],
     ) -> Response:
-        try:
-            ref = incident_ref(incident_id)
-        except IncidentNotFound as err:
-            return missing(request, session, err)
+        ref = incident_ref(incident_id)  # IncidentNotFound: the app's 404 page
         return await _send(
             f"/incidents/{ref}",
             lambda: tocsin(request).decide_rollback(
@@ -395,10 +366,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one route per action, each a few l
         session: FormSession,
         resolved: Annotated[Literal["yes", "no"], Form()],
     ) -> Response:
-        try:
-            ref = incident_ref(incident_id)
-        except IncidentNotFound as err:
-            return missing(request, session, err)
+        ref = incident_ref(incident_id)  # IncidentNotFound: the app's 404 page
         it = resolved == "yes"
         return await _send(
             f"/incidents/{ref}",
@@ -416,10 +384,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one route per action, each a few l
         resolution: Annotated[Literal["fixed", "rolled_back", "false_positive"], Form()],
         summary: Annotated[str, Form(min_length=1, max_length=4000)],
     ) -> Response:
-        try:
-            ref = incident_ref(incident_id)
-        except IncidentNotFound as err:
-            return missing(request, session, err)
+        ref = incident_ref(incident_id)  # IncidentNotFound: the app's 404 page
         return await _send(
             f"/incidents/{ref}",
             lambda: tocsin(request).resolve_incident(
@@ -442,10 +407,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one route per action, each a few l
         issue_url: Annotated[str, Form(max_length=500)] = "",
         assignee: Annotated[str, Form(max_length=64)] = "",
     ) -> Response:
-        try:
-            ref = incident_ref(incident_id)
-        except IncidentNotFound as err:
-            return missing(request, session, err)
+        ref = incident_ref(incident_id)  # IncidentNotFound: the app's 404 page
         back = f"/incidents/{ref}"
         new, linked = _text(title), _text(issue_url)
         if (new is None) == (linked is None):
@@ -472,10 +434,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one route per action, each a few l
         session: FormSession,
         note: Annotated[str, Form(max_length=2000)] = "",
     ) -> Response:
-        try:
-            ref = incident_ref(incident_id)
-        except IncidentNotFound as err:
-            return missing(request, session, err)
+        ref = incident_ref(incident_id)  # IncidentNotFound: the app's 404 page
         return await _send(
             f"/incidents/{ref}",
             lambda: tocsin(request).confirm_customer_comms(

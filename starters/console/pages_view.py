@@ -119,19 +119,9 @@ def router() -> APIRouter:
     async def shown(
         request: Request, page_id: str, session: Session, template: str, live: bool
     ) -> Response:
-        """The page in ``template`` (whole, or its live part), or a 404 page."""
-        try:
-            state = await tocsin(request).get_page(page_id)
-        except PageNotFound as err:
-            return page(
-                request,
-                "message.html",
-                session,
-                status=404,
-                heading="No such page",
-                text=str(err),
-                back="/pages",
-            )
+        """The page in ``template`` (whole, or its live part); PageNotFound is the app's
+        404 page."""
+        state = await tocsin(request).get_page(page_id)
         if live:
             return fragment(request, template, session, p=state)
         return page(request, template, session, p=state)

@@ -305,17 +305,21 @@ def _add_routers(
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    def detail(code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
-        async def handler(request: Request, exc: Exception) -> JSONResponse:
+    def detail(code: int, heading: str) -> Callable[[Request, Exception], Awaitable[Response]]:
+        """``{"detail": …}`` with ``code``; a console page says it under ``heading``."""
+
+        async def handler(request: Request, exc: Exception) -> Response:
             log.info("request refused", path=request.url.path, status=code, reason=str(exc))
+            if is_console(request):
+                return await console_problem(request, code, str(exc), heading)
             return JSONResponse({"detail": str(exc)}, status_code=code)
 
         return handler
 
-    app.add_exception_handler(InvalidRequest, detail(422))
-    app.add_exception_handler(PageNotFound, detail(404))
-    app.add_exception_handler(IncidentNotFound, detail(404))
-    app.add_exception_handler(Rejected, detail(409))
+    app.add_exception_handler(InvalidRequest, detail(422, "Not possible"))
+    app.add_exception_handler(PageNotFound, detail(404, "No such page"))
+    app.add_exception_handler(IncidentNotFound, detail(404, "No such incident"))
+    app.add_exception_handler(Rejected, detail(409, "Not done"))
 
     async def temporal_error(request: Request, exc: Exception) -> Response:
         code = exc.status if isinstance(exc, RPCError) else None
@@ -324,7 +328,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         text = "Temporal is unavailable, try again" if unavailable else "Temporal error"
         status = 503 if unavailable else 502
         if is_console(request):
-            return console_problem(request, status, text)
+            return await console_problem(request, status, text, retry=True)
         return JSONResponse({"detail": text}, status_code=status)
 
     app.add_exception_handler(RPCError, temporal_error)
