@@ -27,6 +27,50 @@ STOP_TIMEOUT = 30.0
 PROCESSES = ("temporal", "tocsin", "bench")  # the keys of ``Stack.cpu``, in report order
 
 
+# -- a loopback HTTP receiver -------------------------------------------------------------------
+
+# (method, target, body) -> the body of the 200 answer.
+Answer = Callable[[str, str, bytes], Awaitable[bytes]]
+
+
+async def serve_http(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, answer: Answer
+) -> None:
+    """One keep-alive HTTP/1.1 connection of a benchmark's receiver: each request's method,
+    target and body go to ``answer`` as soon as the body is read; 411 for a chunked body."""
+    try:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                return
+            request, *lines = head.decode("latin-1").split("\r\n")
+            headers = {
+                k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines if h)
+            }
+            if "chunked" in headers.get("transfer-encoding", ""):
+                writer.write(b"HTTP/1.1 411 Length Required\r\nConnection: close\r\n\r\n")
+                await writer.drain()
+                return
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            method, target, *_ = [*request.split(), "", ""]
+            content = await answer(method, target, body)
+            close = headers.get("connection", "").lower() == "close"
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n" % len(content)
+                + (b"Connection: close\r\n" if close else b"")
+                + b"\r\n"
+                + content
+            )
+            await writer.drain()
+            if close:
+                return
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return
+    finally:
+        writer.close()
+
+
 # -- processes ----------------------------------------------------------------------------------
 
 

@@ -65,7 +65,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 import httpx
-from common import children, cpu_seconds, kill_leftovers, num, percentile, progress
+from common import children, cpu_seconds, kill_leftovers, num, percentile, progress, serve_http
 from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
@@ -793,42 +793,17 @@ class Receiver:
         self.counts[key] = self.counts.get(key, 0) + 1
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-                    return
-                request, *lines = head.decode("latin-1").split("\r\n")
-                headers = {
-                    k.strip().lower(): v.strip()
-                    for k, _, v in (h.partition(":") for h in lines if h)
-                }
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                method, target, *_ = [*request.split(), "", ""]
-                answer = b""
-                if method == "GET" and target.startswith("/count/"):
-                    # /count/<path>/<run prefix>: how many ids of the run reached /<path>.
-                    _, _, path, prefix = target.split("/", 3)
-                    answer = str(self.count(f"/{path}", prefix)).encode()
-                else:
-                    self._record(target, body, time.time())
-                    async with self._arrived:
-                        self._arrived.notify_all()
-                close = headers.get("connection", "").lower() == "close"
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n" % len(answer)
-                    + (b"Connection: close\r\n" if close else b"")
-                    + b"\r\n"
-                    + answer
-                )
-                await writer.drain()
-                if close:
-                    return
-        except (asyncio.IncompleteReadError, ConnectionError):
-            return
-        finally:
-            writer.close()
+        await serve_http(reader, writer, self._answer)
+
+    async def _answer(self, method: str, target: str, body: bytes) -> bytes:
+        if method == "GET" and target.startswith("/count/"):
+            # /count/<path>/<run prefix>: how many ids of the run reached /<path>.
+            _, _, path, prefix = target.split("/", 3)
+            return str(self.count(f"/{path}", prefix)).encode()
+        self._record(target, body, time.time())
+        async with self._arrived:
+            self._arrived.notify_all()
+        return b""
 
 
 @dataclass

@@ -43,7 +43,16 @@ from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
     import httpx
-    from common import Stack, cpu_cell, cpu_usage, num, percentile, progress, running_stack
+    from common import (
+        Stack,
+        cpu_cell,
+        cpu_usage,
+        num,
+        percentile,
+        progress,
+        running_stack,
+        serve_http,
+    )
     from temporalio.api.enums.v1 import EventType
     from temporalio.api.history.v1 import HistoryEvent
     from temporalio.client import Client, WorkflowHandle
@@ -136,36 +145,11 @@ class Receiver:
             waiter.set_result(arrived)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-                    return
-                _, *lines = head.decode("latin-1").split("\r\n")
-                headers = {
-                    k.strip().lower(): v.strip()
-                    for k, _, v in (h.partition(":") for h in lines if h)
-                }
-                if "chunked" in headers.get("transfer-encoding", ""):
-                    writer.write(b"HTTP/1.1 411 Length Required\r\nConnection: close\r\n\r\n")
-                    await writer.drain()
-                    return
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                self._record(body, time.monotonic(), time.time())
-                close = headers.get("connection", "").lower() == "close"
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
-                    + (b"Connection: close\r\n" if close else b"")
-                    + b"\r\n"
-                )
-                await writer.drain()
-                if close:
-                    return
-        except (asyncio.IncompleteReadError, ConnectionError):
-            return
-        finally:
-            writer.close()
+        await serve_http(reader, writer, self._answer)
+
+    async def _answer(self, method: str, target: str, body: bytes) -> bytes:
+        self._record(body, time.monotonic(), time.time())
+        return b""
 
 
 # -- batches ----------------------------------------------------------------------------------
