@@ -107,8 +107,8 @@ class Decision:
     def record(self, kind: str, text: str, by: str | None = None) -> None:
         """A timeline entry; the search attributes are published as they read now. An entry
         by the actor of the request being decided names the credential they used."""
-        acted = self.request is not None and by is not None and by == self.request.by
-        via = self.request.via if acted and self.request is not None else None
+        request = self.request
+        via = request.via if request is not None and by is not None and by == request.by else None
         entry = TimelineEntry(at=self.now, kind=kind, text=text, by=by, via=via)
         self.state.timeline.append(entry)
         self.commands.append(Publish(Shown.of(self.state)))
