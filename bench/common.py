@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import os
+import re
 import secrets
 import signal
 import socket
@@ -28,6 +30,20 @@ PROCESSES = ("temporal", "tocsin", "bench")  # the keys of ``Stack.cpu``, in rep
 
 
 # -- a loopback HTTP receiver -------------------------------------------------------------------
+
+# The notification's body names its page on a line of its own (activities/notify.py).
+PAGE_LINE = re.compile(r"^Page:\s+(\S+)$", re.MULTILINE)
+
+
+def page_of(body: bytes) -> str | None:
+    """The page id an Apprise ``json://`` notification is about, or None."""
+    try:
+        message = str(json.loads(body).get("message", ""))
+    except (ValueError, AttributeError):
+        return None
+    match = PAGE_LINE.search(message)
+    return match.group(1) if match else None
+
 
 # (method, target, body) -> the body of the 200 answer.
 Answer = Callable[[str, str, bytes], Awaitable[bytes]]

@@ -49,7 +49,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import secrets
 import shlex
 import shutil
@@ -65,7 +64,16 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 import httpx
-from common import children, cpu_seconds, kill_leftovers, num, percentile, progress, serve_http
+from common import (
+    children,
+    cpu_seconds,
+    kill_leftovers,
+    num,
+    page_of,
+    percentile,
+    progress,
+    serve_http,
+)
 from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
@@ -84,7 +92,6 @@ ORDERS = {
 }
 TEAM = "bench"
 STEP2_TIMEOUT_SECONDS = 3600.0  # nothing reaches step 3 during a run
-_PAGE = re.compile(r"^Page:\s+(\S+)$", re.MULTILINE)
 
 CONFIG = """\
 timezone: UTC
@@ -775,15 +782,10 @@ class Receiver:
 
     def _record(self, path: str, body: bytes, arrived: float) -> None:
         self.requests += 1
-        try:
-            message = str(json.loads(body).get("message", ""))
-        except (ValueError, AttributeError):
-            message = ""
-        match = _PAGE.search(message)
-        if match is None:
+        item = page_of(body)
+        if item is None:
             self.unparsed += 1
             return
-        item = match.group(1)
         seen = self.arrivals.setdefault(path, {})
         if item in seen:
             self.repeats += 1

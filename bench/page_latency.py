@@ -26,9 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
-import json
 import os
-import re
 import secrets
 import shlex
 import statistics
@@ -48,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         cpu_cell,
         cpu_usage,
         num,
+        page_of,
         percentile,
         progress,
         running_stack,
@@ -59,7 +58,6 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.worker import Worker
 
 TEAM = "bench"
-_PAGE = re.compile(r"^Page:\s+(\S+)$", re.MULTILINE)
 
 CONFIG = """\
 timezone: UTC
@@ -127,15 +125,10 @@ class Receiver:
 
     def _record(self, body: bytes, arrived: float, wall: float) -> None:
         self.requests += 1
-        try:
-            message = str(json.loads(body).get("message", ""))
-        except (ValueError, AttributeError):
-            message = ""
-        match = _PAGE.search(message)
-        if match is None:
+        page_id = page_of(body)
+        if page_id is None:
             self.unparsed += 1
             return
-        page_id = match.group(1)
         if page_id in self.arrivals:
             return
         self.arrivals[page_id] = arrived
