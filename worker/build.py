@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from activities.adapters.apprise import AppriseNotifier
 from activities.adapters.console import ConsoleNotifier
@@ -44,6 +44,7 @@ from activities.tracker import TrackerActivities
 from starters.links import link_signer
 from worker.config import ConfigFile
 from worker.mail import smtp_settings
+from worker.sandbox import ContextReadingRunner
 from worker.settings import Settings, database_url, environment, reveal
 from workflows.incident import IncidentWorkflow
 from workflows.incident_counter import IncidentCounterWorkflow
@@ -107,9 +108,9 @@ PASSTHROUGH_MODULES = (
 )
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox every Tocsin worker (and replayer) uses."""
-    return SandboxedWorkflowRunner(
+def workflow_runner() -> ContextReadingRunner:
+    """The sandbox every Tocsin worker (and replayer) uses (see :mod:`worker.sandbox`)."""
+    return ContextReadingRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
     )
 
