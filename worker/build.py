@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -95,6 +96,7 @@ PASSTHROUGH_MODULES = (
     "workflows.durations",
     "workflows.ids",
     "workflows.policy",
+    "workflows.priorities",
     "workflows.schedule",
     "workflows.search",
     "workflows.followup_issues",
@@ -264,4 +266,5 @@ def build_worker(
         max_cached_workflows=settings.worker_cache,
         max_concurrent_workflow_tasks=settings.worker_workflow_slots,
         max_concurrent_activities=settings.worker_activity_slots,
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.worker_sticky_timeout),
     )

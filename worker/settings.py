@@ -109,6 +109,10 @@ class Settings(BaseModel):
     # Workflow tasks and activities one worker process runs at once.
     worker_workflow_slots: int = Field(default=100, ge=1, le=10_000)
     worker_activity_slots: int = Field(default=200, ge=1, le=10_000)
+    # How long a cached workflow's next task waits for this worker before the server hands
+    # it to any worker, which replays it from its history. Temporal's 10 s is shorter than
+    # a surge's backlog: then the busiest moment is when pages get replayed.
+    worker_sticky_timeout: float = Field(default=30.0, ge=1.0, le=600.0)
 
     @field_validator("link_key")
     @classmethod

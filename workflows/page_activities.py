@@ -24,6 +24,7 @@ from workflows.models import (
     ResolveStepResult,
 )
 from workflows.page_carry import Spill
+from workflows.priorities import COURTESY, NOTIFY
 
 with workflow.unsafe.imports_passed_through():
     from activities.config import ConfigActivities
@@ -122,6 +123,7 @@ async def notify(
         start_to_close_timeout=NOTIFY_TIMEOUT,
         retry_policy=NOTIFY_RETRY,
         summary=f"notify {recipient.person} by {method}",
+        priority=NOTIFY,
     )
 
 
@@ -138,6 +140,7 @@ async def post_card(channel: str, card: PageCard, replace: str | None) -> str:
         start_to_close_timeout=CARD_TIMEOUT,
         retry_policy=CARD_RETRY,
         summary=f"page card in {channel}",
+        priority=COURTESY,
     )
 
 
@@ -150,6 +153,7 @@ async def archive(chosen: Spill) -> None:
             start_to_close_timeout=ARCHIVE_TIMEOUT,
             retry_policy=ARCHIVE_RETRY,
             summary=f"archive {len(chosen.timeline.entries)} timeline entries",
+            priority=COURTESY,
         )
     if chosen.alerts is not None:
         await workflow.execute_activity_method(
@@ -158,6 +162,7 @@ async def archive(chosen: Spill) -> None:
             start_to_close_timeout=ARCHIVE_TIMEOUT,
             retry_policy=ARCHIVE_RETRY,
             summary=f"archive {len(chosen.alerts.alerts)} alerts",
+            priority=COURTESY,
         )
 
 

@@ -32,6 +32,7 @@ from workflows.models import (
 )
 from workflows.page import PageWorkflow
 from workflows.page_views import initial_search_attributes, page_summary
+from workflows.priorities import PAGE
 
 # PageWorkflow.receive_alerts by name: a signal-with-start names its signal.
 RECEIVE_ALERTS = "receive_alerts"
@@ -69,6 +70,7 @@ class PageWorkflowClient:
                 static_summary=page_summary(page.team, page.summary),
                 static_details=page.details,
                 memo={"summary": page.summary, "team": page.team},
+            priority=PAGE,
             )
         except WorkflowAlreadyStartedError:
             return False
@@ -89,6 +91,7 @@ class PageWorkflowClient:
             search_attributes=initial_search_attributes(page.team, page.service, page.severity),
             static_summary=page_summary(page.team, page.summary),
             memo={"summary": page.summary, "team": page.team},
+            priority=PAGE,
         )
 
     async def receive_alerts(self, page_id: str, batch: AlertBatch) -> None:
