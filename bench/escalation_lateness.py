@@ -25,21 +25,25 @@ Every measurement runs in a fresh child process of this script: a new Temporal d
 (``WorkflowEnvironment.start_local``, in-memory database, the virtualenv's ``temporal``
 binary, no download) and its worker (Tocsin's ``worker.build.build_worker``, or a plain
 ``Worker`` for the raw chain, with the same cache and slots), which also creates the items
-and reads every history afterwards. The receiver runs in this process. ``--order both``
-(default) measures Tocsin, raw, then raw, Tocsin: the order alone has moved a ratio by a
-quarter.
+and reads every history afterwards. With ``--workers N`` (default 1) the child also starts
+N-1 worker-only processes (this script again, given the server's address, the namespace,
+the task queue and the same settings; Tocsin's read the config file the child wrote), so N
+worker processes poll the one task queue; the child stops them once the histories are read.
+Both subjects get the same N. The receiver runs in this process. ``--order both`` (default)
+measures Tocsin, raw, then raw, Tocsin: the order alone has moved a ratio by a quarter.
 
 Reported per measurement: lateness p50/p90/p99/max; escalations drained per second (first
 due to last arrival); where the time goes after the timer, from every item's history (timer
 armed and fired, workflow tasks and activities queued and run, notify to arrival); CPU
-seconds of the worker process, the dev server and the receiver from the first due to the
-last arrival, and their peak RSS (``/proc``). Then Tocsin/raw ratios of p50, p99 and the
-drain rate, per pair of runs and pooled.
+seconds of the worker processes (summed over the N), the dev server and the receiver from
+the first due to the last arrival, and their peak RSS (``/proc``; the workers' summed). Then
+Tocsin/raw ratios of p50, p99 and the drain rate, per pair of runs and pooled.
 
 Not part of the test run. Usage::
 
     .venv/bin/python bench/escalation_lateness.py [--pages 1000] [--mode spread|aligned]
-        [--rate 20] [--order both|tocsin,raw|raw,tocsin] [--raw-resolve activity|local] [--json]
+        [--rate 20] [--order both|tocsin,raw|raw,tocsin] [--raw-resolve activity|local]
+        [--workers 1] [--json]
 """
 
 from __future__ import annotations
@@ -92,6 +96,8 @@ ORDERS = {
 }
 TEAM = "bench"
 STEP2_TIMEOUT_SECONDS = 3600.0  # nothing reaches step 3 during a run
+WORKER_START_TIMEOUT = 120.0  # a worker-only process's imports, connection and first poll
+WORKER_STOP_TIMEOUT = 30.0
 
 CONFIG = """\
 timezone: UTC
@@ -428,7 +434,13 @@ class WorkerSlots:
 class Subject(Protocol):
     """What is measured: how one item starts, and where its history is."""
 
+    task_queue: str
+
     def worker(self) -> contextlib.AbstractAsyncContextManager[Any]: ...
+
+    def worker_env(self) -> dict[str, str]:
+        """What a worker-only process needs beyond its command line (a secret)."""
+        ...
 
     async def start(self, index: int, due: float) -> str:
         """Start item ``index`` due at ``due`` (epoch s); the id its notification carries."""
@@ -439,6 +451,71 @@ class Subject(Protocol):
     async def armed(self) -> int | None:
         """How many items have set their ack timer so far; None: not known."""
         ...
+
+
+# A Tocsin worker-only process reads the link key here, not on its command line.
+LINK_KEY_ENV = "BENCH_LINK_KEY"
+
+
+@contextlib.asynccontextmanager
+async def tocsin_worker(
+    client: Client,
+    workdir: Path,
+    task_queue: str,
+    slots: WorkerSlots,
+    link_key: str,
+    log_level: str,
+    log_name: str,
+) -> AsyncIterator[Worker]:
+    """``build_worker`` over ``workdir``'s ``tocsin.yaml``: the child's worker and each
+    worker-only process's, with the same settings."""
+    from pydantic import SecretStr  # noqa: PLC0415 - the raw child never imports Tocsin
+
+    from worker.build import build_worker  # noqa: PLC0415
+    from worker.config import ConfigFile  # noqa: PLC0415
+    from worker.logging import configure_logging  # noqa: PLC0415
+    from worker.settings import Settings  # noqa: PLC0415
+
+    # As `tocsin worker` logs: JSON lines off the event loop (to a file here).
+    log = (workdir / log_name).open("w")
+    configure_logging("json", log_level, background=True, stream=log)
+    settings = Settings(
+        task_queue=task_queue,
+        data_dir=workdir,
+        public_url="http://127.0.0.1:8080",
+        link_key=SecretStr(link_key),
+        worker_cache=slots.cache,
+        worker_workflow_slots=slots.workflow_tasks,
+        worker_activity_slots=slots.activities,
+    )
+    try:
+        async with build_worker(
+            client, settings, ConfigFile(workdir / "tocsin.yaml"), task_queue=task_queue
+        ) as worker:
+            yield worker
+    finally:
+        log.close()
+
+
+@contextlib.asynccontextmanager
+async def raw_worker(client: Client, task_queue: str, slots: WorkerSlots) -> AsyncIterator[Worker]:
+    """A plain ``Worker`` for the raw chain: the child's and each worker-only process's."""
+    from raw_chain import Poster, RawChainWorkflow, resolve  # noqa: PLC0415
+
+    async with (
+        httpx.AsyncClient(timeout=30.0) as http,
+        Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[RawChainWorkflow],
+            activities=[resolve, Poster(http).notify],
+            # As Tocsin's worker (its settings' defaults): cache and slots.
+            max_cached_workflows=slots.cache,
+            max_concurrent_workflow_tasks=slots.workflow_tasks,
+            max_concurrent_activities=slots.activities,
+        ) as worker,
+    ):
+        yield worker
 
 
 @dataclass
@@ -452,6 +529,7 @@ class TocsinPages:
     log_level: str
     slots: WorkerSlots
     task_queue: str = field(default_factory=lambda: f"bench-esc-{secrets.token_hex(4)}")
+    link_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     _http: httpx.AsyncClient = field(init=False)
 
     def __post_init__(self) -> None:
@@ -461,37 +539,24 @@ class TocsinPages:
 
     @contextlib.asynccontextmanager
     async def worker(self) -> AsyncIterator[Worker]:
-        from pydantic import SecretStr  # noqa: PLC0415 - the raw child never imports Tocsin
+        # Written before any worker starts: the worker-only processes read it too.
+        (self.workdir / "tocsin.yaml").write_text(CONFIG.format(port=self.receiver_port, team=TEAM))
+        async with (
+            httpx.AsyncClient(timeout=10.0) as self._http,
+            tocsin_worker(
+                self.client,
+                self.workdir,
+                self.task_queue,
+                self.slots,
+                self.link_key,
+                self.log_level,
+                "worker.log",
+            ) as worker,
+        ):
+            yield worker
 
-        from worker.build import build_worker  # noqa: PLC0415
-        from worker.config import ConfigFile  # noqa: PLC0415
-        from worker.logging import configure_logging  # noqa: PLC0415
-        from worker.settings import Settings  # noqa: PLC0415
-
-        config_path = self.workdir / "tocsin.yaml"
-        config_path.write_text(CONFIG.format(port=self.receiver_port, team=TEAM))
-        # As `tocsin worker` logs: JSON lines off the event loop (to a file here).
-        log = (self.workdir / "worker.log").open("w")
-        configure_logging("json", self.log_level, background=True, stream=log)
-        settings = Settings(
-            task_queue=self.task_queue,
-            data_dir=self.workdir,
-            public_url="http://127.0.0.1:8080",
-            link_key=SecretStr(secrets.token_urlsafe(32)),
-            worker_cache=self.slots.cache,
-            worker_workflow_slots=self.slots.workflow_tasks,
-            worker_activity_slots=self.slots.activities,
-        )
-        try:
-            async with (
-                httpx.AsyncClient(timeout=10.0) as self._http,
-                build_worker(
-                    self.client, settings, ConfigFile(config_path), task_queue=self.task_queue
-                ) as worker,
-            ):
-                yield worker
-        finally:
-            log.close()
+    def worker_env(self) -> dict[str, str]:
+        return {LINK_KEY_ENV: self.link_key}
 
     async def armed(self) -> int:
         """Pages whose step-1 notification arrived: it leaves with the timer set."""
@@ -535,24 +600,11 @@ class RawChains:
     local_resolve: bool
     task_queue: str = field(default_factory=lambda: f"bench-raw-{secrets.token_hex(4)}")
 
-    @contextlib.asynccontextmanager
-    async def worker(self) -> AsyncIterator[Worker]:
-        from raw_chain import Poster, RawChainWorkflow, resolve  # noqa: PLC0415
+    def worker(self) -> contextlib.AbstractAsyncContextManager[Worker]:
+        return raw_worker(self.client, self.task_queue, self.slots)
 
-        async with (
-            httpx.AsyncClient(timeout=30.0) as http,
-            Worker(
-                self.client,
-                task_queue=self.task_queue,
-                workflows=[RawChainWorkflow],
-                activities=[resolve, Poster(http).notify],
-                # As Tocsin's worker (its settings' defaults): cache and slots.
-                max_cached_workflows=self.slots.cache,
-                max_concurrent_workflow_tasks=self.slots.workflow_tasks,
-                max_concurrent_activities=self.slots.activities,
-            ) as worker,
-        ):
-            yield worker
+    def worker_env(self) -> dict[str, str]:
+        return {}
 
     async def start(self, index: int, due: float) -> str:
         from datetime import UTC, datetime  # noqa: PLC0415
@@ -578,10 +630,13 @@ class RawChains:
         return None  # a chain sends nothing before its timer fires
 
 
-def cpu_now(server_pid: int | None) -> dict[str, float | None]:
+def cpu_now(server_pid: int | None, workers: Sequence[int]) -> dict[str, Any]:
+    """CPU seconds so far: each worker process's (``workers``), their sum, the server's."""
+    each = [cpu_seconds(pid) for pid in workers]
     return {
         "at": time.time(),
-        "worker": cpu_seconds(os.getpid()),
+        "worker": None if None in each else sum(v for v in each if v is not None),
+        "workers": each,
         "server": cpu_seconds(server_pid),
     }
 
@@ -661,6 +716,87 @@ def send(stream: IO[str], kind: str, **values: Any) -> None:
     stream.flush()
 
 
+@contextlib.asynccontextmanager
+async def extra_workers(
+    args: argparse.Namespace, client: Client, subject: Subject, workdir: Path
+) -> AsyncIterator[list[int]]:
+    """``--workers`` - 1 worker-only processes on the subject's task queue, ready (polling);
+    their pids. On leaving, each is told to stop (its stdin closed) and waited for."""
+    command = [
+        sys.executable,
+        str(HERE),
+        f"--worker-only={args.child}",
+        f"--address={client.service_client.config.target_host}",
+        f"--namespace={client.namespace}",
+        f"--task-queue={subject.task_queue}",
+        f"--workdir={workdir}",
+        f"--log-level={args.log_level}",
+        f"--worker-cache={args.worker_cache}",
+        f"--workflow-slots={args.workflow_slots}",
+        f"--activity-slots={args.activity_slots}",
+    ]
+    environ = {**os.environ, **subject.worker_env()}
+    processes: list[asyncio.subprocess.Process] = []
+    try:
+        for index in range(1, args.workers):
+            processes.append(
+                await asyncio.create_subprocess_exec(
+                    *command,
+                    f"--worker-index={index}",
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    env=environ,
+                )
+            )
+        for process in processes:
+            assert process.stdout is not None  # noqa: S101 - created with a pipe above
+            line = await asyncio.wait_for(process.stdout.readline(), WORKER_START_TIMEOUT)
+            if line.strip() != b"ready":
+                raise RuntimeError(f"worker-only process {process.pid} did not start")
+        yield [p.pid for p in processes]
+    finally:
+        await asyncio.gather(*(_stop_worker(p) for p in processes))
+
+
+async def _stop_worker(process: asyncio.subprocess.Process) -> None:
+    """Close its stdin (it shuts its worker down and exits); killed if it does not."""
+    if process.stdin is not None:
+        process.stdin.close()
+    try:
+        await asyncio.wait_for(process.wait(), WORKER_STOP_TIMEOUT)
+    except TimeoutError:
+        progress(f"worker-only process {process.pid} did not stop: killing it")
+        process.kill()
+        await process.wait()
+
+
+async def run_worker_only(args: argparse.Namespace) -> None:
+    """One more worker on a measurement's task queue, until stdin closes."""
+    client = await Client.connect(
+        args.address, namespace=args.namespace, data_converter=pydantic_data_converter
+    )
+    slots = WorkerSlots(args.worker_cache, args.workflow_slots, args.activity_slots)
+    serving = (
+        tocsin_worker(
+            client,
+            Path(args.workdir),
+            args.task_queue,
+            slots,
+            os.environ[LINK_KEY_ENV],
+            args.log_level,
+            f"worker-{args.worker_index}.log",
+        )
+        if args.worker_only == "tocsin"
+        else raw_worker(client, args.task_queue, slots)
+    )
+    loop = asyncio.get_running_loop()
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    async with serving:
+        print("ready", flush=True)
+        await stdin.read()  # until the child closes it (or exits)
+
+
 async def run_child(args: argparse.Namespace) -> None:
     """One measurement on a fresh dev server; talks to the parent in JSON lines."""
     out = protocol_stream()
@@ -688,35 +824,53 @@ async def run_child(args: argparse.Namespace) -> None:
                     env.client, args.receiver_port, args.run_id, slots, args.raw_resolve == "local"
                 )
             )
-            await _measure_child(args, env.client, subject, out, began)
+            await _measure_child(args, env.client, subject, Path(workdir), out, began)
         finally:
             await env.shutdown()
 
 
 async def _measure_child(
-    args: argparse.Namespace, client: Client, subject: Subject, out: IO[str], began: float
+    args: argparse.Namespace,
+    client: Client,
+    subject: Subject,
+    workdir: Path,
+    out: IO[str],
+    began: float,
 ) -> None:
     server = dev_server_pid()
-    async with subject.worker():
-        cpu_begin = cpu_now(server)
+    async with (
+        subject.worker(),
+        extra_workers(args, client, subject, workdir) as extra,
+    ):
+        workers = [os.getpid(), *extra]
+        cpu_begin = cpu_now(server, workers)
         created_at = time.time()
         pace = args.create_rate if args.child == "tocsin" else args.raw_create_rate
         t0 = created_at + args.pages / pace + args.margin
         dues = [t0 + d for d in due_offsets(args.mode, args.pages, args.rate)]
-        send(out, "schedule", t0=t0, last_due=dues[-1], server_pid=server, worker_pid=os.getpid())
-        progress(f"{args.child}: creating {args.pages} at {pace:g}/s", began)
-        at_t0 = asyncio.create_task(_cpu_at(t0, server))
+        send(out, "schedule", t0=t0, last_due=dues[-1], server_pid=server, worker_pids=workers)
+        progress(
+            f"{args.child}: {len(workers)} worker process(es) on {subject.task_queue}; "
+            f"creating {args.pages} at {pace:g}/s",
+            began,
+        )
+        at_t0 = asyncio.create_task(_cpu_at(t0, server, workers))
         ids, errors, first, last = await create_all(
             subject, dues, pace, args.in_flight, args.window
         )
-        cpu_created = cpu_now(server)
+        cpu_created = cpu_now(server, workers)
         send(out, "created", started=len(ids), ids=ids)
         progress(f"{args.child}: {len(ids)} started, first due in {t0 - time.time():.1f}s", began)
         # The parent says when every notification arrived (or it gave up).
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-        cpu_done = cpu_now(server)
+        cpu_done = cpu_now(server, workers)
         cpu_t0 = await at_t0
-        rss = {"worker": peak_rss_mb(os.getpid()), "server": peak_rss_mb(server)}
+        each = [peak_rss_mb(pid) for pid in workers]
+        rss = {
+            "worker": None if None in each else sum(v for v in each if v is not None),
+            "workers": each,
+            "server": peak_rss_mb(server),
+        }
         progress(f"{args.child}: reading {len(ids)} histories", began)
         read_began = time.monotonic()
         points, problems = await read_histories(client, subject, ids, args.history_at_once)
@@ -737,9 +891,9 @@ async def _measure_child(
     )
 
 
-async def _cpu_at(wall: float, server: int | None) -> dict[str, float | None]:
+async def _cpu_at(wall: float, server: int | None, workers: Sequence[int]) -> dict[str, Any]:
     await asyncio.sleep(max(wall - time.time(), 0.0))
-    return cpu_now(server)
+    return cpu_now(server, workers)
 
 
 # -- the parent: receiver, measurements ---------------------------------------------------------
@@ -825,10 +979,12 @@ class Run:
     step1_slack_s: float | None  # first due - last step-1 notification (Tocsin)
     creation_s: float
     window_s: float  # first due → the parent saw the last arrival
-    cpu_s: dict[str, float | None]  # in the window: worker, server, receiver
+    cpu_s: dict[str, float | None]  # in the window: workers (summed), server, receiver
+    worker_cpu_s: list[float | None]  # in the window, each worker process
     cpu_total_s: dict[str, float | None]  # from the worker's start to the last arrival
     other_cpu_s: dict[str, float | None]  # the rest of the machine: creating, in the window
-    rss_mb: dict[str, float | None]
+    rss_mb: dict[str, float | None]  # workers (summed), server
+    worker_rss_mb: list[float | None]  # each worker process
     history_s: float
     stages: dict[str, list[float]]
     task_problems: dict[str, int]  # workflow tasks timed out or failed after the timer
@@ -882,9 +1038,11 @@ async def measure(number: int, subject: str, args: argparse.Namespace, receiver:
     lines: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     reader = asyncio.create_task(_read_lines(process, lines))
     server_pid: int | None = None
+    worker_pids: list[int] = []
     try:
-        schedule = await _expect(lines, "schedule", 120.0)
+        schedule = await _expect(lines, "schedule", 120.0 + WORKER_START_TIMEOUT)
         server_pid = schedule["server_pid"]
+        worker_pids = [p for p in schedule["worker_pids"] if p != process.pid]
         here = {"begin": cpu_here()}
         t0, last_due = float(schedule["t0"]), float(schedule["last_due"])
         here_t0 = asyncio.create_task(_cpu_here_at(t0))
@@ -900,7 +1058,7 @@ async def measure(number: int, subject: str, args: argparse.Namespace, receiver:
         assert process.stdin is not None  # noqa: S101 - created with a pipe above
         process.stdin.write(b"done\n")
         await process.stdin.drain()
-        result = await _expect(lines, "result", 600.0)
+        result = await _expect(lines, "result", 600.0 + WORKER_STOP_TIMEOUT)
         await process.wait()
     except BaseException:
         with contextlib.suppress(ProcessLookupError):
@@ -911,6 +1069,7 @@ async def measure(number: int, subject: str, args: argparse.Namespace, receiver:
             process.kill()
         if server_pid:
             kill_leftovers([server_pid], b"temporal")
+        kill_leftovers(worker_pids, b"--worker-only")
         raise
     finally:
         reader.cancel()
@@ -974,6 +1133,10 @@ def summarise(
             "server": _minus(done_cpu["server"], t0_cpu["server"]),
             "receiver": _minus(here["done"]["receiver"], here["t0"]["receiver"]),
         },
+        worker_cpu_s=[
+            _minus(end, start)
+            for end, start in zip(done_cpu["workers"], t0_cpu["workers"], strict=True)
+        ],
         other_cpu_s={
             "create": _others(cpu["begin"], t0_cpu, here["begin"], here["t0"]),
             "window": _others(t0_cpu, done_cpu, here["t0"], here["done"]),
@@ -982,7 +1145,8 @@ def summarise(
             "worker": _minus(done_cpu["worker"], cpu["begin"]["worker"]),
             "server": _minus(done_cpu["server"], cpu["begin"]["server"]),
         },
-        rss_mb=result["rss_mb"],
+        rss_mb={k: result["rss_mb"][k] for k in ("worker", "server")},
+        worker_rss_mb=list(result["rss_mb"]["workers"]),
         history_s=float(result["history_s"]),
         stages=stages,
         task_problems=dict(result["task_problems"]),
@@ -1062,6 +1226,7 @@ def child_args(args: argparse.Namespace) -> list[str]:
         f"--worker-cache={args.worker_cache}",
         f"--workflow-slots={args.workflow_slots}",
         f"--activity-slots={args.activity_slots}",
+        f"--workers={args.workers}",
     ]
 
 
@@ -1139,6 +1304,7 @@ def report(runs: Sequence[Run], args: argparse.Namespace, receiver: Receiver) ->
         f"escalation lateness, mode {args.mode} ({schedule}); created ahead of the first due "
         f"at {args.create_rate:g}/s (pages, at most {args.window} not yet armed) and "
         f"{args.raw_create_rate:g}/s (raw chains)",
+        f"{_processes(args.workers)} per run, polling its one task queue (both subjects)",
         "lateness = receiver arrival of the step-2 notification - the item's due (ms)",
         "",
         f"{'run':<9} {'n':>5} {'miss':>4} {'p50':>6} {'p90':>6} {'p99':>6} {'max':>6} "
@@ -1177,6 +1343,10 @@ def report(runs: Sequence[Run], args: argparse.Namespace, receiver: Receiver) ->
     return "\n".join(lines)
 
 
+def _processes(count: int) -> str:
+    return f"{count} worker process" + ("es" if count != 1 else "")
+
+
 def notes(runs: Sequence[Run], args: argparse.Namespace, receiver: Receiver) -> list[str]:
     found = [
         "n: items started; miss: no step-2 notification by the last due + --patience;",
@@ -1188,18 +1358,23 @@ def notes(runs: Sequence[Run], args: argparse.Namespace, receiver: Receiver) -> 
         "dues s: first to last due instant; slack s: first due - last ack timer started",
         "  (> 0: every item was waiting before the first fell due);",
         "cpu s: seconds of CPU from the first due until the last arrival was seen, of the",
-        "  worker process (a child per run: fresh dev server, worker, also the page creator,",
-        "  idle in that window), the dev server and the receiver (this process);",
-        "ms/esc: (worker + server) CPU ms per escalation in that window; RSS: peak (VmHWM);",
+        f"  worker processes, summed over the {_processes(args.workers)} (a child per run:",
+        "  fresh dev server, worker, also the page creator, idle in that window; plus",
+        "  --workers - 1 worker-only processes on the same task queue), the dev server and",
+        "  the receiver (this process);",
+        "ms/esc: (workers + server) CPU ms per escalation in that window; RSS: peak (VmHWM),",
+        "  wkr the sum of each worker process's own peak (they need not peak at once);",
         "other cpu s: what the rest of the machine (other jobs) used while the items were",
-        "  created / in the window (/proc/stat busy time minus these three processes).",
+        "  created / in the window (/proc/stat busy time minus the workers, the server and",
+        "  the receiver).",
         "Tocsin: build_worker, logging JSON at --log-level to a file as `tocsin worker` does,",
         "  notify through Apprise json:// (its own HTTP connection per notification, sent",
         "  from a thread);",
         f"raw: plain Worker, resolve as {'a local activity' if args.raw_resolve == 'local' else 'an activity'}"
         " (--raw-resolve), one httpx client (keep-alive) posting;",
-        f"both workers: sticky cache {args.worker_cache}, {args.workflow_slots} workflow-task and "
-        f"{args.activity_slots} activity slots (a Tocsin worker's defaults).",
+        f"every worker process (both subjects): sticky cache {args.worker_cache}, "
+        f"{args.workflow_slots} workflow-task and {args.activity_slots} activity slots "
+        "(a Tocsin worker's defaults).",
     ]
     for run in runs:
         extra = [
@@ -1208,6 +1383,11 @@ def notes(runs: Sequence[Run], args: argparse.Namespace, receiver: Receiver) -> 
             f"total cpu wkr/srv {_cell([run.cpu_total_s.get('worker'), run.cpu_total_s.get('server')])}s",
             f"histories read in {run.history_s:.1f}s",
         ]
+        if len(run.worker_cpu_s) > 1:
+            extra.append(
+                f"each worker's cpu s in the window {_cell(run.worker_cpu_s)}, "
+                f"peak RSS MB {_cell(run.worker_rss_mb)}"
+            )
         if run.step1_slack_s is not None:
             extra.append(f"last step-1 notification {run.step1_slack_s:.1f}s before the first due")
         troubles = ", ".join(f"{n} {k}" for k, n in sorted(run.task_problems.items()))
@@ -1297,19 +1477,36 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="the raw chain resolves with an activity (default) or a local activity",
     )
     # Both workers get the same; default: a Tocsin worker's (filled in below).
-    parser.add_argument("--worker-cache", type=int, help="both workers' sticky cache")
+    parser.add_argument(
+        "--worker-cache", type=int, help="every worker's sticky cache (both subjects)"
+    )
     parser.add_argument("--workflow-slots", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--activity-slots", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes per run, polling its task queue (1); the same for both subjects",
+    )
     # A measurement's child process (this script runs itself).
     parser.add_argument("--child", choices=SUBJECTS, help=argparse.SUPPRESS)
     parser.add_argument("--run-id", help=argparse.SUPPRESS)
     parser.add_argument("--receiver-port", type=int, help=argparse.SUPPRESS)
+    # One more worker of a child's measurement (this script runs itself again).
+    parser.add_argument("--worker-only", choices=SUBJECTS, help=argparse.SUPPRESS)
+    parser.add_argument("--address", help=argparse.SUPPRESS)
+    parser.add_argument("--namespace", help=argparse.SUPPRESS)
+    parser.add_argument("--task-queue", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if min(args.pages, args.in_flight, args.window) < 1:
-        parser.error("--pages, --in-flight and --window must be >= 1")
+    if min(args.pages, args.in_flight, args.window, args.workers) < 1:
+        parser.error("--pages, --in-flight, --window and --workers must be >= 1")
     if min(args.rate, args.create_rate, args.raw_create_rate) <= 0:
         parser.error("--rate, --create-rate and --raw-create-rate must be > 0")
-    if args.child is None:  # a child is always given them (and never imports Tocsin for them)
+    if args.child is None and args.worker_only is None:
+        # A child and a worker-only process are always given them (and never import Tocsin
+        # for them).
         defaults = tocsin_worker_defaults()
         args.worker_cache = args.worker_cache or defaults.cache
         args.workflow_slots = args.workflow_slots or defaults.workflow_tasks
@@ -1335,6 +1532,9 @@ async def main(args: argparse.Namespace) -> tuple[list[Run], Receiver]:
 
 def _cli() -> None:
     args = parse_args()
+    if args.worker_only:
+        asyncio.run(run_worker_only(args))
+        return
     if args.child:
         asyncio.run(run_child(args))
         return
@@ -1346,8 +1546,8 @@ def _cli() -> None:
     total = time.monotonic() - began
     header = (
         f"pages={args.pages} mode={args.mode} rate={args.rate:g} order={args.order} "
-        f"cpus={os.cpu_count()} load {load_before} -> {load_average()} total={total:.0f}s "
-        f"code {version}"
+        f"workers={args.workers} cpus={os.cpu_count()} load {load_before} -> {load_average()} "
+        f"total={total:.0f}s code {version}"
     )
     print(f"command: {command}")
     print(header)
