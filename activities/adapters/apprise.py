@@ -84,6 +84,12 @@ class Channels:
 # ones it has parsed (its own, as Apprise's plugin objects are not shared between threads).
 PARSED_PER_THREAD = 64
 _parsed = threading.local()
+# Apprise (2.x) runs every send that has a deadline (its service_timeout, 60 s by default)
+# on one process-wide pool of min(32, CPUs + 4) threads, whichever thread calls it: a few
+# hanging endpoints held that pool and every channel waited behind them. Without a
+# service_timeout it sends in the calling thread, the channel's own; the send timeout
+# above and the read timeout (rto) bound it instead.
+_ASSET = apprise.AppriseAsset(service_timeout=0)
 
 
 def _sender(target: str) -> apprise.Apprise | None:
@@ -95,7 +101,7 @@ def _sender(target: str) -> apprise.Apprise | None:
     if sender is not None:
         cache.move_to_end(target)
         return sender
-    sender = apprise.Apprise()
+    sender = apprise.Apprise(asset=_ASSET)
     if not sender.add(target):
         return None
     cache[target] = sender

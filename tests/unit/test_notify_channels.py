@@ -73,14 +73,15 @@ class TestChannels:
     async def test_a_hanging_endpoint_leaves_others_on_time(
         self, receiver: Receiver, hanging: Hanging
     ) -> None:
-        """Twelve sends hang on one channel (its threads all held); a send on another
-        channel still arrives at once, and the hung ones give up at the send timeout."""
-        notifier = AppriseNotifier({}, Channels(threads=4), send_timeout=1.5)
+        """Forty sends hang on one channel (its threads all held: more than Apprise's own
+        process-wide pool has, min(32, CPUs + 4)); a send on another channel still arrives at
+        once, and the hung ones give up at the send timeout."""
+        notifier = AppriseNotifier({}, Channels(threads=40), send_timeout=1.5)
         stuck = [
             asyncio.create_task(
                 notifier.send(ALICE, f"json://127.0.0.1:{hanging.port}/hook{i}", MESSAGE)
             )
-            for i in range(12)
+            for i in range(40)
         ]
         await asyncio.sleep(0.2)
 
