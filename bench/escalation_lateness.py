@@ -104,6 +104,7 @@ timezone: UTC
 people:
   first: {{name: Bench First, contact: ["json://127.0.0.1:{port}/step1"]}}
   second: {{name: Bench Second, contact: ["json://127.0.0.1:{port}/step2"]}}
+  beside: {{name: Bench Beside, contact: ["json://127.0.0.1:{beside_port}/beside"]}}
 teams:
   {team}: {{members: [first, second], escalation_policy: {team}}}
 escalation_policies:
@@ -528,6 +529,8 @@ class TocsinPages:
     run: str
     log_level: str
     slots: WorkerSlots
+    # Step 2 also notifies a person on another channel (--beside), or nobody else (None).
+    beside_port: int | None = None
     task_queue: str = field(default_factory=lambda: f"bench-esc-{secrets.token_hex(4)}")
     link_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     _http: httpx.AsyncClient = field(init=False)
@@ -540,7 +543,9 @@ class TocsinPages:
     @contextlib.asynccontextmanager
     async def worker(self) -> AsyncIterator[Worker]:
         # Written before any worker starts: the worker-only processes read it too.
-        (self.workdir / "tocsin.yaml").write_text(CONFIG.format(port=self.receiver_port, team=TEAM))
+        beside = self.beside_port or self.receiver_port
+        config = CONFIG.format(port=self.receiver_port, beside_port=beside, team=TEAM)
+        (self.workdir / "tocsin.yaml").write_text(config)
         async with (
             httpx.AsyncClient(timeout=10.0) as self._http,
             tocsin_worker(
@@ -578,7 +583,10 @@ class TocsinPages:
             team_members=["first", "second"],
             steps=[
                 InlineStep(targets=["person:first"], ack_timeout_seconds=timeout),
-                InlineStep(targets=["person:second"], ack_timeout_seconds=STEP2_TIMEOUT_SECONDS),
+                InlineStep(
+                    targets=["person:second"] + (["person:beside"] if self.beside_port else []),
+                    ack_timeout_seconds=STEP2_TIMEOUT_SECONDS,
+                ),
             ],
         )
         if not await self._pages.open(page):
@@ -818,6 +826,7 @@ async def run_child(args: argparse.Namespace) -> None:
                     args.run_id,
                     args.log_level,
                     slots,
+                    args.beside_port,
                 )
                 if args.child == "tocsin"
                 else RawChains(
@@ -963,6 +972,49 @@ class Receiver:
 
 
 @dataclass
+class Beside:
+    """The other channel of ``--beside``: answers every POST (healthy) or accepts each
+    connection, reads it and never answers (hanging), counting what came."""
+
+    hanging: bool
+    requests: int = 0
+    port: int = 0
+    _server: asyncio.Server | None = None
+    _held: list[asyncio.StreamWriter] = field(default_factory=list)
+
+    @classmethod
+    async def serve(cls, kind: str | None) -> Beside | None:
+        if kind is None:
+            return None
+        beside = cls(hanging=kind == "hanging")
+        beside._server = await asyncio.start_server(beside._handle, "127.0.0.1", 0, backlog=1024)
+        beside.port = beside._server.sockets[0].getsockname()[1]
+        return beside
+
+    async def stop(self) -> None:
+        for writer in self._held:
+            writer.close()
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.hanging:
+            self.requests += 1
+            self._held.append(writer)
+            with contextlib.suppress(ConnectionError):
+                while await reader.read(65536):
+                    pass
+            return
+        await serve_http(reader, writer, self._answer)
+
+    async def _answer(self, method: str, target: str, body: bytes) -> bytes:
+        self.requests += 1
+        return b""
+
+
+@dataclass
 class Run:
     """One measurement's figures."""
 
@@ -1025,6 +1077,7 @@ async def measure(number: int, subject: str, args: argparse.Namespace, receiver:
         run_id,
         "--receiver-port",
         str(receiver.port),
+        *([f"--beside-port={args.beside_port}"] if args.beside_port else []),
         *child_args(args),
     ]
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
@@ -1399,6 +1452,13 @@ def notes(runs: Sequence[Run], args: argparse.Namespace, receiver: Receiver) -> 
         f"receiver: {receiver.requests} POSTs, {receiver.repeats} repeats, "
         f"{receiver.unparsed} without a page id"
     )
+    if args.beside:
+        found.append(
+            f"--beside {args.beside}: Tocsin's step 2 also notified a second person on a channel "
+            f"of its own ({getattr(args, 'beside_seen', 0)} "
+            + ("connections held unanswered" if args.beside == "hanging" else "POSTs answered")
+            + "); the raw chain notified only the first"
+        )
     return found
 
 
@@ -1488,10 +1548,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=1,
         help="worker processes per run, polling its task queue (1); the same for both subjects",
     )
+    parser.add_argument(
+        "--beside",
+        choices=("healthy", "hanging"),
+        help="Tocsin's step 2 also notifies a second person on a channel of its own (another "
+        "loopback port) that answers (healthy) or accepts and never answers (hanging); the "
+        "raw chain is unchanged",
+    )
     # A measurement's child process (this script runs itself).
     parser.add_argument("--child", choices=SUBJECTS, help=argparse.SUPPRESS)
     parser.add_argument("--run-id", help=argparse.SUPPRESS)
     parser.add_argument("--receiver-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--beside-port", type=int, help=argparse.SUPPRESS)
     # One more worker of a child's measurement (this script runs itself again).
     parser.add_argument("--worker-only", choices=SUBJECTS, help=argparse.SUPPRESS)
     parser.add_argument("--address", help=argparse.SUPPRESS)
@@ -1517,6 +1585,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 async def main(args: argparse.Namespace) -> tuple[list[Run], Receiver]:
     receiver = Receiver()
     await receiver.start()
+    beside = await Beside.serve(args.beside)
+    args.beside_port = beside.port if beside else None
     runs: list[Run] = []
     try:
         for number, subject in enumerate(ORDERS[args.order], start=1):
@@ -1527,6 +1597,9 @@ async def main(args: argparse.Namespace) -> tuple[list[Run], Receiver]:
             runs.append(await measure(number, subject, args, receiver))
     finally:
         await receiver.stop()
+        if beside:
+            args.beside_seen = beside.requests
+            await beside.stop()
     return runs, receiver
 
 
