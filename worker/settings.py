@@ -107,7 +107,10 @@ class Settings(BaseModel):
     # page costs ~0.2 MB there; one evicted is replayed, ~50 ms, on its next task).
     worker_cache: int = Field(default=1000, ge=0, le=100_000)
     # Workflow tasks and activities one worker process runs at once.
-    worker_workflow_slots: int = Field(default=100, ge=1, le=10_000)
+    # Few: workflow code runs on one interpreter lock, so more at once only take turns
+    # (bench/escalation_lateness.py, 1,000 due at once: 100 slots p50 17.7 s, 20 15.2 s,
+    # 8 10.3 s); a task waiting on a local activity holds its slot for milliseconds.
+    worker_workflow_slots: int = Field(default=8, ge=1, le=10_000)
     worker_activity_slots: int = Field(default=200, ge=1, le=10_000)
     # How long a cached workflow's next task waits for this worker before the server hands
     # it to any worker, which replays it from its history. Temporal's 10 s is shorter than
