@@ -111,7 +111,10 @@ class Settings(BaseModel):
     # (bench/escalation_lateness.py, 1,000 due at once: 100 slots p50 17.7 s, 20 15.2 s,
     # 8 10.3 s); a task waiting on a local activity holds its slot for milliseconds.
     worker_workflow_slots: int = Field(default=8, ge=1, le=10_000)
-    worker_activity_slots: int = Field(default=200, ge=1, le=10_000)
+    # Many: a notification waiting on a hanging channel holds its slot until the send
+    # times out, and must not hold up anybody else's (bench --beside hanging, 200 slots:
+    # the healthy person's notify queued p50 4.4 s, max 25.8 s).
+    worker_activity_slots: int = Field(default=1000, ge=1, le=10_000)
     # How long a cached workflow's next task waits for this worker before the server hands
     # it to any worker, which replays it from its history. Temporal's 10 s is shorter than
     # a surge's backlog: then the busiest moment is when pages get replayed.
