@@ -70,7 +70,7 @@ class PageWorkflowClient:
                 static_summary=page_summary(page.team, page.summary),
                 static_details=page.details,
                 memo={"summary": page.summary, "team": page.team},
-            priority=PAGE,
+                priority=PAGE,
             )
         except WorkflowAlreadyStartedError:
             return False

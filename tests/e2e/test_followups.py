@@ -114,9 +114,7 @@ class Desk:
 
 
 @pytest.fixture
-async def desk(
-    dev_env: WorkflowEnvironment, tmp_path: Path
-) -> AsyncIterator[Desk]:
+async def desk(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Desk]:
     github = FakeGithub()
     await github.start()
     config_path = tmp_path / "tocsin.yaml"

@@ -51,7 +51,10 @@ class Rotations:
                 await asyncio.sleep(0.05)
                 if owner.fail is not None:
                     raise owner.fail
-                return RotationPlan(name="delivery", versions=[RotationVersion(spec=SPEC, effective_from=SPEC_START)])
+                return RotationPlan(
+                    name="delivery",
+                    versions=[RotationVersion(spec=SPEC, effective_from=SPEC_START)],
+                )
 
         return Handle()
 
