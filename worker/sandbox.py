@@ -3,7 +3,7 @@
 The SDK (1.35) asks a sandboxed workflow for the *serialization context* of every payload
 it encodes or decodes, three passes each way, and answers each question by compiling and
 ``exec``-ing a snippet inside the sandbox with its import hooks applied. On a page's
-escalation that was 16 % of the worker's CPU (py-spy, ``bench/escalation_lateness.py
+escalation that was a fifth of the worker's CPU (py-spy, ``bench/escalation_lateness.py
 --pages 400 --mode aligned``). The answer is a pure read of the workflow's info and its
 pending commands (no import, no user code), so :class:`ContextReadingRunner` reads it
 directly from the sandboxed instance. Everything the workflow code itself runs stays in
