@@ -36,7 +36,7 @@ from starters.credentials.stores import credentials_of
 from starters.errors import IncidentNotFound, InvalidRequest, PageNotFound, Rejected
 from starters.events import Event
 from starters.http import github as github_webhook
-from starters.http import incidents, oncall, page_archive, pages, rotations, webhooks
+from starters.http import incidents, oncall, page_archive, pagerduty, pages, rotations, webhooks
 from starters.http import log as incident_log
 from starters.http.allow import AllowedMethods
 from starters.http.github import GithubIssuesEvent
@@ -171,7 +171,7 @@ def create_app(
         app, webhook_credentials or WebhookCredentials(token), github_webhook_secret, links
     )
     mount_console(app, console or ConsoleSettings(keys=None))
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes, answer=pagerduty.too_large)
 
     app.openapi = with_schemas(app, [AmWebhook, Event, GithubIssuesEvent])  # type: ignore[method-assign]  # FastAPI's documented way to extend the description
     app.add_middleware(AllowedMethods, describe=app.openapi)

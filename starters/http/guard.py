@@ -91,7 +91,12 @@ class GuardedRoute(APIRoute):
             problem = json_problem(await request.body())
             if problem is not None:
                 log.info("request refused", path=request.url.path, status=400, reason=problem)
-                return JSONResponse({"detail": problem}, status_code=400)
+                return self.refuse(problem)
             return await handle(request)
 
         return guarded
+
+    def refuse(self, problem: str) -> Response:
+        """The 400 for a body that is not JSON Tocsin parses: ``{"detail": problem}``; a route
+        that answers in its sender's own format says it that way instead."""
+        return JSONResponse({"detail": problem}, status_code=400)

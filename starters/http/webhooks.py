@@ -1,4 +1,5 @@
-"""Alert sources: ``POST /webhooks/alertmanager`` and ``POST /webhooks/events``.
+"""Alert sources: ``POST /webhooks/alertmanager`` and the PagerDuty Events API v2 at
+``POST /webhooks/events`` and ``POST /v2/enqueue`` (the path PagerDuty's clients use).
 
 Every refusal is a 4xx naming what was wrong, logged with the reason (never a secret),
 and starts nothing.
@@ -10,7 +11,7 @@ import base64
 import binascii
 import hmac
 import json
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -24,6 +25,13 @@ from starters.credentials.tokens import looks_like_token
 from starters.events import Event
 from starters.http.auth import SEND_ALERTS, SEND_EVENTS, resolve
 from starters.http.guard import Gate, GuardedRoute
+from starters.http.pagerduty import (
+    EventAccepted,
+    EventRefused,
+    EventsError,
+    EventsRoute,
+    invalid_event,
+)
 from starters.http.problems import Problem, json_body, refusals
 from starters.intake import AlertIntake, UnknownRoutingKey
 from workflows.routing import NoRoute
@@ -123,28 +131,12 @@ class AlertmanagerAccepted(BaseModel):
     ignored: bool
 
 
-class EventAccepted(BaseModel):
-    """PagerDuty's answer to an accepted event."""
-
-    status: Literal["success"]
-    message: str
-    dedup_key: str
-
-
-class EventRefused(BaseModel):
-    """PagerDuty's answer to an event it cannot use."""
-
-    status: Literal["invalid event"]
-    message: str
-    errors: list[str]
-
-
 def router(credentials: WebhookCredentials) -> APIRouter:
     """The webhook routes; Alertmanager's route requires ``credentials``."""
-    routes = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=GuardedRoute)
+    routes = APIRouter(tags=["webhooks"], route_class=GuardedRoute)
 
     @routes.post(
-        "/alertmanager",
+        "/webhooks/alertmanager",
         dependencies=[Depends(credentials)],
         response_model=AlertmanagerAccepted,
         responses=refusals(400, 401, 403, 413, 422, 503),
@@ -174,48 +166,63 @@ def router(credentials: WebhookCredentials) -> APIRouter:
             }
         )
 
-    @routes.post(
-        "/events",
-        dependencies=[Depends(EventsCredentials())],
-        status_code=202,
-        response_model=EventAccepted,
-        responses={
-            400: {
-                "model": EventRefused | Problem,
-                "description": "Not an event Tocsin can use (PagerDuty's format), or a body "
-                "that is not JSON Tocsin parses",
-            },
-            **refusals(401, 403, 413, 503),
-        },
-        openapi_extra=json_body(Event, "A PagerDuty Events API v2 event."),
-    )
-    async def events(request: Request) -> JSONResponse:
-        """PagerDuty Events API v2 compatible: authenticated by the event's ``routing_key``."""
-        data, problem = await _json_body(request)
-        errors = [problem] if problem else []
-        event: Event | None = None
-        if not errors:
-            try:
-                event = Event.model_validate(data)
-            except ValidationError as err:
-                errors = _validation_errors(err)
-        if event is not None:
-            try:
-                dedup_key, delivered = await intake(request).event(event)
-            except UnknownRoutingKey:
-                errors = ["routing_key: unknown routing key (no service or team has it)"]
-            else:
-                message = (
-                    "Event processed" if not delivered.ignored else "No open alert for dedup_key"
-                )
-                return JSONResponse(
-                    {"status": "success", "message": message, "dedup_key": dedup_key},
-                    status_code=202,
-                )
-        log.info("event refused", path=request.url.path, status=400, reason="; ".join(errors))
-        return JSONResponse(
-            {"status": "invalid event", "message": "Event object is invalid", "errors": errors},
-            status_code=400,
+    # One handler at both paths: Tocsin's own, and the one PagerDuty's clients append to
+    # their base URL.
+    for path in ("/webhooks/events", "/v2/enqueue"):
+        routes.add_api_route(
+            path,
+            events,
+            methods=["POST"],
+            dependencies=[Depends(EventsCredentials())],
+            status_code=202,
+            response_model=EventAccepted,
+            responses=_EVENTS_REFUSALS,
+            openapi_extra=json_body(Event, "A PagerDuty Events API v2 event."),
+            route_class_override=EventsRoute,
         )
-
     return routes
+
+
+_EVENTS_REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": EventRefused,
+        "description": "Not an event Tocsin can use, in PagerDuty's format: an unknown "
+        "routing key, a field that is wrong, a body that is not JSON Tocsin parses (not JSON, "
+        "nested too deep, NaN), or larger than TOCSIN_MAX_BODY_BYTES",
+    },
+    401: {"model": EventsError, "description": "A Tocsin token that admits nobody"},
+    403: {
+        "model": EventsError,
+        "description": "A Tocsin token without the scope intake:events",
+    },
+    503: {
+        "model": EventsError | Problem,
+        "description": "The credentials' store (PagerDuty's shape) or Temporal (Tocsin's) is "
+        "unavailable: try again",
+    },
+}
+
+
+async def events(request: Request) -> JSONResponse:
+    """PagerDuty Events API v2 compatible: authenticated by the event's ``routing_key``."""
+    data, problem = await _json_body(request)
+    errors = [problem] if problem else []
+    event: Event | None = None
+    if not errors:
+        try:
+            event = Event.model_validate(data)
+        except ValidationError as err:
+            errors = _validation_errors(err)
+    if event is not None:
+        try:
+            dedup_key, delivered = await intake(request).event(event)
+        except UnknownRoutingKey:
+            errors = ["routing_key: unknown routing key (no service or team has it)"]
+        else:
+            message = "Event processed" if not delivered.ignored else "No open alert for dedup_key"
+            return JSONResponse(
+                {"status": "success", "message": message, "dedup_key": dedup_key},
+                status_code=202,
+            )
+    log.info("event refused", path=request.url.path, status=400, reason="; ".join(errors))
+    return invalid_event(errors)

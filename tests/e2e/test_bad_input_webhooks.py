@@ -18,6 +18,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from starters.http.github import signature
+from starters.http.pagerduty import EVENTS_PATHS
 from tests.e2e.conftest import EVENTS_KEY, Hardened, hardened_stack, write_config
 from tests.fakes.receiver import Receiver
 
@@ -117,7 +118,18 @@ def _cases(api: Hardened) -> list[Case]:
             400,
             _event(payload={"summary": "s", "source": "h", "severity": "critical", "timestamp": 0}),
         ),
-        Case("events: 2 MiB", "/webhooks/events", 413, b" " * (2 << 20)),
+        # PagerDuty documents a size limit and no 413: an invalid event, in its shape.
+        Case("events: 2 MiB", "/webhooks/events", 400, b" " * (2 << 20)),
+        Case("v2/enqueue: 200,000 brackets", "/v2/enqueue", 400, DEEP.encode()),
+        Case(
+            "v2/enqueue: NaN",
+            "/v2/enqueue",
+            400,
+            _event().replace(b'"critical"}', b'"critical", "x": NaN}'),
+        ),
+        Case("v2/enqueue: empty", "/v2/enqueue", 400, b""),
+        Case("v2/enqueue: unknown routing key", "/v2/enqueue", 400, _event(routing_key="nope")),
+        Case("v2/enqueue: 2 MiB", "/v2/enqueue", 400, b" " * (2 << 20)),
         Case("alertmanager: no credentials, deep", "/webhooks/alertmanager", 401, DEEP.encode()),
         Case("alertmanager: deep", "/webhooks/alertmanager", 400, DEEP.encode(), bearer),
         Case("alertmanager: not JSON", "/webhooks/alertmanager", 422, b"{alerts", bearer),
@@ -197,16 +209,20 @@ class TestWebhookBadInput:
                 response = await http.post(case.path, content=case.body, headers=case.headers)
                 answers[case.name] = response.status_code
                 assert response.json(), case.name  # a body that says what was wrong
+                if case.path in EVENTS_PATHS:  # in PagerDuty's shape, which its clients read
+                    assert response.json()["status"] == "invalid event", case.name
             # A chunked body (no Content-Length) over the limit is cut off at the limit.
 
             async def chunks() -> AsyncIterator[bytes]:
                 for _ in range(40):
                     yield b" " * 65536
 
-            chunked = await http.post("/webhooks/events", content=chunks())
-            answers["events: chunked 2.5 MiB"] = chunked.status_code
+            for path in sorted(EVENTS_PATHS):
+                chunked = await http.post(path, content=chunks())
+                answers[f"{path}: chunked 2.5 MiB"] = chunked.status_code
+                assert chunked.json()["status"] == "invalid event"
         expected = {case.name: case.status for case in _cases(api)}
-        expected["events: chunked 2.5 MiB"] = 413
+        expected |= {f"{path}: chunked 2.5 MiB": 400 for path in EVENTS_PATHS}
         assert answers == expected
         await asyncio.sleep(1.5)  # visibility lags about a second
         started = [

@@ -145,6 +145,7 @@ def _requests() -> list[tuple[str, str, dict[str, Any]]]:
         "/healthz": {},
         "/webhooks/alertmanager": {"headers": am, "content": FIRING.read_bytes()},
         "/webhooks/events": {"json": event},
+        "/v2/enqueue": {"json": event},
         "/webhooks/github": {
             "content": github,
             "headers": {

@@ -142,10 +142,18 @@ class TestAlertmanagerBody:
 
 
 class TestEvents:
-    def post(self, api: httpx.AsyncClient, body: bytes) -> Any:
-        return api.post(
-            "/webhooks/events", content=body, headers={"Content-Type": "application/json"}
-        )
+    @pytest.fixture(params=["/webhooks/events", "/v2/enqueue"])
+    def path(self, request: pytest.FixtureRequest) -> str:
+        """Tocsin's own path, and the one PagerDuty's clients append to their base URL."""
+        value: str = request.param
+        return value
+
+    @pytest.fixture
+    def post(self, api: httpx.AsyncClient, path: str) -> Any:
+        def send(body: bytes | AsyncIterator[bytes]) -> Any:
+            return api.post(path, content=body, headers={"Content-Type": "application/json"})
+
+        return send
 
     @pytest.mark.parametrize(
         ("body", "error"),
@@ -165,10 +173,10 @@ class TestEvents:
         ],
     )
     async def test_invalid_event_is_400_like_pagerduty(
-        self, api: httpx.AsyncClient, body: bytes, error: str, logs: list[dict[str, Any]]
+        self, post: Any, body: bytes, error: str, logs: list[dict[str, Any]]
     ) -> None:
         """Invalid events and unknown routing keys get PagerDuty's 400 body, and start nothing."""
-        response = await self.post(api, body)
+        response = await post(body)
         assert response.status_code == 400
         payload = response.json()
         assert payload["status"] == "invalid event"
@@ -176,3 +184,55 @@ class TestEvents:
         assert any(error in e for e in payload["errors"]), payload["errors"]
         assert any(e["event"] == "event refused" for e in logs)
         assert "not-a-key" not in json.dumps(logs), "routing keys are never logged"
+
+    @pytest.mark.parametrize(
+        ("body", "error"),
+        [
+            (b"[" * 100 + b"]" * 100, "body is nested more than 32 levels deep"),
+            (
+                b'{"routing_key": NaN}',
+                "body is not valid JSON: NaN and Infinity are not JSON numbers",
+            ),
+            (b"z" * (LIMIT + 1), f"body: larger than the limit of {LIMIT} bytes"),
+        ],
+    )
+    async def test_body_checks_answer_like_pagerduty(
+        self, post: Any, body: bytes, error: str
+    ) -> None:
+        """What is refused before the event is read (too deep, NaN, too large) is an invalid
+        event in PagerDuty's shape too: PagerDuty documents 400 and a size limit, no 413."""
+        response = await post(body)
+        assert response.status_code == 400
+        assert response.json() == {
+            "status": "invalid event",
+            "message": "Event object is invalid",
+            "errors": [error],
+        }
+
+    async def test_chunked_body_over_the_limit_answers_like_pagerduty(self, post: Any) -> None:
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(10):
+                yield b"y" * 1024
+
+        response = await post(chunks())
+        assert response.status_code == 400
+        assert response.json()["status"] == "invalid event"
+
+    async def test_other_routes_keep_their_413(self, api: httpx.AsyncClient) -> None:
+        """Only the Events API paths answer PagerDuty's way."""
+        response = await api.post("/webhooks/enqueue", content=b"z" * (LIMIT + 1))
+        assert response.status_code == 413
+        assert "detail" in response.json()
+
+
+class TestEventsOpenApi:
+    async def test_both_paths_documented_alike(self, api: httpx.AsyncClient) -> None:
+        """``/v2/enqueue`` is described as ``/webhooks/events`` is, refusals in PagerDuty's
+        shape and no 413."""
+        paths = (await api.get("/openapi.json")).json()["paths"]
+        ours, theirs = paths["/webhooks/events"]["post"], paths["/v2/enqueue"]["post"]
+        expected = {"202", "400", "401", "403", "503"}
+        assert set(ours["responses"]) == set(theirs["responses"]) == expected
+        assert ours["requestBody"] == theirs["requestBody"]
+        refused = theirs["responses"]["400"]["content"]["application/json"]["schema"]
+        assert refused == {"$ref": "#/components/schemas/EventRefused"}
