@@ -20,6 +20,7 @@ from activities.adapters.slack_blocks import incident_commands as blocks
 from starters.checks import check_declaration
 from starters.errors import IncidentNotFound, InvalidRequest, Rejected, TocsinError
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
+from starters.slack.text import typed
 from workflows.incident_models import (
     CommsConfirmation,
     DeclareRequest,
@@ -207,7 +208,7 @@ def _severity(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
 def _update(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
     if not rest:
         raise ValueError("Usage: `/incident update <text>`")
-    update = UpdateInput(text=rest, **ctx.acted(person))
+    update = UpdateInput(text=typed(rest, ctx.person_for), **ctx.acted(person))
     return lambda incident_id: ctx.tocsin.post_update(incident_id, update)
 
 
@@ -219,12 +220,13 @@ def _followup(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
     if link is not None:
         request = FollowUpRequest(issue_url=link.group(1), **ctx.acted(person))
     else:
-        request = FollowUpRequest(title=rest[:256], **ctx.acted(person))
+        request = FollowUpRequest(title=typed(rest, ctx.person_for)[:256], **ctx.acted(person))
     return lambda incident_id: ctx.tocsin.add_followup(incident_id, request)
 
 
 def _comms(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
-    confirmation = CommsConfirmation(**ctx.acted(person), note=rest or None)
+    note = typed(rest, ctx.person_for) or None
+    confirmation = CommsConfirmation(**ctx.acted(person), note=note)
     return lambda incident_id: ctx.tocsin.confirm_customer_comms(incident_id, confirmation)
 
 
@@ -236,8 +238,9 @@ def _resolve(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
         resolution = cast(Resolution, first.lower())
     else:
         summary = rest
+    summary = typed(summary, ctx.person_for).strip()
     request = ResolveInput(
-        resolution=resolution, summary=summary.strip() or DEFAULT_SUMMARY, **ctx.acted(person)
+        resolution=resolution, summary=summary or DEFAULT_SUMMARY, **ctx.acted(person)
     )
     return lambda incident_id: ctx.tocsin.resolve_incident(incident_id, request)
 
@@ -258,7 +261,7 @@ async def _declare_title(
     ctx: SlackContext, title: str, person: str, command: dict[str, Any], respond: AsyncRespond
 ) -> None:
     try:
-        request = DeclareRequest(title=title, **ctx.acted(person))
+        request = DeclareRequest(title=typed(title, ctx.person_for), **ctx.acted(person))
         state, _ = await ctx.tocsin.declare_incident(request, _key(command.get("trigger_id")))
     except (TocsinError, ValidationError) as err:
         await respond(response_type="ephemeral", text=f"Not declared: {_invalid(err)}")

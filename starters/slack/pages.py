@@ -22,6 +22,7 @@ from activities.adapters.slack_blocks.cards import ACK_ACTION, ESCALATE_ACTION
 from starters.checks import NewPage, oncall_entries
 from starters.errors import InvalidRequest, TocsinError
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
+from starters.slack.text import typed
 from workflows.models import PageActionInput
 from workflows.rotation_models import NoteRequest
 
@@ -63,12 +64,12 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         if person is None:
             await ack(text=NOT_IN_CONFIG, response_type="ephemeral")
             return
-        team, _, summary = str(command.get("text", "")).strip().partition(" ")
-        summary = summary.strip()
+        teams = ctx.config.current().teams
+        team, summary = page_request(str(command.get("text", "")), set(teams))
+        summary = typed(summary, ctx.person_for)
         if not team or not summary or team == "help":
             await ack(text=blocks.PAGE_USAGE, response_type="ephemeral")
             return
-        teams = ctx.config.current().teams
         if team not in teams:
             await ack(
                 text=f"Unknown team `{team}` (teams: {', '.join(sorted(teams))}).",
@@ -107,6 +108,18 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
 ONCALL_BUDGET = 2.0
 
 
+def page_request(text: str, teams: set[str]) -> tuple[str, str]:
+    """``(team, summary)`` of ``/page <team> <summary>`` or ``/page <summary> for <team>``
+    (Opsgenie's ``/genie alert … for …``); an unknown first word stays the team, so the
+    answer names it."""
+    first, _, rest = text.strip().partition(" ")
+    if first not in teams:
+        summary, found, team = text.strip().rpartition(" for ")
+        if found and team.strip() in teams and summary.strip():
+            return team.strip(), summary.strip()
+    return first, rest.strip()
+
+
 async def _note(
     ctx: SlackContext, ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], text: str
 ) -> None:
@@ -126,7 +139,7 @@ async def _note(
         await ack(text="None of your teams has a rotation to note on.", response_type="ephemeral")
         return
     await ack()
-    request = NoteRequest(text=text[:4000], **ctx.acted(person))
+    request = NoteRequest(text=typed(text, ctx.person_for)[:4000], **ctx.acted(person))
     try:
         shift = await ctx.tocsin.rotation_call(lambda r: r.note(rotation, request))
     except TocsinError as err:

@@ -363,6 +363,26 @@ class TestIncidentFromSlack:
             assert method in methods, f"{method} never called"
         assert methods.index("chat.update") < methods.index("conversations.archive")
 
+    async def test_a_title_is_kept_as_typed(self, slack_stack: SlackStack) -> None:
+        """Slack sends ``&`` and ``>`` escaped: the incident's title and its channel's name
+        come from what was typed (no ``-amp-`` in the channel)."""
+        s = slack_stack
+        await s.command("/incident", "Payments &amp; refunds &gt; 5 s", user="U0ALICE")
+        created = await eventually(
+            lambda: [
+                c
+                for c in s.slack.calls_to("conversations.create")
+                if "-payments-" in str(c.params["name"]) and "refunds" in str(c.params["name"])
+            ],
+            "the channel",
+        )
+        name = str(created[0].params["name"])
+        assert "amp" not in name
+        assert "gt" not in name.split("-")
+        incident_id = f"INC-{int(name.split('-')[1])}"
+        state = await self.settled(s, incident_id, lambda st: bool(st.title))
+        assert state.title == "Payments & refunds > 5 s"
+
     async def test_subcommands_and_the_other_buttons(self, slack_stack: SlackStack) -> None:
         """Quick declare, lead/messenger by mention, severity, Not now, and Resolve (refused, then done)."""
         s = slack_stack

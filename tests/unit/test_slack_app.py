@@ -373,6 +373,18 @@ class TestPageCommand:
         assert "a1b2c3d4" in delivered[0].body["text"]
         assert delivered[0].body["response_type"] == "ephemeral"
 
+    async def test_page_reads_text_as_typed_and_the_for_form(self, harness: Harness) -> None:
+        """Slack escapes ``>`` and ``&`` and sends mentions as markup; the summary keeps what
+        was typed. ``/page <what> for <team>`` (Opsgenie's grammar) works too."""
+        await harness.command(
+            "/page", "delivery CPU &gt; 90% &amp; rising, ask <@U0BOB|bob.s>", user="U0BOB"
+        )
+        await harness.command("/page", "checkout is down for delivery", user="U0BOB")
+        await harness.receiver.wait_for(lambda d: len(d) >= 2, within=5)
+        first, second = (call[1] for call in harness.tocsin.calls)
+        assert (first.team, first.summary) == ("delivery", "CPU > 90% & rising, ask @bob")
+        assert (second.team, second.summary) == ("delivery", "checkout is down")
+
     async def test_page_usage_and_unknown_team(self, harness: Harness) -> None:
         usage = await harness.command("/page", "delivery")
         assert usage.json()["text"] == blocks.PAGE_USAGE

@@ -12,7 +12,10 @@ ONCALL_USAGE = (
     "Usage: `/oncall [team]`: who is on call now, for one team or all of them; "
     "`/oncall note <text>`: a handoff note for the next shift."
 )
-PAGE_USAGE = "Usage: `/page <team> <what is wrong>`: page a team's on-call."
+PAGE_USAGE = (
+    "Usage: `/page <team> <what is wrong>` or `/page <what is wrong> for <team>`: page a "
+    "team's on-call."
+)
 STATE_BLOCK = "page_state"
 _SECTION_MAX = 3000
 
