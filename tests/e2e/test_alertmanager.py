@@ -7,6 +7,7 @@ when every alert of the group has ended; Tocsin must turn one group into one pag
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import secrets
 import shutil
@@ -25,7 +26,8 @@ from temporalio.testing import WorkflowEnvironment
 from starters.alertmanager import group_page_key
 from starters.api import TocsinClient
 from starters.errors import PageNotFound
-from tests.e2e.conftest import Stack, free_port, running_stack, write_config
+from starters.events import event_page_key
+from tests.e2e.conftest import EVENTS_KEY, Stack, free_port, running_stack, write_config
 from tests.fakes.receiver import Receiver
 from workflows.models import PageListItem, PageState, PageStatus
 
@@ -56,6 +58,23 @@ receivers:
         send_resolved: true
         http_config:
           authorization: {{credentials: {credentials}}}
+"""
+
+# Alertmanager's own PagerDuty integration (Events API v2), its url pointed at Tocsin: the
+# routing key is the gitserver service's integration key.
+PAGERDUTY_CONFIG = """
+route:
+  receiver: {receiver}
+  group_by: [alertname, service]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: {receiver}
+    pagerduty_configs:
+      - url: {webhook}
+        routing_key: {credentials}
+        send_resolved: true
 """
 
 
@@ -104,6 +123,7 @@ class Alertmanager:
     receiver: str = field(default_factory=lambda: f"tocsin-{secrets.token_hex(4)}")
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    config_template: str = ALERTMANAGER_CONFIG
 
     @property
     def url(self) -> str:
@@ -125,7 +145,7 @@ class Alertmanager:
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "alertmanager.yml"
         config.write_text(
-            ALERTMANAGER_CONFIG.format(
+            self.config_template.format(
                 receiver=self.receiver,
                 webhook=json.dumps(self.webhook),
                 credentials=json.dumps(self.credentials),
@@ -182,17 +202,24 @@ class Alertmanager:
             response = await http.post("/api/v2/alerts", json=alerts)
         assert response.status_code == 200, response.text
 
-    async def failed_webhook_deliveries(self) -> float:
-        """Alertmanager's own count of webhook notifications that failed."""
+    async def failed_webhook_deliveries(self, integration: str = "webhook") -> float:
+        """Alertmanager's own count of notifications that failed, by integration."""
+        return await self._counter("alertmanager_notifications_failed_total", integration)
+
+    async def sent_notifications(self, integration: str) -> float:
+        """Alertmanager's own count of notifications it sent, by integration."""
+        return await self._counter("alertmanager_notifications_total", integration)
+
+    async def _counter(self, name: str, integration: str) -> float:
         async with httpx.AsyncClient(base_url=self.url, timeout=5) as http:
             metrics = (await http.get("/metrics")).text
         for line in metrics.splitlines():
-            if line.startswith('alertmanager_notifications_failed_total{integration="webhook"}'):
+            if line.startswith(f'{name}{{integration="{integration}"}}'):
                 return float(line.split()[-1])
         return 0.0
 
 
-StartAlertmanager = Callable[[str], Awaitable[Alertmanager]]
+StartAlertmanager = Callable[..., Awaitable[Alertmanager]]
 
 
 @pytest.fixture(scope="session")
@@ -214,11 +241,15 @@ async def start_alertmanager(
     started: list[Alertmanager] = []
     webhook = str(routed_stack.http.base_url).rstrip("/") + "/webhooks/alertmanager"
 
-    async def start(credentials: str) -> Alertmanager:
+    async def start(credentials: str, *, pagerduty: bool = False) -> Alertmanager:
+        """An Alertmanager with a webhook receiver, or (``pagerduty``) its PagerDuty
+        receiver posting to ``/v2/enqueue`` with ``credentials`` as the routing key."""
+        base = str(routed_stack.http.base_url).rstrip("/")
         am = Alertmanager(
             workdir=tmp_path / f"alertmanager-{len(started)}",
-            webhook=webhook,
+            webhook=f"{base}/v2/enqueue" if pagerduty else webhook,
             credentials=credentials,
+            config_template=PAGERDUTY_CONFIG if pagerduty else ALERTMANAGER_CONFIG,
         )
         started.append(am)
         am.launch(alertmanager_binary)
@@ -234,9 +265,14 @@ async def start_alertmanager(
 
 @pytest.fixture
 async def routed_stack(
-    dev_env: WorkflowEnvironment, receiver: Receiver, tmp_path: Path
+    dev_env: WorkflowEnvironment,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Stack]:
-    """The e2e stack (worker + HTTP API on loopback) with services and routes configured."""
+    """The e2e stack (worker + HTTP API on loopback) with services and routes configured
+    (the gitserver service's Events API key set, for Alertmanager's PagerDuty receiver)."""
+    monkeypatch.setenv("TOCSIN_E2E_EVENTS_KEY", EVENTS_KEY)
     config_path = write_config(tmp_path / "tocsin.yaml", receiver)
     config_path.write_text(config_path.read_text() + ROUTING)
     async with running_stack(dev_env.client, receiver, config_path) as stack:
@@ -358,6 +394,39 @@ class TestAlertGroup:
         assert [(p.id, p.status) for p in listed] == [(page_id, "resolved")], (
             "every delivery of the group went to one page"
         )
+
+
+class TestPagerDutyReceiver:
+    async def test_pagerduty_configs_reach_tocsin_by_url(
+        self, start_alertmanager: StartAlertmanager, routed_stack: Stack
+    ) -> None:
+        """Alertmanager's native PagerDuty integration, its ``url`` set to Tocsin's
+        ``/v2/enqueue``: the group opens one page of the service and resolves it."""
+        stack = routed_stack
+        am = await start_alertmanager(EVENTS_KEY, pagerduty=True)
+        # Alertmanager's dedup key for a group is the SHA-256 of its group key.
+        group_key = am_group_key(alertname="DiskFull", service="gitserver")
+        dedup_key = hashlib.sha256(group_key.encode()).hexdigest()
+        page_id = event_page_key("gitserver", dedup_key)
+        fired_at = datetime.now(UTC)
+
+        await am.post_alerts(
+            [disk_full("gitserver-0", fired_at), disk_full("gitserver-1", fired_at)]
+        )
+        page = await page_where(stack.tocsin, page_id, lambda p: len(p.alerts) >= 1)
+        assert page.status == PageStatus.triggered
+        assert page.service == "gitserver"
+        assert page.team == "delivery"
+        assert "DiskFull" in page.summary
+        await stack.receiver.wait_for(lambda ds: any(d.page_id == page_id for d in ds))
+
+        ended_at = datetime.now(UTC)
+        await am.post_alerts(
+            [disk_full(f"gitserver-{i}", fired_at, ends_at=ended_at) for i in range(2)]
+        )
+        page = await page_where(stack.tocsin, page_id, lambda p: p.status == PageStatus.resolved)
+        assert await am.failed_webhook_deliveries("pagerduty") == 0, am.log()
+        assert await am.sent_notifications("pagerduty") >= 2
 
 
 class TestUnroutedAlert:
