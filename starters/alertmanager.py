@@ -9,8 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from starters.wire import WireTime
 from workflows.models import Alert
-
-SEVERITY_ORDER = ("critical", "error", "high", "warning", "low", "info")
+from workflows.page_alerts import most_severe
 
 
 class AmAlert(BaseModel):
@@ -73,10 +72,7 @@ def group_summary(payload: AmWebhook) -> str:
 
 def highest_severity(severities: list[str | None]) -> str | None:
     """The most severe of the known severities; an unknown one ranks below them."""
-    known = [s.lower() for s in severities if s]
-    if not known:
-        return None
-    return min(known, key=lambda s: SEVERITY_ORDER.index(s) if s in SEVERITY_ORDER else 99)
+    return most_severe(severities)
 
 
 def to_alerts(payload: AmWebhook) -> list[Alert]:

@@ -32,7 +32,7 @@ from worker.settings import environment
 from workflows.config import TocsinConfig
 from workflows.envref import MissingVariable, expand
 from workflows.models import AlertBatch, PageInput
-from workflows.routing import Destination, NoRoute, destination, route
+from workflows.routing import Destination, NoRoute, destination, route, urgencies
 
 log = structlog.get_logger("tocsin.intake")
 
@@ -89,6 +89,7 @@ class AlertIntake:
         severity = highest_severity(firing)
         labels = routing_labels(payload)
         target = route(config, labels, severity)
+        batch.urgencies = urgencies(config, target.service)
         note = (
             None
             if target.routed
@@ -126,6 +127,9 @@ class AlertIntake:
         batch = AlertBatch(source=source, alerts=[alert])
         if event.event_action == "resolve":
             return dedup_key, await self._signal(key, batch)
+        # A re-trigger of an open page brings the newest summary, and what its severity means.
+        batch.summary = alert.summary
+        batch.urgencies = urgencies(config, service)
         target = destination(config, service=service, team=team, severity=alert.severity)
         delivered = await self._start(
             config, key, target, alert.summary, alert.severity, batch, integration=integration

@@ -68,6 +68,12 @@ class AlertBatch(BaseModel):
     # An acknowledgement's actor: the integration that sent it (never a name in the body).
     by: str | None = None
     via: str | None = None
+    # What the page is about as the source says it now (an Events API re-trigger's
+    # summary); None keeps the page's summary.
+    summary: str | None = None
+    # Severity (lower case) → urgency for the page's service by the config of now, so the
+    # page's urgency can follow its most severe firing alert; None keeps the urgency.
+    urgencies: dict[str, Literal["high", "low"]] | None = None
 
 
 class InlineStep(BaseModel):

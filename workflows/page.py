@@ -41,7 +41,13 @@ from workflows.models import (
     TimelineEntry,
 )
 from workflows.page_activities import notify, post_card, resolve_step, tell
-from workflows.page_alerts import alert_index, alert_notes, alert_verdict, merge_alerts
+from workflows.page_alerts import (
+    alert_index,
+    alert_notes,
+    alert_verdict,
+    merge_alerts,
+    page_severity,
+)
 from workflows.page_continue import Continuation
 from workflows.page_rules import (
     acknowledge_refusal,
@@ -71,6 +77,9 @@ CARRY_PATCH = "page-continue-as-new"
 LOCAL_RESOLVE = "page-local-resolve"
 # An acknowledgement from intake runs the responder check (see _intake_acknowledge).
 INTAKE_ACK_CHECKED = "intake-ack-checked"
+# Deliveries update the summary, severity and urgency (see _follow); before, the first
+# event's stayed.
+FOLLOWS_ALERTS = "page-follows-alerts"
 
 
 @workflow.defn
@@ -336,6 +345,9 @@ class PageWorkflow:
             return
         joined, resolved = merge_alerts(self._state.alerts, batch.alerts, self._alert_index)
         self._firing += len(joined) - len(resolved)
+        # Before the opening too: a re-trigger can land in the page's first workflow task.
+        if workflow.patched(FOLLOWS_ALERTS):
+            self._follow(batch)
         if not self._opened:
             return  # the start signal: run() records the opening with the alert count
         firing = self._firing
@@ -361,6 +373,28 @@ class PageWorkflow:
     def get_timeline(self, query: TimelineSlice) -> TimelineEntries:
         """The entries the page holds in ``query``'s range (earlier ones are archived)."""
         return timeline_slice(self._state, query)
+
+    def _follow(self, batch: AlertBatch) -> None:
+        """The page follows its newest deliveries: the summary the source gives now, the
+        severity of its most severe firing alert, and the urgency that severity has for
+        the page's service (which the following steps' contact methods use). The
+        escalation policy chosen when the page opened stays."""
+        state = self._state
+        if batch.summary and batch.summary != state.summary:
+            state.summary = batch.summary
+            self._record("summary", f"Summary now: {batch.summary}", by=batch.source)
+        severity = page_severity(state.severity, state.alerts, batch.alerts)
+        urgency = state.urgency
+        if batch.urgencies is not None and severity is not None:
+            urgency = batch.urgencies.get(severity, "high")
+        if severity == state.severity and urgency == state.urgency:
+            return
+        was = f"{state.severity or 'none'}, {state.urgency} urgency"
+        if severity != state.severity and severity is not None:
+            workflow.upsert_search_attributes([search.SEVERITY.value_set(severity)])
+        state.severity, state.urgency = severity, urgency
+        text = f"Severity {severity}, {urgency} urgency (was {was})"
+        self._record("severity", text, by=batch.source)
 
     def _intake_acknowledge(self, batch: AlertBatch) -> None:
         """An acknowledgement from an integration: the responder check as for a person,

@@ -11,6 +11,43 @@ from typing import Literal
 from workflows.models import Alert, PageState, PageStatus
 from workflows.page_views import alert_listing
 
+# Most severe first; a severity not listed ranks below all of these.
+SEVERITY_ORDER = ("critical", "error", "high", "warning", "low", "info")
+_UNRANKED = len(SEVERITY_ORDER)
+
+
+def severity_rank(severity: str) -> int:
+    """0 for the most severe; unknown severities rank below the known ones."""
+    lowered = severity.lower()
+    return SEVERITY_ORDER.index(lowered) if lowered in SEVERITY_ORDER else _UNRANKED
+
+
+def most_severe(severities: list[str | None]) -> str | None:
+    """The most severe of ``severities`` (lower case), or None when none is given."""
+    known = [s.lower() for s in severities if s]
+    return min(known, key=severity_rank) if known else None
+
+
+def page_severity(current: str | None, alerts: list[Alert], batch: list[Alert]) -> str | None:
+    """The page's severity after ``batch`` merged into ``alerts``: the most severe of its
+    firing alerts (``current`` when none fires, or none of them has a severity).
+
+    Only looks through every alert when the batch may have lowered it (an alert resolved,
+    or one fires less severely than ``current``, or without a severity): in a storm of
+    alerts of one severity a delivery costs what it carries, not what the page holds.
+    """
+    incoming = [a.severity for a in batch if a.status == "firing"]
+    lowered = current is not None and (
+        any(a.status == "resolved" for a in batch)
+        or any(s is None or severity_rank(s) > severity_rank(current) for s in incoming)
+    )
+    if lowered:
+        found = most_severe([a.severity for a in alerts if a.status == "firing"])
+    else:
+        # No firing alert had a severity above ``current``: the batch can only raise it.
+        found = most_severe([current, *incoming])
+    return found or current
+
 
 def merge_alerts(
     known: list[Alert], incoming: list[Alert], index: dict[str, int] | None = None

@@ -31,6 +31,15 @@ def urgency_for(config: TocsinConfig, service: str | None, severity: str | None)
     return DEFAULT_URGENCY.get(key, "high")
 
 
+def urgencies(config: TocsinConfig, service: str | None) -> dict[str, Urgency]:
+    """Every severity the config names (lower case) → its urgency for ``service``, as
+    :func:`urgency_for` decides; a severity not in it is high."""
+    named = set(DEFAULT_URGENCY)
+    if service is not None:
+        named |= {k.lower() for k in config.services[service].urgency}
+    return {severity: urgency_for(config, service, severity) for severity in sorted(named)}
+
+
 def destination(
     config: TocsinConfig,
     *,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from pydantic import ValidationError
@@ -18,6 +18,10 @@ from starters.alertmanager import (
     to_alerts,
 )
 from starters.events import Event, event_page_key, to_alert
+from workflows.config import TocsinConfig
+from workflows.models import Alert
+from workflows.page_alerts import page_severity
+from workflows.routing import urgencies
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -208,3 +212,61 @@ class TestEventsPayload:
         """The same dedup key from two services is two pages; from one service, one page."""
         assert event_page_key("gitserver", "abc") == event_page_key("gitserver", "abc")
         assert event_page_key("gitserver", "abc") != event_page_key("web", "abc")
+
+
+def _alert(
+    fingerprint: str, severity: str | None, status: Literal["firing", "resolved"] = "firing"
+) -> Alert:
+    return Alert(fingerprint=fingerprint, status=status, summary=fingerprint, severity=severity)
+
+
+class TestPageSeverity:
+    """A page's severity is the most severe of its firing alerts after each delivery."""
+
+    @pytest.mark.parametrize(
+        ("current", "held", "batch", "expected"),
+        [
+            # A more severe alert raises it.
+            ("warning", [("a", "warning"), ("b", "critical")], [("b", "critical")], "critical"),
+            # A less severe re-trigger of the critical alert lowers it to what fires now.
+            ("critical", [("a", "warning"), ("b", "info")], [("b", "info")], "warning"),
+            # A less severe alert beside a critical one that still fires keeps critical.
+            ("critical", [("a", "critical"), ("b", "info")], [("b", "info")], "critical"),
+            # Nothing fires any more: the last severity stays.
+            ("critical", [], [], "critical"),
+            # No alert has a severity: none.
+            (None, [("a", None)], [("a", None)], None),
+        ],
+    )
+    def test_follows_the_firing_alerts(
+        self,
+        current: str | None,
+        held: list[tuple[str, str | None]],
+        batch: list[tuple[str, str | None]],
+        expected: str | None,
+    ) -> None:
+        alerts = [_alert(f, s) for f, s in held]
+        incoming = [_alert(f, s) for f, s in batch]
+        assert page_severity(current, alerts, incoming) == expected
+
+    def test_resolving_the_most_severe_lowers_it(self) -> None:
+        alerts = [_alert("a", "critical", "resolved"), _alert("b", "warning")]
+        assert page_severity("critical", alerts, [alerts[0]]) == "warning"
+
+
+class TestUrgencies:
+    def test_service_overrides_and_defaults(self) -> None:
+        """Every named severity's urgency for a service, as urgency_for decides it."""
+        config = TocsinConfig.model_validate(
+            {
+                "people": {"alice": {"name": "Alice"}},
+                "teams": {"ops": {"members": ["alice"], "escalation_policy": "ops"}},
+                "escalation_policies": {
+                    "ops": {"steps": [{"targets": ["person:alice"], "ack_timeout": "5m"}]}
+                },
+                "services": {"git": {"team": "ops", "urgency": {"warning": "high"}}},
+            }
+        )
+        mapping = urgencies(config, "git")
+        assert (mapping["critical"], mapping["warning"], mapping["info"]) == ("high", "high", "low")
+        assert urgencies(config, None)["warning"] == "low"

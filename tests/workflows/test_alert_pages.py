@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
@@ -18,12 +18,22 @@ from temporalio.testing import WorkflowEnvironment
 from starters.alertmanager import AmWebhook
 from starters.events import Event
 from starters.intake import AlertIntake
+from tests.conftest import start_time_skipping
 from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.store import MemoryStore
 from worker.build import build_worker
 from worker.config import ConfigFile
 from worker.settings import Settings
-from workflows.models import AlertQuery, PageActionInput, PageState, PageStatus
+from workflows import search
+from workflows.models import (
+    Alert,
+    AlertBatch,
+    AlertQuery,
+    PageActionInput,
+    PageInput,
+    PageState,
+    PageStatus,
+)
 from workflows.page import PageWorkflow
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -314,6 +324,130 @@ class TestEvents:
         assert len(key) == 32
         await settled(handle, lambda s: len(s.notified) == 1)
         assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+
+
+class TestRetriggers:
+    """Deliveries to an open page update it: the newest summary, the most severe firing
+    alert's severity, and that severity's urgency."""
+
+    async def test_event_retrigger_takes_new_summary_and_higher_severity(
+        self, alerts: Alerts
+    ) -> None:
+        trigger = {
+            "routing_key": "k" * 32,
+            "event_action": "trigger",
+            "dedup_key": f"disk-{alerts.group}",
+            "payload": {"summary": "disk 80% on gitserver-0", "source": "h", "severity": "warning"},
+        }
+        _, handle = await alerts.event(trigger)
+        state = await settled(handle, lambda s: len(s.notified) == 1)
+        assert (state.summary, state.severity, state.urgency) == (
+            "disk 80% on gitserver-0",
+            "warning",
+            "low",
+        )
+
+        worse = {"summary": "disk 99% on gitserver-0", "source": "h", "severity": "critical"}
+        _, same = await alerts.event({**trigger, "payload": worse})
+        assert same.id == handle.id
+        state = await settled(handle, lambda s: s.severity == "critical")
+        assert (state.summary, state.severity, state.urgency) == (
+            "disk 99% on gitserver-0",
+            "critical",
+            "high",
+        )
+        texts = [e.text for e in state.timeline]
+        assert "Summary now: disk 99% on gitserver-0" in texts
+        assert "Severity critical, high urgency (was warning, low urgency)" in texts
+        attributes = (await handle.describe()).typed_search_attributes
+        assert attributes.get(search.SEVERITY) == "critical"
+
+    async def test_lower_retrigger_keeps_the_most_severe_firing(self, alerts: Alerts) -> None:
+        """One alert of a group fires again less severely while the other stays critical:
+        the page stays critical; when the critical one resolves, the page follows the rest."""
+        body = alerts.fixture("firing-2-alerts")
+        body["alerts"][0]["labels"]["severity"] = "critical"
+        body["alerts"][1]["labels"]["severity"] = "warning"
+        handle = await alerts.deliver(body)
+        state = await settled(handle, lambda s: len(s.notified) == 1)
+        assert (state.severity, state.urgency) == ("critical", "high")
+
+        lower = json.loads(json.dumps(body))
+        lower["alerts"] = [lower["alerts"][1]]
+        lower["alerts"][0]["labels"]["severity"] = "info"
+        await alerts.deliver(lower)
+        await alerts.env.sleep(timedelta(seconds=1))
+        state = await settled(
+            handle, lambda s: s.alerts_total == 2 and _severity_of(s, 1) == "info"
+        )
+        assert (state.severity, state.urgency) == ("critical", "high")
+
+        resolved = json.loads(json.dumps(body))
+        resolved["alerts"] = [resolved["alerts"][0]]
+        resolved["alerts"][0]["status"] = "resolved"
+        await alerts.deliver(resolved)
+        state = await settled(handle, lambda s: s.severity == "info")
+        assert (state.severity, state.urgency, state.status) == (
+            "info",
+            "low",
+            PageStatus.triggered,
+        )
+
+    async def test_retrigger_before_the_page_opened_counts(self, tmp_path: Path) -> None:
+        """A re-trigger that lands in the page's first workflow task, with the start signal,
+        still updates it: both are in before any worker serves the queue. (On a server of
+        its own: a page on a queue no worker serves yet holds up the shared server's clock.)"""
+        path = tmp_path / "tocsin.yaml"
+        path.write_text(CONFIG)
+        env = await start_time_skipping()
+        try:
+            task_queue = f"alerts-{uuid.uuid4()}"
+            first = Alert(
+                fingerprint="disk", status="firing", summary="disk 80%", severity="warning"
+            )
+            worse = first.model_copy(update={"summary": "disk 99%", "severity": "critical"})
+            handle = await env.client.start_workflow(
+                PageWorkflow.run,
+                PageInput(
+                    key="early",
+                    team="delivery",
+                    summary="disk 80%",
+                    severity="warning",
+                    urgency="low",
+                    policy="sla",
+                ),
+                id="page-early",
+                task_queue=task_queue,
+                start_signal="receive_alerts",
+                start_signal_args=[AlertBatch(source="events", alerts=[first])],
+            )
+            urgencies: dict[str, Literal["high", "low"]] = {"warning": "low", "critical": "high"}
+            retrigger = AlertBatch(
+                source="events", alerts=[worse], summary="disk 99%", urgencies=urgencies
+            )
+            await handle.signal(PageWorkflow.receive_alerts, retrigger)
+            worker = build_worker(
+                env.client,
+                Settings(),
+                ConfigFile(path),
+                store=MemoryStore(),
+                notifiers={"console": RecordingNotifier(), "apprise": RecordingNotifier()},
+                task_queue=task_queue,
+            )
+            async with worker:
+                state = await settled(handle, lambda s: bool(s.timeline))
+                await handle.terminate("test finished")
+            assert (state.summary, state.severity, state.urgency) == (
+                "disk 99%",
+                "critical",
+                "high",
+            )
+        finally:
+            await env.shutdown()
+
+
+def _severity_of(state: PageState, index: int) -> str | None:
+    return state.alerts[index].severity
 
 
 class TestStorm:

@@ -13,7 +13,7 @@ import os
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from temporalio.client import Client, WorkflowHistory
@@ -143,6 +143,7 @@ class TestReplay:
             "incident-continued",
             "page-continued",
             "page-intake-ack",
+            "page-follows-alerts",
             "rotation-handoff",
             "shift-week",
         }
@@ -386,6 +387,78 @@ class TestIntakeAckReplay:
         config.write_text(CONFIG)
         history = await record_intake_ack_history(time_skipping_env, config)
         await replay_and_keep(history, "page-intake-ack")
+
+
+async def record_follows_alerts_history(env: WorkflowEnvironment, config: Path) -> WorkflowHistory:
+    """A page that follows its deliveries (patched): a warning re-triggered critical with a
+    new summary, a second alert firing less severely, the critical one resolving."""
+    task_queue = f"replay-{uuid.uuid4()}"
+    key = f"replay-follows-{uuid.uuid4().hex[:6]}"
+    urgencies: dict[str, Literal["high", "low"]] = {"critical": "high", "warning": "low"}
+
+    def firing(fingerprint: str, severity: str, summary: str) -> Alert:
+        return Alert(fingerprint=fingerprint, status="firing", summary=summary, severity=severity)
+
+    async with page_worker(env, config, task_queue, RecordingNotifier()):
+        handle = await env.client.start_workflow(
+            PageWorkflow.run,
+            PageInput(
+                key=key,
+                team="delivery",
+                summary="disk 80%",
+                source="events",
+                severity="warning",
+                urgency="low",
+                team_members=["bob"],
+            ),
+            id=f"page-{key}",
+            task_queue=task_queue,
+            start_signal="receive_alerts",
+            start_signal_args=[
+                AlertBatch(source="events", alerts=[firing("disk", "warning", "disk 80%")])
+            ],
+        )
+        for _ in range(200):  # opened: the deliveries below are not merged into the opening
+            if (await handle.query(PageWorkflow.get_state)).timeline:
+                break
+            await asyncio.sleep(0.02)
+        batches = [
+            AlertBatch(
+                source="events",
+                alerts=[firing("disk", "critical", "disk 99%")],
+                summary="disk 99%",
+                urgencies=urgencies,
+            ),
+            AlertBatch(
+                source="events", alerts=[firing("inodes", "warning", "inodes")], urgencies=urgencies
+            ),
+            AlertBatch(
+                source="events",
+                alerts=[Alert(fingerprint="disk", status="resolved", summary="disk 99%")],
+                urgencies=urgencies,
+            ),
+        ]
+        for batch in batches:
+            await handle.signal(PageWorkflow.receive_alerts, batch)
+            await env.sleep(timedelta(seconds=5))
+        state = await handle.query(PageWorkflow.get_state)
+        texts = [e.text for e in state.timeline]
+        assert "Severity critical, high urgency (was warning, low urgency)" in texts
+        assert (state.summary, state.severity, state.urgency) == ("disk 99%", "warning", "low")
+        await handle.execute_update(PageWorkflow.resolve, PageActionInput(by="bob"))
+        await handle.result()
+        return await handle.fetch_history()
+
+
+class TestFollowsAlertsReplay:
+    async def test_fresh_follows_alerts_history_replays(
+        self, time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    ) -> None:
+        """Pages following their deliveries' summary, severity and urgency (patched) replay."""
+        config = tmp_path / "tocsin.yaml"
+        config.write_text(CONFIG)
+        history = await record_follows_alerts_history(time_skipping_env, config)
+        await replay_and_keep(history, "page-follows-alerts")
 
 
 class TestRotationReplay:
