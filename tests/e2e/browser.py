@@ -295,10 +295,18 @@ class Browser:
 
 
 def _gone(element: WebElement) -> bool:
+    """Whether the page that held ``element`` has been replaced."""
     try:
         element.is_enabled()
     except StaleElementReferenceException:
         return True
+    except WebDriverException as err:
+        # Asked while the old document is torn down, chromedriver can answer "unhandled
+        # inspector error: ... Node with given id does not belong to the document"
+        # instead of a stale element: that page is gone too (seen once in a full run).
+        if "inspector error" in str(err.msg or ""):
+            return True
+        raise
     return False
 
 

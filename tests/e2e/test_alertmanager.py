@@ -44,13 +44,19 @@ alerting:
   flap_window: 5m
 """
 
-ALERTMANAGER_CONFIG = """
+# Groups by alert name and service, flushed within a second, resent hourly.
+ROUTE = """
 route:
   receiver: {receiver}
   group_by: [alertname, service]
   group_wait: 1s
   group_interval: 1s
   repeat_interval: 1h
+"""
+
+ALERTMANAGER_CONFIG = (
+    ROUTE
+    + """
 receivers:
   - name: {receiver}
     webhook_configs:
@@ -59,16 +65,13 @@ receivers:
         http_config:
           authorization: {{credentials: {credentials}}}
 """
+)
 
 # Alertmanager's own PagerDuty integration (Events API v2), its url pointed at Tocsin: the
 # routing key is the gitserver service's integration key.
-PAGERDUTY_CONFIG = """
-route:
-  receiver: {receiver}
-  group_by: [alertname, service]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
+PAGERDUTY_CONFIG = (
+    ROUTE
+    + """
 receivers:
   - name: {receiver}
     pagerduty_configs:
@@ -76,6 +79,7 @@ receivers:
         routing_key: {credentials}
         send_resolved: true
 """
+)
 
 
 def _timestamp(at: datetime) -> str:
