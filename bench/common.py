@@ -51,6 +51,23 @@ def page_of(body: bytes) -> str | None:
 Answer = Callable[[str, str, bytes], Awaitable[bytes]]
 
 
+async def listen(
+    handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+    backlog: int = 100,
+) -> tuple[asyncio.Server, int]:
+    """A benchmark's loopback server on a free port: the server and its port."""
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=backlog)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def close_server(server: asyncio.Server | None) -> None:
+    """Stop a server from :func:`listen`, waiting at most 5 s for its connections."""
+    if server is not None:
+        server.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(server.wait_closed(), 5)
+
+
 async def serve_http(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, answer: Answer
 ) -> None:

@@ -67,10 +67,12 @@ from typing import IO, Any, Protocol
 
 import httpx
 from common import (
+    close_server,
     code_version,
     cpu_seconds,
     dev_server_pid,
     kill_leftovers,
+    listen,
     load_average,
     memory_mb,
     num,
@@ -870,14 +872,10 @@ class Receiver:
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=1024)
-        self.port = self._server.sockets[0].getsockname()[1]
+        self._server, self.port = await listen(self._handle, backlog=1024)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
+        await close_server(self._server)
 
     def count(self, path: str, prefix: str) -> int:
         return self.counts.get((path, prefix), 0)
@@ -935,17 +933,13 @@ class Beside:
         if kind is None:
             return None
         beside = cls(hanging=kind == "hanging")
-        beside._server = await asyncio.start_server(beside._handle, "127.0.0.1", 0, backlog=1024)
-        beside.port = beside._server.sockets[0].getsockname()[1]
+        beside._server, beside.port = await listen(beside._handle, backlog=1024)
         return beside
 
     async def stop(self) -> None:
         for writer in self._held:
             writer.close()
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
+        await close_server(self._server)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.hanging:

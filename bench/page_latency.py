@@ -43,8 +43,10 @@ with workflow.unsafe.imports_passed_through():
     import httpx
     from common import (
         Stack,
+        close_server,
         cpu_cell,
         cpu_usage,
+        listen,
         num,
         page_of,
         percentile,
@@ -105,14 +107,10 @@ class Receiver:
     _server: asyncio.Server | None = None
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
+        self._server, self.port = await listen(self._handle)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
+        await close_server(self._server)
 
     async def arrival(self, page_id: str) -> float:
         """When the first notification for ``page_id`` arrived (waits for it)."""
