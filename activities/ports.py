@@ -217,6 +217,27 @@ class DeliveryLog(Protocol):
         ...
 
 
+@runtime_checkable
+class FollowupIssues(Protocol):
+    """Issues linked to incidents' follow-ups by URL, so the GitHub webhook finds the
+    incidents of an issue that carries no ``INC-<n>`` label (never labelled, or the label
+    was removed). Owner and repository names match in any case, as on GitHub.
+
+    Raises (every method):
+        activities.errors.AdapterError: ``Unavailable`` to retry, ``Rejected`` not to.
+    """
+
+    async def remember_followup_issue(
+        self, repo: str, number: int, incident_id: str, at: datetime
+    ) -> None:
+        """Record that ``incident_id`` follows ``repo#number``; recording it again is a no-op."""
+        ...
+
+    async def incidents_for_issue(self, repo: str, number: int) -> list[str]:
+        """The incidents that linked ``repo#number``, in the order they linked it."""
+        ...
+
+
 class Credentials(Protocol):
     """API credentials (person, integration and admin tokens), kept hashed in the incident
     log's database. Records carry the hash of the secret, never the token.

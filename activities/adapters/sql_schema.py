@@ -1,11 +1,13 @@
-"""The store's tables: the incident log, webhook deliveries seen, and the archive of
-long-lived workflows (its migrations in ``migrations/`` create exactly these)."""
+"""The store's tables: the incident log, webhook deliveries seen, the archive of
+long-lived workflows and the issues linked to follow-ups (its migrations in
+``migrations/`` create exactly these)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     Dialect,
@@ -109,4 +111,16 @@ archived_alerts = Table(
     Column("status", String(16), nullable=False),
     # The whole alert, as the page held it (JSON).
     Column("alert", Text, nullable=False),
+)
+
+# Issues linked to incidents' follow-ups by URL: (repo, number) → incident, for the GitHub
+# webhook. ``repo`` is kept in lower case: GitHub's owner and repository names are not
+# case-sensitive, and a pasted URL may spell them otherwise than the webhook does.
+followup_issues = Table(
+    "followup_issues",
+    metadata,
+    Column("repo", String(200), primary_key=True),
+    Column("number", BigInteger, primary_key=True),
+    Column("incident_id", String(64), primary_key=True),
+    Column("linked_at", UtcDateTime, nullable=False),
 )

@@ -1,8 +1,9 @@
 """The incident log in SQL: SQLite by default, PostgreSQL in production (SQLAlchemy 2 async).
 
 One row per incident, upserted at each status change; beside it, the ids of the webhook
-deliveries already processed, so a replayed delivery is recognised, and the archive of
-what long-lived workflows spill before they continue as new. The schema comes from
+deliveries already processed, so a replayed delivery is recognised, the archive of
+what long-lived workflows spill before they continue as new, and the issues linked to
+incidents' follow-ups (for the GitHub webhook). The schema comes from
 the Alembic migrations shipped next to this module (``migrations/``); :func:`open_store`
 brings the database to the newest revision before anything is read or written.
 """
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from activities.adapters.sql_archive import SqlArchive
 from activities.adapters.sql_errors import DatabaseErrors
+from activities.adapters.sql_followups import SqlFollowupIssues
 from activities.adapters.sql_schema import (
     READ_ONLY,
     as_utc,
@@ -111,8 +113,8 @@ def normalise_url(url: str) -> URL:
 
 
 class SqlStore:
-    """The :class:`activities.ports.Store` and :class:`activities.ports.DeliveryLog` over
-    SQLite (aiosqlite) or PostgreSQL (asyncpg).
+    """The :class:`activities.ports.Store`, :class:`activities.ports.DeliveryLog` and
+    :class:`activities.ports.FollowupIssues` over SQLite (aiosqlite) or PostgreSQL (asyncpg).
 
     Creating one opens nothing; the first call (or :meth:`migrate`) connects and brings the
     schema to the newest migration. Delivery ids are kept ``delivery_window`` and at most
@@ -133,6 +135,7 @@ class SqlStore:
         self._url = normalise_url(url)
         self._sqlite = self._url.drivername == SQLITE
         self._archive = SqlArchive(self)
+        self._followups = SqlFollowupIssues(self)
         self._engine = self._create_engine()
         self._migrated = False
         self._delivery_window = delivery_window
@@ -281,6 +284,16 @@ class SqlStore:
     async def read_alerts(self, subject: str, offset: int = 0, limit: int = 500) -> AlertList:
         """Archived alerts of ``subject`` from sequence number ``offset``, oldest first."""
         return await self._archive.read_alerts(subject, offset, limit)
+
+    async def remember_followup_issue(
+        self, repo: str, number: int, incident_id: str, at: datetime
+    ) -> None:
+        """Record that ``incident_id`` follows ``repo#number`` (once, however often told)."""
+        await self._followups.remember_followup_issue(repo, number, incident_id, at)
+
+    async def incidents_for_issue(self, repo: str, number: int) -> list[str]:
+        """The incidents that linked ``repo#number`` (the repository's name in any case)."""
+        return await self._followups.incidents_for_issue(repo, number)
 
     @property
     def sqlite(self) -> bool:
