@@ -143,6 +143,11 @@ class Tracker(Protocol):
         """An existing issue, from the URL someone pasted."""
         ...
 
+    async def add_label(self, repo: str, number: int, label: str) -> None:
+        """Add ``label`` to the issue (created in the repository if it does not exist);
+        the issue's other labels stay."""
+        ...
+
     async def publish_file(self, spec: FileSpec) -> str:
         """Commit the file (create or update); return its web URL."""
         ...

@@ -109,6 +109,9 @@ class GithubTracker:
             )
         return found
 
+    async def add_label(self, repo: str, number: int, label: str) -> None:
+        await self._run(f"labelling {repo}#{number}", self._add_label, (repo, number, label))
+
     async def publish_file(self, spec: FileSpec) -> str:
         step = f"commit of {spec.path} to {spec.repo}@{spec.branch}"
         return await self._run(step, self._publish_file, spec)
@@ -178,6 +181,14 @@ class GithubTracker:
             state="closed" if data.get("state") == "closed" else "open",
             title=data.get("title"),
             etag=answer_headers.get("etag"),
+        )
+
+    def _add_label(self, gh: Github, target: tuple[str, int, str]) -> None:
+        # GitHub's "add labels" keeps the issue's other labels (a PATCH of ``labels`` would
+        # replace them) and creates a label the repository does not have yet.
+        repo, number, label = target
+        gh.requester.requestJsonAndCheck(
+            "POST", f"/repos/{repo}/issues/{number}/labels", input={"labels": [label]}
         )
 
     def _publish_file(self, gh: Github, spec: FileSpec) -> str:

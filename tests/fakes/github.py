@@ -4,8 +4,8 @@ Workflow dispatch: PyGithub (non-lazy) asks for ``GET /repos/{owner}/{repo}``, t
 /repos/{owner}/{repo}/actions/workflows/{id}``, then POSTs to the ``url`` the workflow
 came back with plus ``/dispatches``. Issues: create (labels that do not exist are
 created, as GitHub does), get (with an ``ETag``; ``If-None-Match`` answers 304, which
-costs no rate limit), list (``state``, ``labels``, pagination with a ``Link`` header)
-and update. Contents: get and put (create, or update with the file's blob ``sha``; a
+costs no rate limit), list (``state``, ``labels``, pagination with a ``Link`` header),
+update and add labels. Contents: get and put (create, or update with the file's blob ``sha``; a
 stale ``sha`` is a 409). The fake answers as GitHub does, on ``http://127.0.0.1:<port>``
 (github.com shape, html on ``https://github.com``) and under ``/api/v3`` (Enterprise
 shape, html on the fake's own origin).
@@ -297,6 +297,7 @@ class FakeGithub:
         router.add_api_route(issues, self._create_issue, methods=["POST"])
         router.add_api_route(issues + "/{number}", self._get_issue, methods=["GET"])
         router.add_api_route(issues + "/{number}", self._update_issue, methods=["PATCH"])
+        router.add_api_route(issues + "/{number}/labels", self._add_labels, methods=["POST"])
         router.add_api_route("/repos/{owner}/{name}/labels", self._list_labels, methods=["GET"])
         contents = "/repos/{owner}/{name}/contents/{path:path}"
         router.add_api_route(contents, self._get_contents, methods=["GET"])
@@ -557,6 +558,26 @@ class FakeGithub:
             issue.labels = list(body["labels"])
         issue.updated_at = datetime.now(UTC)
         return self._json(self._issue_json(issue, request))
+
+    async def _add_labels(self, request: Request, owner: str, name: str, number: int) -> Response:
+        """Add labels, keeping the issue's others (a label the repo lacks is created)."""
+        if (refused := await self._guard(request)) is not None:
+            return refused
+        body = self.requests[-1].body
+        repo = f"{owner}/{name}"
+        try:
+            issue = self.issue(repo, number)
+        except StopIteration:
+            return _error(404, "Not Found")
+        labels = body.get("labels") if isinstance(body, dict) else body
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            return _invalid("Label", "labels", "invalid")
+        for label in labels:
+            self._label(repo, label)
+            if label not in issue.labels:
+                issue.labels.append(label)
+        issue.updated_at = datetime.now(UTC)
+        return self._json(self._issue_json(issue, request)["labels"])
 
     async def _list_labels(self, request: Request, owner: str, name: str) -> Response:
         if (refused := await self._guard(request)) is not None:

@@ -35,6 +35,8 @@ class FakeTracker:
     keys: dict[str, tuple[str, int]] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     checks: list[IssueCheck] = field(default_factory=list)
+    # Labels added to issues after they were created or found (linked issues).
+    labels: dict[tuple[str, int], list[str]] = field(default_factory=dict)
     down: bool = False
     _numbers: Iterator[int] = field(default_factory=lambda: itertools.count(101))
     _etags: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -75,6 +77,15 @@ class FakeTracker:
         if key not in self.issues:
             raise NotFound(f"github: {url} not found")
         return self.issues[key].ref
+
+    async def add_label(self, repo: str, number: int, label: str) -> None:
+        if self.down:
+            raise Unavailable("github: HTTP 502")
+        if (repo, number) not in self.issues:
+            raise NotFound(f"github: {repo}#{number} not found")
+        kept = self.labels.setdefault((repo, number), [])
+        if label not in kept:
+            kept.append(label)
 
     async def publish_file(self, spec: FileSpec) -> str:
         self.files[f"{spec.repo}/{spec.path}"] = spec.content

@@ -268,6 +268,45 @@ class TestLinkIssue:
             await tracker.link_issue("https://github.com/acme/shop/issues/5")
 
 
+class TestAddLabel:
+    """A linked issue gets the incident's label beside its own (what the webhook reads)."""
+
+    async def test_added_beside_the_others(self, fake: FakeGithub, tracker: GithubTracker) -> None:
+        """The issue keeps its labels; the new one is created in the repository."""
+        fake.add_issue("acme/shop", "Add a replica lag alert", labels=["bug"])
+
+        await tracker.add_label("acme/shop", 1, "INC-42")
+
+        assert fake.issue("acme/shop", 1).labels == ["bug", "INC-42"]
+        assert set(fake.labels["acme/shop"]) == {"bug", "INC-42"}
+        [added] = [r for r in fake.requests if r.method == "POST"]
+        assert (added.path, added.body) == (
+            "/repos/acme/shop/issues/1/labels",
+            {"labels": ["INC-42"]},
+        )
+
+    async def test_twice_is_once(self, fake: FakeGithub, tracker: GithubTracker) -> None:
+        """A retried activity labels the issue once."""
+        fake.add_issue("acme/shop", "Add a replica lag alert")
+
+        for _ in range(2):
+            await tracker.add_label("acme/shop", 1, "INC-42")
+
+        assert fake.issue("acme/shop", 1).labels == ["INC-42"]
+
+    async def test_missing_issue(self, tracker: GithubTracker) -> None:
+        with pytest.raises(NotFound):
+            await tracker.add_label("acme/shop", 5, "INC-42")
+
+    async def test_no_access(self, fake: FakeGithub, tracker: GithubTracker) -> None:
+        """A token without write access to the issue is refused, not retried."""
+        fake.add_issue("acme/shop", "Add a replica lag alert")
+        fake.fail(403, "Resource not accessible by personal access token")
+
+        with pytest.raises(Rejected, match="labelling acme/shop#1"):
+            await tracker.add_label("acme/shop", 1, "INC-42")
+
+
 class TestPublishFile:
     """Files are created, updated with their sha, and not re-committed when unchanged."""
 
