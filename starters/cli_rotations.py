@@ -235,20 +235,29 @@ def ical(
         str | None, typer.Argument(metavar="ROTATION", help="Rotation (or --person).")
     ] = None,
     person: Annotated[str | None, typer.Option(help="One person's shifts, all rotations.")] = None,
+    from_: Annotated[
+        datetime | None,
+        typer.Option("--from", help="Start, with offset (default: 30 days ago).", callback=instant),
+    ] = None,
+    to: Annotated[
+        datetime | None,
+        typer.Option(help="End, with offset (default: 180 days ahead).", callback=instant),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option(help="Write to this file (default: stdout).")
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Export the schedule (overrides included) as iCalendar."""
+    """Export the schedule (overrides included) as iCalendar: every whole shift overlapping
+    --from/--to, as the .ics feeds of the API serve it."""
     if (rotation is None) == (person is None):
         raise fail("give a ROTATION or --person, not both")
     settings = settings_from(config=config)
 
     def call(c: TocsinClient) -> Awaitable[bytes]:
         if person is not None:
-            return c.rotation_call(lambda r: r.person_calendar(person, None, None))
-        return c.rotation_call(lambda r: r.calendar(rotation or "", None, None))
+            return c.rotation_call(lambda r: r.person_calendar(person, from_, to))
+        return c.rotation_call(lambda r: r.calendar(rotation or "", from_, to))
 
     data = client_command(settings, call)
     if output is None:

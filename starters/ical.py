@@ -1,10 +1,13 @@
 """iCalendar export of rotations: one calendar per rotation and one per person.
 
-Each event is one stretch of one person holding one layer (consecutive shifts of the
-same person merged), overrides and swaps applied. Events are whole: a shift that
-overlaps the requested range is exported from its handoff to the next, so a calendar
-client re-fetching a sliding window sees the same UIDs for the same shifts. Times are
-UTC; clients show them in the reader's own zone, so DST needs no VTIMEZONE.
+Each event is one person holding one layer for one shift, or for the part of a shift an
+override gives someone (overrides and swaps applied). Events are whole: a shift that
+overlaps the requested range is exported from its handoff to the next. So an event's
+bounds and UID depend only on the plan, never on the range asked for: a calendar client
+re-fetching a sliding window sees the same event, UID, DTSTART and DTEND, in every window
+that has it. (Consecutive shifts of one person are not merged into one event: where such
+a run begins or ends would depend on how far the range reaches.) Times are UTC; clients
+show them in the reader's own zone, so DST needs no VTIMEZONE.
 """
 
 from __future__ import annotations
@@ -22,16 +25,16 @@ from workflows.rotation_rules import all_spans, shift_bounds
 PRODID = "-//Tocsin//On-call rotations//EN"
 
 
-@dataclass
-class _Stretch:
-    """Consecutive spans of one person on one layer, with what changed them."""
+@dataclass(frozen=True)
+class _Held:
+    """One person holding one layer for one shift (or part of one), with what changed it."""
 
     rotation: str
     layer: str
     person: str
     start: datetime
     end: datetime
-    notes: list[str]
+    notes: tuple[str, ...]
 
 
 def rotation_calendar(
@@ -41,7 +44,7 @@ def rotation_calendar(
     people: Mapping[str, Person],
     team: str | None,
 ) -> bytes:
-    """The rotation's shifts overlapping ``[start, end)``, one event per holder and layer.
+    """The rotation's shifts overlapping ``[start, end)``, one event per layer and shift.
 
     Args:
         plan: the rotation's plan (versions, overrides and swaps).
@@ -55,11 +58,9 @@ def rotation_calendar(
     """
     owner = f"{team} on call ({plan.name} rotation)" if team else f"{plan.name} rotation"
     calendar = _calendar(f"Tocsin: {owner}")
-    for stretch in _stretches(plan, start, end):
-        summary = (
-            f"{_title(stretch.rotation)} {_label(stretch.layer)}: {_name(people, stretch.person)}"
-        )
-        calendar.add_component(_event(stretch, summary))
+    for held in _held(plan, start, end):
+        summary = f"{_title(held.rotation)} {_label(held.layer)}: {_name(people, held.person)}"
+        calendar.add_component(_event(held, summary))
     return _bytes(calendar)
 
 
@@ -84,10 +85,10 @@ def person_calendar(
     """
     name = _name(people, person_id)
     calendar = _calendar(f"Tocsin: {name} on call")
-    stretches = [s for plan in plans for s in _stretches(plan, start, end) if s.person == person_id]
-    for stretch in sorted(stretches, key=lambda s: (s.start, s.rotation, s.layer)):
-        summary = f"On call: {name} ({stretch.rotation} {stretch.layer})"
-        calendar.add_component(_event(stretch, summary))
+    mine = [h for plan in plans for h in _held(plan, start, end) if h.person == person_id]
+    for held in sorted(mine, key=lambda h: (h.start, h.rotation, h.layer)):
+        summary = f"On call: {name} ({held.rotation} {held.layer})"
+        calendar.add_component(_event(held, summary))
     return _bytes(calendar)
 
 
@@ -105,57 +106,43 @@ def _calendar(name: str) -> Calendar:
     return calendar
 
 
-def _stretches(plan: RotationPlan, start: datetime, end: datetime) -> list[_Stretch]:
-    """Held spans of the shifts overlapping ``[start, end)``, merged per person and layer."""
+def _held(plan: RotationPlan, start: datetime, end: datetime) -> list[_Held]:
+    """Who holds each layer in the whole shifts overlapping ``[start, end)``, ordered by
+    (start, layer); stretches nobody holds are left out."""
+    # Widened to whole shifts, so that each span's bounds come from the plan alone.
     begin = (shift_bounds(plan, start) or (start, start))[0]
     last = shift_bounds(plan, end)
     finish = end if last is None or last[0] == end else last[1]
-    open_: dict[str, _Stretch] = {}
-    done: list[_Stretch] = []
-    for span in all_spans(plan, begin, finish):
-        current = open_.get(span.layer)
-        if current is not None and current.person == span.person and current.end == span.start:
-            current.end = span.end
-            _note(plan, span, current.notes)
-            continue
-        if current is not None:
-            done.append(open_.pop(span.layer))
-        if span.person is not None:
-            open_[span.layer] = _Stretch(
-                plan.name, span.layer, span.person, span.start, span.end, _note(plan, span, [])
-            )
-    done.extend(open_.values())
-    return sorted(done, key=lambda s: (s.start, s.layer))
+    return [
+        _Held(plan.name, span.layer, span.person, span.start, span.end, _notes(plan, span))
+        for span in all_spans(plan, begin, finish)
+        if span.person is not None
+    ]
 
 
-def _note(plan: RotationPlan, span: ShiftSpan, notes: list[str]) -> list[str]:
-    """Add why ``span`` differs from the schedule to ``notes`` (once each)."""
+def _notes(plan: RotationPlan, span: ShiftSpan) -> tuple[str, ...]:
+    """Why ``span`` differs from the schedule, if it does."""
     if span.source == "override":
         found = next((o for o in plan.overrides if o.id == span.override_id), None)
         note = f"Override {span.override_id}"
         if found is not None:
             note += f" by {found.by}" + (f": {found.reason}" if found.reason else "")
-    elif span.source == "swap":
-        note = "Swapped shift"
-    else:
-        return notes
-    if note not in notes:
-        notes.append(note)
-    return notes
+        return (note,)
+    if span.source == "swap":
+        return ("Swapped shift",)
+    return ()
 
 
-def _event(stretch: _Stretch, summary: str) -> Event:
+def _event(held: _Held, summary: str) -> Event:
     event = Event()
-    epoch = int(stretch.start.timestamp())
-    event.add("uid", f"{stretch.rotation}-{stretch.layer}-{epoch}-{stretch.person}@tocsin")
+    # Rotation, layer, start and person pin the event: the same in every range that has it.
+    epoch = int(held.start.timestamp())
+    event.add("uid", f"{held.rotation}-{held.layer}-{epoch}-{held.person}@tocsin")
     event.add("dtstamp", datetime.now(UTC))
-    event.add("dtstart", stretch.start.astimezone(UTC))
-    event.add("dtend", stretch.end.astimezone(UTC))
+    event.add("dtstart", held.start.astimezone(UTC))
+    event.add("dtend", held.end.astimezone(UTC))
     event.add("summary", summary)
-    lines = [
-        f"Rotation {stretch.rotation}, layer {stretch.layer}: {stretch.person}.",
-        *stretch.notes,
-    ]
+    lines = [f"Rotation {held.rotation}, layer {held.layer}: {held.person}.", *held.notes]
     event.add("description", "\n".join(lines))
     # Being on call does not make anyone busy in their calendar.
     event.add("transp", "TRANSPARENT")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 
 from starters.http.actors import ActingAs
 from starters.http.auth import API_AUTH, CALENDAR_AUTH
@@ -28,8 +29,40 @@ from workflows.rotation_models import (
 
 CALENDAR = "text/calendar; charset=utf-8"
 DEFAULT_RANGE = timedelta(days=28)
-From = Annotated[Instant | None, Query(alias="from", description="Start (with offset).")]
-To = Annotated[Instant | None, Query(description="End (with offset).")]
+From = Annotated[
+    Instant | None,
+    Query(alias="from", description="Start of the range, with offset: `?from=&to=`."),
+]
+To = Annotated[
+    Instant | None, Query(alias="to", description="End of the range, with offset: `?from=&to=`.")
+]
+# Names a caller may reach for instead of the documented pair; refused, never ignored.
+MISNAMED = {"start": "from", "end": "to"}
+
+
+def range_names(request: Request) -> None:
+    """Refuse ``?start=``/``?end=``: a range is ``?from=&to=``.
+
+    Ignoring them would answer for the default range, which looks right and is not.
+
+    Raises:
+        RequestValidationError: 422 naming the parameter and the one to use.
+    """
+    errors = [
+        {
+            "loc": ("query", given),
+            "msg": f"unknown parameter {given!r}: a range is ?from=&to=, use {wanted!r}",
+            "type": "value_error",
+            "input": request.query_params[given],
+        }
+        for given, wanted in MISNAMED.items()
+        if given in request.query_params
+    ]
+    if errors:
+        raise RequestValidationError(errors)
+
+
+RANGE = [Depends(range_names)]
 
 
 def router() -> APIRouter:
@@ -39,32 +72,37 @@ def router() -> APIRouter:
         prefix="/api", tags=["rotations"], responses=API_REFUSALS, route_class=GuardedRoute
     )
     bearer = API_AUTH
-    calendar = CALENDAR_AUTH
+    # The credentials first: an anonymous caller learns nothing about the parameters.
+    bearer_range = [*API_AUTH, *RANGE]
+    calendar_range = [*CALENDAR_AUTH, *RANGE]
 
     # Declared before /rotations/{name}: "delivery.ics" would match {name} too.
-    @routes.get("/rotations/{name}.ics", dependencies=calendar, response_class=Response)
+    @routes.get("/rotations/{name}.ics", dependencies=calendar_range, response_class=Response)
     async def rotation_ics(
-        name: str, client: Tocsin, start: From = None, end: To = None
+        name: str, client: Tocsin, from_: From = None, to: To = None
     ) -> Response:
-        """The rotation's schedule, overrides included (one stable URL per rotation)."""
-        data = await client.rotation_call(lambda r: r.calendar(name, start, end))
+        """The rotation's schedule, overrides included (one stable URL per rotation): each
+        whole shift overlapping ``?from=&to=`` (default: the last 30 days and the next 180)."""
+        data = await client.rotation_call(lambda r: r.calendar(name, from_, to))
         return Response(data, media_type=CALENDAR)
 
-    @routes.get("/people/{person}.ics", dependencies=calendar, response_class=Response)
+    @routes.get("/people/{person}.ics", dependencies=calendar_range, response_class=Response)
     async def person_ics(
-        person: str, client: Tocsin, start: From = None, end: To = None
+        person: str, client: Tocsin, from_: From = None, to: To = None
     ) -> Response:
-        """One person's shifts across every rotation (one stable URL per person)."""
-        data = await client.rotation_call(lambda r: r.person_calendar(person, start, end))
+        """One person's shifts across every rotation (one stable URL per person): each whole
+        shift overlapping ``?from=&to=`` (default: the last 30 days and the next 180)."""
+        data = await client.rotation_call(lambda r: r.person_calendar(person, from_, to))
         return Response(data, media_type=CALENDAR)
 
-    @routes.get("/rotations/{name}", dependencies=bearer, response_model=list[ShiftSpan])
+    @routes.get("/rotations/{name}", dependencies=bearer_range, response_model=list[ShiftSpan])
     async def shifts(
-        name: str, client: Tocsin, start: From = None, end: To = None
+        name: str, client: Tocsin, from_: From = None, to: To = None
     ) -> list[ShiftSpan]:
-        """Who holds each layer over a range (default: the next 28 days), overrides applied."""
-        first = start or datetime.now(UTC)
-        last = end or first + DEFAULT_RANGE
+        """Who holds each layer over ``?from=&to=`` (default: the next 28 days), overrides
+        applied; spans are cut to the range."""
+        first = from_ or datetime.now(UTC)
+        last = to or first + DEFAULT_RANGE
         return await client.rotation_call(lambda r: r.shifts(name, first, last))
 
     @routes.get("/rotations/{name}/status", dependencies=bearer, response_model=RotationStatus)

@@ -235,6 +235,83 @@ class TestCalendarFeeds:
             assert (await anonymous.get(f"/api/rotations/{desk.rotation}")).status_code == 401
 
 
+# Two ranges sharing the weeks of 2027-03-08 and 2027-03-15 (handoffs Mondays 10:00 Chicago).
+EARLY = {"from": "2027-03-01T00:00:00-06:00", "to": "2027-03-17T00:00:00-05:00"}
+LATE = {"from": "2027-03-10T00:00:00-05:00", "to": "2027-04-05T12:00:00-05:00"}
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def by_uid(data: bytes) -> dict[str, tuple[datetime, datetime, str]]:
+    """Each event's (DTSTART, DTEND, SUMMARY) by UID."""
+    return {
+        str(e["UID"]): (e.decoded("DTSTART"), e.decoded("DTEND"), str(e["SUMMARY"]))
+        for e in icalendar.Calendar.from_ical(data).walk("VEVENT")
+    }
+
+
+class TestRanges:
+    """``?from=&to=`` over real HTTP: ``to`` bounds the answer; ``end``/``start`` are refused."""
+
+    async def test_shifts_end_at_to(self, desk: Desk) -> None:
+        """The spans cover exactly the range asked for, not the 28-day default."""
+        http = desk.stack.http
+        for window in (EARLY, LATE):
+            spans = await http.get(f"/api/rotations/{desk.rotation}", params=window)
+            assert spans.status_code == 200, spans.text
+            found = spans.json()
+            assert min(at(s["start"]) for s in found) == at(window["from"])
+            assert max(at(s["end"]) for s in found) == at(window["to"])
+
+    async def test_calendars_honour_to_and_keep_uids(self, desk: Desk) -> None:
+        """Each feed holds the whole shifts overlapping its range, the last starting before
+        ``to``; the weeks both ranges share are the same events (UID, DTSTART, DTEND)."""
+        http = desk.stack.http
+        for path in (f"/api/rotations/{desk.rotation}.ics", "/api/people/dana.ics"):
+            early, late = [await http.get(path, params=window) for window in (EARLY, LATE)]
+            assert early.status_code == late.status_code == 200, (early.text, late.text)
+            first, second = by_uid(early.content), by_uid(late.content)
+            for events, window in ((first, EARLY), (second, LATE)):
+                starts = sorted(start for start, _, _ in events.values())
+                ends = [end for _, end, _ in events.values()]
+                assert max(starts) < at(window["to"]) <= max(ends), path
+                assert min(ends) > at(window["from"]), path
+            # Mar 15 10:00 CDT: the last handoff before EARLY's end.
+            assert max(s for s, _, _ in first.values()) == datetime(2027, 3, 15, 15, tzinfo=UTC)
+            common = first.keys() & second.keys()
+            assert {first[uid][0] for uid in common} == {
+                datetime(2027, 3, 8, 16, tzinfo=UTC),
+                datetime(2027, 3, 15, 15, tzinfo=UTC),
+            }, path
+            assert all(first[uid] == second[uid] for uid in common), path
+
+    async def test_cli_calendar_is_the_feed(self, desk: Desk) -> None:
+        """``tocsin ical --from --to`` exports the same events as the feed for that range."""
+        feed = await desk.stack.http.get(f"/api/rotations/{desk.rotation}.ics", params=EARLY)
+        done = await desk.cli("ical", desk.rotation, "--from", EARLY["from"], "--to", EARLY["to"])
+        assert done.returncode == 0, done.stderr
+        assert by_uid(done.stdout.encode()) == by_uid(feed.content)
+
+    async def test_end_and_start_are_refused(self, desk: Desk) -> None:
+        """``?end=`` and ``?start=`` are a 422 saying to use ``to``/``from``, not ignored."""
+        http = desk.stack.http
+        for path in (
+            f"/api/rotations/{desk.rotation}",
+            f"/api/rotations/{desk.rotation}.ics",
+            "/api/people/alice.ics",
+        ):
+            wrong = await http.get(path, params={"from": EARLY["from"], "end": EARLY["to"]})
+            assert wrong.status_code == 422, (path, wrong.text)
+            [problem] = wrong.json()["detail"]
+            assert problem["loc"] == ["query", "end"]
+            assert "use 'to'" in problem["msg"]
+            wrong = await http.get(path, params={"start": EARLY["from"], "to": EARLY["to"]})
+            assert wrong.status_code == 422, (path, wrong.text)
+            assert "use 'from'" in wrong.json()["detail"][0]["msg"]
+
+
 class TestTeamActivity:
     """What a shift's report reads: the team's pages from Temporal visibility and queries."""
 
