@@ -9,6 +9,7 @@ not mailed, and the result's ``emailed`` list says so (empty).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -16,7 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import AdapterError, NotConfigured, to_application_error
-from activities.ports import ConfigSource, PostmortemRenderer, Store, Tracker
+from activities.ports import ConfigSource, FollowupIssues, PostmortemRenderer, Store, Tracker
 from activities.postmortem import TemplateProblem, load_template
 from workflows.config import TocsinConfig
 from workflows.followup_issues import POSTMORTEM_LABEL, issue_labels, postmortem_key
@@ -98,6 +99,7 @@ class TrackerActivities:
         render: PostmortemRenderer,
         config_dir: Path | None = None,
         archive: Store | None = None,
+        followups: FollowupIssues | None = None,
     ) -> None:
         """Bind the activities to their adapters.
 
@@ -111,6 +113,8 @@ class TrackerActivities:
                 (the config file's folder).
             archive: where an incident open for long keeps its oldest timeline entries
                 (the postmortem shows the whole timeline).
+            followups: where linked issues are recorded for the GitHub webhook (the SQL
+                store); without it a linked issue is only labelled.
         """
         self._config = config
         self._tracker = tracker
@@ -119,6 +123,7 @@ class TrackerActivities:
         self._render = render
         self._config_dir = config_dir
         self._archive = archive
+        self._followups = followups
 
     def _required(self) -> Tracker:
         if self._tracker is None:
@@ -149,14 +154,34 @@ class TrackerActivities:
     async def link_followup_issue(self, link: IssueLink) -> IssueRef:
         """An existing issue someone pasted, with its current state.
 
+        With ``link.incident_id`` the issue is recorded as that incident's follow-up (the
+        GitHub webhook looks issues up there) and then labelled with the incident's id, as
+        the issues Tocsin opens are. The record is what the webhook relies on, so failing
+        to write it fails the activity (and is retried); the label is for people and for
+        installations without the record, so failing to add it (no write access to that
+        repository, say) is logged and the link stands.
+
         Raises:
-            ApplicationError: ``Rejected`` when the URL is not a GitHub issue URL.
+            ApplicationError: ``Rejected`` when the URL is not a GitHub issue URL;
+                ``Unavailable`` (retried) when the record cannot be written.
         """
         tracker = self._required()
         try:
-            return await tracker.link_issue(link.url)
+            issue = await tracker.link_issue(link.url)
+            if link.incident_id is not None and self._followups is not None:
+                await self._followups.remember_followup_issue(
+                    issue.repo, issue.number, link.incident_id, datetime.now(UTC)
+                )
         except AdapterError as err:
             raise to_application_error(err) from err
+        if link.incident_id is not None:
+            try:
+                await tracker.add_label(issue.repo, issue.number, link.incident_id)
+            except AdapterError as err:
+                activity.logger.warning(
+                    "linked %s without the label %s: %s", issue.url, link.incident_id, err
+                )
+        return issue
 
     @activity.defn(name="check_issue")
     async def check_issue(self, check: IssueCheck) -> IssueRef | None:

@@ -32,6 +32,7 @@ from activities.notify import NotifyActivities
 from activities.ports import (
     Chat,
     ConfigSource,
+    FollowupIssues,
     Notifier,
     RollbackRunner,
     Store,
@@ -205,6 +206,7 @@ def build_activities(
         render_postmortem,
         config_dir=config.path.parent if isinstance(config, ConfigFile) else None,
         archive=sql,
+        followups=sql if isinstance(sql, FollowupIssues) else None,
     )
     store = StoreActivities(sql)
     rotations = RotationActivities(

@@ -21,10 +21,13 @@ def postmortem_key(incident_id: str) -> str:
     return f"{incident_id}/postmortem"
 
 
-def incident_from_labels(labels: Sequence[str]) -> str | None:
-    """The incident an issue belongs to (its ``INC-<n>`` label), if it has exactly one."""
+def incidents_from_labels(labels: Sequence[str]) -> list[str]:
+    """The incidents an issue follows up (its ``INC-<n>`` labels), by number, no repeats.
+
+    An issue may follow up several incidents (each one that linked it labels it).
+    """
     found = {label for label in labels if _INCIDENT_LABEL.match(label)}
-    return found.pop() if len(found) == 1 else None
+    return sorted(found, key=lambda label: int(label.removeprefix("INC-")))
 
 
 def issue_labels(incident_id: str, labels: Sequence[str], *extra: str) -> list[str]:

@@ -276,6 +276,9 @@ class IssueLink(BaseModel):
     """Parse an issue URL someone pasted (``https://github.com/o/r/issues/7``)."""
 
     url: str
+    # The incident it follows up: the activity labels the issue with it and records the
+    # link, so the GitHub webhook finds the incident (None: links made before this field).
+    incident_id: str | None = None
 
 
 class IssueCheck(BaseModel):

@@ -33,7 +33,7 @@ from starters.api import TocsinClient
 from starters.errors import IncidentNotFound
 from starters.http.guard import json_problem
 from starters.http.problems import json_body, refusals
-from workflows.followup_issues import incident_from_labels
+from workflows.followup_issues import incidents_from_labels
 from workflows.incident_models import IssueEvent
 
 log = structlog.get_logger("tocsin.webhooks.github")
@@ -134,7 +134,8 @@ def _issue_change(
         return JSONResponse({"detail": "not a GitHub issues event"}, status_code=400)
     if action not in _STATES:
         return _ignored(f"action {action!r} does not change a follow-up", delivery=delivery)
-    incident = incident_from_labels(labels)
+    found = incidents_from_labels(labels)
+    incident = found[0] if len(found) == 1 else None
     if incident is None:
         return _ignored("the issue has no INC-<n> label", repo=repo, number=number)
     return incident, change

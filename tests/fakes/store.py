@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from workflows.archive_models import AlertSpill, TimelineEntries, TimelineSpill
 from workflows.incident_models import IncidentRecord, LogQuery
@@ -19,6 +20,8 @@ class MemoryStore:
     timelines: dict[str, dict[int, TimelineEntry]] = field(default_factory=dict)
     alerts: dict[str, dict[int, Alert]] = field(default_factory=dict)
     spills: list[TimelineSpill | AlertSpill] = field(default_factory=list)
+    # Issues linked to follow-ups: (repo in lower case, number) → incidents.
+    followup_issues: dict[tuple[str, int], list[str]] = field(default_factory=dict)
 
     async def upsert_incident(self, record: IncidentRecord) -> None:
         self.upserts.append(record)
@@ -55,3 +58,13 @@ class MemoryStore:
         kept = self.alerts.get(subject, {})
         found = [kept[seq] for seq in sorted(kept) if seq >= offset][:limit]
         return AlertList(total=len(kept), alerts=found, archived=len(kept))
+
+    async def remember_followup_issue(
+        self, repo: str, number: int, incident_id: str, at: datetime
+    ) -> None:
+        kept = self.followup_issues.setdefault((repo.lower(), number), [])
+        if incident_id not in kept:
+            kept.append(incident_id)
+
+    async def incidents_for_issue(self, repo: str, number: int) -> list[str]:
+        return list(self.followup_issues.get((repo.lower(), number), []))

@@ -17,6 +17,7 @@ from activities.adapters.github_tracker import GithubTracker
 from activities.adapters.jinja_postmortem import render_postmortem
 from activities.adapters.smtp import SmtpSettings
 from activities.adapters.smtp_mail import SmtpMailer
+from activities.errors import Rejected, Unavailable
 from activities.tracker import TrackerActivities, recipient_addresses
 from tests.fakes.github import FakeGithub
 from tests.fakes.store import MemoryStore
@@ -24,7 +25,7 @@ from tests.unit.test_adapters import LoopbackController, RecordingHandler
 from worker.config import parse_config
 from workflows.archive_models import TimelineSpill
 from workflows.config import TocsinConfig
-from workflows.followup_issues import followup_issue_spec, incident_from_labels
+from workflows.followup_issues import followup_issue_spec, incidents_from_labels
 from workflows.incident_models import (
     FollowUp,
     IncidentState,
@@ -498,7 +499,7 @@ class TestFollowupActivities:
 
         issue = fake.issue("acme/shop", ref.number)
         assert issue.assignees == ["alice-gh"]
-        assert incident_from_labels(issue.labels) == "INC-7"
+        assert incidents_from_labels(issue.labels) == ["INC-7"]
 
     async def test_person_without_login(self, fake: FakeGithub) -> None:
         followup = FollowUp(number=2, title="t", assignee="bob", added_by="bob", added_at=T0)
@@ -549,6 +550,91 @@ class TestFollowupActivities:
         for value in (None, IssueRef(repo="a/b", number=1, url="u", etag='W/"x"')):
             [payload] = converter.to_payloads([value])
             assert converter.from_payloads([payload], [IssueRef | None]) == [value]
+
+
+class RefusingLabels(GithubTracker):
+    """GitHub where the token may read the issue but not label it."""
+
+    async def add_label(self, repo: str, number: int, label: str) -> None:
+        raise Rejected(f"GitHub refused labelling {repo}#{number} (403): the token lacks access")
+
+
+class BrokenIndex(MemoryStore):
+    """A store whose database is down."""
+
+    async def remember_followup_issue(
+        self, repo: str, number: int, incident_id: str, at: datetime
+    ) -> None:
+        raise Unavailable("incident log (remember follow-up issue): disk I/O error")
+
+
+def linking(tracker: GithubTracker, index: MemoryStore) -> TrackerActivities:
+    return TrackerActivities(
+        Config(config()), tracker, None, API, render_postmortem, followups=index
+    )
+
+
+class TestLinkedIssues:
+    """An issue linked to an incident is labelled with it and recorded for the webhook."""
+
+    async def test_labelled_and_recorded(self, fake: FakeGithub) -> None:
+        """The issue keeps its labels and gets INC-7; the index finds INC-7 by repo and number."""
+        fake.add_issue("acme/shop", "Existing work", labels=["bug"])
+        index = MemoryStore()
+        acts = linking(GithubTracker(fake.token, base_url=fake.api_url), index)
+
+        ref = await ActivityEnvironment().run(
+            acts.link_followup_issue,
+            IssueLink(url="https://github.com/acme/shop/issues/1", incident_id="INC-7"),
+        )
+
+        assert (ref.number, ref.title) == (1, "Existing work")
+        assert fake.issue("acme/shop", 1).labels == ["bug", "INC-7"]
+        assert incidents_from_labels(fake.issue("acme/shop", 1).labels) == ["INC-7"]
+        assert await index.incidents_for_issue("acme/shop", 1) == ["INC-7"]
+
+    async def test_links_of_older_incidents_are_left_alone(self, fake: FakeGithub) -> None:
+        """A link without an incident (asked for before links were recorded) only reads."""
+        fake.add_issue("acme/shop", "Existing work")
+        index = MemoryStore()
+        acts = linking(GithubTracker(fake.token, base_url=fake.api_url), index)
+
+        await ActivityEnvironment().run(
+            acts.link_followup_issue, IssueLink(url="https://github.com/acme/shop/issues/1")
+        )
+
+        assert fake.issue("acme/shop", 1).labels == []
+        assert index.followup_issues == {}
+        assert {r.method for r in fake.requests} == {"GET"}
+
+    async def test_label_refused_still_links(self, fake: FakeGithub) -> None:
+        """No right to label the issue: the link stands and the webhook still finds it."""
+        fake.add_issue("acme/shop", "Existing work")
+        index = MemoryStore()
+        acts = linking(RefusingLabels(fake.token, base_url=fake.api_url), index)
+
+        ref = await ActivityEnvironment().run(
+            acts.link_followup_issue,
+            IssueLink(url="https://github.com/acme/shop/issues/1", incident_id="INC-7"),
+        )
+
+        assert ref.number == 1
+        assert fake.issue("acme/shop", 1).labels == []
+        assert await index.incidents_for_issue("acme/shop", 1) == ["INC-7"]
+
+    async def test_index_down_is_retried(self, fake: FakeGithub) -> None:
+        """Without the record the webhook could not find the incident: the link is retried."""
+        fake.add_issue("acme/shop", "Existing work")
+        acts = linking(GithubTracker(fake.token, base_url=fake.api_url), BrokenIndex())
+
+        with pytest.raises(ApplicationError) as caught:
+            await ActivityEnvironment().run(
+                acts.link_followup_issue,
+                IssueLink(url="https://github.com/acme/shop/issues/1", incident_id="INC-7"),
+            )
+
+        assert caught.value.type == "Unavailable"
+        assert not caught.value.non_retryable
 
 
 class TestExample:
