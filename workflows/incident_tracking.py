@@ -16,7 +16,11 @@ from temporalio import workflow
 from workflows import incident_calls as calls
 from workflows.incident_aftercare import AftercareRules
 from workflows.incident_commands import Step
-from workflows.incident_models import IncidentState, PostmortemRequest
+from workflows.incident_models import IncidentState, IssueLink, PostmortemRequest
+
+# A linked issue is recorded and labelled as the incident's (link_followup_issue is told
+# the incident); links made by runs before this patch were only read.
+LINK_RECORDED = "followup-link-recorded"
 
 
 class Tracking:
@@ -65,7 +69,11 @@ class Tracking:
             if followup.state != "pending" or followup.create_failed:
                 continue
             number = followup.number
-            issue = await calls.followup_issue(rules.creation(self._state(), followup), number)
+            request = rules.creation(self._state(), followup)
+            if isinstance(request, IssueLink) and workflow.patched(LINK_RECORDED):
+                # So the GitHub webhook finds this incident by the issue's repo and number.
+                request = request.model_copy(update={"incident_id": self._state().id})
+            issue = await calls.followup_issue(request, number)
             if isinstance(issue, calls.Failed):
                 step = rules.followup_failed(self._state(), number, issue.reason, workflow.now())
             else:

@@ -36,10 +36,12 @@ from worker.config import ConfigFile
 from worker.rotations import sync_rotations
 from worker.settings import Settings
 from workflows.ids import incident_workflow_id, rotation_workflow_id, shift_workflow_id
+from workflows.incident import IncidentWorkflow
 from workflows.incident_models import (
     CommsConfirmation,
     FollowUpRequest,
     IncidentStatus,
+    IssueEvent,
     ResolveInput,
     RoleInput,
     RollbackDecision,
@@ -141,6 +143,7 @@ class TestReplay:
             "incident-rolled-back",
             "incident-transitions",
             "incident-continued",
+            "incident-linked-followup",
             "page-continued",
             "page-intake-ack",
             "page-follows-alerts",
@@ -202,6 +205,50 @@ class TestIncidentReplay:
             # incident-rolled-back.json is the same story told by the incident workflow
             # before its decisions became pure transitions; it stays, and replays too.
             (HISTORIES / "incident-transitions.json").write_text(history.to_json())
+
+
+async def record_linked_followup_history(tmp_path: Path) -> WorkflowHistory:
+    """An incident whose follow-up links an issue someone opened: the link is recorded and
+    labelled (patched), the webhook's closed event closes the follow-up and the incident."""
+    env = await start_time_skipping()
+    try:
+        async for desk in open_desk(env, tmp_path, INCIDENT_CONFIG):
+            state = await desk.declare(severity="minor", title="Flaky probe")
+            issue = desk.tracker.existing("acme/ops", "Known flaky probe")
+            await desk.incidents.add_followup(
+                state.id, FollowUpRequest(issue_url=issue.url, by="bob")
+            )
+            await desk.incidents.resolve(
+                state.id, ResolveInput(resolution="fixed", summary="probe fixed", by="bob")
+            )
+            await desk.settled(state.id, lambda s: s.followups[0].state == "open")
+            assert desk.tracker.labels[(issue.repo, issue.number)] == [state.id]
+            assert await desk.store.incidents_for_issue(issue.repo, issue.number) == [state.id]
+            desk.tracker.set_state(issue.repo, issue.number, "closed")
+            handle = env.client.get_workflow_handle_for(
+                IncidentWorkflow.run, incident_workflow_id(state.id)
+            )
+            event = IssueEvent(repo=issue.repo, number=issue.number, state="closed", url=issue.url)
+            await handle.signal(IncidentWorkflow.issue_changed, event)
+            final = await handle.result()
+            assert final.status == IncidentStatus.closed
+            return await handle.fetch_history()
+        raise AssertionError("open_desk yielded nothing")
+    finally:
+        await env.shutdown()
+
+
+class TestLinkedFollowupReplay:
+    async def test_fresh_linked_followup_history_replays(self, tmp_path: Path) -> None:
+        """A follow-up linked by URL, recorded and labelled as the incident's (patched), replays."""
+        history = await record_linked_followup_history(tmp_path)
+        markers = [
+            e.marker_recorded_event_attributes
+            for e in history.events
+            if e.HasField("marker_recorded_event_attributes")
+        ]
+        assert markers, "the link ran behind its patch"
+        await replay_and_keep(history, "incident-linked-followup")
 
 
 async def record_continued_incident_history(tmp_path: Path) -> WorkflowHistory:
