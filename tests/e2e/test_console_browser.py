@@ -403,7 +403,7 @@ def flow_override(b: Browser, c: Console) -> None:
     with c.api() as api:
         spans = api.get(
             f"/api/rotations/{c.rotation}",
-            params={"start": start.astimezone(UTC).isoformat(), "end": end.isoformat()},
+            params={"from": start.astimezone(UTC).isoformat(), "to": end.isoformat()},
             headers=c.boot,
         )
     assert spans.status_code == 200, spans.text
