@@ -84,7 +84,7 @@ class AlertIntake:
         alerts = to_alerts(payload)
         batch = AlertBatch(source="alertmanager", alerts=alerts)
         if payload.status == "resolved":
-            return await self._signal(key, batch)
+            return await self.signal(key, batch)
         firing = [a.severity for a in alerts if a.status == "firing"]
         severity = highest_severity(firing)
         labels = routing_labels(payload)
@@ -100,7 +100,7 @@ class AlertIntake:
             )
         )
         details = payload.externalURL or None
-        return await self._start(
+        return await self.start(
             config, key, target, group_summary(payload), severity, batch, note, details
         )
 
@@ -111,7 +111,7 @@ class AlertIntake:
             UnknownRoutingKey: the routing key belongs to no service or team.
         """
         config = self._config.current()
-        service, team = self._owner(config, event.routing_key)
+        service, team = self.owner(config, event.routing_key)
         dedup_key = event.dedup_key or uuid.uuid4().hex
         key = event_page_key(service or f"team:{team}", dedup_key)
         alert = to_alert(event, dedup_key)
@@ -123,20 +123,28 @@ class AlertIntake:
             batch = AlertBatch(
                 source=source, action="acknowledge", by=integration, via=INTEGRATION_KEY
             )
-            return dedup_key, await self._signal(key, batch)
+            return dedup_key, await self.signal(key, batch)
         batch = AlertBatch(source=source, alerts=[alert])
         if event.event_action == "resolve":
-            return dedup_key, await self._signal(key, batch)
+            return dedup_key, await self.signal(key, batch)
         # A re-trigger of an open page brings the newest summary, and what its severity means.
         batch.summary = alert.summary
         batch.urgencies = urgencies(config, service)
         target = destination(config, service=service, team=team, severity=alert.severity)
-        delivered = await self._start(
+        delivered = await self.start(
             config, key, target, alert.summary, alert.severity, batch, integration=integration
         )
         return dedup_key, delivered
 
-    def _owner(self, config: TocsinConfig, routing_key: str) -> tuple[str | None, str | None]:
+    def config(self) -> TocsinConfig:
+        """The config in force."""
+        return self._config.current()
+
+    @property
+    def pages(self) -> PageWorkflowClient:
+        return self._pages
+
+    def owner(self, config: TocsinConfig, routing_key: str) -> tuple[str | None, str | None]:
         candidates: list[tuple[str | None, str | None, str | None]] = [
             (sid, None, s.integration_key) for sid, s in config.services.items()
         ]
@@ -154,7 +162,7 @@ class AlertIntake:
                 return service, team
         raise UnknownRoutingKey("unknown routing_key")
 
-    async def _signal(self, key: str, batch: AlertBatch) -> Delivered:
+    async def signal(self, key: str, batch: AlertBatch) -> Delivered:
         try:
             await self._pages.receive_alerts(key, batch)
         except PageNotFound:
@@ -162,7 +170,7 @@ class AlertIntake:
             return Delivered(key, ignored=True)
         return Delivered(key)
 
-    async def _start(
+    async def start(
         self,
         config: TocsinConfig,
         key: str,

@@ -64,7 +64,8 @@ class AlertBatch(BaseModel):
 
     source: str
     alerts: list[Alert] = Field(default_factory=list)
-    action: Literal["update", "acknowledge"] = "update"
+    # "note": only ``note`` for the timeline, from the integration that opened the page.
+    action: Literal["update", "acknowledge", "note"] = "update"
     # An acknowledgement's actor: the integration that sent it (never a name in the body).
     by: str | None = None
     via: str | None = None
@@ -74,6 +75,9 @@ class AlertBatch(BaseModel):
     # Severity (lower case) → urgency for the page's service by the config of now, so the
     # page's urgency can follow its most severe firing alert; None keeps the urgency.
     urgencies: dict[str, Literal["high", "low"]] | None = None
+    # What the sender adds in words (an Opsgenie request's ``note``): recorded with the
+    # acknowledgement, or on its own; a delivery that starts the page carries it in details.
+    note: str | None = None
 
 
 class InlineStep(BaseModel):

@@ -337,6 +337,9 @@ class PageWorkflow:
 
         A signal, not an update: sources deliver at a high rate in a storm and need no answer.
         """
+        if batch.action == "note":
+            self._intake_note(batch)
+            return
         if batch.action == "acknowledge":
             if workflow.patched(INTAKE_ACK_CHECKED):
                 self._intake_acknowledge(batch)
@@ -353,6 +356,8 @@ class PageWorkflow:
         firing = self._firing
         for text in alert_notes(joined, resolved, firing):
             self._record("alert", text, by=batch.source)
+        if batch.note:
+            self._record("note", batch.note, by=batch.by or batch.source, via=batch.via)
         verdict = alert_verdict(self._state, firing)
         if verdict == "resolve":
             self._close(batch.source, "All alerts resolved")
@@ -404,9 +409,18 @@ class PageWorkflow:
         allowed = {self._state.integration or actor}
         refusal = acknowledge_refusal(self._state, actor, allowed)
         if refusal is None:
-            self._take(actor, f"Acknowledged by {actor_label(actor, batch.via)}", via=batch.via)
+            text = f"Acknowledged by {actor_label(actor, batch.via)}"
+            self._take(actor, f"{text}: {batch.note}" if batch.note else text, via=batch.via)
         elif actor not in allowed:
             self._record("ack-refused", f"Acknowledgement refused: {refusal}", actor, batch.via)
+
+    def _intake_note(self, batch: AlertBatch) -> None:
+        """A note from an integration: kept when it is the one that opened the page."""
+        actor = batch.by or batch.source
+        if batch.note and actor == (self._state.integration or actor):
+            self._record("note", batch.note, by=actor, via=batch.via)
+        elif batch.note:
+            self._record("note-refused", "Note refused: not the integration of this page", actor)
 
     def _take(self, by: str, text: str, via: str | None = None) -> None:
         mark_acknowledged(self._state, by, workflow.now())

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import aiohttp
 import structlog
@@ -36,7 +36,16 @@ from starters.credentials.stores import credentials_of
 from starters.errors import IncidentNotFound, InvalidRequest, PageNotFound, Rejected
 from starters.events import Event
 from starters.http import github as github_webhook
-from starters.http import incidents, oncall, page_archive, pagerduty, pages, rotations, webhooks
+from starters.http import (
+    incidents,
+    oncall,
+    opsgenie,
+    page_archive,
+    pagerduty,
+    pages,
+    rotations,
+    webhooks,
+)
 from starters.http import log as incident_log
 from starters.http.allow import AllowedMethods
 from starters.http.github import GithubIssuesEvent
@@ -47,6 +56,7 @@ from starters.http.slack_checks import refuse_unsigned
 from starters.http.tokens import router as token_routes
 from starters.http.webhooks import WebhookCredentials
 from starters.links import SignedLinks, link_signer
+from starters.opsgenie import AlertAction, CreateAlert, RequestIds
 from starters.slack.app import create_slack_app
 from starters.slack.context import SlackContext
 from worker.mail import smtp_settings
@@ -165,15 +175,16 @@ def create_app(
     if not token:
         raise ValueError("the API token must not be empty")
     app.state.api_token = token
+    app.state.opsgenie_requests = RequestIds(token)
     stored = credentials if credentials is not None else credentials_of(store)
     app.state.authenticator = Authenticator(token, stored)
     _add_routers(
         app, webhook_credentials or WebhookCredentials(token), github_webhook_secret, links
     )
     mount_console(app, console or ConsoleSettings(keys=None))
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes, answer=pagerduty.too_large)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes, answer=_too_large)
 
-    app.openapi = with_schemas(app, [AmWebhook, Event, GithubIssuesEvent])  # type: ignore[method-assign]  # FastAPI's documented way to extend the description
+    app.openapi = with_schemas(app, [AmWebhook, Event, GithubIssuesEvent, CreateAlert, AlertAction])  # type: ignore[method-assign]  # FastAPI's documented way to extend the description
     app.add_middleware(AllowedMethods, describe=app.openapi)
 
     _add_health(app)
@@ -200,6 +211,11 @@ def create_app(
 
     _add_error_handlers(app)
     return app
+
+
+def _too_large(path: str, limit: int) -> tuple[int, dict[str, Any]] | None:
+    """A body over the limit, answered in the sender's own format where it has one."""
+    return pagerduty.too_large(path, limit) or opsgenie.too_large(path, limit)
 
 
 def _add_health(app: FastAPI) -> None:
@@ -301,6 +317,7 @@ def _add_routers(
     app.include_router(link_routes(links))
     app.include_router(rotations.router())
     app.include_router(webhooks.router(credentials))
+    app.include_router(opsgenie.router())
     app.include_router(github_webhook.router(github_secret))
 
 

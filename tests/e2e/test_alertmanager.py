@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -80,6 +80,27 @@ receivers:
         send_resolved: true
 """
 )
+
+# Alertmanager's own Opsgenie integration (Alert API v2), its api_url pointed at Tocsin:
+# the GenieKey is the gitserver service's integration key.
+OPSGENIE_CONFIG = (
+    ROUTE
+    + """
+receivers:
+  - name: {receiver}
+    opsgenie_configs:
+      - api_url: {webhook}
+        api_key: {credentials}
+        priority: P2
+        tags: "disk,gitserver"
+        send_resolved: true
+"""
+)
+TEMPLATES = {
+    "webhook": ALERTMANAGER_CONFIG,
+    "pagerduty": PAGERDUTY_CONFIG,
+    "opsgenie": OPSGENIE_CONFIG,
+}
 
 
 def _timestamp(at: datetime) -> str:
@@ -224,6 +245,7 @@ class Alertmanager:
 
 
 StartAlertmanager = Callable[..., Awaitable[Alertmanager]]
+Receiving = Literal["webhook", "pagerduty", "opsgenie"]
 
 
 @pytest.fixture(scope="session")
@@ -245,15 +267,18 @@ async def start_alertmanager(
     started: list[Alertmanager] = []
     webhook = str(routed_stack.http.base_url).rstrip("/") + "/webhooks/alertmanager"
 
-    async def start(credentials: str, *, pagerduty: bool = False) -> Alertmanager:
-        """An Alertmanager with a webhook receiver, or (``pagerduty``) its PagerDuty
-        receiver posting to ``/v2/enqueue`` with ``credentials`` as the routing key."""
+    async def start(credentials: str, *, receiver: Receiving = "webhook") -> Alertmanager:
+        """An Alertmanager with a webhook receiver presenting ``credentials``, or its own
+        PagerDuty receiver posting to ``/v2/enqueue`` with ``credentials`` as the routing
+        key, or its Opsgenie receiver with Tocsin as ``api_url`` and ``credentials`` as the
+        GenieKey."""
         base = str(routed_stack.http.base_url).rstrip("/")
+        urls = {"webhook": webhook, "pagerduty": f"{base}/v2/enqueue", "opsgenie": f"{base}/"}
         am = Alertmanager(
             workdir=tmp_path / f"alertmanager-{len(started)}",
-            webhook=f"{base}/v2/enqueue" if pagerduty else webhook,
+            webhook=urls[receiver],
             credentials=credentials,
-            config_template=PAGERDUTY_CONFIG if pagerduty else ALERTMANAGER_CONFIG,
+            config_template=TEMPLATES[receiver],
         )
         started.append(am)
         am.launch(alertmanager_binary)
@@ -407,7 +432,7 @@ class TestPagerDutyReceiver:
         """Alertmanager's native PagerDuty integration, its ``url`` set to Tocsin's
         ``/v2/enqueue``: the group opens one page of the service and resolves it."""
         stack = routed_stack
-        am = await start_alertmanager(EVENTS_KEY, pagerduty=True)
+        am = await start_alertmanager(EVENTS_KEY, receiver="pagerduty")
         # Alertmanager's dedup key for a group is the SHA-256 of its group key.
         group_key = am_group_key(alertname="DiskFull", service="gitserver")
         dedup_key = hashlib.sha256(group_key.encode()).hexdigest()
@@ -431,6 +456,53 @@ class TestPagerDutyReceiver:
         page = await page_where(stack.tocsin, page_id, lambda p: p.status == PageStatus.resolved)
         assert await am.failed_webhook_deliveries("pagerduty") == 0, am.log()
         assert await am.sent_notifications("pagerduty") >= 2
+
+
+class TestOpsgenieReceiver:
+    async def test_opsgenie_configs_reach_tocsin_by_api_url(
+        self, start_alertmanager: StartAlertmanager, routed_stack: Stack
+    ) -> None:
+        """Alertmanager's native Opsgenie integration, its ``api_url`` set to Tocsin: the
+        group opens one page of the service (its alias the page's dedup key, its priority
+        the severity) and closes it when the group resolves."""
+        stack = routed_stack
+        am = await start_alertmanager(EVENTS_KEY, receiver="opsgenie")
+        # Alertmanager's alias for a group is the SHA-256 of its group key. (An alias and a
+        # PagerDuty dedup key of one service name the same page: this group is not the
+        # PagerDuty test's, whose page may still be open on the shared dev server.)
+        group_key = am_group_key(alertname="GitDiskFull", service="gitserver")
+        alias = hashlib.sha256(group_key.encode()).hexdigest()
+        page_id = event_page_key("gitserver", alias)
+        fired_at = datetime.now(UTC)
+
+        await am.post_alerts([git_disk_full(f"gitserver-{i}", fired_at) for i in range(2)])
+        page = await page_where(stack.tocsin, page_id, lambda p: len(p.alerts) >= 1)
+        assert page.status == PageStatus.triggered
+        assert (page.service, page.team, page.severity) == ("gitserver", "delivery", "error")
+        assert "GitDiskFull" in page.summary
+        assert page.alerts[0].labels["tags"] == "disk, gitserver"
+        await stack.receiver.wait_for(lambda ds: any(d.page_id == page_id for d in ds))
+
+        ended_at = datetime.now(UTC)
+        await am.post_alerts(
+            [git_disk_full(f"gitserver-{i}", fired_at, ends_at=ended_at) for i in range(2)]
+        )
+        page = await page_where(stack.tocsin, page_id, lambda p: p.status == PageStatus.resolved)
+        assert (page.resolved_by or "").startswith("opsgenie")
+        assert await am.failed_webhook_deliveries("opsgenie") == 0, am.log()
+        assert await am.sent_notifications("opsgenie") >= 2
+        # One page for the group: every create landed on it.
+        pages = [p for p in await pages_since(stack.tocsin, fired_at) if p.id == page_id]
+        assert len(pages) == 1
+
+
+def git_disk_full(
+    instance: str, starts_at: datetime, ends_at: datetime | None = None
+) -> dict[str, Any]:
+    """:func:`disk_full` under another alert name: a group of its own."""
+    alert = disk_full(instance, starts_at, ends_at)
+    alert["labels"]["alertname"] = "GitDiskFull"
+    return alert
 
 
 class TestUnroutedAlert:

@@ -147,6 +147,7 @@ class TestReplay:
             "page-continued",
             "page-intake-ack",
             "page-follows-alerts",
+            "page-intake-notes",
             "rotation-handoff",
             "shift-week",
         }
@@ -506,6 +507,63 @@ class TestFollowsAlertsReplay:
         config.write_text(CONFIG)
         history = await record_follows_alerts_history(time_skipping_env, config)
         await replay_and_keep(history, "page-follows-alerts")
+
+
+async def record_intake_notes_history(env: WorkflowEnvironment, config: Path) -> WorkflowHistory:
+    """A page an Opsgenie-API integration opened: a note from another integration refused,
+    its own note kept, its acknowledgement with a note, its close with a note."""
+    task_queue = f"replay-{uuid.uuid4()}"
+    key = f"replay-notes-{uuid.uuid4().hex[:6]}"
+    firing = Alert(fingerprint="disk", status="firing", summary="disk full")
+    own = {"by": "events:gitserver", "via": "integration key"}
+    async with page_worker(env, config, task_queue, RecordingNotifier()):
+        handle = await env.client.start_workflow(
+            PageWorkflow.run,
+            PageInput(
+                key=key,
+                team="delivery",
+                summary="disk full",
+                source="opsgenie",
+                integration="events:gitserver",
+                team_members=["bob"],
+            ),
+            id=f"page-{key}",
+            task_queue=task_queue,
+            start_signal="receive_alerts",
+            start_signal_args=[AlertBatch(source="opsgenie", alerts=[firing], **own)],
+        )
+        batches = [
+            AlertBatch(source="opsgenie", action="note", by="events:billing", note="not mine"),
+            AlertBatch(source="opsgenie", action="note", note="looking (sent for bob)", **own),
+            AlertBatch(source="opsgenie", action="acknowledge", note="sent for bob", **own),
+            AlertBatch(
+                source="opsgenie",
+                alerts=[Alert(fingerprint="disk", status="resolved", summary="disk")],
+                note="cleaned up",
+                **own,
+            ),
+        ]
+        for batch in batches:
+            await handle.signal(PageWorkflow.receive_alerts, batch)
+            await env.sleep(timedelta(seconds=5))
+        state = await handle.result()
+        texts = [e.text for e in state.timeline]
+        assert "Note refused: not the integration of this page" in texts
+        assert "looking (sent for bob)" in texts
+        assert "Acknowledged by events:gitserver (integration key): sent for bob" in texts
+        assert "cleaned up" in texts
+        return await handle.fetch_history()
+
+
+class TestIntakeNotesReplay:
+    async def test_fresh_intake_notes_history_replays(
+        self, time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    ) -> None:
+        """Notes from the integration of a page (a new kind of delivery) replay."""
+        config = tmp_path / "tocsin.yaml"
+        config.write_text(CONFIG)
+        history = await record_intake_notes_history(time_skipping_env, config)
+        await replay_and_keep(history, "page-intake-notes")
 
 
 class TestRotationReplay:
