@@ -1,11 +1,17 @@
 """``POST /webhooks/github``: follow-up issues closed or reopened on GitHub.
 
 GitHub signs each delivery with ``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body
-with the webhook's secret, ``GITHUB_WEBHOOK_SECRET``). Only ``issues`` events with action
-``closed`` or ``reopened`` matter; the issue's ``INC-<n>`` label names the incident, whose
-workflow gets an ``issue_changed`` signal. Anything else is answered 202 "ignored" with
-the reason (GitHub shows it in the delivery log), never an error: an event about an
-issue Tocsin does not track is not a failure.
+with the webhook's secret, ``GITHUB_WEBHOOK_SECRET``). The body is the event's JSON
+(content type ``application/json``) or a form with the JSON in its ``payload`` field
+(``application/x-www-form-urlencoded``, see :mod:`starters.http.github_form`); either way
+the signature is checked over the body as sent. Only ``issues`` events with action
+``closed`` or ``reopened`` matter. They go to every incident the issue follows up: those
+its ``INC-<n>`` labels name, and those that linked it by URL (the store's index of linked
+issues, by repository and number, which still finds them when the label was never added
+or has been removed). Each incident's workflow gets an ``issue_changed`` signal; one that
+is not running does not keep the others from theirs. Anything else is answered 202
+"ignored" with the reason (GitHub shows it in the delivery log), never an error: an event
+about an issue Tocsin does not track is not a failure.
 
 A delivery GitHub sends again (a redelivery keeps its ``X-GitHub-Delivery`` id) is answered
 200 "duplicate" and not signalled twice: the app's store remembers the ids of delivered
@@ -28,9 +34,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from activities.errors import AdapterError
-from activities.ports import DeliveryLog
+from activities.ports import DeliveryLog, FollowupIssues
 from starters.api import TocsinClient
 from starters.errors import IncidentNotFound
+from starters.http.github_form import FORM, FORM_SCHEMA, FormProblem, form_payload, is_form
 from starters.http.guard import json_problem
 from starters.http.problems import json_body, refusals
 from workflows.followup_issues import incidents_from_labels
@@ -45,6 +52,7 @@ SOURCE = "github"
 # The store keeps up to 128 characters; GitHub's ids are 36-character GUIDs.
 MAX_DELIVERY_ID = 128
 DELIVERIES_UNAVAILABLE = "the record of processed deliveries is unavailable: redeliver later"
+LINKS_UNAVAILABLE = "the record of issues linked to follow-ups is unavailable: redeliver later"
 _STATES = {"closed": "closed", "reopened": "open"}
 
 
@@ -57,7 +65,11 @@ class GithubAnswer(BaseModel):
     """What became of a delivery (GitHub shows it in the webhook's delivery log)."""
 
     status: Literal["delivered", "duplicate", "ignored", "pong"]
+    # The first incident signalled (an issue usually follows up one).
     incident: str | None = None
+    # Every incident signalled, and those the issue names that are not running.
+    incidents: list[str] | None = None
+    not_running: list[str] | None = None
     delivery: str | None = None
     reason: str | None = None
 
@@ -100,15 +112,25 @@ def _text(value: object) -> str:
     return value
 
 
+def _refused_body(reason: str) -> JSONResponse:
+    log.info("webhook refused", path="/webhooks/github", status=400, reason=reason)
+    return JSONResponse({"detail": reason}, status_code=400)
+
+
 def _issue_change(
-    event: str, body: bytes, delivery: str | None
-) -> tuple[str, IssueEvent] | JSONResponse:
-    """The incident and the change an ``issues`` event carries, or the answer to give."""
+    event: str, content_type: str | None, body: bytes, delivery: str | None
+) -> tuple[list[str], IssueEvent] | JSONResponse:
+    """The incidents an ``issues`` event's labels name and the change it carries, or the
+    answer to give."""
     if event != "issues":
         return _ignored(f"{event or 'unnamed'} events are not used", delivery=delivery)
+    if is_form(content_type):
+        try:
+            body = form_payload(body)
+        except FormProblem as wrong:
+            return _refused_body(str(wrong))
     if (problem := json_problem(body)) is not None:
-        log.info("webhook refused", path="/webhooks/github", status=400, reason=problem)
-        return JSONResponse({"detail": problem}, status_code=400)
+        return _refused_body(problem)
     try:
         payload = json.loads(body)
         action = _text(payload["action"])
@@ -134,11 +156,37 @@ def _issue_change(
         return JSONResponse({"detail": "not a GitHub issues event"}, status_code=400)
     if action not in _STATES:
         return _ignored(f"action {action!r} does not change a follow-up", delivery=delivery)
-    found = incidents_from_labels(labels)
-    incident = found[0] if len(found) == 1 else None
-    if incident is None:
-        return _ignored("the issue has no INC-<n> label", repo=repo, number=number)
-    return incident, change
+    return incidents_from_labels(labels), change
+
+
+async def _incidents(
+    request: Request, labelled: list[str], change: IssueEvent
+) -> list[str] | JSONResponse:
+    """Every incident the issue follows up: its labels' and those that linked it by URL
+    (none of those without a store that keeps links); or the answer to give."""
+    links = getattr(request.app.state, "store", None)
+    linked: list[str] = []
+    if isinstance(links, FollowupIssues):
+        try:
+            linked = await links.incidents_for_issue(change.repo, change.number)
+        except AdapterError:
+            # Refused rather than delivered to the labels' incidents only: GitHub shows
+            # the failure, and the delivery can be sent again once the store is back.
+            return JSONResponse({"detail": LINKS_UNAVAILABLE}, status_code=503)
+    incidents = list(dict.fromkeys([*labelled, *linked]))
+    if not incidents:
+        return _ignored(
+            "the issue has no INC-<n> label and no incident linked it as a follow-up",
+            repo=change.repo,
+            number=change.number,
+        )
+    return incidents
+
+
+def _not_running(incidents: list[str]) -> str:
+    if len(incidents) == 1:
+        return f"{incidents[0]} is not a running incident"
+    return f"{', '.join(incidents)} are not running incidents"
 
 
 @dataclass(frozen=True)
@@ -183,37 +231,66 @@ async def _claim(request: Request, delivery: str | None) -> _Claim | JSONRespons
 
 
 async def _deliver(
-    request: Request, incident: str, issue_event: IssueEvent, delivery: str | None
+    request: Request, incidents: list[str], issue_event: IssueEvent, delivery: str | None
 ) -> JSONResponse:
-    """Signal the incident's workflow, once per delivery id."""
-    # The id is recorded *before* the signal and released if the signal is not sent.
-    # Recording it only after a successful signal would let two identical deliveries
-    # arriving together both signal; this way the store's unique key picks one. And a
-    # failed signal (Temporal unavailable: the route answers 5xx, GitHub shows the
-    # delivery as failed) leaves the id free, so its redelivery is processed, not dropped
-    # as a duplicate. Only a crash between recording and signalling loses the event; the
-    # incident's periodic issue check is the safety net for that, as for any missed webhook.
+    """Signal each incident's workflow, once per delivery id."""
+    # The id is recorded *before* the signals and released if none is sent. Recording it
+    # only after a successful signal would let two identical deliveries arriving together
+    # both signal; this way the store's unique key picks one. And a failed signal (Temporal
+    # unavailable: the route answers 5xx, GitHub shows the delivery as failed) leaves the
+    # id free, so its redelivery is processed, not dropped as a duplicate; incidents
+    # signalled before the failure are signalled again then, which changes nothing (an
+    # issue already closed closes nothing more). Only a crash between recording and
+    # signalling loses the event; the incident's periodic issue check is the safety net
+    # for that, as for any missed webhook.
     tocsin: TocsinClient = request.app.state.tocsin
     claim = await _claim(request, delivery)
     if isinstance(claim, JSONResponse):
         return claim
+    signalled: list[str] = []
+    stopped: list[str] = []
     try:
-        await tocsin.issue_changed(incident, issue_event)
-    except BaseException as err:
+        for incident in incidents:
+            try:
+                await tocsin.issue_changed(incident, issue_event)
+            except IncidentNotFound:
+                stopped.append(incident)
+                continue
+            signalled.append(incident)
+            log.info(
+                "github issue event delivered",
+                incident=incident,
+                repo=issue_event.repo,
+                number=issue_event.number,
+                state=issue_event.state,
+                delivery=delivery,
+            )
+    except BaseException:
         if claim is not None:
             await claim.release()
-        if not isinstance(err, IncidentNotFound):
-            raise
-        return _ignored(f"{incident} is not a running incident", delivery=delivery)
-    log.info(
-        "github issue event delivered",
-        incident=incident,
-        repo=issue_event.repo,
-        number=issue_event.number,
-        state=issue_event.state,
-        delivery=delivery,
+        raise
+    if not signalled:
+        if claim is not None:
+            await claim.release()
+        return _ignored(_not_running(stopped), delivery=delivery)
+    answer = GithubAnswer(
+        status="delivered",
+        incident=signalled[0],
+        incidents=signalled,
+        not_running=stopped or None,
     )
-    return JSONResponse({"status": "delivered", "incident": incident})
+    return JSONResponse(answer.model_dump(exclude_none=True))
+
+
+def _body() -> dict[str, Any]:
+    """The request body: the event as JSON, or GitHub's form with the JSON in ``payload``."""
+    described = json_body(
+        GithubIssuesEvent,
+        "A GitHub ``issues`` event, signed by GitHub: the JSON itself, or (the webhook's "
+        "content type set to form) a form whose ``payload`` field holds it.",
+    )
+    described["requestBody"]["content"][FORM] = {"schema": FORM_SCHEMA}
+    return described
 
 
 def router(secret: str | None) -> APIRouter:
@@ -228,7 +305,7 @@ def router(secret: str | None) -> APIRouter:
             **refusals(400, 401, 413, 503),
         },
         openapi_extra={
-            **json_body(GithubIssuesEvent, "A GitHub ``issues`` event, signed by GitHub."),
+            **_body(),
             "parameters": [
                 {
                     "name": name,
@@ -246,7 +323,7 @@ def router(secret: str | None) -> APIRouter:
         },
     )
     async def github_webhook(request: Request) -> JSONResponse:
-        """GitHub ``issues`` events: a closed or reopened follow-up reaches its incident."""
+        """GitHub ``issues`` events: a closed or reopened follow-up reaches its incidents."""
         if not secret:
             return JSONResponse({"detail": NOT_CONFIGURED}, status_code=503)
         body = await request.body()
@@ -256,10 +333,13 @@ def router(secret: str | None) -> APIRouter:
         delivery = request.headers.get("x-github-delivery")
         if event == "ping":
             return JSONResponse({"status": "pong"})
-        change = _issue_change(event, body, delivery)
+        change = _issue_change(event, request.headers.get("content-type"), body, delivery)
         if isinstance(change, JSONResponse):
             return change
-        incident, issue_event = change
-        return await _deliver(request, incident, issue_event, delivery)
+        labelled, issue_event = change
+        incidents = await _incidents(request, labelled, issue_event)
+        if isinstance(incidents, JSONResponse):
+            return incidents
+        return await _deliver(request, incidents, issue_event, delivery)
 
     return routes
