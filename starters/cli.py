@@ -35,6 +35,7 @@ from starters.cli_common import (
 )
 from starters.cli_common import connect_client as _connect
 from starters.cli_common import quiet_logs as _quiet_logs
+from starters.cli_import import import_app
 from starters.cli_incidents import incident_app
 from starters.cli_log import incident_log, incident_report
 from starters.cli_pages import page_app
@@ -58,6 +59,7 @@ app.add_typer(incident_app, name="incident")
 app.add_typer(rotation_app, name="rotation")
 app.add_typer(shift_app, name="shift")
 app.add_typer(token_app, name="token")
+app.add_typer(import_app, name="import")
 app.command("ical")(ical)
 
 # -- running -----------------------------------------------------------------------------
