@@ -1,5 +1,7 @@
 """After the incident, end to end: follow-up issue on (fake) GitHub, closed by its webhook,
-the incident closed, and its row in the incident log read back by ``tocsin log``.
+the incident closed, and its row in the incident log read back by ``tocsin log``; an issue
+linked by URL closed by a form-encoded delivery after its label was removed, and one issue
+followed up by two incidents closing both.
 
 Real dev server, real HTTP on loopback, PyGithub against the loopback GitHub fake, the
 SQLite incident log in the test's directory, and the ``tocsin`` CLI as a process.
@@ -17,6 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -84,8 +87,18 @@ class Desk:
         result: dict[str, Any] = response.json()
         return result
 
-    async def webhook(self, action: str, repo: str, number: int) -> httpx.Response:
-        """What GitHub delivers when someone closes or reopens the issue."""
+    async def resolve(self, incident_id: str) -> None:
+        await self.post(f"/api/incidents/{incident_id}/lead", {"person": "bob", "by": "bob"})
+        await self.post(
+            f"/api/incidents/{incident_id}/resolve",
+            {"resolution": "fixed", "summary": "bad config reverted", "by": "bob"},
+        )
+
+    async def webhook(
+        self, action: str, repo: str, number: int, *, form: bool = False
+    ) -> httpx.Response:
+        """What GitHub delivers when someone closes or reopens the issue: the JSON, or with
+        the webhook's content type set to form, ``payload=<the JSON, URL-encoded>``."""
         issue = self.github.issue(repo, number)
         body = json.dumps(
             {
@@ -101,6 +114,10 @@ class Desk:
                 "sender": {"login": "alice-gh", "type": "User"},
             }
         ).encode()
+        content_type = "application/json"
+        if form:
+            body = urlencode({"payload": body.decode()}).encode()
+            content_type = "application/x-www-form-urlencoded"
         return await self.http.post(
             "/webhooks/github",
             content=body,
@@ -108,7 +125,7 @@ class Desk:
                 "X-GitHub-Event": "issues",
                 "X-GitHub-Delivery": str(uuid.uuid4()),
                 "X-Hub-Signature-256": signature(SECRET, body),
-                "Content-Type": "application/json",
+                "Content-Type": content_type,
             },
         )
 
@@ -227,3 +244,76 @@ class TestFollowUpsUntilClosed:
         assert cli.returncode == 0, cli.stderr
         [mine] = [r for r in json.loads(cli.stdout) if r["id"] == incident_id]
         assert (mine["status"], mine["lead"], mine["resolution"]) == ("closed", "bob", "fixed")
+
+
+class TestIssuesFollowedUpByUrl:
+    """Issues Tocsin did not open, linked by URL, and issues shared by two incidents."""
+
+    async def declare(self, desk: Desk, title: str) -> str:
+        declared = await desk.post(
+            "/api/incidents", {"title": title, "severity": "major", "service": "shop", "by": "bob"}
+        )
+        incident_id: str = declared["id"]
+        return incident_id
+
+    async def test_linked_issue_closes_by_form_delivery_without_its_label(self, desk: Desk) -> None:
+        """The linked issue is labelled INC-<n>; a person removes the label and closes the
+        issue; GitHub's form-encoded delivery still closes the follow-up and the incident."""
+        issue = desk.github.add_issue("acme/shop", "Flaky checkout probe", labels=["bug"])
+        incident_id = await self.declare(desk, "Checkout probe flapping")
+        url = f"https://github.com/acme/shop/issues/{issue.number}"
+        await desk.post(f"/api/incidents/{incident_id}/followups", {"issue_url": url, "by": "bob"})
+        await desk.resolve(incident_id)
+        state = await desk.until(
+            incident_id, lambda s: s["followups"][0]["state"] == "open", "linked its issue"
+        )
+        followup = state["followups"][0]
+        assert (followup["title"], followup["issue_url"]) == ("Flaky checkout probe", url)
+        assert desk.github.issue("acme/shop", issue.number).labels == ["bug", incident_id]
+        assert [i.number for i in desk.github.issues["acme/shop"]] == [issue.number], (
+            "a linked issue is not opened again"
+        )
+
+        issue.labels.remove(incident_id)  # someone tidies the labels up
+        desk.github.set_state("acme/shop", issue.number, "closed", by="alice-gh")
+        delivered = await desk.webhook("closed", "acme/shop", issue.number, form=True)
+
+        assert delivered.status_code == 200, delivered.text
+        assert delivered.json()["incidents"] == [incident_id]
+        state = await desk.until(incident_id, lambda s: s["status"] == "closed", "closed")
+        assert state["followups"][0]["state"] == "closed"
+        texts = [e["text"] for e in state["timeline"]]
+        assert f"Follow-up #1 done: {url} closed by alice-gh (webhook); 0 open" in texts
+
+    async def test_issue_of_two_incidents_closes_both(self, desk: Desk) -> None:
+        """One incident opens an issue, a second links it: labelled for both, one delivery
+        closes the follow-up of each, and both incidents close."""
+        first = await self.declare(desk, "Payments timing out")
+        second = await self.declare(desk, "Refunds timing out")
+        await desk.post(
+            f"/api/incidents/{first}/followups",
+            {"title": "Raise the payment client's timeout", "by": "bob"},
+        )
+        state = await desk.until(
+            first, lambda s: s["followups"][0]["state"] == "open", "opened its issue"
+        )
+        number = state["followups"][0]["issue_number"]
+        await desk.post(
+            f"/api/incidents/{second}/followups",
+            {"issue_url": state["followups"][0]["issue_url"], "by": "bob"},
+        )
+        await desk.until(second, lambda s: s["followups"][0]["state"] == "open", "linked the issue")
+        issue = desk.github.issue("acme/shop", number)
+        assert issue.labels == ["incident", first, second]
+        for incident_id in (first, second):
+            await desk.resolve(incident_id)
+            await desk.until(incident_id, lambda s: s["status"] == "resolved", "resolved")
+
+        desk.github.set_state("acme/shop", number, "closed", by="alice-gh")
+        delivered = await desk.webhook("closed", "acme/shop", number)
+
+        assert delivered.status_code == 200, delivered.text
+        assert delivered.json()["incidents"] == [first, second]
+        for incident_id in (first, second):
+            state = await desk.until(incident_id, lambda s: s["status"] == "closed", "closed")
+            assert state["followups"][0]["state"] == "closed"
