@@ -4,7 +4,8 @@ PagerDuty's clients (the ``pagerduty`` package, pdjs, Alertmanager's and Grafana
 notifiers) read ``{"status", "message", "errors"}``; they do not know Tocsin's
 ``{"detail": …}``. So on ``/webhooks/events`` and ``/v2/enqueue`` every answer is in
 PagerDuty's shape: the handler's own refusals, the body checks :class:`GuardedRoute` makes
-before it, the credential checks of its gate, and the body size limit.
+before it, the credential checks of its gate, the body size limit, and Temporal not
+answering (503, which those clients retry).
 
 PagerDuty's Events API v2 documents 202, 400 ("Check that the JSON is valid"), 429 and
 5xx, and a size limit of 512 KB, with no status of its own for a body over it: a body over
@@ -16,18 +17,23 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import structlog
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from temporalio.service import RPCError
 
 from starters.http.guard import GuardedRoute, Handler
+
+log = structlog.get_logger("tocsin.webhooks")
 
 # The PagerDuty Events API v2 paths: Tocsin's own, and the one PagerDuty's client
 # libraries append to their base URL.
 EVENTS_PATHS = frozenset({"/webhooks/events", "/v2/enqueue"})
 
 INVALID = "invalid event"
+UNAVAILABLE = "Temporal is unavailable, try again"
 INVALID_MESSAGE = "Event object is invalid"
 
 
@@ -85,6 +91,13 @@ class EventsRoute(GuardedRoute):
         async def handle(request: Request) -> Response:
             try:
                 return await guarded(request)
+            except RPCError as err:
+                # PagerDuty's clients retry a 5xx: say so in their shape, not Tocsin's.
+                log.error("temporal call failed", path=request.url.path, error=str(err))
+                return JSONResponse(
+                    {"status": "unavailable", "message": UNAVAILABLE, "errors": [UNAVAILABLE]},
+                    status_code=503,
+                )
             except HTTPException as err:
                 detail = str(err.detail)
                 status = _STATUS.get(err.status_code, INVALID)

@@ -32,7 +32,7 @@ from starters.http.pagerduty import (
     EventsRoute,
     invalid_event,
 )
-from starters.http.problems import Problem, json_body, refusals
+from starters.http.problems import json_body, refusals
 from starters.intake import AlertIntake, UnknownRoutingKey
 from workflows.routing import NoRoute
 
@@ -196,9 +196,8 @@ _EVENTS_REFUSALS: dict[int | str, dict[str, Any]] = {
         "description": "A Tocsin token without the scope intake:events",
     },
     503: {
-        "model": EventsError | Problem,
-        "description": "The credentials' store (PagerDuty's shape) or Temporal (Tocsin's) is "
-        "unavailable: try again",
+        "model": EventsError,
+        "description": "The credentials' store or Temporal is unavailable: try again",
     },
 }
 

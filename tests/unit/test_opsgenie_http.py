@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from starters.api import TocsinClient
 from starters.http.app import create_app
@@ -130,6 +131,51 @@ class TestRefusals:
             response = await api.get(f"/v2/alerts/requests/{request_id}", headers=GENIE)
             assert response.status_code == 404
             assert _opsgenie_shape(response)["message"] == "Request not found."
+
+
+class DownTemporal:
+    """Temporal that does not answer: every call is UNAVAILABLE."""
+
+    async def start_workflow(self, *args: Any, **kwargs: Any) -> Any:
+        raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+
+
+@pytest.fixture
+async def down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
+    monkeypatch.setenv("TOCSIN_GITSERVER_EVENTS_KEY", KEY)
+    config = tmp_path / "tocsin.yaml"
+    shutil.copy(EXAMPLE, config)
+    tocsin = TocsinClient(cast(Client, DownTemporal()), ConfigFile(config), "unit")
+    app: FastAPI = create_app(TOKEN, tocsin)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as client:
+            yield client
+
+
+class TestTemporalDown:
+    """Both compatible APIs say "try again" in their sender's own shape, which its client
+    retries (Alertmanager and the SDKs retry a 5xx)."""
+
+    async def test_opsgenie_503(self, down: httpx.AsyncClient) -> None:
+        response = await down.post("/v2/alerts", json={"message": "disk full"}, headers=GENIE)
+        assert response.status_code == 503
+        assert _opsgenie_shape(response)["message"] == "Temporal is unavailable, try again"
+
+    @pytest.mark.parametrize("path", ["/v2/enqueue", "/webhooks/events"])
+    async def test_pagerduty_503(self, down: httpx.AsyncClient, path: str) -> None:
+        event = {
+            "routing_key": KEY,
+            "event_action": "trigger",
+            "payload": {"summary": "disk full", "source": "git-0", "severity": "critical"},
+        }
+        response = await down.post(path, json=event)
+        assert response.status_code == 503
+        assert response.json() == {
+            "status": "unavailable",
+            "message": "Temporal is unavailable, try again",
+            "errors": ["Temporal is unavailable, try again"],
+        }
 
 
 class TestRequestIds:
