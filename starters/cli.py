@@ -39,7 +39,7 @@ from starters.cli_import import import_app
 from starters.cli_incidents import incident_app
 from starters.cli_log import incident_log, incident_report
 from starters.cli_pages import page_app
-from starters.cli_rotations import ical, rotation_app, shift_app
+from starters.cli_rotations import ical, oncall_compare, rotation_app, shift_app
 from starters.cli_tokens import token_app
 from starters.errors import InvalidRequest, Rejected
 from worker.client import connect
@@ -185,9 +185,15 @@ def config_check(file: Annotated[Path, typer.Argument(help="The config file to c
 
 # -- on call -------------------------------------------------------------------------------
 
+# `tocsin oncall` answers itself; `tocsin oncall compare` checks it against Opsgenie.
+oncall_app = typer.Typer()
+app.add_typer(oncall_app, name="oncall")
+oncall_app.command("compare")(oncall_compare)
 
-@app.command()
+
+@oncall_app.callback(invoke_without_command=True)
 def oncall(
+    ctx: typer.Context,
     team: Annotated[str | None, typer.Option(help="Only this team.")] = None,
     at: Annotated[
         datetime | None,
@@ -202,8 +208,11 @@ def oncall(
     """Who is on call now (or at --at), per team and layer, overrides and swaps included.
 
     Without Temporal (no worker running yet) the config's schedule answers, and a note on
-    stderr says overrides are not included.
+    stderr says overrides are not included. ``tocsin oncall compare`` compares a rotation
+    with an Opsgenie schedule's timeline.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     settings = settings_from(config=config)
     _quiet_logs(settings)
     source = config_file(settings)

@@ -1,16 +1,21 @@
-"""``tocsin rotation …``, ``tocsin shift note`` and ``tocsin ical``: rotations from the CLI."""
+"""``tocsin rotation …``, ``tocsin shift note``, ``tocsin ical`` and ``tocsin oncall
+compare``: rotations from the CLI."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import json
 from collections.abc import Awaitable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from temporalio.service import RPCError
 
+from activities.adapters.temporal_views import TemporalRotations
 from starters.api import TocsinClient
 from starters.cli_common import (
     AsOpt,
@@ -18,20 +23,39 @@ from starters.cli_common import (
     JsonOpt,
     as_cli,
     client_command,
+    config_file,
     emit,
     fail,
     instant,
+    quiet_logs,
+    run,
     settings_from,
 )
 from starters.cli_common import actor as _actor
 from starters.cli_common import model as _model
+from starters.oncall_compare import (
+    MapError,
+    OpsgenieTimeline,
+    TimelineError,
+    check_covers,
+    compare,
+    comparison_text,
+    map_entries,
+    map_file,
+    match_people,
+    read_timeline,
+)
+from worker.client import connect
+from worker.settings import Settings
 from workflows.rotation_models import (
     NoteRequest,
     OverrideRequest,
     RemoveRequest,
+    RotationPlan,
     RotationStatus,
     SwapRequest,
 )
+from workflows.rotation_rules import layer_spans, plan_from_config
 
 rotation_app = typer.Typer(
     help="Rotations: show, shifts in a range, overrides, swaps.", no_args_is_help=True
@@ -264,3 +288,133 @@ def ical(
         typer.echo(data.decode())
     else:
         output.write_bytes(data)
+
+
+# How long `oncall compare` waits for the running stack before using the config alone.
+LIVE_TIMEOUT = 10.0
+MAX_WEEKS = 26
+
+
+def oncall_compare(
+    rotation: Annotated[str, typer.Option(help="The Tocsin rotation, e.g. delivery.")],
+    opsgenie: Annotated[
+        Path,
+        typer.Option(
+            help="The JSON answer of Opsgenie's GET /v2/schedules/{id}/timeline "
+            "(its data.finalTimeline is compared).",
+        ),
+    ],
+    layer: Annotated[
+        str | None,
+        typer.Option(help="The Tocsin layer compared (default: the rotation's first layer)."),
+    ] = None,
+    weeks: Annotated[
+        int, typer.Option(min=1, max=MAX_WEEKS, help="How many weeks to compare.")
+    ] = 2,
+    from_: Annotated[
+        datetime | None,
+        typer.Option("--from", help="Start, with offset (default: now).", callback=instant),
+    ] = None,
+    people_map: Annotated[
+        Path | None,
+        typer.Option(help="YAML or JSON file of opsgenie_username: tocsin_person entries."),
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="opsgenie_username=tocsin_person (repeatable; wins over the file)."
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Where Tocsin's on-call for one layer of ROTATION differs from Opsgenie's final
+    timeline over the next --weeks: each interval with who each side has, and the hours.
+
+    Opsgenie's final timeline (overrides applied) merges its rotations: at each instant it
+    has everyone any of them has. Export one Opsgenie schedule per Tocsin layer and
+    compare it with --layer (default: the rotation's first layer). Opsgenie users are
+    Tocsin people with the same e-mail, or as --map / --people-map say. Tocsin's side is
+    the running rotation (overrides and swaps included); without Temporal, the config's
+    schedule, and a note on stderr says so.
+
+    Exit codes: 0 no differences; 1 they differ; 2 bad input (the file, a key, an option).
+    """
+    settings = settings_from(config=config)
+    quiet_logs(settings)
+    source = config_file(settings)
+    current = source.current()
+    spec = current.rotations.get(rotation)
+    if spec is None:
+        known = ", ".join(sorted(current.rotations)) or "none configured"
+        raise fail(f"--rotation: unknown rotation {rotation!r} (rotations: {known})")
+    chosen = layer or next(iter(spec.layers))
+    if chosen not in spec.layers:
+        layers = ", ".join(spec.layers)
+        raise fail(f"--layer: {rotation} has no layer {chosen!r} (layers: {layers})")
+    if from_ is not None and from_.tzinfo is None:
+        raise fail("--from needs a time zone, e.g. 2026-11-23T10:00:00-06:00")
+    start = (from_ or datetime.now(UTC)).astimezone(UTC)
+    end = start + timedelta(weeks=weeks)
+    timeline = _opsgenie_timeline(opsgenie, start, end)
+    try:
+        in_file = map_file(_read(people_map), str(people_map)) if people_map else {}
+        match_people(current.people, in_file, str(people_map))  # names the file's bad entry
+        people = match_people(current.people, {**in_file, **map_entries(map_ or [])})
+    except MapError as err:
+        raise fail(str(err)) from None
+    plan, live = _plan(settings, rotation, plan_from_config(rotation, spec))
+    if not live:
+        typer.echo(
+            f"note: rotation {rotation} did not answer from Temporal at "
+            f"{settings.temporal_address}: the config's schedule is compared, without "
+            "overrides or swaps",
+            err=True,
+        )
+    result = compare(
+        timeline,
+        layer_spans(plan, chosen, start, end),
+        people,
+        rotation=rotation,
+        layer=chosen,
+        start=start,
+        end=end,
+        live=live,
+    )
+    emit(result, as_json, lambda: comparison_text(result, spec.zone))
+    if result.differences:
+        raise typer.Exit(1)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise fail(f"{path}: cannot read it: {reason}") from None
+
+
+def _opsgenie_timeline(path: Path, start: datetime, end: datetime) -> OpsgenieTimeline:
+    try:
+        document = json.loads(_read(path))
+    except json.JSONDecodeError as err:
+        raise fail(f"{path}: not JSON: {err}") from None
+    try:
+        timeline = read_timeline(document)
+        check_covers(timeline, start, end)
+    except TimelineError as err:
+        raise fail(f"{path}: {err}") from None
+    return timeline
+
+
+def _plan(settings: Settings, name: str, fallback: RotationPlan) -> tuple[RotationPlan, bool]:
+    """The rotation's live plan and True; the config's and False when it does not answer."""
+
+    async def live() -> RotationPlan | None:
+        return await TemporalRotations(await connect(settings)).plan(name)
+
+    try:
+        plan = run(asyncio.wait_for(live(), LIVE_TIMEOUT))
+    except (RuntimeError, RPCError, TimeoutError):
+        plan = None
+    return (plan, True) if plan is not None else (fallback, False)
