@@ -74,4 +74,6 @@ def opsgenie(
         raise fail(f"{err.filename}: cannot write: {err.strerror}", 1) from None
     counts = ", ".join(f"{n} {kind}" for kind, n in conversion.report.mapped.items())
     typer.echo(f"wrote {out}: {counts}")
-    typer.echo(f"wrote {report}: {len(conversion.report.items)} things not mapped, or mapped differently")
+    typer.echo(
+        f"wrote {report}: {len(conversion.report.items)} things not mapped, or mapped differently"
+    )
