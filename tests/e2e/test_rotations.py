@@ -2,7 +2,8 @@
 
 Real dev server, the worker in this process, ``tocsin`` as a process: who is on call at
 an instant across a daylight-saving change and with an override, shifts as CSV, a
-handoff note, and the calendar feeds (bearer and per-URL token).
+handoff note, the calendar feeds (bearer and per-URL token) and their ranges, and
+``tocsin oncall compare`` against an Opsgenie timeline export.
 """
 
 from __future__ import annotations
@@ -39,10 +40,10 @@ pytestmark = pytest.mark.e2e
 
 CONFIG = """
 people:
-  alice: {{name: Alice, contact: [console]}}
-  bob: {{name: Bob, contact: [console]}}
-  carol: {{name: Carol, contact: [console]}}
-  dana: {{name: Dana, contact: [console]}}
+  alice: {{name: Alice, email: alice@example.com, contact: [console]}}
+  bob: {{name: Bob, email: bob@example.com, contact: [console]}}
+  carol: {{name: Carol, email: carol@example.com, contact: [console]}}
+  dana: {{name: Dana, email: dana@example.com, contact: [console]}}
 teams:
   delivery: {{members: [alice, bob, carol, dana], rotation: {rot}, escalation_policy: delivery}}
 rotations:
@@ -310,6 +311,40 @@ class TestRanges:
             wrong = await http.get(path, params={"start": EARLY["from"], "to": EARLY["to"]})
             assert wrong.status_code == 422, (path, wrong.text)
             assert "use 'from'" in wrong.json()["detail"][0]["msg"]
+
+
+OPSGENIE = Path(__file__).parents[1] / "fixtures" / "opsgenie-timeline" / "delivery-eoc.json"
+
+
+class TestCompareWithOpsgenie:
+    """``tocsin oncall compare`` reads the running rotation: Tocsin's own override shows."""
+
+    async def test_each_side_has_an_override_the_other_lacks(self, desk: Desk) -> None:
+        """Opsgenie's cover (carol for alice, 24 h) and Tocsin's (carol for bob, 12 h) are
+        the two differences, and nothing else; exit 1."""
+        made = await desk.cli(
+            *("rotation", "override", desk.rotation, "--layer", "eoc", "--person", "carol"),
+            *("--start", "2027-04-21T09:00:00-05:00", "--end", "2027-04-21T21:00:00-05:00"),
+            *("--as", "dana"),
+        )
+        assert made.returncode == 0, made.stderr
+
+        done = await desk.cli(
+            *("oncall", "compare", "--rotation", desk.rotation, "--opsgenie", str(OPSGENIE)),
+            *("--from", "2027-04-12T10:00:00-05:00"),
+        )
+
+        assert done.returncode == 1, done.stderr
+        assert "did not answer" not in done.stderr, done.stderr
+        assert done.stdout.splitlines() == [
+            f"{desk.rotation}/eoc against Opsgenie's final timeline (EOC weekly), "
+            "Mon 2027-04-12 10:00 CDT to Mon 2027-04-26 10:00 CDT",
+            "Wed 2027-04-14 10:00 CDT to Thu 2027-04-15 10:00 CDT  "
+            "Opsgenie: carol (carol@example.com, override)  Tocsin: alice (schedule)",
+            "Wed 2027-04-21 09:00 CDT to Wed 2027-04-21 21:00 CDT  "
+            "Opsgenie: bob (bob@example.com, default)  Tocsin: carol (override)",
+            "2 intervals differ: 36 hours",
+        ]
 
 
 class TestTeamActivity:
