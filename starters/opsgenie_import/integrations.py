@@ -1,7 +1,8 @@
 """Opsgenie integrations → ``services`` (and the default route); heartbeats → the report.
 
 A Prometheus (Alertmanager) or API integration becomes a service of its team with an
-``integration_key`` read from an environment variable: Tocsin never copies Opsgenie's keys
+``integration_key`` read from an environment variable (its senders' ``GenieKey`` at Tocsin's
+Opsgenie Alert API, or their Events API ``routing_key``): Tocsin never copies Opsgenie's keys
 and writes no secret, so the report says which variable to set and which token to make.
 Other integration types, and heartbeats, have no Tocsin counterpart yet: reported.
 """
@@ -49,8 +50,8 @@ def map_integrations(
                 Section.integrations,
                 subject,
                 "Tocsin has no email intake: not mapped.",
-                "Have the sender alert through Alertmanager or the Events API "
-                "(`POST /v2/enqueue`) instead.",
+                "Have the sender alert through Opsgenie's Alert API at Tocsin, Alertmanager or "
+                "the Events API instead.",
             )
             continue
         if kind not in (*ALERTMANAGER, API):
@@ -58,9 +59,10 @@ def map_integrations(
                 Section.integrations,
                 subject,
                 f"Tocsin has no {integration.type} integration: not mapped.",
-                "If it can notify PagerDuty (Events API v2), make it a service with an "
-                "`integration_key` and give the sender Tocsin's URL (README, *PagerDuty Events "
-                "API v2*).",
+                "If it can send Opsgenie Alert API requests to a URL of your choice (Grafana's "
+                "Opsgenie contact point can) or notify PagerDuty (Events API v2), add it under "
+                "`services:` with an `integration_key` (README, *Opsgenie Alert API*, *PagerDuty "
+                "Events API v2*).",
             )
             continue
         tid = directory.team(integration.team_id)
@@ -77,13 +79,16 @@ def map_integrations(
         variable = key_variable(sid)
         result.services[sid] = {"team": tid, "integration_key": f"${{{variable}}}"}
         todo = (
-            f"Set `{variable}` to a new secret (e.g. `openssl rand -hex 32`) where Tocsin runs; "
-            "senders give it as the Events API `routing_key` (`POST /v2/enqueue`)."
+            f"Set `{variable}` to a new secret (e.g. `openssl rand -hex 32`) where Tocsin runs. "
+            "Senders keep speaking Opsgenie's Alert API with Tocsin's URL and this key as their "
+            "`GenieKey` (README, *Opsgenie Alert API*), or send it as the Events API "
+            "`routing_key`."
         )
         if kind in ALERTMANAGER:
             todo += (
-                " Point Alertmanager's webhook receiver at `/webhooks/alertmanager` with a token "
-                f"of its own: `tocsin token create --kind integration --name {sid} --scope "
+                " Alertmanager's `opsgenie_configs` need only `api_url` and `api_key` changed; "
+                "or point its webhook receiver at `/webhooks/alertmanager` with a token of its "
+                f"own: `tocsin token create --kind integration --name {sid} --scope "
                 "intake:alertmanager` (README, *Alertmanager*)."
             )
             if result.routes:
@@ -91,8 +96,8 @@ def map_integrations(
             else:
                 result.routes.append({"default": True, "service": sid})
                 todo += (
-                    f" Every Alertmanager alert goes to `{sid}` by the default route until "
-                    "`routes:` says otherwise."
+                    f" Every webhook alert goes to `{sid}` by the default route until `routes:` "
+                    "says otherwise."
                 )
         report.add(
             Section.integrations,
