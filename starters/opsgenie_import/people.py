@@ -68,6 +68,8 @@ def _person(user: User, pid: str, contacts: list[Contact], report: Report) -> di
     if not any(c.method == "email" for c in contacts) and _EMAIL.match(user.username):
         emails.append(user.username)  # Opsgenie's username is the user's email address
     valid = [e for e in dict.fromkeys(emails) if _EMAIL.match(e)]
+    # The username first when it is an email contact: `tocsin oncall compare` matches by it.
+    valid.sort(key=lambda e: e.lower() != user.username.lower())
     for extra in valid[1:]:
         report.add(
             Section.people,

@@ -172,6 +172,19 @@ class TestPeople:
         ]
         assert "people.alice.contact" in (items(done, Section.people)[0].todo or "")
 
+    def test_username_is_the_email_when_a_contact_has_it(self) -> None:
+        contacts = [
+            {"method": "email", "to": "a.nguyen@acme.example", "status": {"enabled": True}},
+            {"method": "email", "to": "alice@acme.example", "status": {"enabled": True}},
+        ]
+        done = convert(export(contacts={"alice-id": [Contact.model_validate(c) for c in contacts]}))
+
+        assert done.config["people"]["alice"]["email"] == "alice@acme.example"
+        assert reasons(done, Section.people) == [
+            "user alice@acme.example: email to a.nguyen@acme.example: a person has one email "
+            "address in Tocsin (alice@acme.example kept)."
+        ]
+
     def test_roles_unknown_zone_and_no_email(self) -> None:
         users = [
             user("alice", role="Owner"),
