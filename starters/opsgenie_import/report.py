@@ -80,4 +80,5 @@ def render(report: Report, source: str, config: str) -> str:
             lines.append(text)
             if item.commands:
                 lines += ["", "  ```sh", *(f"  {c}" for c in item.commands), "  ```", ""]
-    return "\n".join(lines).rstrip("\n") + "\n"
+    tidy = [line for i, line in enumerate(lines) if line or (i and lines[i - 1])]
+    return "\n".join(tidy).rstrip("\n") + "\n"

@@ -79,6 +79,13 @@ def map_schedules(schedules: list[Schedule], directory: Directory, report: Repor
         if not schedule.enabled:
             report.add(Section.rotations, subject, "disabled in Opsgenie: not mapped.")
             continue
+        if not schedule.rotations:
+            report.add(
+                Section.rotations,
+                subject,
+                "no rotations (schedules.json saved without `?expand=rotation`?): not mapped.",
+            )
+            continue
         zone = schedule.timezone if schedule.timezone and known_zone(schedule.timezone) else "UTC"
         if zone != schedule.timezone:
             report.add(

@@ -367,6 +367,7 @@ class TestRotations:
                     schedule(rotation("Odd", "alice", kind="monthly"), name="B"),
                     schedule(rotation("Nobody", {"type": "none"}), name="C"),
                     schedule(rotation("Off", "alice"), name="D", enabled=False),
+                    schedule(name="E"),
                 ]
             )
         )
@@ -381,6 +382,8 @@ class TestRotations:
             "people only; left out, the others take its turns.",
             "schedule C, rotation Nobody: no participant is a person Tocsin knows: not mapped.",
             "schedule D: disabled in Opsgenie: not mapped.",
+            "schedule E: no rotations (schedules.json saved without `?expand=rotation`?): not "
+            "mapped.",
         ]
         valid(done)
 
