@@ -177,9 +177,13 @@ def _sender(request: Request) -> Integration:
     return found
 
 
-def _ids(request: Request) -> RequestIds:
+def request_ids(request: Request) -> RequestIds:
+    """The app's request ids (``create_app`` keeps them in the app's state)."""
     found: RequestIds = request.app.state.opsgenie_requests
     return found
+
+
+Ids = Annotated[RequestIds, Depends(request_ids)]
 
 
 async def _body(request: Request, model: type[BaseModel], empty: bool) -> Any:
@@ -254,10 +258,10 @@ def router() -> APIRouter:
         responses={**_REFUSALS, 404: {"model": Refused, "description": "No such request"}},
     )
     async def request_status(
-        request: Request, request_id: Annotated[str, Path(max_length=4096)]
+        request: Request, ids: Ids, request_id: Annotated[str, Path(max_length=4096)]
     ) -> Response:
         """What a request did (``isSuccess``, ``status``), for the integration that sent it."""
-        outcome = _ids(request).read(request_id, _sender(request).name)
+        outcome = ids.read(request_id, _sender(request).name)
         if outcome is None:
             return refused(request, 404, "Request not found.")
         data = outcome.model_dump(mode="json")
@@ -309,5 +313,5 @@ def _accepted(request: Request, outcome: RequestStatus) -> JSONResponse:
         page_id=outcome.alertId,
         status=outcome.status,
     )
-    request_id = _ids(request).issue(outcome)
+    request_id = request_ids(request).issue(outcome)
     return answer(request, 202, {"result": ACCEPTED, "requestId": request_id})

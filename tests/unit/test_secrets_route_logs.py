@@ -25,7 +25,7 @@ from temporalio.client import Client
 from activities.adapters.sql_store import SqlStore
 from starters.api import TocsinClient
 from starters.http import log as incident_log
-from starters.http import pages, tokens
+from starters.http import opsgenie, pages, tokens
 from starters.http.app import SlackSettings, create_app
 from starters.http.github import signature
 from starters.http.webhooks import WebhookCredentials
@@ -116,6 +116,7 @@ def _build_app(tmp_path: Path, slack_api: str) -> FastAPI:
     app.dependency_overrides[pages.tocsin] = _explode
     app.dependency_overrides[incident_log.incident_log] = _explode
     app.dependency_overrides[tokens.credentials] = _explode
+    app.dependency_overrides[opsgenie.request_ids] = _explode
     return app
 
 
@@ -156,6 +157,12 @@ def _requests() -> list[tuple[str, str, dict[str, Any]]]:
         },
         "/slack/events": {"content": slack, "headers": _slack_headers(slack)},
     }
+    # The Opsgenie Alert API, keyed by the same integration key as a GenieKey.
+    genie = {"Authorization": f"GenieKey {PLANTED['TOCSIN_GITSERVER_EVENTS_KEY']}"}
+    special["/v2/alerts"] = {"headers": genie, "json": {"message": "m"}}
+    special["/v2/alerts/requests/request_id"] = {"headers": genie}
+    for action in ("acknowledge", "close", "notes"):
+        special[f"/v2/alerts/identifier/{action}"] = {"headers": genie, "json": {"note": "n"}}
     return [(method, path, special.get(path, api)) for method, path in _routes()]
 
 
