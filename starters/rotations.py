@@ -186,6 +186,8 @@ def _calendar_range(start: datetime | None, end: datetime | None) -> tuple[datet
     last = end or now + CALENDAR_FUTURE
     if first.tzinfo is None or last.tzinfo is None or last <= first:
         raise BadInput("a calendar range needs aware times, 'to' after 'from'")
+    if last - first > MAX_RANGE:
+        raise BadInput(f"a calendar covers at most {MAX_RANGE.days} days at once")
     return first, last
 
 

@@ -148,6 +148,16 @@ class TestNumbersAndDates:
         assert response.status_code == 422
         assert response.json()["detail"][0]["loc"] == ["query", "from"]
 
+    async def test_calendar_over_400_days_is_422(self, api: httpx.AsyncClient) -> None:
+        """A feed's range is bounded like the shifts' (its events are computed per request)."""
+        response = await api.get(
+            "/api/rotations/delivery.ics",
+            params={"from": "2027-01-01T00:00:00Z", "to": "2029-01-01T00:00:00Z"},
+            headers=AUTH,
+        )
+        assert response.status_code == 422
+        assert "at most 400 days" in response.json()["detail"]
+
     async def test_override_in_year_9999_is_422(self, api: httpx.AsyncClient) -> None:
         body = {
             "layer": "eoc",
