@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 from temporalio import activity
 
@@ -13,6 +15,7 @@ from workflows.durations import format_duration
 from workflows.models import Recipient, ResolveStepInput, ResolveStepResult
 from workflows.policy import resolve_targets
 from workflows.rotation_models import RotationPlan
+from workflows.working_hours import next_start
 
 
 def contacts(person: Person, urgency: str) -> list[str]:
@@ -20,6 +23,19 @@ def contacts(person: Person, urgency: str) -> list[str]:
     if urgency == "low" and person.low_urgency_contact:
         return person.low_urgency_contact
     return person.contact
+
+
+def _working_start(config: TocsinConfig, team_id: str, at: datetime) -> datetime | None:
+    """When the team's working hours (its own, else the config's) next begin, if ``at`` is
+    outside them; None inside them, or when no working hours are configured. Read in the
+    hours' time zone, else the team's rotation's, else the config's."""
+    team = config.teams[team_id]
+    hours = team.working_hours or config.working_hours
+    if hours is None:
+        return None
+    rotation = config.rotations.get(team.rotation) if team.rotation else None
+    zone = hours.timezone or (rotation.timezone if rotation else config.timezone)
+    return next_start(hours, ZoneInfo(zone), at)
 
 
 class ConfigActivities:
@@ -51,6 +67,7 @@ class ConfigActivities:
         team = config.teams.get(request.team)
         if team is None:
             return ResolveStepResult(error=f"team {request.team!r} is not in the configuration")
+        urgency: Literal["high", "low"] = request.urgency
         if request.steps is not None:
             name = "(given with the page)"
             steps = [(s.targets, timedelta(seconds=s.ack_timeout_seconds)) for s in request.steps]
@@ -64,13 +81,18 @@ class ConfigActivities:
                 )
             steps = [(list(s.targets), s.ack_timeout) for s in policy.steps]
             repeat = policy.repeat
+            if policy.urgency == "low":
+                urgency = "low"
         result = ResolveStepResult(
             policy=name,
             step_count=len(steps),
             repeat=repeat,
             team_members=list(team.members),
             channel=team.slack_channel,
+            urgency=urgency,
         )
+        if urgency == "low":
+            result.wait_until = _working_start(config, request.team, request.at)
         if request.step_index >= len(steps):
             return result
         targets, ack_timeout = steps[request.step_index]
@@ -90,7 +112,7 @@ class ConfigActivities:
             Recipient(
                 person=pid,
                 name=config.people[pid].name,
-                contacts=[contact_label(m) for m in contacts(config.people[pid], request.urgency)],
+                contacts=[contact_label(m) for m in contacts(config.people[pid], urgency)],
             )
             for pid in resolution.people
         ]

@@ -94,6 +94,7 @@ PASSTHROUGH_MODULES = (
     "workflows.routing",
     "workflows.envref",
     "workflows.config",
+    "workflows.working_hours",
     "workflows.durations",
     "workflows.ids",
     "workflows.policy",

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from workflows.durations import Duration, at_most, format_duration
 from workflows.incident_config import DEFAULT_SEVERITIES, Incidents, Severity
 from workflows.services import Alerting, Route, Service
+from workflows.working_hours import WorkingHours
 
 _ID = r"^[a-z0-9][a-z0-9_-]*$"
 Ident = Annotated[str, Field(pattern=_ID, max_length=64)]
@@ -98,6 +99,8 @@ class Team(_Strict):
     integration_key: str | None = Field(default=None, min_length=1)
     slack_channel: str | None = None
     slack_usergroup: str | None = None
+    # When low-urgency steps may notify (default: the config's working_hours, if any).
+    working_hours: WorkingHours | None = None
 
 
 class Handoff(_Strict):
@@ -193,6 +196,8 @@ class TocsinConfig(_Strict):
     """The whole of ``tocsin.yaml``."""
 
     timezone: str = "UTC"
+    # When low-urgency steps may notify, for teams that do not say (none: at any time).
+    working_hours: WorkingHours | None = None
     people: dict[Ident, Person] = Field(min_length=1)
     teams: dict[Ident, Team] = Field(min_length=1)
     rotations: dict[Ident, Rotation] = Field(default_factory=dict)

@@ -292,6 +292,10 @@ class ResolveStepResult(BaseModel):
     error: str | None = None
     # The team's chat channel (``teams.<id>.slack_channel``), where the page is shown too.
     channel: str | None = None
+    # The urgency the step notifies with: low when the page is, or its policy says so.
+    urgency: Literal["high", "low"] = "high"
+    # A low-urgency step outside its team's working hours: when they next begin.
+    wait_until: datetime | None = None
 
 
 class NotifyInput(BaseModel):

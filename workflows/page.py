@@ -14,6 +14,7 @@ continues as new, its escalation timer due at the same instant.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -80,6 +81,8 @@ INTAKE_ACK_CHECKED = "intake-ack-checked"
 # Deliveries update the summary, severity and urgency (see _follow); before, the first
 # event's stayed.
 FOLLOWS_ALERTS = "page-follows-alerts"
+# A low-urgency step outside working hours waits for them (see _wait_for_working_hours).
+WORKING_HOURS = "low-urgency-working-hours"
 
 
 @workflow.defn
@@ -177,6 +180,11 @@ class PageWorkflow:
                     # The policy shrank under us: treat it as run through.
                     self._exhaust()
                     return
+                if step.wait_until is not None and workflow.patched(WORKING_HOURS):
+                    ready = await self._wait_for_working_hours(position, step)
+                    if ready is None:
+                        return
+                    step = ready
                 self._start_step(position, step)
                 run.ack_timeout_seconds = step.ack_timeout_seconds
                 due = workflow.now() + timedelta(seconds=step.ack_timeout_seconds)
@@ -203,6 +211,34 @@ class PageWorkflow:
                 self._exhaust()
                 return
             position = following
+
+    async def _wait_for_working_hours(
+        self, position: Position, step: ResolveStepResult
+    ) -> ResolveStepResult | None:
+        """A low-urgency step outside working hours waits for them (or for someone to
+        escalate now), then is resolved again: whoever is on call then is notified. None
+        when the page was acknowledged or resolved meanwhile."""
+        run = self._run
+        while step.wait_until is not None and not run.escalate_requested:
+            when = step.wait_until.isoformat(timespec="minutes")
+            self._record(
+                "deferred",
+                f"Low urgency: step {position.index + 1} waits for working hours ({when})",
+            )
+            with contextlib.suppress(TimeoutError):
+                await self._waits.wait(
+                    lambda: self._state.status != PageStatus.triggered or run.escalate_requested,
+                    "escalating",
+                    step.wait_until,
+                    "working hours",
+                )
+            if self._state.status != PageStatus.triggered:
+                return None
+            step = await self._resolve(position.index)
+            if self._state.status != PageStatus.triggered:
+                return None
+        run.escalate_requested = False
+        return step
 
     async def _resolve(self, index: int) -> ResolveStepResult:
         """Resolve a step; while the config cannot (team or policy gone), wait and retry."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -148,6 +148,7 @@ class TestReplay:
             "page-intake-ack",
             "page-follows-alerts",
             "page-intake-notes",
+            "page-working-hours",
             "rotation-handoff",
             "shift-week",
         }
@@ -564,6 +565,56 @@ class TestIntakeNotesReplay:
         config.write_text(CONFIG)
         history = await record_intake_notes_history(time_skipping_env, config)
         await replay_and_keep(history, "page-intake-notes")
+
+
+async def record_working_hours_history(env: WorkflowEnvironment, tmp_path: Path) -> WorkflowHistory:
+    """A low-urgency page opened outside working hours (patched): it waits, then notifies
+    its first step when they begin; acknowledged, then resolved."""
+    now = (await env.get_current_time()).astimezone(UTC)
+    hour = (now.hour + 12) % 24
+    hour = 22 if hour == 23 else hour
+    config = tmp_path / "tocsin.yaml"
+    config.write_text(
+        CONFIG
+        + f"""working_hours:
+  days: [monday, tuesday, wednesday, thursday, friday, saturday, sunday]
+  start: "{hour:02d}:00"
+  end: "{hour + 1:02d}:00"
+  timezone: UTC
+"""
+    )
+    task_queue = f"replay-{uuid.uuid4()}"
+    key = f"replay-hours-{uuid.uuid4().hex[:6]}"
+    async with page_worker(env, config, task_queue, RecordingNotifier()):
+        handle = await env.client.start_workflow(
+            PageWorkflow.run,
+            PageInput(
+                key=key,
+                team="delivery",
+                summary="invoice export",
+                urgency="low",
+                team_members=["bob"],
+            ),
+            id=f"page-{key}",
+            task_queue=task_queue,
+        )
+        await env.sleep(timedelta(hours=24))
+        state = await handle.query(PageWorkflow.get_state)
+        assert [e.kind for e in state.timeline].count("deferred") == 1
+        assert state.notified
+        await handle.execute_update(PageWorkflow.acknowledge, PageActionInput(by="bob"))
+        await handle.execute_update(PageWorkflow.resolve, PageActionInput(by="bob"))
+        await handle.result()
+        return await handle.fetch_history()
+
+
+class TestWorkingHoursReplay:
+    async def test_fresh_working_hours_history_replays(
+        self, time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    ) -> None:
+        """A low-urgency step waiting for working hours (patched) replays."""
+        history = await record_working_hours_history(time_skipping_env, tmp_path)
+        await replay_and_keep(history, "page-working-hours")
 
 
 class TestRotationReplay:
