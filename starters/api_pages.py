@@ -12,6 +12,7 @@ from activities.ports import ConfigSource
 from starters.checks import NewPage
 from starters.clients.pages import PageWorkflowClient
 from starters.errors import InvalidRequest
+from starters.page_targets import page_target
 from workflows.ids import page_workflow_id
 from workflows.models import (
     AlertList,
@@ -50,31 +51,31 @@ class PageApi:
             The page, and whether this call created it.
 
         Raises:
-            InvalidRequest: the team is not configured.
+            InvalidRequest: the team or person is not configured.
         """
         config = self._config.current()
-        team = config.teams.get(request.team)
-        if team is None:
-            raise InvalidRequest(
-                f"unknown team {request.team!r} (teams: {', '.join(sorted(config.teams))})"
-            )
+        target = page_target(config, request.team, request.person, request.urgency)
         key = request.dedup_key or secrets.token_hex(4)
         page = PageInput(
             key=key,
-            team=request.team,
+            team=target.team,
             summary=request.summary,
             details=request.details,
             dedup_key=request.dedup_key,
             created_by=request.by,
             created_via=request.via,
-            team_members=list(team.members),
+            team_members=list(config.teams[target.team].members),
+            urgency=request.urgency,
+            policy=target.policy,
+            steps=target.steps,
         )
         if not await self.pages.open(page):
             return await self.get_page(key), False
         state = PageState(
             id=key,
             workflow_id=page_workflow_id(key),
-            team=request.team,
+            team=target.team,
+            urgency=request.urgency,
             summary=request.summary,
             details=request.details,
             dedup_key=request.dedup_key,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from starters.errors import IncidentNotFound, InvalidRequest
@@ -20,15 +21,28 @@ from workflows.models import OnCallEntry
 
 
 class NewPage(BaseModel):
-    """A request to page a team."""
+    """A request to page a team, or one person (on behalf of a team of theirs)."""
 
-    team: str = Field(min_length=1, max_length=64)
+    team: str | None = Field(default=None, min_length=1, max_length=64)
+    person: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=254,
+        description="A person's id or e-mail: page them, not the team's policy",
+    )
+    urgency: Literal["high", "low"] = "high"
     summary: str = Field(min_length=1, max_length=500)
     details: str | None = Field(default=None, max_length=20_000)
     dedup_key: str | None = Field(default=None, pattern=PAGE_KEY.pattern)
     by: str | None = Field(default=None, min_length=1, max_length=64)
     # Filled by Tocsin from the credential (see workflows.actors); a value sent is replaced.
     via: SkipJsonSchema[str | None] = None
+
+    @model_validator(mode="after")
+    def _whom(self) -> NewPage:
+        if self.team is None and self.person is None:
+            raise ValueError("name a 'team' or a 'person' to page")
+        return self
 
 
 def incident_ref(incident_id: str) -> str:

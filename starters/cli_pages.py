@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from typing import Annotated, Literal
 
 import typer
@@ -17,6 +18,7 @@ from starters.cli_common import (
     as_cli,
     client_command,
     emit,
+    fail,
     settings_from,
 )
 from starters.cli_common import actor as _actor
@@ -30,21 +32,37 @@ page_app = typer.Typer(
 NoteOpt = Annotated[str | None, typer.Option("--note", help="Why, for the timeline.")]
 
 
+class Urgency(StrEnum):
+    high = "high"
+    low = "low"
+
+
 @page_app.command("create")
 def page_create(
-    team: Annotated[str, typer.Option(help="Team to page.")],
     summary: Annotated[str, typer.Option(help="One line: what is wrong.")],
+    team: Annotated[str | None, typer.Option(help="Team to page (its on-call).")] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(help="Page this person (id or e-mail) instead of a team's on-call."),
+    ] = None,
+    urgency: Annotated[
+        Urgency, typer.Option(help="low: the team's low-urgency policy and quieter methods.")
+    ] = Urgency.high,
     details: Annotated[str | None, typer.Option(help="More context, links.")] = None,
     dedup_key: Annotated[str | None, typer.Option(help="Same key, same open page.")] = None,
     as_: AsOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Page a team."""
+    """Page a team's on-call (--team), or one person (--person)."""
     settings = settings_from(config=config)
+    if team is None and person is None:
+        raise fail("give --team or --person: whom to page")
     request = _model(
         lambda: NewPage(
             team=team,
+            person=person,
+            urgency=urgency.value,
             summary=summary,
             details=details,
             dedup_key=dedup_key,

@@ -8,6 +8,7 @@ off, bolt answers Slack at the ack and the rest runs in the background.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -22,6 +23,7 @@ from activities.adapters.slack_blocks.cards import ACK_ACTION, ESCALATE_ACTION
 from starters.checks import NewPage, oncall_entries
 from starters.errors import InvalidRequest, TocsinError
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
+from starters.slack.page_request import PageAsk, page_request
 from starters.slack.text import typed
 from workflows.models import PageActionInput
 from workflows.rotation_models import NoteRequest
@@ -65,29 +67,37 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             await ack(text=NOT_IN_CONFIG, response_type="ephemeral")
             return
         teams = ctx.config.current().teams
-        team, summary = page_request(str(command.get("text", "")), set(teams))
-        summary = typed(summary, ctx.person_for)
-        if not team or not summary or team == "help":
+        ask = page_request(str(command.get("text", "")), set(teams), ctx.person_for)
+        summary = typed(ask.summary, ctx.person_for)
+        if not summary or ask.unknown in ("", "help"):
             await ack(text=blocks.PAGE_USAGE, response_type="ephemeral")
             return
-        if team not in teams:
-            await ack(
-                text=f"Unknown team `{team}` (teams: {', '.join(sorted(teams))}).",
-                response_type="ephemeral",
-            )
+        refusal = _refusal(ask, teams)
+        if refusal is not None:
+            await ack(text=refusal, response_type="ephemeral")
             return
         await ack()
+        whom = f"`{ask.team}`" if ask.team else f"`{ask.person}`"
         try:
             state, created = await ctx.tocsin.create_page(
-                NewPage(team=team, summary=summary[:500], **ctx.acted(person))
+                NewPage(
+                    team=ask.team, person=ask.person, summary=summary[:500], **ctx.acted(person)
+                )
             )
         except (TocsinError, ValueError) as err:
-            await respond(text=f"Could not page `{team}`: {err}", response_type="ephemeral")
+            await respond(text=f"Could not page {whom}: {err}", response_type="ephemeral")
             return
         except RPCError:
             await respond(text=TEMPORAL_DOWN, response_type="ephemeral")
             return
-        log.info("paged from slack", page_id=state.id, team=team, by=person, created=created)
+        log.info(
+            "paged from slack",
+            page_id=state.id,
+            team=state.team,
+            person=ask.person,
+            by=person,
+            created=created,
+        )
         await respond(text=blocks.page_opened_text(state, created), response_type="ephemeral")
 
     def button(verb: str) -> Any:
@@ -108,16 +118,15 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
 ONCALL_BUDGET = 2.0
 
 
-def page_request(text: str, teams: set[str]) -> tuple[str, str]:
-    """``(team, summary)`` of ``/page <team> <summary>`` or ``/page <summary> for <team>``
-    (Opsgenie's ``/genie alert … for …``); an unknown first word stays the team, so the
-    answer names it."""
-    first, _, rest = text.strip().partition(" ")
-    if first not in teams:
-        summary, found, team = text.strip().rpartition(" for ")
-        if found and team.strip() in teams and summary.strip():
-            return team.strip(), summary.strip()
-    return first, rest.strip()
+def _refusal(ask: PageAsk, teams: Mapping[str, object]) -> str | None:
+    """Why ``ask`` pages nobody, said to the person who typed it; None when it can go."""
+    if ask.stranger is not None:
+        return (
+            f"{ask.stranger} is not in Tocsin's config: page their team, or add their `slack:` id."
+        )
+    if ask.unknown is not None:
+        return f"Unknown team `{ask.unknown}` (teams: {', '.join(sorted(teams))})."
+    return None
 
 
 async def _note(

@@ -108,6 +108,38 @@ class TestPageLifecycle:
         assert dana[1][1] is True
         assert any(e["kind"] == "notify-failed" for e in state["timeline"])
 
+    async def test_page_a_person(self, stack: Stack) -> None:
+        """``person`` instead of ``team``: Bob alone is notified (Alice is on call), the
+        page is his team's, and the caller is the one who opened it."""
+        created = await stack.http.post(
+            "/api/pages", json={"person": "bob", "summary": "look at the deploy"}
+        )
+        assert created.status_code == 201, created.text
+        page = created.json()
+        assert page["team"] == "delivery"
+        await stack.receiver.wait_for(
+            lambda ds: any(d.page_id == page["id"] and d.path == "/bob" for d in ds)
+        )
+
+        async def recorded() -> dict[str, Any] | None:
+            shown: dict[str, Any] = (await stack.http.get(f"/api/pages/{page['id']}")).json()
+            return shown if shown["notified"] else None
+
+        shown = await eventually(recorded)
+        assert [(n["person"], n["step"]) for n in shown["notified"]] == [("bob", 1)]
+        assert {d.path for d in stack.receiver.for_page(page["id"])} == {"/bob"}
+        acked = await stack.http.post(f"/api/pages/{page['id']}/ack", json={"by": "bob"})
+        assert acked.status_code == 200, acked.text
+
+    async def test_low_urgency_page(self, stack: Stack) -> None:
+        """``"urgency": "low"`` is kept (it was accepted and ignored before)."""
+        created = await stack.http.post(
+            "/api/pages", json={"team": "delivery", "summary": "ticket 42", "urgency": "low"}
+        )
+        assert created.status_code == 201, created.text
+        shown = (await stack.http.get(f"/api/pages/{created.json()['id']}")).json()
+        assert shown["urgency"] == "low"
+
     async def test_same_dedup_key_same_page(self, stack: Stack) -> None:
         """A retried create with the same dedup key returns the open page instead of a second one."""
         body = {**PAGE, "dedup_key": "am-gitserver-diskfull"}
@@ -167,6 +199,9 @@ class TestBadInput:
             (b"{not json", "JSON"),
             (b'{"team": "delivery"}', "summary"),
             (b'{"team": "nope", "summary": "x"}', "unknown team 'nope'"),
+            (b'{"summary": "x"}', "name a 'team' or a 'person'"),
+            (b'{"person": "zed", "summary": "x"}', "unknown person 'zed'"),
+            (b'{"team": "delivery", "summary": "x", "urgency": "urgent"}', "urgency"),
             (b'{"team": "delivery", "summary": "x", "dedup_key": "a b/c"}', "dedup_key"),
             (b'["delivery"]', "dict"),
         ],

@@ -522,6 +522,26 @@ class TestPageFromSlack:
         assert "acknowledged by alice" in str(team_card.blocks)
         assert len(s.messages_in(team.id)) == 1
 
+    async def test_page_a_person_by_mention(self, slack_stack: SlackStack) -> None:
+        """``/page <what> for @bob`` (Slack sends the mention as markup) pages Bob alone,
+        by DM, though Alice is the one on call; the page is delivery's, Bob's team."""
+        s = slack_stack
+        await s.command("/page", "Login errors for <@U0BOB|bob>", user="U0ALICE")
+
+        async def opened() -> PageState | None:
+            pages = await s.tocsin.list_pages(team="delivery")
+            match = [p for p in pages if p.summary == "Login errors"]
+            page = await s.tocsin.get_page(match[0].id) if match else None
+            return page if page is not None and page.notified else None
+
+        page: PageState = await eventually(opened, "the page to Bob")
+        assert [(n.person, n.method) for n in page.notified] == [("bob", "slack")]
+        assert page.created_by == "alice"
+        dm = await eventually(lambda: s.slack.dms.get("U0BOB"), "a DM to Bob")
+        [message] = await eventually(lambda: s.messages_in(dm), "the page DM")
+        assert page.id in str(message.blocks)
+        assert s.slack.dms.get("U0ALICE") is None
+
     async def test_slack_outage_falls_back_to_the_next_method(
         self, slack_stack: SlackStack, receiver: Receiver
     ) -> None:

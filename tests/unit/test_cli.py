@@ -248,6 +248,18 @@ class TestPageCommands:
         assert "Temporal" not in result.output
         assert no_traceback(result)
 
+    def test_create_needs_team_or_person(self, tocsin: CliRunner) -> None:
+        """Whom to page is asked for before trying Temporal; so is a known urgency."""
+        result = tocsin.invoke(app, ["page", "create", "--summary", "x"])
+        assert result.exit_code == 2
+        assert result.stderr.startswith("error: give --team or --person")
+        bad = tocsin.invoke(
+            app, ["page", "create", "--team", "d", "--summary", "x", "--urgency", "urgent"]
+        )
+        assert bad.exit_code == 2
+        assert "--urgency" in bad.stderr
+        assert no_traceback(result)
+
     def test_list_without_temporal(self, tocsin: CliRunner, closed_port: int) -> None:
         """With Temporal unreachable, list says so in one line and exits 1."""
         result = tocsin.invoke(app, ["page", "list", "--config", str(EXAMPLE)])

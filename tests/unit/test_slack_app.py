@@ -385,6 +385,24 @@ class TestPageCommand:
         assert (first.team, first.summary) == ("delivery", "CPU > 90% & rising, ask @bob")
         assert (second.team, second.summary) == ("delivery", "checkout is down")
 
+    async def test_page_a_person_for_mention_id_or_email(self, harness: Harness) -> None:
+        """Opsgenie's ``/genie alert … for <user|email>``: a Slack mention, ``@id`` or an
+        e-mail (Slack sends it as ``mailto:`` markup) names one person to page."""
+        for whom in ("<@U0ALICE|alice>", "@alice", "<mailto:alice@example.com|alice@example.com>"):
+            await harness.command("/page", f"db is slow for {whom}", user="U0BOB")
+        await harness.receiver.wait_for(lambda d: len(d) >= 3, within=5)
+        asked = [(c[1].team, c[1].person, c[1].summary) for c in harness.tocsin.calls]
+        assert asked == [
+            (None, "alice", "db is slow"),
+            (None, "alice", "db is slow"),
+            (None, "alice@example.com", "db is slow"),
+        ]
+
+    async def test_page_a_stranger_is_refused(self, harness: Harness) -> None:
+        response = await harness.command("/page", "db is slow for <@U0NOBODY|zed>", user="U0BOB")
+        assert "<@U0NOBODY|zed> is not in Tocsin's config" in response.json()["text"]
+        assert harness.tocsin.calls == []
+
     async def test_page_usage_and_unknown_team(self, harness: Harness) -> None:
         usage = await harness.command("/page", "delivery")
         assert usage.json()["text"] == blocks.PAGE_USAGE

@@ -13,8 +13,8 @@ ONCALL_USAGE = (
     "`/oncall note <text>`: a handoff note for the next shift."
 )
 PAGE_USAGE = (
-    "Usage: `/page <team> <what is wrong>` or `/page <what is wrong> for <team>`: page a "
-    "team's on-call."
+    "Usage: `/page <team> <what is wrong>` or `/page <what is wrong> for <team|@person|email>`: "
+    "page a team's on-call, or one person."
 )
 STATE_BLOCK = "page_state"
 _SECTION_MAX = 3000
