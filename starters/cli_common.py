@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -158,6 +159,37 @@ def actor(value: str | None) -> str:
     if not who:
         raise fail("who is acting? pass --as PERSON or set TOCSIN_USER")
     return who
+
+
+def require_actor(config: TocsinConfig, person: str | None, given: str | None) -> None:
+    """Refuse an acting person the config does not know (a ``check`` of
+    :func:`client_command`: exit 2 before Temporal is asked), naming them and where the
+    name came from: ``given`` is the ``--as`` value, None when it came from ``TOCSIN_USER``.
+
+    Raises:
+        InvalidRequest: ``person`` is not one of the config's people.
+    """
+    if person is None or person in config.people:
+        return
+    source = "--as" if given else "TOCSIN_USER"
+    raise InvalidRequest(f"{source}: unknown person {person!r} (not among the config's people)")
+
+
+def when(at: datetime | None, zone: ZoneInfo | None = None, *, seconds: bool = False) -> str:
+    """An instant as people read it, always with its zone: ``2026-11-23 09:59 CST`` in
+    ``zone`` (default UTC); ``-`` for none."""
+    if at is None:
+        return "-"
+    shown = at.astimezone(zone or UTC)
+    return shown.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
+
+
+def config_zone(settings: Settings, rotation: str | None = None) -> ZoneInfo:
+    """The zone a command shows times in: ``rotation``'s when it is configured, else the
+    config's ``timezone`` (UTC unless set)."""
+    config = config_file(settings).current()
+    spec = config.rotations.get(rotation) if rotation is not None else None
+    return spec.zone if spec is not None else ZoneInfo(config.timezone)
 
 
 # How timelines name an action taken with the CLI on the server: it holds Temporal's

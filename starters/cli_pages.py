@@ -1,12 +1,19 @@
-"""``tocsin page``: create, list, show, acknowledge, escalate and resolve pages."""
+"""``tocsin page``: create, list, show, acknowledge, escalate and resolve pages.
+
+``create`` and ``escalate`` answer with the page as it is once its step was taken (who it
+reached, or why it waits), not as it was when asked; times are shown in UTC, saying so.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Annotated, Literal
 
 import typer
+from temporalio.service import RPCError
 
 from starters.api import TocsinClient
 from starters.checks import NewPage
@@ -19,17 +26,27 @@ from starters.cli_common import (
     client_command,
     emit,
     fail,
+    require_actor,
     settings_from,
+    when,
 )
 from starters.cli_common import actor as _actor
 from starters.cli_common import model as _model
-from workflows.models import PageActionInput, PageListItem, PageState, PageStatus
+from starters.errors import PageNotFound
+from workflows.models import PageActionInput, PageListItem, PageState, PageStatus, TimelineEntry
 
 page_app = typer.Typer(
     help="Pages: create, list, show, ack, escalate, resolve.", no_args_is_help=True
 )
 
 NoteOpt = Annotated[str | None, typer.Option("--note", help="Why, for the timeline.")]
+
+# How long `create` and `escalate` wait for the page to take its step before answering with
+# the page as it then is (a worker that is down or busy), and how often they look.
+STEP_WAIT = 10.0
+STEP_POLL = 0.1
+# Timeline entries that say a step was taken: whom it reached, or why it waits or stops.
+STEP_KINDS = frozenset({"step", "deferred", "exhausted", "config-error"})
 
 
 class Urgency(StrEnum):
@@ -70,7 +87,12 @@ def page_create(
             via=CLI_VIA,
         )
     )
-    page, created = client_command(settings, lambda c: c.create_page(request))
+    by = request.by
+    page, created = client_command(
+        settings,
+        lambda c: _create(c, request),
+        check=lambda cfg: require_actor(cfg, by, as_),
+    )
     emit(
         page,
         as_json,
@@ -95,8 +117,14 @@ def page_list(
 
 
 def _list_text(items: list[PageListItem]) -> str:
-    rows = [f"{i.id:<20} {i.status:<13} {i.team:<16} {i.summary}" for i in items]
-    return "\n".join(rows) or "no pages"
+    if not items:
+        return "no pages"
+    rows = [f"{'ID':<20} {'STATUS':<13} {'TEAM':<16} {'CREATED':<20} SUMMARY"]
+    rows += [
+        f"{i.id:<20} {i.status:<13} {i.team:<16} {when(i.created_at):<20} {i.summary}"
+        for i in items
+    ]
+    return "\n".join(rows)
 
 
 @page_app.command("show")
@@ -120,16 +148,69 @@ def _page_text(page: PageState) -> str:
         f"step      {page.step}/{page.step_count}"
         + (" (exhausted)" if page.escalation_exhausted else ""),
     ]
+    if page.next_escalation_at is not None and page.status == PageStatus.triggered:
+        lines.append(f"next step {when(page.next_escalation_at, seconds=True)} unless acknowledged")
     if page.acknowledged_by:
         lines.append(
-            f"acked by  {page.acknowledged_by} at {page.acknowledged_at:%Y-%m-%d %H:%M:%S} UTC"
+            f"acked by  {page.acknowledged_by} at {when(page.acknowledged_at, seconds=True)}"
         )
     if page.resolved_by:
-        lines.append(f"resolved  {page.resolved_by} at {page.resolved_at:%Y-%m-%d %H:%M:%S} UTC")
+        lines.append(f"resolved  {page.resolved_by} at {when(page.resolved_at, seconds=True)}")
     if page.timeline:
         lines.append("timeline")
-        lines += [f"  {e.at:%H:%M:%S}  {e.text}" for e in page.timeline]
+        lines += [f"  {when(e.at, seconds=True)}  {e.text}" for e in page.timeline]
     return "\n".join(lines)
+
+
+async def _create(client: TocsinClient, request: NewPage) -> tuple[PageState, bool]:
+    """Open the page; a new one is answered once its first step was taken."""
+    page, created = await client.create_page(request)
+    if created:
+        page = await _after_step(client, page, None)
+    return page, created
+
+
+async def _escalate(client: TocsinClient, page_id: str, action: PageActionInput) -> PageState:
+    """Escalate now, answered once the next step was taken (or the page ended meanwhile)."""
+    page = await client.escalate(page_id, action)
+    mark = next((e for e in reversed(page.timeline) if e.kind == "escalate"), None)
+    return await _after_step(client, page, mark)
+
+
+def stepped(page: PageState, mark: TimelineEntry | None) -> bool:
+    """Whether ``page`` has taken a step after its timeline entry ``mark`` (None: any step),
+    or is no longer waiting for one (acknowledged, resolved)."""
+    if page.status != PageStatus.triggered:
+        return True
+    entries = page.timeline
+    if mark is not None:
+        if mark not in entries:
+            return True  # trimmed away: many entries came after it
+        entries = entries[entries.index(mark) + 1 :]
+    return any(e.kind in STEP_KINDS for e in entries)
+
+
+async def _after_step(
+    client: TocsinClient, page: PageState, mark: TimelineEntry | None
+) -> PageState:
+    """The page once it has taken its step after ``mark``; after :data:`STEP_WAIT` seconds
+    without one, as it then is, with a note on stderr."""
+    deadline = time.monotonic() + STEP_WAIT
+    while not stepped(page, mark):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            typer.echo(
+                f"note: page {page.id} had not taken its step within {STEP_WAIT:.0f}s "
+                f"(is a worker running?): see `tocsin page show {page.id}`",
+                err=True,
+            )
+            return page
+        await asyncio.sleep(min(STEP_POLL, left))
+        try:
+            page = await asyncio.wait_for(client.get_page(page.id), max(left, STEP_POLL))
+        except (RPCError, PageNotFound, TimeoutError):
+            continue  # not answering yet (its first task has not run): look again
+    return page
 
 
 PageCommand = Literal["ack", "escalate", "resolve"]
@@ -143,6 +224,8 @@ PAGE_ACTIONS: dict[PageCommand, tuple[str, PageCall]] = {
 
 def _page_action(name: PageCommand) -> Callable[..., None]:
     doc, act = PAGE_ACTIONS[name]
+    if name == "escalate":
+        act = _escalate
 
     def command(
         page_id: Annotated[str, typer.Argument(metavar="ID")],
@@ -157,6 +240,7 @@ def _page_action(name: PageCommand) -> Callable[..., None]:
             lambda c: act(c, page_id, PageActionInput(note=note, **as_cli(actor))),
             _page_text,
             as_json=as_json,
+            check=lambda cfg: require_actor(cfg, actor, as_),
         )
 
     command.__doc__ = doc

@@ -11,6 +11,7 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from temporalio.service import RPCError
@@ -24,12 +25,15 @@ from starters.cli_common import (
     as_cli,
     client_command,
     config_file,
+    config_zone,
     emit,
     fail,
     instant,
     quiet_logs,
+    require_actor,
     run,
     settings_from,
+    when,
 )
 from starters.cli_common import actor as _actor
 from starters.cli_common import model as _model
@@ -73,35 +77,34 @@ WhenOpt = Annotated[
 def rotation_show(
     rotation: RotationArg, config: ConfigOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """Who is on call, the next handoff, overrides, swaps, gaps and recent changes."""
+    """Who is on call, the next handoff, overrides, swaps, gaps and recent changes (times
+    in the rotation's zone)."""
+    settings = settings_from(config=config)
+    zone = config_zone(settings, rotation)
     client_command(
-        settings_from(config=config),
+        settings,
         lambda c: c.rotation_call(lambda r: r.status(rotation)),
-        _rotation_text,
+        lambda status: _rotation_text(status, zone),
         as_json=as_json,
     )
 
 
-def _rotation_text(status: RotationStatus) -> str:
-    lines = [f"rotation  {status.name}", f"next handoff {status.next_handoff:%Y-%m-%d %H:%M} UTC"]
+def _rotation_text(status: RotationStatus, zone: ZoneInfo) -> str:
+    lines = [f"rotation  {status.name}", f"next handoff {when(status.next_handoff, zone)}"]
     lines += [
-        f"  {s.layer:<6} {s.person or 'nobody'} until {s.end:%Y-%m-%d %H:%M} UTC"
-        for s in status.oncall
+        f"  {s.layer:<6} {s.person or 'nobody'} until {when(s.end, zone)}" for s in status.oncall
     ]
     for o in status.plan.overrides:
         lines.append(
-            f"override {o.id}: {o.person} holds {o.layer} {o.start.astimezone(UTC):%Y-%m-%d %H:%M} "
-            f"to {o.end.astimezone(UTC):%Y-%m-%d %H:%M} UTC (by {o.by})"
+            f"override {o.id}: {o.person} holds {o.layer} {when(o.start, zone)} "
+            f"to {when(o.end, zone)} (by {o.by})"
         )
     for w in status.plan.swaps:
         lines.append(
-            f"swap {w.id}: {w.first_person} {w.first_start:%Y-%m-%d} <-> "
-            f"{w.second_person} {w.second_start:%Y-%m-%d} ({w.layer}, by {w.by})"
+            f"swap {w.id}: {w.first_person} {when(w.first_start, zone)} <-> "
+            f"{w.second_person} {when(w.second_start, zone)} ({w.layer}, by {w.by})"
         )
-    lines += [
-        f"gap: {g.layer} {g.start:%Y-%m-%d %H:%M} to {g.end:%Y-%m-%d %H:%M} UTC"
-        for g in status.gaps
-    ]
+    lines += [f"gap: {g.layer} {when(g.start, zone)} to {when(g.end, zone)}" for g in status.gaps]
     lines += [f"warning: {w}" for w in status.settings.warnings]
     lines += [f"change: {c}" for c in status.changes[-5:]]
     return "\n".join(lines)
@@ -118,9 +121,12 @@ def rotation_shifts(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Every shift of every layer in a range, with overrides and swaps applied."""
+    """Every shift of every layer in a range, with overrides and swaps applied (times in
+    the rotation's zone; --csv and --json with their UTC offset)."""
+    settings = settings_from(config=config)
+    zone = config_zone(settings, rotation)
     spans = client_command(
-        settings_from(config=config),
+        settings,
         lambda c: c.rotation_call(lambda r: r.shifts(rotation, from_, to)),
     )
     if csv_out:
@@ -146,8 +152,8 @@ def rotation_shifts(
         spans,
         as_json,
         lambda: "\n".join(
-            f"{s.layer:<6} {s.person or 'nobody':<12} {s.start:%Y-%m-%d %H:%M} to "
-            f"{s.end:%Y-%m-%d %H:%M} UTC  {s.source}"
+            f"{s.layer:<6} {s.person or 'nobody':<12} {when(s.start, zone)} to "
+            f"{when(s.end, zone)}  {s.source}"
             for s in spans
         ),
     )
@@ -173,14 +179,17 @@ def rotation_override(
             layer=layer, person=person, start=start, end=end, reason=reason, **as_cli(actor)
         )
     )
+    settings = settings_from(config=config)
+    zone = config_zone(settings, rotation)
     client_command(
-        settings_from(config=config),
+        settings,
         lambda c: c.rotation_call(lambda r: r.override(rotation, request)),
         lambda override: (
             f"{override.id}: {override.person} holds {override.layer} "
-            f"{override.start:%Y-%m-%d %H:%M} to {override.end:%Y-%m-%d %H:%M} UTC"
+            f"{when(override.start, zone)} to {when(override.end, zone)}"
         ),
         as_json=as_json,
+        check=lambda cfg: require_actor(cfg, actor, as_),
     )
 
 
@@ -217,6 +226,7 @@ def rotation_swap(
         lambda c: c.rotation_call(lambda r: r.swap(rotation, request)),
         lambda swap: f"{swap.id}: {swap.first_person} <-> {swap.second_person}",
         as_json=as_json,
+        check=lambda cfg: require_actor(cfg, actor, as_),
     )
 
 
@@ -234,6 +244,7 @@ def rotation_remove(
         settings_from(config=config),
         lambda c: c.rotation_call(lambda r: r.remove(rotation, request)),
         lambda _: f"removed {item}",
+        check=lambda cfg: require_actor(cfg, actor, as_),
     )
 
 
@@ -247,10 +258,13 @@ def shift_note(
     """Add a handoff note to the rotation's current shift (the next shift gets it)."""
     actor = _actor(as_)
     request = _model(lambda: NoteRequest(text=text, **as_cli(actor)))
+    settings = settings_from(config=config)
+    zone = config_zone(settings, rotation)
     client_command(
-        settings_from(config=config),
+        settings,
         lambda c: c.rotation_call(lambda r: r.note(rotation, request)),
-        lambda shift: f"noted on the {shift.rotation} shift ending {shift.end:%Y-%m-%d %H:%M} UTC",
+        lambda shift: f"noted on the {shift.rotation} shift ending {when(shift.end, zone)}",
+        check=lambda cfg: require_actor(cfg, actor, as_),
     )
 
 

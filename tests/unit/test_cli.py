@@ -268,3 +268,59 @@ class TestPageCommands:
         assert result.stderr.startswith(f"error: cannot reach Temporal at 127.0.0.1:{closed_port}")
         assert "Traceback" not in result.output
         assert no_traceback(result)
+
+
+class TestActingPerson:
+    """An acting person the config does not know is refused before Temporal is asked:
+    exit 2, naming the person and where the name came from."""
+
+    @pytest.mark.parametrize(
+        "command",
+        [
+            ["page", "create", "--team", "delivery", "--summary", "disk full"],
+            ["page", "ack", "p1"],
+            ["page", "escalate", "p1"],
+            ["page", "resolve", "p1"],
+            ["rotation", "override", "delivery", "--layer", "eoc", "--person", "bob"],
+            [
+                "rotation", "swap", "delivery", "--layer", "eoc",
+                "--first-person", "alice", "--first-start", "2026-12-07T10:00:00-06:00",
+                "--second-person", "bob", "--second-start", "2026-12-14T10:00:00-06:00",
+            ],  # fmt: skip
+            ["rotation", "remove", "delivery", "ov-1"],
+            ["shift", "note", "delivery", "all quiet"],
+            ["incident", "update", "INC-1", "rolled back"],
+        ],
+        ids=lambda c: " ".join(c[:2]),
+    )
+    def test_unknown_as(self, tocsin: CliRunner, command: list[str]) -> None:
+        result = tocsin.invoke(app, [*command, "--as", "zed"])
+
+        assert no_traceback(result)
+        assert result.exit_code == 2
+        assert "unknown person 'zed'" in result.stderr
+        assert "Temporal" not in result.output
+
+    def test_unknown_tocsin_user(self, closed_port: int) -> None:
+        """A TOCSIN_USER that is nobody in the config is named as coming from there."""
+        runner = CliRunner(
+            env={
+                "TOCSIN_TEMPORAL_ADDRESS": f"127.0.0.1:{closed_port}",
+                "TOCSIN_USER": "zed",
+                "TOCSIN_CONFIG": str(EXAMPLE),
+            }
+        )
+
+        result = runner.invoke(app, ["page", "ack", "p1"])
+
+        assert result.exit_code == 2
+        assert result.stderr == (
+            "error: TOCSIN_USER: unknown person 'zed' (not among the config's people)\n"
+        )
+
+    def test_known_person_goes_on_to_temporal(self, tocsin: CliRunner, closed_port: int) -> None:
+        """A person of the config passes the check: the command then tries Temporal."""
+        result = tocsin.invoke(app, ["page", "ack", "p1", "--as", "alice"])
+
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"error: cannot reach Temporal at 127.0.0.1:{closed_port}")
