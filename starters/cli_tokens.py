@@ -16,7 +16,16 @@ from pydantic import ValidationError
 
 from activities.credential_models import Scope
 from activities.ports import Credentials
-from starters.cli_common import ConfigOpt, JsonOpt, config_file, emit, fail, run, settings_from
+from starters.cli_common import (
+    ConfigOpt,
+    JsonOpt,
+    config_file,
+    emit,
+    fail,
+    run,
+    settings_from,
+    when,
+)
 from starters.cli_common import quiet_logs as _quiet_logs
 from starters.credentials.issue import (
     IssuedToken,
@@ -166,10 +175,10 @@ def _holder(info: TokenInfo) -> str:
 def _table(tokens: list[TokenInfo]) -> str:
     rows = []
     for t in tokens:
-        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
-        used = f"used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
+        state = f"revoked {when(t.revoked_at)}" if t.revoked_at else "active"
+        used = f"used {when(t.last_used_at)}" if t.last_used_at else "never used"
         rows.append(
             f"{t.id}  {t.kind:<11} {t.name:<20} {t.person or ','.join(t.scopes) or '-':<24} "
-            f"{state:<24} {used}"
+            f"{state:<28} {used}"
         )
     return "\n".join(rows) or "no tokens (create one with: tocsin token create)"

@@ -194,7 +194,7 @@ def human_duration(seconds: float | None) -> str:
 
 
 def _when(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "-"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
 
 
 LOG_COLUMNS = (
@@ -260,7 +260,7 @@ def log_csv(rows: Sequence[LogRow]) -> str:
 
 def report_text(result: Report) -> str:
     """MTTA/MTTR tables per severity and per service, durations as ``median (mean)``."""
-    period = f"{_when(result.since)} to {_when(result.until)} UTC"
+    period = f"{_when(result.since)} to {_when(result.until)}"
     total = result.total
     lines = [
         f"Incidents declared {period}: {total.incidents}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from starters.clients.incidents import IncidentListItem
 from workflows.actors import actor_label
 from workflows.incident_models import IncidentState
@@ -52,7 +54,8 @@ def incident_text(s: IncidentState) -> str:
     if entries:
         lines.append("timeline")
         lines += [
-            f"  {e.at:%H:%M:%S}  {e.kind:<17} {e.text.splitlines()[0] if e.text else ''}"
+            f"  {e.at.astimezone(UTC):%Y-%m-%d %H:%M:%S %Z}  {e.kind:<17} "
+            + (e.text.splitlines()[0] if e.text else "")
             + (f"  [{actor_label(e.by, e.via)}]" if e.via else "")
             for e in entries
         ]
