@@ -68,6 +68,7 @@ class ConfigActivities:
         if team is None:
             return ResolveStepResult(error=f"team {request.team!r} is not in the configuration")
         urgency: Literal["high", "low"] = request.urgency
+        retrigger: float | None = None
         if request.steps is not None:
             name = "(given with the page)"
             steps = [(s.targets, timedelta(seconds=s.ack_timeout_seconds)) for s in request.steps]
@@ -83,6 +84,8 @@ class ConfigActivities:
             repeat = policy.repeat
             if policy.urgency == "low":
                 urgency = "low"
+            if policy.acknowledgement_timeout is not None:
+                retrigger = policy.acknowledgement_timeout.total_seconds()
         result = ResolveStepResult(
             policy=name,
             step_count=len(steps),
@@ -90,6 +93,7 @@ class ConfigActivities:
             team_members=list(team.members),
             channel=team.slack_channel,
             urgency=urgency,
+            ack_retrigger_seconds=retrigger,
         )
         if urgency == "low":
             result.wait_until = _working_start(config, request.team, request.at)

@@ -79,6 +79,7 @@ PASSTHROUGH_MODULES = (
     # again in each run's sandbox (no module state; workflows/ruff.toml keeps it pure).
     "workflows.page_activities",
     "workflows.page_continue",
+    "workflows.page_actions",
     "workflows.archive_models",
     "workflows.incident_views",
     "workflows.incident_commands",

@@ -190,6 +190,8 @@ class EscalationPolicy(_Strict):
     repeat: int = Field(default=0, ge=0, le=20)
     urgency: Literal["high", "low"] = "high"
     steps: list[EscalationStep] = Field(min_length=1, max_length=20)
+    # An acknowledged page not resolved within this triggers again (off when unset).
+    acknowledgement_timeout: Annotated[Duration, at_most(MAX_ACK_TIMEOUT)] | None = None
 
 
 class TocsinConfig(_Strict):

@@ -152,6 +152,9 @@ class PageState(BaseModel):
     notified: list[NotificationRecord] = Field(default_factory=list)
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
+    # An acknowledged page triggers again then (snoozed, or the policy's acknowledgement
+    # timeout); None: it stays acknowledged until resolved.
+    snoozed_until: datetime | None = None
     resolved_by: str | None = None
     resolved_at: datetime | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
@@ -191,6 +194,10 @@ class PageCarry(BaseModel):
     escalate_requested: bool = False
     config_error: str | None = None
     channel: str | None = None
+    # Responder actions (see workflows.page_actions): how many times the page was put
+    # back to triggered (escalation starts over), and the policy's acknowledgement timeout.
+    retriggered: int = 0
+    ack_retrigger_seconds: float | None = None
 
 
 PageInput.model_rebuild()  # it names PageCarry, defined after it
@@ -296,6 +303,9 @@ class ResolveStepResult(BaseModel):
     urgency: Literal["high", "low"] = "high"
     # A low-urgency step outside its team's working hours: when they next begin.
     wait_until: datetime | None = None
+    # The policy's acknowledgement timeout: an acknowledged page not resolved by then
+    # triggers again. None: off.
+    ack_retrigger_seconds: float | None = None
 
 
 class NotifyInput(BaseModel):

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import search
 from workflows.actors import actor_label, require_actor
@@ -29,6 +29,7 @@ from workflows.models import (
     AlertBatch,
     AlertList,
     AlertQuery,
+    InlineStep,
     NotificationRecord,
     PageAcknowledged,
     PageActionInput,
@@ -40,6 +41,17 @@ from workflows.models import (
     Recipient,
     ResolveStepResult,
     TimelineEntry,
+)
+from workflows.page_actions import (
+    ReassignInput,
+    RespondersInput,
+    SnoozeInput,
+    mark_triggered,
+    reassigned_text,
+    snooze_refusal,
+    snoozed_text,
+    unacknowledge_refusal,
+    wake_text,
 )
 from workflows.page_activities import notify, post_card, resolve_step, tell
 from workflows.page_alerts import (
@@ -83,6 +95,8 @@ INTAKE_ACK_CHECKED = "intake-ack-checked"
 FOLLOWS_ALERTS = "page-follows-alerts"
 # A low-urgency step outside working hours waits for them (see _wait_for_working_hours).
 WORKING_HOURS = "low-urgency-working-hours"
+# An open page that is not escalating can be put back to triggered (see _held).
+RESPONDER_ACTIONS = "page-responder-actions"
 
 
 @workflow.defn
@@ -133,7 +147,14 @@ class PageWorkflow:
             if phase == "escalating" and self._state.status == PageStatus.triggered:
                 await self._escalate(resume)
             if phase != "flap":
-                await self._waits.wait(lambda: self._state.status == PageStatus.resolved, "open")
+                if workflow.patched(RESPONDER_ACTIONS):
+                    if await self._held():
+                        phase, resume = "escalating", False
+                        continue
+                else:
+                    await self._waits.wait(
+                        lambda: self._state.status == PageStatus.resolved, "open"
+                    )
             if not await self._reopened_within_flap_window(resume=phase == "flap"):
                 break
             phase, resume = "escalating", False
@@ -168,6 +189,7 @@ class PageWorkflow:
         if not resume:
             self._state.escalation_exhausted = False
             run.escalate_requested = False
+        seen = run.retriggered
         while self._state.status == PageStatus.triggered:
             run.step_index, run.step_round = position.index, position.round
             due = self._state.next_escalation_at if resume else None
@@ -190,9 +212,18 @@ class PageWorkflow:
                 due = workflow.now() + timedelta(seconds=step.ack_timeout_seconds)
                 self._state.next_escalation_at = due
                 self._publish()
+
+            def moved(seen: int = seen) -> bool:
+                status = self._state.status
+                return (
+                    status != PageStatus.triggered
+                    or run.escalate_requested
+                    or run.retriggered != seen
+                )
+
             try:
                 await self._waits.wait(
-                    lambda: self._state.status != PageStatus.triggered or run.escalate_requested,
+                    moved,
                     "escalating",
                     due,
                     f"ack timeout step {position.index + 1}",
@@ -203,6 +234,10 @@ class PageWorkflow:
                     "timeout", f"No acknowledgement within {waited} at step {self._state.step}"
                 )
             self._state.next_escalation_at = None
+            if run.retriggered != seen:  # reassigned: the (new) policy from its first step
+                seen, position = run.retriggered, Position()
+                run.escalate_requested = False
+                continue
             if self._state.status != PageStatus.triggered:
                 return
             run.escalate_requested = False
@@ -211,6 +246,39 @@ class PageWorkflow:
                 self._exhaust()
                 return
             position = following
+
+    async def _held(self) -> bool:
+        """While the page is open but not escalating (acknowledged, or through its steps):
+        wait until it is resolved (False), or put back to triggered by a responder, by its
+        snooze or by the policy's acknowledgement timeout (True: escalate again)."""
+        run = self._run
+        seen = run.retriggered
+        while True:
+            until = self._state.snoozed_until
+
+            def moved(until: datetime | None = until) -> bool:
+                state = self._state
+                resolved = state.status == PageStatus.resolved
+                return resolved or run.retriggered != seen or state.snoozed_until != until
+
+            try:
+                await self._waits.wait(
+                    moved,
+                    "open",
+                    until,
+                    "snooze",
+                )
+            except TimeoutError:
+                self._retrigger(None, wake_text(self._state, run.ack_retrigger_seconds))
+            if self._state.status == PageStatus.resolved:
+                return False
+            if run.retriggered != seen:
+                return True
+
+    def _retrigger(self, by: str | None, text: str, via: str | None = None) -> None:
+        mark_triggered(self._state)
+        self._run.retriggered += 1
+        self._record("retriggered", text, by=by, via=via)
 
     async def _wait_for_working_hours(
         self, position: Position, step: ResolveStepResult
@@ -254,6 +322,7 @@ class PageWorkflow:
             if step.error is None:
                 self._run.config_error = None
                 self._run.members = list(step.team_members)
+                self._run.ack_retrigger_seconds = step.ack_retrigger_seconds
                 self._follow_channel(step.channel)
                 return step
             if step.error != self._run.config_error:
@@ -274,9 +343,14 @@ class PageWorkflow:
                 asyncio.create_task(self._notify(recipient, self._state.step, step.step_count))
             )
 
-    async def _notify(self, recipient: Recipient, step: int, step_count: int) -> None:
+    async def _notify(
+        self, recipient: Recipient, step: int, step_count: int, *, asked: bool = False
+    ) -> None:
+        """Reach ``recipient`` by their methods in order; stops once the page is taken
+        (``asked``: a responder asked to help, reached until the page is resolved)."""
         for method in recipient.contacts:
-            if self._state.status != PageStatus.triggered:
+            status = self._state.status
+            if status == PageStatus.resolved or (not asked and status != PageStatus.triggered):
                 return
             try:
                 await notify(self._state, recipient, method, step, step_count)
@@ -366,6 +440,74 @@ class PageWorkflow:
     def _validate_resolve(self, action: PageActionInput) -> None:
         require_actor(action)
         _refuse(responder_refusal(self._state, action.by, "resolve", self._allowed()))
+
+    @workflow.update
+    def unacknowledge(self, action: PageActionInput) -> PageState:
+        """Give the page back: it is triggered again and escalates from its first step."""
+        text = with_note(f"Un-acknowledged by {action.actor}", action)
+        self._retrigger(action.by, text, via=action.via)
+        return bounded_view(self._state)
+
+    @unacknowledge.validator
+    def _validate_unacknowledge(self, action: PageActionInput) -> None:
+        require_actor(action)
+        _refuse(unacknowledge_refusal(self._state, action.by, self._allowed()))
+
+    @workflow.update
+    def snooze(self, request: SnoozeInput) -> PageState:
+        """Quiet an acknowledged page for a while: it triggers again then."""
+        until = workflow.now() + request.duration
+        self._state.snoozed_until = until
+        self._record(
+            "snoozed", snoozed_text(request.actor, request, until), request.by, request.via
+        )
+        return bounded_view(self._state)
+
+    @snooze.validator
+    def _validate_snooze(self, request: SnoozeInput) -> None:
+        require_actor(request)
+        _refuse(snooze_refusal(self._state, request.by, self._allowed()))
+
+    @workflow.update
+    def reassign(self, request: ReassignInput) -> PageState:
+        """Another team's policy, or one person, from the first step; acknowledged or not."""
+        if request.team is not None:
+            self._state.team = self._input.team = request.team
+            workflow.upsert_search_attributes([search.TEAM.value_set(request.team)])
+        self._input.policy, self._input.steps = None, request.steps()
+        self._retrigger(request.by, reassigned_text(request.actor, request), via=request.via)
+        return bounded_view(self._state)
+
+    @reassign.validator
+    def _validate_reassign(self, request: ReassignInput) -> None:
+        require_actor(request)
+        _refuse(responder_refusal(self._state, request.by, "reassign", self._allowed()))
+
+    @workflow.update
+    async def add_responders(self, request: RespondersInput) -> PageState:
+        """Ask more people to help: notified now (acknowledged or not), they may act on the
+        page; the escalation goes on as it was."""
+        asked = [InlineStep(targets=request.targets, ack_timeout_seconds=60)]
+        found = await resolve_step(self._state, 0, workflow.now(), None, asked, local=True)
+        if found.error is not None:
+            raise ApplicationError(found.error, non_retryable=True)
+        names = ", ".join(r.person for r in found.recipients) or "nobody"
+        text = with_note(f"{request.actor} asked {names} to help", request)
+        self._record("responders", text, request.by, request.via)
+        self._run.responders = sorted(
+            {*self._run.responders, *(r.person for r in found.recipients)}
+        )
+        for recipient in found.recipients:
+            notify_one = self._notify(
+                recipient, self._state.step, self._state.step_count, asked=True
+            )
+            self._notifications.append(asyncio.create_task(notify_one))
+        return bounded_view(self._state)
+
+    @add_responders.validator
+    def _validate_add_responders(self, request: RespondersInput) -> None:
+        require_actor(request)
+        _refuse(responder_refusal(self._state, request.by, "add responders to", self._allowed()))
 
     @workflow.signal
     def receive_alerts(self, batch: AlertBatch) -> None:
@@ -460,6 +602,9 @@ class PageWorkflow:
 
     def _take(self, by: str, text: str, via: str | None = None) -> None:
         mark_acknowledged(self._state, by, workflow.now())
+        seconds = self._run.ack_retrigger_seconds
+        if seconds is not None and workflow.patched(RESPONDER_ACTIONS):
+            self._state.snoozed_until = workflow.now() + timedelta(seconds=seconds)
         self._record("acknowledged", text, by=by, via=via)
         if self._input.notify_workflow is not None:
             told = PageAcknowledged(page_id=self._state.id, purpose=self._input.purpose, by=by)

@@ -8,10 +8,10 @@ are tested without a server and shared with the sandbox.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from workflows.durations import format_duration
 from workflows.models import (
-    PageActionInput,
     PageInput,
     PageState,
     PageStatus,
@@ -109,7 +109,14 @@ def mark_reopened(state: PageState, flap_window: timedelta) -> str:
     return f"Fired again within {window} of resolving (flap {state.flaps}): reopened, {then}"
 
 
-def with_note(text: str, action: PageActionInput) -> str:
+class Noted(Protocol):
+    """A request that may say why (``PageActionInput``, the responder actions)."""
+
+    @property
+    def note(self) -> str | None: ...
+
+
+def with_note(text: str, action: Noted) -> str:
     return f"{text}: {action.note}" if action.note else text
 
 

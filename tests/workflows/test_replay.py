@@ -50,6 +50,7 @@ from workflows.incident_models import (
 )
 from workflows.models import Alert, AlertBatch, PageActionInput, PageInput
 from workflows.page import PageWorkflow
+from workflows.page_actions import ReassignInput, RespondersInput, SnoozeInput
 from workflows.rotation import RotationWorkflow
 from workflows.rotation_models import (
     NoteRequest,
@@ -149,6 +150,7 @@ class TestReplay:
             "page-follows-alerts",
             "page-intake-notes",
             "page-working-hours",
+            "page-responder-actions",
             "rotation-handoff",
             "shift-week",
         }
@@ -615,6 +617,53 @@ class TestWorkingHoursReplay:
         """A low-urgency step waiting for working hours (patched) replays."""
         history = await record_working_hours_history(time_skipping_env, tmp_path)
         await replay_and_keep(history, "page-working-hours")
+
+
+async def record_responder_actions_history(
+    env: WorkflowEnvironment, config: Path
+) -> WorkflowHistory:
+    """Responder actions (patched): acknowledged, snoozed and triggered again when the
+    snooze ends, reassigned to a person, responders added, un-acknowledged, resolved."""
+    task_queue = f"replay-{uuid.uuid4()}"
+    key = f"replay-actions-{uuid.uuid4().hex[:6]}"
+    async with page_worker(env, config, task_queue, RecordingNotifier()):
+        handle = await env.client.start_workflow(
+            PageWorkflow.run,
+            PageInput(key=key, team="delivery", summary="checkout 500s", team_members=["bob"]),
+            id=f"page-{key}",
+            task_queue=task_queue,
+        )
+        await env.sleep(timedelta(seconds=5))
+        await handle.execute_update(PageWorkflow.acknowledge, PageActionInput(by="bob"))
+        await handle.execute_update(PageWorkflow.snooze, SnoozeInput(by="bob", seconds=600))
+        await env.sleep(timedelta(minutes=11))
+        await handle.execute_update(
+            PageWorkflow.reassign, ReassignInput(by="bob", person="dana", ack_timeout_seconds=300)
+        )
+        await env.sleep(timedelta(seconds=5))
+        await handle.execute_update(PageWorkflow.acknowledge, PageActionInput(by="dana"))
+        asked = RespondersInput(by="dana", targets=["person:alice"], note="payments?")
+        await handle.execute_update(PageWorkflow.add_responders, asked)
+        await env.sleep(timedelta(seconds=5))
+        await handle.execute_update(PageWorkflow.unacknowledge, PageActionInput(by="dana"))
+        await env.sleep(timedelta(seconds=5))
+        state = await handle.execute_update(PageWorkflow.resolve, PageActionInput(by="alice"))
+        texts = [e.text for e in state.timeline]
+        assert "Snooze over: triggered again" in texts
+        assert "Reassigned to dana by bob" in texts
+        await handle.result()
+        return await handle.fetch_history()
+
+
+class TestResponderActionsReplay:
+    async def test_fresh_responder_actions_history_replays(
+        self, time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    ) -> None:
+        """Un-acknowledge, snooze, reassign and added responders (patched) replay."""
+        config = tmp_path / "tocsin.yaml"
+        config.write_text(CONFIG)
+        history = await record_responder_actions_history(time_skipping_env, config)
+        await replay_and_keep(history, "page-responder-actions")
 
 
 class TestRotationReplay:
