@@ -194,6 +194,13 @@ class EscalationPolicy(_Strict):
     acknowledgement_timeout: Annotated[Duration, at_most(MAX_ACK_TIMEOUT)] | None = None
 
 
+class Reports(_Strict):
+    """On-call reports: the Jinja2 template of their text (a path, relative to the config
+    file; none: the built-in one). ``tocsin config check`` reads and renders it."""
+
+    oncall_template: str | None = Field(default=None, min_length=1, max_length=4096)
+
+
 class TocsinConfig(_Strict):
     """The whole of ``tocsin.yaml``."""
 
@@ -211,6 +218,7 @@ class TocsinConfig(_Strict):
         default_factory=lambda: list(DEFAULT_SEVERITIES), min_length=1, max_length=20
     )
     incidents: Incidents = Field(default_factory=Incidents)
+    reports: Reports = Field(default_factory=Reports)
 
     def severity(self, name: str) -> Severity | None:
         """The severity called ``name``, if configured."""
