@@ -40,9 +40,11 @@ async def _eventually(stack: Stack, page_id: str, done: Any) -> dict[str, Any]:
 class TestOpsgenieSdk:
     async def test_create_note_acknowledge_close(self, stack: Stack) -> None:
         alerts = _alerts(stack)
+        # An alias of its own: the PagerDuty client's test uses "gitserver-disk" as its
+        # dedup key, which names the same page of the service on the shared dev server.
         create = opsgenie_sdk.CreateAlertPayload(
             message="gitserver disk 99%",
-            alias="gitserver-disk",
+            alias="opsgenie-disk",
             description="/var/lib/git is full",
             tags=["disk", "prod"],
             details={"host": "git-0"},
@@ -61,7 +63,7 @@ class TestOpsgenieSdk:
         assert status.data.is_success
         assert (status.data.action, status.data.status) == ("Create", "Created alert")
         page_id = status.data.alert_id
-        assert page_id == event_page_key("gitserver", "gitserver-disk")
+        assert page_id == event_page_key("gitserver", "opsgenie-disk")
         page = await _eventually(stack, page_id, lambda p: p["status"] == "triggered")
         assert (page["service"], page["severity"], page["urgency"]) == (
             "gitserver",
@@ -74,7 +76,7 @@ class TestOpsgenieSdk:
 
         note = opsgenie_sdk.AddNoteToAlertPayload(note="looking at it", user="bob")
         noted = await asyncio.to_thread(
-            alerts.add_note, "gitserver-disk", note, identifier_type="alias"
+            alerts.add_note, "opsgenie-disk", note, identifier_type="alias"
         )
         assert (
             await asyncio.to_thread(alerts.get_request_status, noted.request_id)
@@ -96,14 +98,14 @@ class TestOpsgenieSdk:
         assert any(t.startswith("Acknowledged by") and t.endswith("sent for bob") for t in texts)
 
         closed = await asyncio.to_thread(
-            alerts.close_alert, "gitserver-disk", identifier_type="alias"
+            alerts.close_alert, "opsgenie-disk", identifier_type="alias"
         )
         page = await _eventually(stack, page_id, lambda p: p["status"] == "resolved")
         assert page["status"] == "resolved"
         close_status = await asyncio.to_thread(alerts.get_request_status, closed.request_id)
         assert (close_status.data.status, close_status.data.alias) == (
             "Closed alert",
-            "gitserver-disk",
+            "opsgenie-disk",
         )
 
     async def test_priority_sets_urgency(self, stack: Stack) -> None:
