@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from activities.credential_models import CredentialRecord
@@ -21,7 +22,13 @@ from workflows.incident_models import (
     LogQuery,
 )
 from workflows.models import AlertList, PageCard, RollbackRequest, RollbackResult
-from workflows.rotation_models import RotationPlan, TeamActivity, TeamActivityQuery
+from workflows.rotation_models import (
+    ReportQuery,
+    RotationPlan,
+    ShiftReport,
+    TeamActivity,
+    TeamActivityQuery,
+)
 
 Card = IncidentCard | PageCard
 
@@ -241,6 +248,40 @@ class FollowupIssues(Protocol):
     async def incidents_for_issue(self, repo: str, number: int) -> list[str]:
         """The incidents that linked ``repo#number``, in the order they linked it."""
         ...
+
+
+@runtime_checkable
+class ShiftReports(Protocol):
+    """Shifts' on-call reports, kept for good (Temporal forgets a finished shift after its
+    retention), by id: the shift's workflow id.
+
+    Raises (every method):
+        activities.errors.AdapterError: ``Unavailable`` to retry, ``Rejected`` not to.
+    """
+
+    async def keep_shift_report(self, report: ShiftReport) -> None:
+        """Keep ``report`` under its id; keeping it again replaces the first copy."""
+        ...
+
+    async def list_shift_reports(self, query: ReportQuery) -> list[ShiftReport]:
+        """Reports matching ``query``, newest shift first, at most ``query.limit``."""
+        ...
+
+    async def get_shift_report(self, report_id: str) -> ShiftReport | None:
+        """The report kept under ``report_id``, or None."""
+        ...
+
+
+class ReportRenderer(Protocol):
+    """Renders a shift's on-call report to text with the config's template
+    (``reports.oncall_template``, relative to ``config_dir``), else the built-in one.
+
+    Raises ``activities.errors.Rejected`` for a template that cannot be read or rendered.
+    """
+
+    def __call__(
+        self, report: ShiftReport, config: TocsinConfig, config_dir: Path | None = None
+    ) -> str: ...
 
 
 class Credentials(Protocol):

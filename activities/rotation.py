@@ -1,7 +1,9 @@
-"""Handoff activities: the team's pages and incidents, its Slack user group, the report mail."""
+"""Handoff activities: the team's pages and incidents, its Slack user group, the on-call
+report's text, mail and keeping."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -11,7 +13,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities.errors import AdapterError, to_application_error
-from activities.ports import Chat, ConfigSource, TeamActivitySource
+from activities.ports import Chat, ConfigSource, ReportRenderer, ShiftReports, TeamActivitySource
 from activities.tracker import Mailer, recipient_addresses
 from workflows.ids import page_workflow_id, shift_workflow_id
 from workflows.models import PageInput
@@ -19,6 +21,7 @@ from workflows.page_views import initial_search_attributes, page_summary
 from workflows.rotation_models import (
     ReportMail,
     ShiftInput,
+    ShiftReport,
     TeamActivity,
     TeamActivityQuery,
     UsergroupUpdate,
@@ -26,7 +29,13 @@ from workflows.rotation_models import (
 
 
 class RotationActivities:
-    """What a ShiftWorkflow needs from outside: Temporal's view of the team, chat, mail."""
+    """What a ShiftWorkflow needs from outside: Temporal's view of the team, chat, mail,
+    the report's template and the store that keeps reports.
+
+    ``render`` and ``reports`` None: reports are posted with the workflow's own text and
+    not kept (the activities say so). ``config_dir`` is where a relative
+    ``reports.oncall_template`` is looked up (the config file's directory).
+    """
 
     def __init__(
         self,
@@ -35,12 +44,19 @@ class RotationActivities:
         source: TeamActivitySource,
         chat: Chat,
         mailer: Mailer | None,
+        *,
+        render: ReportRenderer | None = None,
+        reports: ShiftReports | None = None,
+        config_dir: Path | None = None,
     ) -> None:
         self._client = client
         self._config = config
         self._source = source
         self._chat = chat
         self._mailer = mailer
+        self._render = render
+        self._reports = reports
+        self._config_dir = config_dir
 
     @activity.defn(name="start_shift")
     async def start_shift(self, shift: ShiftInput) -> str:
@@ -122,3 +138,41 @@ class RotationActivities:
         except AdapterError as err:
             raise to_application_error(err) from err
         return to
+
+    @activity.defn(name="render_report")
+    async def render_report(self, report: ShiftReport) -> str:
+        """The on-call report's text from the configured template, else the built-in one.
+
+        Raises:
+            ApplicationError: ``Rejected`` (final) when the template cannot be read or
+                rendered; ``NotConfigured`` without a renderer.
+        """
+        if self._render is None:
+            raise ApplicationError(
+                "no report template renderer in this worker",
+                type="NotConfigured",
+                non_retryable=True,
+            )
+        try:
+            return self._render(report, self._config.current(), self._config_dir)
+        except AdapterError as err:
+            raise to_application_error(err) from err
+
+    @activity.defn(name="keep_report")
+    async def keep_report(self, report: ShiftReport) -> None:
+        """Keep the report in the SQL store (idempotent: kept again, it replaces itself).
+
+        Raises:
+            ApplicationError: ``Unavailable`` (retried) when the database cannot be
+                reached; ``Rejected`` or ``NotConfigured`` (final).
+        """
+        if self._reports is None:
+            raise ApplicationError(
+                "reports cannot be kept: this worker has no store for them",
+                type="NotConfigured",
+                non_retryable=True,
+            )
+        try:
+            await self._reports.keep_shift_report(report)
+        except AdapterError as err:
+            raise to_application_error(err) from err

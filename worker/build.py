@@ -17,6 +17,7 @@ from activities.adapters.console import ConsoleNotifier
 from activities.adapters.console_chat import ConsoleChat
 from activities.adapters.github_tracker import github_tracker
 from activities.adapters.jinja_postmortem import render_postmortem
+from activities.adapters.jinja_report import render_report
 from activities.adapters.rollback_command import CommandRunner
 from activities.adapters.rollback_github import DEFAULT_API_URL, GithubRunner
 from activities.adapters.rollback_webhook import WebhookRunner
@@ -35,6 +36,7 @@ from activities.ports import (
     FollowupIssues,
     Notifier,
     RollbackRunner,
+    ShiftReports,
     Store,
     TeamActivitySource,
     Tracker,
@@ -212,7 +214,14 @@ def build_activities(
     )
     store = StoreActivities(sql)
     rotations = RotationActivities(
-        client, config, wired.team_activity or TemporalTeamActivity(client), chat, mailer
+        client,
+        config,
+        wired.team_activity or TemporalTeamActivity(client),
+        chat,
+        mailer,
+        render=render_report,
+        reports=sql if isinstance(sql, ShiftReports) else None,
+        config_dir=config.path.parent if isinstance(config, ConfigFile) else None,
     )
     return [
         configs.resolve_step,
@@ -235,6 +244,8 @@ def build_activities(
         rotations.team_activity,
         rotations.set_usergroup,
         rotations.email_report,
+        rotations.render_report,
+        rotations.keep_report,
     ]
 
 

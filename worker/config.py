@@ -110,7 +110,24 @@ def load_config(path: Path) -> TocsinConfig:
     except RecursionError:
         # PyYAML builds nested collections recursively: a few hundred levels exhaust the stack.
         raise ConfigError([f"{path}: (top level): invalid YAML: nested too deeply"]) from None
-    return parse_config(data, str(path))
+    config = parse_config(data, str(path))
+    _check_files(config, path)
+    return config
+
+
+def _check_files(config: TocsinConfig, path: Path) -> None:
+    """Files the config names (relative to its own directory) must be there and usable.
+
+    Raises:
+        ConfigError: naming the key, the file and what is wrong with it.
+    """
+    if config.reports.oncall_template is None:
+        return
+    from activities.adapters.jinja_report import template_problem  # noqa: PLC0415 - only then
+
+    problem = template_problem(config, path.parent)
+    if problem is not None:
+        raise ConfigError([f"{path}: {problem}"])
 
 
 class ConfigFile:

@@ -180,6 +180,9 @@ class IncidentSummary(BaseModel):
     severity: str
     status: str
     declared_at: datetime
+    # Who worked it: its lead, messenger and resolution owner, whoever answered a page for
+    # a role, posted a status update or resolved it (the report suggests them a recovery day).
+    worked_by: list[str] = Field(default_factory=list)
 
 
 class TeamActivityQuery(BaseModel):
@@ -200,8 +203,18 @@ class TeamActivity(BaseModel):
     open_incidents: list[IncidentSummary] = Field(default_factory=list)
 
 
+class RecoveryDay(BaseModel):
+    """A recovery day the on-call report suggests to ``person``, and why: the off-hours
+    pages they answered (or, unanswered, that woke the shift's first layer) and the
+    incidents they worked during the shift. ``person`` None: nobody to name."""
+
+    person: str | None = None
+    off_hours_pages: list[str] = Field(default_factory=list)
+    incidents: list[str] = Field(default_factory=list)
+
+
 class ShiftReport(BaseModel):
-    """The on-call report of a shift, as posted at its end."""
+    """The on-call report of a shift, as posted at its end (and kept in the SQL store)."""
 
     rotation: str
     start: datetime
@@ -213,6 +226,22 @@ class ShiftReport(BaseModel):
     test_page_acknowledged_by: str | None = None
     recovery_day: bool = False
     text: str = ""
+    # Set by shifts that keep their report: its id (the shift's workflow id), the team, the
+    # zone its times are shown in, and each recovery day with its reasons.
+    id: str | None = None
+    team: str | None = None
+    timezone: str | None = None
+    recovery: list[RecoveryDay] = Field(default_factory=list)
+
+
+class ReportQuery(BaseModel):
+    """Kept on-call reports, newest shift first: of one rotation, with one person on call
+    (or suggested a recovery day), of shifts that ended at or after ``since``."""
+
+    rotation: str | None = None
+    person: str | None = None
+    since: datetime | None = None
+    limit: int = Field(default=50, ge=1, le=500)
 
 
 class ShiftState(BaseModel):

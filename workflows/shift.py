@@ -5,8 +5,9 @@ handoff in the team's channel with what is still open, moves the team's Slack us
 to the incoming people, and sends the incoming engineer a test page that must be
 acknowledged (else it escalates to the next layer): proof that Tocsin can reach them.
 During the shift it collects notes; before the end it reminds the outgoing engineer to
-finish them; at the end it produces the on-call report, posts and mails it, and hands
-its notes to the next shift.
+finish them; at the end it produces the on-call report (its text from the configured
+template, recovery days suggested after off-hours pages and worked incidents), posts and
+mails it, keeps it in the SQL store, and hands its notes to the next shift.
 """
 
 from __future__ import annotations
@@ -35,12 +36,15 @@ from workflows.rotation_models import (
     TeamActivityQuery,
     UsergroupUpdate,
 )
-from workflows.shift_report import announcement, report_text
+from workflows.shift_report import announcement, recovery_days, report_text
 
 with workflow.unsafe.imports_passed_through():
     from activities.incident import ChatActivities
     from activities.rotation import RotationActivities
 
+# Shifts from this version on render their report from the configured template, suggest
+# recovery days after worked incidents too, and keep the report in the SQL store.
+REPORT_KEPT = "shift-report-kept"
 # How long the incoming shift waits for the outgoing shift's notes.
 HANDOFF_WAIT = timedelta(minutes=10)
 # After the test page's own timeout, the next layer has this long.
@@ -193,7 +197,16 @@ class ShiftWorkflow:
             test_page_acknowledged_by=s.test_page_acknowledged_by,
             recovery_day=any(p.off_hours and not p.test for p in activity.pages),
         )
+        kept = workflow.patched(REPORT_KEPT)
+        if kept:
+            report.id = workflow.info().workflow_id
+            report.team = shift.team
+            report.timezone = shift.timezone
+            report.recovery = recovery_days(activity, shift.holders)
+            report.recovery_day = bool(report.recovery)
         report.text = report_text(report, shift.timezone)
+        if kept:
+            report.text = await self._render(report)
         s.report = report
         await self._post(report.text, "post on-call report")
         if shift.report_to:
@@ -212,7 +225,37 @@ class ShiftWorkflow:
                 )
             except ActivityError as err:
                 self._warn(f"Could not mail the report: {activity_failure(err)}")
+        if kept:
+            await self._keep(report)
         return report
+
+    async def _render(self, report: ShiftReport) -> str:
+        """The report's text from the configured template; the built-in text (already in
+        ``report.text``) when it cannot be rendered."""
+        try:
+            return await workflow.execute_activity_method(
+                RotationActivities.render_report,
+                report,
+                start_to_close_timeout=TIMEOUT,
+                retry_policy=RETRY,
+                summary="render on-call report",
+            )
+        except ActivityError as err:
+            self._warn(f"Report template not used: {activity_failure(err)}")
+            return report.text
+
+    async def _keep(self, report: ShiftReport) -> None:
+        """Keep the report in the SQL store, where the API, CLI and console read it."""
+        try:
+            await workflow.execute_activity_method(
+                RotationActivities.keep_report,
+                report,
+                start_to_close_timeout=TIMEOUT,
+                retry_policy=RETRY,
+                summary="keep on-call report",
+            )
+        except ActivityError as err:
+            self._warn(f"Could not keep the report: {activity_failure(err)}")
 
     async def _close_test_page(self) -> None:
         """The test page has done its job once answered; unanswered, it ends with the shift."""

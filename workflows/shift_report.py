@@ -1,4 +1,11 @@
-"""The on-call report and the handoff announcement, as text (pure; times in the rotation's zone)."""
+"""The on-call report and the handoff announcement, as text (pure; times in the rotation's zone),
+and the recovery days a report suggests.
+
+:func:`report_text` is the report as the built-in template
+(``activities/templates/oncall_report.md.j2``) renders it: the shift posts it when the
+configured template cannot be rendered, and shifts that began before reports were kept
+post it as it is.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,11 @@ from workflows.durations import format_duration
 from workflows.rotation_models import (
     IncidentSummary,
     PageSummary,
+    RecoveryDay,
     ShiftInput,
     ShiftNote,
     ShiftReport,
+    TeamActivity,
 )
 
 
@@ -73,6 +82,35 @@ def announcement(
     return "\n".join(lines)
 
 
+def recovery_days(activity: TeamActivity, holders: dict[str, str | None]) -> list[RecoveryDay]:
+    """A recovery day for each person who answered an off-hours page or worked an incident
+    of the shift, with the pages and incidents; an off-hours page nobody answered counts for
+    the holder of the first layer (it woke them). People in name order."""
+    first = next(iter(holders.values()), None)
+    days: dict[str | None, RecoveryDay] = {}
+    for page in activity.pages:
+        if page.off_hours and not page.test:
+            who = page.acknowledged_by or first
+            days.setdefault(who, RecoveryDay(person=who)).off_hours_pages.append(page.id)
+    for incident in activity.incidents:
+        for who in incident.worked_by:
+            days.setdefault(who, RecoveryDay(person=who)).incidents.append(incident.id)
+    return sorted(days.values(), key=lambda d: (d.person is None, d.person or ""))
+
+
+def _recovery_line(day: RecoveryDay, incidents: dict[str, IncidentSummary]) -> str:
+    reasons = []
+    if day.off_hours_pages:
+        count = len(day.off_hours_pages)
+        ids = ", ".join(f"`{p}`" for p in day.off_hours_pages)
+        reasons.append(f"{count} off-hours page{'' if count == 1 else 's'} ({ids})")
+    for found in day.incidents:
+        incident = incidents.get(found)
+        reasons.append(f"incident {found}" + (f" ({incident.title})" if incident else ""))
+    who = day.person or "the on-call engineer"
+    return f"Recovery: {who}, take a recovery day — {'; '.join(reasons)}."
+
+
 def report_text(report: ShiftReport, zone: str) -> str:
     """The on-call report: what happened, what is open, the notes, and a recovery day."""
     activity = report.activity
@@ -102,7 +140,10 @@ def report_text(report: ShiftReport, zone: str) -> str:
         lines += [_incident_line(i, zone) for i in activity.open_incidents]
     lines.append("Notes:" if report.notes else "Notes: none")
     lines += _notes(report.notes, zone)
-    if report.recovery_day:
+    if report.recovery:
+        incidents = {i.id: i for i in activity.incidents}
+        lines += [_recovery_line(day, incidents) for day in report.recovery]
+    elif report.recovery_day:
         people = sorted({p.acknowledged_by for p in off_hours if p.acknowledged_by})
         who = ", ".join(people) or "the on-call engineer"
         lines.append(

@@ -2,8 +2,9 @@
 
 One row per incident, upserted at each status change; beside it, the ids of the webhook
 deliveries already processed, so a replayed delivery is recognised, the archive of
-what long-lived workflows spill before they continue as new, and the issues linked to
-incidents' follow-ups (for the GitHub webhook). The schema comes from
+what long-lived workflows spill before they continue as new, the issues linked to
+incidents' follow-ups (for the GitHub webhook) and the shifts' on-call reports. The schema
+comes from
 the Alembic migrations shipped next to this module (``migrations/``); :func:`open_store`
 brings the database to the newest revision before anything is read or written.
 """
@@ -34,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from activities.adapters.sql_archive import SqlArchive
 from activities.adapters.sql_errors import DatabaseErrors
 from activities.adapters.sql_followups import SqlFollowupIssues
+from activities.adapters.sql_reports import SqlShiftReports
 from activities.adapters.sql_schema import (
     READ_ONLY,
     as_utc,
@@ -43,6 +45,7 @@ from activities.adapters.sql_schema import (
 from workflows.archive_models import AlertSpill, TimelineEntries, TimelineSpill
 from workflows.incident_models import IncidentRecord, IncidentStatus, LogQuery
 from workflows.models import AlertList
+from workflows.rotation_models import ReportQuery, ShiftReport
 
 log = structlog.get_logger("tocsin.store")
 
@@ -136,6 +139,7 @@ class SqlStore:
         self._sqlite = self._url.drivername == SQLITE
         self._archive = SqlArchive(self)
         self._followups = SqlFollowupIssues(self)
+        self._reports = SqlShiftReports(self)
         self._engine = self._create_engine()
         self._migrated = False
         self._delivery_window = delivery_window
@@ -294,6 +298,18 @@ class SqlStore:
     async def incidents_for_issue(self, repo: str, number: int) -> list[str]:
         """The incidents that linked ``repo#number`` (the repository's name in any case)."""
         return await self._followups.incidents_for_issue(repo, number)
+
+    async def keep_shift_report(self, report: ShiftReport) -> None:
+        """Keep a shift's on-call report under its id (a second keep replaces the first)."""
+        await self._reports.keep_shift_report(report)
+
+    async def list_shift_reports(self, query: ReportQuery) -> list[ShiftReport]:
+        """Kept on-call reports matching ``query``, newest shift first."""
+        return await self._reports.list_shift_reports(query)
+
+    async def get_shift_report(self, report_id: str) -> ShiftReport | None:
+        """The on-call report kept under ``report_id``, or None."""
+        return await self._reports.get_shift_report(report_id)
 
     @property
     def sqlite(self) -> bool:

@@ -194,6 +194,16 @@ class TemporalTeamActivity:
                 severity=incident.severity,
                 status=incident.status.value,
                 declared_at=incident.declared_at,
+                worked_by=worked_by(incident),
             )
             for incident in await self._states(visibility, IncidentState)
         ]
+
+
+def worked_by(incident: IncidentState) -> list[str]:
+    """Who worked an incident: its lead, messenger and resolution owner, whoever answered
+    a page for a role, posted a status update or resolved it (in name order)."""
+    people = {incident.lead, incident.messenger, incident.resolution_owner, incident.resolved_by}
+    people |= {p.acknowledged_by for p in incident.pages}
+    people |= {u.by for u in incident.updates}
+    return sorted(p for p in people if p)

@@ -8,6 +8,7 @@ from datetime import datetime
 from workflows.archive_models import AlertSpill, TimelineEntries, TimelineSpill
 from workflows.incident_models import IncidentRecord, LogQuery
 from workflows.models import Alert, AlertList, TimelineEntry
+from workflows.rotation_models import ReportQuery, ShiftReport
 
 
 @dataclass
@@ -22,6 +23,8 @@ class MemoryStore:
     spills: list[TimelineSpill | AlertSpill] = field(default_factory=list)
     # Issues linked to follow-ups: (repo in lower case, number) → incidents.
     followup_issues: dict[tuple[str, int], list[str]] = field(default_factory=dict)
+    # Shifts' on-call reports by id (a report kept again replaces the first).
+    shift_reports: dict[str, ShiftReport] = field(default_factory=dict)
 
     async def upsert_incident(self, record: IncidentRecord) -> None:
         self.upserts.append(record)
@@ -68,3 +71,20 @@ class MemoryStore:
 
     async def incidents_for_issue(self, repo: str, number: int) -> list[str]:
         return list(self.followup_issues.get((repo.lower(), number), []))
+
+    async def keep_shift_report(self, report: ShiftReport) -> None:
+        assert report.id is not None
+        self.shift_reports[report.id] = report
+
+    async def list_shift_reports(self, query: ReportQuery) -> list[ShiftReport]:
+        found = [
+            r
+            for r in self.shift_reports.values()
+            if query.rotation in (None, r.rotation)
+            and (query.person is None or query.person in r.holders.values())
+            and (query.since is None or r.end >= query.since)
+        ]
+        return sorted(found, key=lambda r: r.start, reverse=True)[: query.limit]
+
+    async def get_shift_report(self, report_id: str) -> ShiftReport | None:
+        return self.shift_reports.get(report_id)

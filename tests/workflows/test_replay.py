@@ -63,6 +63,8 @@ HISTORIES = Path(__file__).parent / "histories"
 # What fresh page histories are recorded as (the latest patch they carry); the ones
 # recorded before stay, so each patch's both sides keep replaying.
 PAGE_RECORDING = "local-resolve"
+# Likewise for shifts: "shift-week" is a shift from before reports were kept.
+SHIFT_RECORDING = "report-kept"
 
 
 def replayer() -> Replayer:
@@ -153,6 +155,7 @@ class TestReplay:
             "page-responder-actions",
             "rotation-handoff",
             "shift-week",
+            f"shift-week-{SHIFT_RECORDING}",
         }
 
 
@@ -676,7 +679,9 @@ class TestRotationReplay:
             await replayer().replay_workflow(history)
         if os.environ.get("TOCSIN_RECORD_HISTORIES"):
             for name, history in histories.items():
-                (HISTORIES / f"{name}.json").write_text(history.to_json())
+                path = HISTORIES / f"{name}.json"
+                if not path.exists():  # a stored history is never overwritten
+                    path.write_text(history.to_json())
 
 
 async def record_rotation_histories(tmp_path: Path) -> dict[str, WorkflowHistory]:
@@ -738,7 +743,7 @@ async def drive_rotation(env: WorkflowEnvironment, desk: Any) -> dict[str, Workf
         "rotation-handoff": await env.client.get_workflow_handle(
             rotation_workflow_id("delivery"), run_id=first_run[0]
         ).fetch_history(),
-        "shift-week": await shift_handle.fetch_history(),
+        f"shift-week-{SHIFT_RECORDING}": await shift_handle.fetch_history(),
     }
 
 
