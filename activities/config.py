@@ -25,6 +25,20 @@ def contacts(person: Person, urgency: str) -> list[str]:
     return person.contact
 
 
+def recipient(pid: str, person: Person, urgency: str) -> Recipient:
+    """How to reach ``person``: their notification rules (high urgency, when they have
+    some: each method at its time), else their contact methods, first that works."""
+    if urgency == "high" and person.notify:
+        return Recipient(
+            person=pid,
+            name=person.name,
+            contacts=[contact_label(rule.via) for rule in person.notify],
+            delays=[rule.after.total_seconds() for rule in person.notify],
+        )
+    methods = [contact_label(m) for m in contacts(person, urgency)]
+    return Recipient(person=pid, name=person.name, contacts=methods)
+
+
 def _working_start(config: TocsinConfig, team_id: str, at: datetime) -> datetime | None:
     """When the team's working hours (its own, else the config's) next begin, if ``at`` is
     outside them; None inside them, or when no working hours are configured. Read in the
@@ -113,11 +127,6 @@ class ConfigActivities:
         result.targets = list(targets)
         result.unreachable_targets = resolution.empty
         result.recipients = [
-            Recipient(
-                person=pid,
-                name=config.people[pid].name,
-                contacts=[contact_label(m) for m in contacts(config.people[pid], urgency)],
-            )
-            for pid in resolution.people
+            recipient(pid, config.people[pid], urgency) for pid in resolution.people
         ]
         return result

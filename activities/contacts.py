@@ -37,7 +37,8 @@ def contact_label(method: str) -> str:
 
 def find_contact(person: Person, label: str) -> str | None:
     """The person's contact method whose label is ``label``, if they still have one."""
-    for method in [*person.contact, *(person.low_urgency_contact or [])]:
+    rules = [rule.via for rule in person.notify or []]
+    for method in [*person.contact, *(person.low_urgency_contact or []), *rules]:
         if contact_label(method) == label:
             return method
     return None

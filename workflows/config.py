@@ -6,6 +6,7 @@ says what a valid configuration is, so that workflows, activities and starters a
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date, time, timedelta
 from enum import StrEnum
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from workflows.durations import Duration, at_most, format_duration
+from workflows.durations import Duration, at_most, format_duration, parse_duration
 from workflows.incident_config import DEFAULT_SEVERITIES, Incidents, Severity
 from workflows.services import Alerting, Route, Service
 from workflows.working_hours import WorkingHours
@@ -64,6 +65,35 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _check_method(method: str) -> str:
+    if method not in BUILTIN_METHODS and "://" not in method:
+        raise ValueError(
+            f"unknown contact method {method!r}: use console, email, slack "
+            "or an Apprise URL such as 'mailto://…' or 'json://host/path'"
+        )
+    return method
+
+
+class NotifyRule(_Strict):
+    """One rule of a person's notification rules: ``via`` this method, ``after`` this long
+    into the step (``0m``: at once)."""
+
+    after: timedelta
+    via: str
+
+    @field_validator("after", mode="before")
+    @classmethod
+    def _after(cls, value: object) -> timedelta:
+        if value == 0 or (isinstance(value, str) and re.fullmatch(r"\s*0+[smhdw]?\s*", value)):
+            return timedelta(0)
+        found = parse_duration(value)
+        if found > MAX_ACK_TIMEOUT:
+            raise ValueError(f"must be at most {format_duration(MAX_ACK_TIMEOUT)}")
+        return found
+
+    _via = field_validator("via")(_check_method)
+
+
 class Person(_Strict):
     """Someone Tocsin can page; ``contact`` is tried in order until one method works."""
 
@@ -74,6 +104,9 @@ class Person(_Strict):
     slack: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]+$")
     github: str | None = Field(default=None, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
     contact: list[str] = Field(default_factory=lambda: ["console"], max_length=10)
+    # Notification rules (high urgency): each method at its time into a step, until
+    # someone acknowledges; a method that fails moves on to the next rule at once.
+    notify: list[NotifyRule] | None = Field(default=None, min_length=1, max_length=10)
 
     _tz = field_validator("timezone")(lambda v: v if v is None else _check_timezone(v))
 
@@ -81,11 +114,15 @@ class Person(_Strict):
     @classmethod
     def _methods(cls, value: list[str] | None) -> list[str] | None:
         for method in value or []:
-            if method not in BUILTIN_METHODS and "://" not in method:
-                raise ValueError(
-                    f"unknown contact method {method!r}: use console, email, slack "
-                    "or an Apprise URL such as 'mailto://…' or 'json://host/path'"
-                )
+            _check_method(method)
+        return value
+
+    @field_validator("notify")
+    @classmethod
+    def _in_order(cls, value: list[NotifyRule] | None) -> list[NotifyRule] | None:
+        for earlier, later in itertools.pairwise(value or []):
+            if later.after < earlier.after:
+                raise ValueError("rules must be in order of 'after'")
         return value
 
 

@@ -279,6 +279,9 @@ class Recipient(BaseModel):
     person: str
     name: str
     contacts: list[str]
+    # Notification rules: seconds into the step at which each of ``contacts`` is used,
+    # each in turn until the page is taken. Empty: the first method that works, at once.
+    delays: list[float] = Field(default_factory=list)
 
 
 class ResolveStepResult(BaseModel):

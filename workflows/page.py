@@ -97,6 +97,8 @@ FOLLOWS_ALERTS = "page-follows-alerts"
 WORKING_HOURS = "low-urgency-working-hours"
 # An open page that is not escalating can be put back to triggered (see _held).
 RESPONDER_ACTIONS = "page-responder-actions"
+# People's notification rules, and a step nobody could be reached at (see _notify).
+NOTIFY_RULES = "page-notify-rules"
 
 
 @workflow.defn
@@ -124,6 +126,8 @@ class PageWorkflow:
         self._card_shown: PageCard | None = None
         self._card_task: asyncio.Task[None] | None = None
         self._finished = False
+        # The current step's recipients, and how many of them could not be reached.
+        self._step_recipients = self._unreachable = 0
         self._waits = Continuation(page, self._run, self._quiet, self._record)
 
     @workflow.run
@@ -338,6 +342,7 @@ class PageWorkflow:
     def _start_step(self, position: Position, step: ResolveStepResult) -> None:
         for kind, text in start_step(self._state, position, step):
             self._record(kind, text)
+        self._step_recipients, self._unreachable = len(step.recipients), 0
         for recipient in step.recipients:
             self._notifications.append(
                 asyncio.create_task(self._notify(recipient, self._state.step, step.step_count))
@@ -347,10 +352,27 @@ class PageWorkflow:
         self, recipient: Recipient, step: int, step_count: int, *, asked: bool = False
     ) -> None:
         """Reach ``recipient`` by their methods in order; stops once the page is taken
-        (``asked``: a responder asked to help, reached until the page is resolved)."""
-        for method in recipient.contacts:
+        (``asked``: a responder asked to help, reached until the page is resolved).
+
+        Without notification rules the first method that works is the last; with them
+        every method goes out at its time into the step until the page is taken, and a
+        method that fails hands over to the next at once."""
+
+        def taken() -> bool:
             status = self._state.status
-            if status == PageStatus.resolved or (not asked and status != PageStatus.triggered):
+            return status == PageStatus.resolved or (not asked and status != PageStatus.triggered)
+
+        ruled = bool(recipient.delays) and workflow.patched(NOTIFY_RULES)
+        started, reached, failed = workflow.now(), False, False
+        for index, method in enumerate(recipient.contacts):
+            if ruled and not failed:
+                wait = started + timedelta(seconds=recipient.delays[index]) - workflow.now()
+                if wait > timedelta(0):
+                    with contextlib.suppress(TimeoutError):
+                        await workflow.wait_condition(
+                            taken, timeout=wait, timeout_summary=f"notify rule {index + 1}"
+                        )
+            if taken():
                 return
             try:
                 await notify(self._state, recipient, method, step, step_count)
@@ -358,11 +380,30 @@ class PageWorkflow:
                 reason = activity_failure(err)
                 self._note(recipient.person, step, method, ok=False, error=reason)
                 self._record("notify-failed", f"{method} failed for {recipient.person}: {reason}")
+                failed = True
                 continue
             self._note(recipient.person, step, method, ok=True)
             self._record("notified", f"Notified {recipient.person} ({recipient.name}) by {method}")
+            if not ruled:
+                return
+            reached, failed = True, False
+        if not reached:
+            self._record("unreachable", f"Could not reach {recipient.person} by any contact method")
+            if not asked:
+                self._count_unreachable(step)
+
+    def _count_unreachable(self, step: int) -> None:
+        """When nobody of the current step can be reached, its acknowledgement timeout is
+        not waited out: the next step is notified now (a handoff's test page that cannot
+        reach the incoming engineer pages the next layer at once)."""
+        if step != self._state.step or self._state.status != PageStatus.triggered:
             return
-        self._record("unreachable", f"Could not reach {recipient.person} by any contact method")
+        self._unreachable += 1
+        if self._unreachable == self._step_recipients and workflow.patched(NOTIFY_RULES):
+            self._run.escalate_requested = True
+            self._record(
+                "unreachable-step", f"Nobody at step {step} could be reached: escalating now"
+            )
 
     def _follow_channel(self, channel: str | None, shown: PageCard | None = None) -> None:
         """Keep a copy of the page, with its buttons, in the team's channel (if it has one)."""

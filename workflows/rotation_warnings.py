@@ -12,7 +12,8 @@ def rotation_warnings(config: TocsinConfig) -> list[str]:
 
     A person in a layer without a working contact method (none listed, or only ``email`` /
     ``slack`` without the address or user id they need; ``console`` and Apprise URLs
-    work), and a start date that leaves a gap before the first handoff. A layer that an
+    work; their notification rules' methods when they have rules), and a start date that
+    leaves a gap before the first handoff. A layer that an
     escalation target names but the rotation lacks is an error of ``reference_errors``,
     not repeated here.
     """
@@ -44,10 +45,11 @@ def rotation_warnings(config: TocsinConfig) -> list[str]:
 
 def _contact_problem(pid: str, person: Person) -> str | None:
     """Why none of ``person``'s contact methods can reach them, or None when one can."""
-    if not person.contact:
+    methods = [rule.via for rule in person.notify] if person.notify else person.contact
+    if not methods:
         return "the contact list is empty"
     missing: list[str] = []
-    for method in person.contact:
+    for method in methods:
         if method == "email" and not person.email:
             missing.append(f"'email' needs people.{pid}.email")
         elif method == "slack" and not person.slack:

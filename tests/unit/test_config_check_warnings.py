@@ -12,6 +12,7 @@ WARNED = """\
 people:
   alice: {name: Alice, contact: []}
   bob: {name: Bob}
+  cy: {name: Cy, notify: [{after: 0m, via: slack}, {after: 5m, via: email}]}
 teams:
   delivery: {members: [alice, bob], rotation: delivery, escalation_policy: delivery}
 rotations:
@@ -20,7 +21,7 @@ rotations:
     handoff: {weekday: monday, time: "10:00"}
     shift: 1w
     start: 2026-01-01
-    layers: {eoc: [alice, bob], tm: [bob]}
+    layers: {eoc: [alice, bob], tm: [bob, cy]}
 escalation_policies:
   delivery:
     steps:
@@ -43,4 +44,6 @@ class TestConfigCheckWarnings:
             "until its first handoff Mon 2026-01-05 10:00 CST (the start is not a monday)",
             "warning: rotation delivery: alice (eoc) has no working contact method: "
             "the contact list is empty",
+            "warning: rotation delivery: cy (tm) has no working contact method: "
+            "'slack' needs people.cy.slack, 'email' needs people.cy.email",
         ]
