@@ -12,16 +12,13 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.contacts import contact_label
 from activities.errors import Unavailable
 from tests.fakes.notifier import RecordingNotifier
-from tests.fakes.store import MemoryStore
-from worker.build import build_worker
-from worker.config import ConfigFile
-from worker.settings import Settings
+from tests.workflows.page_desk import page_worker, terminate_open
 from workflows.config import Person
 from workflows.models import PageActionInput, PageInput, PageState
 from workflows.page import PageWorkflow
@@ -86,21 +83,10 @@ async def desk(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> AsyncI
     config.write_text(CONFIG)
     notifier = RecordingNotifier()
     notifier.failures[BROKEN] = Unavailable("connection refused")
-    task_queue = f"tq-{uuid.uuid4()}"
-    worker = build_worker(
-        time_skipping_env.client,
-        Settings(),
-        ConfigFile(config),
-        store=MemoryStore(),
-        notifiers={"console": notifier, "apprise": notifier},
-        task_queue=task_queue,
-    )
-    async with worker:
+    async with page_worker(time_skipping_env, config, notifier) as task_queue:
         found = Desk(time_skipping_env, task_queue)
         yield found
-        for handle in found.handles:
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                await handle.terminate("test finished")
+        await terminate_open(found.handles)
 
 
 async def sent(handle: WorkflowHandle[PageWorkflow, PageState]) -> list[tuple[str, str, float]]:

@@ -10,14 +10,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.fakes.notifier import RecordingNotifier
-from tests.fakes.store import MemoryStore
-from worker.build import build_worker
-from worker.config import ConfigFile
-from worker.settings import Settings
+from tests.workflows.page_desk import page_worker, terminate_open
 from workflows.models import PageActionInput, PageInput, PageState, PageStatus
 from workflows.page import PageWorkflow
 from workflows.page_actions import ReassignInput, RespondersInput, SnoozeInput
@@ -74,21 +71,10 @@ async def desk(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> AsyncI
     config = tmp_path / "tocsin.yaml"
     config.write_text(CONFIG)
     notifier = RecordingNotifier()
-    task_queue = f"tq-{uuid.uuid4()}"
-    worker = build_worker(
-        time_skipping_env.client,
-        Settings(),
-        ConfigFile(config),
-        store=MemoryStore(),
-        notifiers={"console": notifier},
-        task_queue=task_queue,
-    )
-    async with worker:
+    async with page_worker(time_skipping_env, config, notifier) as task_queue:
         found = Desk(time_skipping_env, notifier, task_queue)
         yield found
-        for handle in found.handles:
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                await handle.terminate("test finished")
+        await terminate_open(found.handles)
 
 
 async def state_of(handle: WorkflowHandle[PageWorkflow, PageState]) -> PageState:

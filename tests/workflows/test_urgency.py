@@ -12,15 +12,12 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.contacts import contact_label
 from tests.fakes.notifier import RecordingNotifier
-from tests.fakes.store import MemoryStore
-from worker.build import build_worker
-from worker.config import ConfigFile
-from worker.settings import Settings
+from tests.workflows.page_desk import page_worker, terminate_open
 from workflows.models import PageActionInput, PageInput, PageState, PageStatus
 from workflows.page import PageWorkflow
 
@@ -105,21 +102,10 @@ async def desk(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> AsyncI
     config = tmp_path / "tocsin.yaml"
     config.write_text(CONFIG.format(start=f"{hour:02d}:00", end=f"{hour + 1:02d}:00"))
     notifier = RecordingNotifier()
-    task_queue = f"tq-{uuid.uuid4()}"
-    worker = build_worker(
-        time_skipping_env.client,
-        Settings(),
-        ConfigFile(config),
-        store=MemoryStore(),
-        notifiers={"console": notifier, "apprise": notifier},
-        task_queue=task_queue,
-    )
-    async with worker:
+    async with page_worker(time_skipping_env, config, notifier) as task_queue:
         found = Desk(time_skipping_env, notifier, task_queue, opens)
         yield found
-        for handle in found.handles:
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                await handle.terminate("test finished")
+        await terminate_open(found.handles)
 
 
 async def state_of(handle: WorkflowHandle[PageWorkflow, PageState]) -> PageState:
