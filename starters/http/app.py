@@ -43,6 +43,7 @@ from starters.http import (
     page_archive,
     pagerduty,
     pages,
+    reports,
     rotations,
     webhooks,
 )
@@ -313,6 +314,7 @@ def _add_routers(
     app.include_router(incidents.router)
     app.include_router(oncall.router)
     app.include_router(incident_log.router)
+    app.include_router(reports.router)
     app.include_router(token_routes)
     app.include_router(link_routes(links))
     app.include_router(rotations.router())
