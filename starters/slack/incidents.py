@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Awaitable, Callable
 from typing import Any, Literal, cast, get_args
 
 from pydantic import ValidationError
@@ -20,44 +19,29 @@ from activities.adapters.slack_blocks import incident_commands as blocks
 from starters.checks import check_declaration
 from starters.errors import IncidentNotFound, InvalidRequest, Rejected, TocsinError
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
+from starters.slack.incident_subcommands import DEFAULT_SUMMARY, IN_CHANNEL, mentioned_user
 from starters.slack.text import typed
 from workflows.incident_models import (
-    CommsConfirmation,
     DeclareRequest,
-    FollowUpRequest,
     IncidentState,
     ResolveInput,
     RoleInput,
     RollbackDecision,
-    UpdateInput,
 )
 
+__all__ = ["incident_for_channel", "mentioned_user", "register"]
+
 COMMAND = "/incident"
-Resolution = Literal["fixed", "rolled_back", "false_positive"]
 RollbackChoice = Literal["roll_back", "revert", "not_now"]
-RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 ROLLBACK_CHOICES: tuple[str, ...] = get_args(RollbackChoice)
-DEFAULT_SUMMARY = "Resolved from Slack"
 
 HELP = ("help", "?")
 
 NOT_IN_CHANNEL = (
     "`/incident {sub}` must be used in the incident's channel (a channel named like `#inc-42-…`)."
 )
-FOLLOWUP_USAGE = (
-    "Usage: `/incident followup <what must be done>` or `/incident followup <issue URL>`"
-)
 
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL = re.compile(r"^#?inc-(\d+)(?:-|$)", re.IGNORECASE)
-# Slack escapes a pasted link as <https://…> or <https://…|label>.
-_LINK = re.compile(r"^<?(https?://[^\s|>]+)(?:\|[^>]*)?>?$")
-
-
-def mentioned_user(text: str) -> str | None:
-    """The Slack user id of an escaped mention (``<@U123|alice>`` or ``<@U123>``)."""
-    match = _MENTION.match(text.strip())
-    return match.group(1) if match else None
 
 
 def incident_for_channel(channel_name: str | None) -> str | None:
@@ -175,86 +159,6 @@ async def _in_channel(
         text=f"Done: `/incident {sub}` on {state.id}.",
         blocks=blocks.card(state),
     )
-
-
-# A subcommand's arguments, parsed (ValueError says what to type): the typed call to make,
-# given the incident's id.
-Send = Callable[[str], Awaitable[IncidentState]]
-Parse = Callable[[SlackContext, str, str, str], Send]
-
-
-def _role(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
-    """``lead @user`` or ``messenger @user``."""
-    slack_user = mentioned_user(rest)
-    if slack_user is None:
-        raise ValueError(f"Usage: `/incident {sub} @user`")
-    target = ctx.person_for(slack_user)
-    if target is None:
-        raise ValueError(f"<@{slack_user}> is not in Tocsin's config, so cannot be {sub}.")
-    role = RoleInput(person=target, **ctx.acted(person))
-    assign = ctx.tocsin.assign_lead if sub == "lead" else ctx.tocsin.assign_messenger
-    return lambda incident_id: assign(incident_id, role)
-
-
-def _severity(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
-    if not rest or " " in rest:
-        names = ", ".join(s.name for s in ctx.config.current().severities)
-        raise ValueError(f"Usage: `/incident severity <level>` (levels: {names})")
-    return lambda incident_id: ctx.tocsin.change_incident_severity(
-        incident_id, rest, ctx.actor(person)
-    )
-
-
-def _update(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
-    if not rest:
-        raise ValueError("Usage: `/incident update <text>`")
-    update = UpdateInput(text=typed(rest, ctx.person_for), **ctx.acted(person))
-    return lambda incident_id: ctx.tocsin.post_update(incident_id, update)
-
-
-def _followup(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
-    """``followup <text>`` opens an issue; ``followup <issue URL>`` links one."""
-    if not rest:
-        raise ValueError(FOLLOWUP_USAGE)
-    link = _LINK.match(rest)
-    if link is not None:
-        request = FollowUpRequest(issue_url=link.group(1), **ctx.acted(person))
-    else:
-        request = FollowUpRequest(title=typed(rest, ctx.person_for)[:256], **ctx.acted(person))
-    return lambda incident_id: ctx.tocsin.add_followup(incident_id, request)
-
-
-def _comms(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
-    note = typed(rest, ctx.person_for) or None
-    confirmation = CommsConfirmation(**ctx.acted(person), note=note)
-    return lambda incident_id: ctx.tocsin.confirm_customer_comms(incident_id, confirmation)
-
-
-def _resolve(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
-    """``resolve [fixed|rolled_back|false_positive] [summary]``."""
-    first, _, summary = rest.partition(" ")
-    resolution: Resolution = "fixed"
-    if first.lower() in RESOLUTIONS:
-        resolution = cast(Resolution, first.lower())
-    else:
-        summary = rest
-    summary = typed(summary, ctx.person_for).strip()
-    request = ResolveInput(
-        resolution=resolution, summary=summary or DEFAULT_SUMMARY, **ctx.acted(person)
-    )
-    return lambda incident_id: ctx.tocsin.resolve_incident(incident_id, request)
-
-
-# Subcommands that only make sense in an incident's channel, each with its parser.
-IN_CHANNEL: dict[str, Parse] = {
-    "lead": _role,
-    "messenger": _role,
-    "update": _update,
-    "severity": _severity,
-    "resolve": _resolve,
-    "followup": _followup,
-    "comms": _comms,
-}
 
 
 async def _declare_title(

@@ -1,0 +1,120 @@
+"""``/incident <subcommand> …`` in an incident's channel: each subcommand's arguments
+parsed into the typed call to make (a ``ValueError`` says what to type instead).
+
+Pure parsing over :class:`~starters.slack.context.SlackContext`: the listener in
+:mod:`starters.slack.incidents` acknowledges Slack first, then makes the call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Literal, cast, get_args
+
+from starters.slack.context import SlackContext
+from starters.slack.text import typed
+from workflows.incident_models import (
+    CommsConfirmation,
+    FollowUpRequest,
+    IncidentState,
+    ResolveInput,
+    RoleInput,
+    UpdateInput,
+)
+
+Resolution = Literal["fixed", "rolled_back", "false_positive"]
+RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
+DEFAULT_SUMMARY = "Resolved from Slack"
+FOLLOWUP_USAGE = (
+    "Usage: `/incident followup <what must be done>` or `/incident followup <issue URL>`"
+)
+
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+# Slack escapes a pasted link as <https://…> or <https://…|label>.
+_LINK = re.compile(r"^<?(https?://[^\s|>]+)(?:\|[^>]*)?>?$")
+
+
+def mentioned_user(text: str) -> str | None:
+    """The Slack user id of an escaped mention (``<@U123|alice>`` or ``<@U123>``)."""
+    match = _MENTION.match(text.strip())
+    return match.group(1) if match else None
+
+
+# A subcommand's arguments, parsed (ValueError says what to type): the typed call to make,
+# given the incident's id.
+Send = Callable[[str], Awaitable[IncidentState]]
+Parse = Callable[[SlackContext, str, str, str], Send]
+
+
+def _role(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
+    """``lead @user`` or ``messenger @user``."""
+    slack_user = mentioned_user(rest)
+    if slack_user is None:
+        raise ValueError(f"Usage: `/incident {sub} @user`")
+    target = ctx.person_for(slack_user)
+    if target is None:
+        raise ValueError(f"<@{slack_user}> is not in Tocsin's config, so cannot be {sub}.")
+    role = RoleInput(person=target, **ctx.acted(person))
+    assign = ctx.tocsin.assign_lead if sub == "lead" else ctx.tocsin.assign_messenger
+    return lambda incident_id: assign(incident_id, role)
+
+
+def _severity(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
+    if not rest or " " in rest:
+        names = ", ".join(s.name for s in ctx.config.current().severities)
+        raise ValueError(f"Usage: `/incident severity <level>` (levels: {names})")
+    return lambda incident_id: ctx.tocsin.change_incident_severity(
+        incident_id, rest, ctx.actor(person)
+    )
+
+
+def _update(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
+    if not rest:
+        raise ValueError("Usage: `/incident update <text>`")
+    update = UpdateInput(text=typed(rest, ctx.person_for), **ctx.acted(person))
+    return lambda incident_id: ctx.tocsin.post_update(incident_id, update)
+
+
+def _followup(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
+    """``followup <text>`` opens an issue; ``followup <issue URL>`` links one."""
+    if not rest:
+        raise ValueError(FOLLOWUP_USAGE)
+    link = _LINK.match(rest)
+    if link is not None:
+        request = FollowUpRequest(issue_url=link.group(1), **ctx.acted(person))
+    else:
+        request = FollowUpRequest(title=typed(rest, ctx.person_for)[:256], **ctx.acted(person))
+    return lambda incident_id: ctx.tocsin.add_followup(incident_id, request)
+
+
+def _comms(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
+    note = typed(rest, ctx.person_for) or None
+    confirmation = CommsConfirmation(**ctx.acted(person), note=note)
+    return lambda incident_id: ctx.tocsin.confirm_customer_comms(incident_id, confirmation)
+
+
+def _resolve(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
+    """``resolve [fixed|rolled_back|false_positive] [summary]``."""
+    first, _, summary = rest.partition(" ")
+    resolution: Resolution = "fixed"
+    if first.lower() in RESOLUTIONS:
+        resolution = cast(Resolution, first.lower())
+    else:
+        summary = rest
+    summary = typed(summary, ctx.person_for).strip()
+    request = ResolveInput(
+        resolution=resolution, summary=summary or DEFAULT_SUMMARY, **ctx.acted(person)
+    )
+    return lambda incident_id: ctx.tocsin.resolve_incident(incident_id, request)
+
+
+# Subcommands that only make sense in an incident's channel, each with its parser.
+IN_CHANNEL: dict[str, Parse] = {
+    "lead": _role,
+    "messenger": _role,
+    "update": _update,
+    "severity": _severity,
+    "resolve": _resolve,
+    "followup": _followup,
+    "comms": _comms,
+}
