@@ -1,9 +1,11 @@
-"""``tocsin log`` and ``tocsin report``: the incident log, read from its database."""
+"""``tocsin log`` and ``tocsin report``: the incident log, read from its database (and
+:func:`read_store`, how every command reads it)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -17,6 +19,11 @@ from starters.cli_common import (
 )
 from worker.settings import Settings
 from workflows.incident_models import IncidentRecord, LogQuery
+
+if TYPE_CHECKING:
+    from activities.adapters.sql_store import SqlStore
+
+T = TypeVar("T")
 
 WhenHelp = "a duration back from now (7d, 12h) or an ISO 8601 date/time (UTC without offset)"
 SinceOpt = Annotated[str, typer.Option(help=f"From: {WhenHelp}.")]
@@ -76,6 +83,14 @@ def _period(since: str, until: str | None) -> tuple[datetime, datetime | None]:
 
 def _read_log(settings: Settings, query: LogQuery) -> list[IncidentRecord]:
     """The incident log's rows for ``query``, read from the database directly (no Temporal)."""
+    return read_store(settings, lambda store: store.list_incidents(query))
+
+
+def read_store(settings: Settings, call: Callable[[SqlStore], Awaitable[T]]) -> T:
+    """``call`` on the store in TOCSIN_DATABASE_URL, read directly (no Temporal needed).
+
+    Exit codes: 2 for a URL Tocsin cannot use, 1 when the database fails.
+    """
     from activities.adapters.sql_store import open_store  # noqa: PLC0415
     from activities.errors import AdapterError  # noqa: PLC0415
     from worker.settings import database_url  # noqa: PLC0415
@@ -83,10 +98,10 @@ def _read_log(settings: Settings, query: LogQuery) -> list[IncidentRecord]:
     # Only errors reach stderr: stdout stays clean for --json and --csv.
     setup_logging(settings, "error")
 
-    async def main() -> list[IncidentRecord]:
+    async def main() -> T:
         store = await open_store(database_url(settings))
         try:
-            return await store.list_incidents(query)
+            return await call(store)
         finally:
             await store.close()
 

@@ -1,5 +1,5 @@
-"""``tocsin rotation …``, ``tocsin shift note``, ``tocsin ical`` and ``tocsin oncall
-compare``: rotations from the CLI."""
+"""``tocsin rotation …``, ``tocsin shift note|reports|report``, ``tocsin ical`` and
+``tocsin oncall compare``: rotations from the CLI."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from starters.cli_common import (
 )
 from starters.cli_common import actor as _actor
 from starters.cli_common import model as _model
+from starters.cli_log import read_store
 from starters.oncall_compare import (
     MapError,
     OpsgenieTimeline,
@@ -55,8 +56,10 @@ from workflows.rotation_models import (
     NoteRequest,
     OverrideRequest,
     RemoveRequest,
+    ReportQuery,
     RotationPlan,
     RotationStatus,
+    ShiftReport,
     SwapRequest,
 )
 from workflows.rotation_rules import layer_spans, plan_from_config
@@ -64,7 +67,7 @@ from workflows.rotation_rules import layer_spans, plan_from_config
 rotation_app = typer.Typer(
     help="Rotations: show, shifts in a range, overrides, swaps.", no_args_is_help=True
 )
-shift_app = typer.Typer(help="Shifts: handoff notes.", no_args_is_help=True)
+shift_app = typer.Typer(help="Shifts: handoff notes, on-call reports.", no_args_is_help=True)
 
 
 RotationArg = Annotated[str, typer.Argument(metavar="ROTATION", help="Rotation name.")]
@@ -266,6 +269,79 @@ def shift_note(
         lambda shift: f"noted on the {shift.rotation} shift ending {when(shift.end, zone)}",
         check=lambda cfg: require_actor(cfg, actor, as_),
     )
+
+
+@shift_app.command("reports")
+def shift_reports(
+    rotation: Annotated[str | None, typer.Option(help="Only this rotation's shifts.")] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(help="Only shifts this person was on call (or got a recovery day)."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only shifts that ended since: 30d, 12h or an ISO 8601 date/time."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Kept on-call reports, newest shift first (the database in TOCSIN_DATABASE_URL; no
+    Temporal needed). ``tocsin shift report ID`` prints one."""
+    from starters.incident_log import parse_when  # noqa: PLC0415
+
+    start = None
+    if since is not None:
+        try:
+            start = parse_when(since, datetime.now(UTC))
+        except ValueError as err:
+            raise fail(f"--since: {err}") from None
+    query = ReportQuery(rotation=rotation, person=person, since=start, limit=limit)
+    found = read_store(settings_from(), lambda store: store.list_shift_reports(query))
+    emit(found, as_json, lambda: reports_text(found))
+
+
+def reports_text(reports: list[ShiftReport]) -> str:
+    """One line per report: its id, rotation, when (in the rotation's zone), who, what."""
+    if not reports:
+        return "no on-call reports"
+    rows = [
+        [
+            r.id or "-",
+            when(r.start, ZoneInfo(r.timezone or "UTC")),
+            ", ".join(f"{layer} {who or 'nobody'}" for layer, who in r.holders.items()),
+            _pages(r),
+            ", ".join(i.id for i in r.activity.incidents) or "-",
+            ", ".join(d.person or "on-call" for d in r.recovery) or "-",
+        ]
+        for r in reports
+    ]
+    header = ["ID", "START", "ON CALL", "PAGES", "INCIDENTS", "RECOVERY DAY"]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )
+
+
+def _pages(report: ShiftReport) -> str:
+    pages = [p for p in report.activity.pages if not p.test]
+    off_hours = sum(1 for p in pages if p.off_hours)
+    return f"{len(pages)} ({off_hours} off hours)" if off_hours else str(len(pages))
+
+
+@shift_app.command("report")
+def shift_report(
+    report_id: Annotated[
+        str,
+        typer.Argument(metavar="ID", help="The shift's id, e.g. shift-delivery-20261123T1600Z."),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """One kept on-call report, as it was posted at the handoff (--json: all of it)."""
+    found = read_store(settings_from(), lambda store: store.get_shift_report(report_id))
+    if found is None:
+        raise fail(f"no on-call report {report_id!r} (see tocsin shift reports)")
+    emit(found, as_json, lambda: found.text)
 
 
 def ical(

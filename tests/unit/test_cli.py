@@ -1,14 +1,19 @@
-"""The ``tocsin`` command line: config checks, who is on call, and bad input refused before Temporal."""
+"""The ``tocsin`` command line: config checks, who is on call, bad input refused before
+Temporal, and kept on-call reports."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
+from activities.adapters.sql_store import SqlStore
 from starters.cli import app
+from tests.unit.test_report_routes import REPORTS
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "tocsin.example.yaml"
 
@@ -270,6 +275,18 @@ class TestPageCommands:
         assert no_traceback(result)
 
 
+SWAP_SIDES = [
+    "--first-person",
+    "alice",
+    "--first-start",
+    "2026-12-07T10:00:00-06:00",
+    "--second-person",
+    "bob",
+    "--second-start",
+    "2026-12-14T10:00:00-06:00",
+]
+
+
 class TestActingPerson:
     """An acting person the config does not know is refused before Temporal is asked:
     exit 2, naming the person and where the name came from."""
@@ -282,11 +299,7 @@ class TestActingPerson:
             ["page", "escalate", "p1"],
             ["page", "resolve", "p1"],
             ["rotation", "override", "delivery", "--layer", "eoc", "--person", "bob"],
-            [
-                "rotation", "swap", "delivery", "--layer", "eoc",
-                "--first-person", "alice", "--first-start", "2026-12-07T10:00:00-06:00",
-                "--second-person", "bob", "--second-start", "2026-12-14T10:00:00-06:00",
-            ],  # fmt: skip
+            ["rotation", "swap", "delivery", "--layer", "eoc", *SWAP_SIDES],
             ["rotation", "remove", "delivery", "ov-1"],
             ["shift", "note", "delivery", "all quiet"],
             ["incident", "update", "INC-1", "rolled back"],
@@ -324,3 +337,75 @@ class TestActingPerson:
 
         assert result.exit_code == 1
         assert result.stderr.startswith(f"error: cannot reach Temporal at 127.0.0.1:{closed_port}")
+
+
+class TestShiftReports:
+    """``tocsin shift reports`` and ``tocsin shift report ID``: kept on-call reports, read
+    from the database directly (no Temporal)."""
+
+    @pytest.fixture
+    def kept(self, tmp_path: Path) -> CliRunner:
+        """A data directory whose store keeps three reports (see test_report_routes)."""
+
+        async def fill() -> None:
+            store = SqlStore(f"sqlite:///{tmp_path / 'tocsin.db'}")
+            for report in REPORTS:
+                await store.keep_shift_report(report)
+            await store.close()
+
+        asyncio.run(fill())
+        return CliRunner(env={"TOCSIN_DATA_DIR": str(tmp_path), "TOCSIN_DATABASE_URL": ""})
+
+    def test_table(self, kept: CliRunner) -> None:
+        """A header, then newest shift first: its start in the rotation's zone, who was on
+        call, pages, incidents and who gets a recovery day."""
+        result = kept.invoke(app, ["shift", "reports"])
+
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        header = ["ID", "START", "ON CALL", "PAGES", "INCIDENTS", "RECOVERY DAY"]
+        assert re.split(r"\s{2,}", lines[0]) == header
+        assert [line.split()[0] for line in lines[1:]] == [r.id for r in REPORTS[::-1]]
+        assert "2026-11-09 10:00 CST" in lines[1]
+        assert "eoc bob, tm dana" in lines[1]
+        assert "2 (1 off hours)" in lines[1]
+        assert lines[1].endswith("alice, dana")
+
+    def test_filters_and_json(self, kept: CliRunner) -> None:
+        ops = kept.invoke(app, ["shift", "reports", "--rotation", "ops", "--json"])
+        dana = kept.invoke(app, ["shift", "reports", "--person", "dana", "--limit", "1", "--json"])
+
+        assert [r["id"] for r in json.loads(ops.stdout)] == [REPORTS[1].id]
+        assert [r["id"] for r in json.loads(dana.stdout)] == [REPORTS[2].id]
+
+    def test_one_report(self, kept: CliRunner) -> None:
+        """The text as it was posted; --json has all of it."""
+        text = kept.invoke(app, ["shift", "report", REPORTS[2].id or ""])
+        whole = kept.invoke(app, ["shift", "report", REPORTS[2].id or "", "--json"])
+
+        assert text.exit_code == 0, text.output
+        assert text.stdout == f"{REPORTS[2].text}\n"
+        assert json.loads(whole.stdout)["recovery"][1] == {
+            "person": "dana",
+            "off_hours_pages": [],
+            "incidents": ["INC-7"],
+        }
+
+    def test_unknown_report(self, kept: CliRunner) -> None:
+        result = kept.invoke(app, ["shift", "report", "shift-nope-20200101T0000Z"])
+
+        assert result.exit_code == 2
+        assert result.stderr == (
+            "error: no on-call report 'shift-nope-20200101T0000Z' (see tocsin shift reports)\n"
+        )
+
+    def test_bad_since(self, kept: CliRunner) -> None:
+        result = kept.invoke(app, ["shift", "reports", "--since", "soon"])
+
+        assert result.exit_code == 2
+        assert result.stderr.startswith("error: --since: ")
+
+    def test_none_kept(self, tmp_path: Path) -> None:
+        runner = CliRunner(env={"TOCSIN_DATA_DIR": str(tmp_path), "TOCSIN_DATABASE_URL": ""})
+
+        assert runner.invoke(app, ["shift", "reports"]).stdout == "no on-call reports\n"
