@@ -1,6 +1,6 @@
 """The console's *Reports*: the incident log with MTTA/MTTR per severity and per service
-(the same figures as ``/api/report``), and each rotation's recent on-call reports, read
-from its shifts' workflows (faked here: no Temporal)."""
+(the same figures as ``/api/report``), each rotation's newest kept on-call reports, and
+one report to read (the store is SQLite here; Temporal is never asked)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import httpx
 import pytest
-from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.adapters.sql_store import SqlStore
 from activities.ports import Store
-from starters.console.actions import TEMPORAL_DOWN
-from starters.console.reports_view import recent_shifts
+from starters.http.reports import NOT_KEPT
 from tests.unit.test_console_schedules import Console, browse, example
 from tests.unit.test_log_http import DownStore, incident
-from workflows.ids import shift_workflow_id
+from tests.unit.test_report_routes import DownReports
 from workflows.incident_models import IncidentStatus
 from workflows.rotation_models import (
     IncidentSummary,
@@ -31,45 +28,10 @@ from workflows.rotation_models import (
     ShiftReport,
     TeamActivity,
 )
-from workflows.rotation_rules import plan_from_config
+from workflows.shift_report import recovery_days, report_text
 
 NOW = datetime.now(UTC)
-
-
-@dataclass
-class Described:
-    status: WorkflowExecutionStatus | None
-
-
-class Shifts:
-    """Stands in for Temporal: shift workflows by id (finished ones with their report,
-    running ones without); any other id is not found, and so is everything when ``down``
-    is an RPC status."""
-
-    def __init__(self) -> None:
-        self.finished: dict[str, ShiftReport] = {}
-        self.running: set[str] = set()
-        self.down: RPCStatusCode | None = None
-        self.described: list[str] = []
-
-    def get_workflow_handle_for(self, run: Any, workflow_id: str, **_: Any) -> Any:
-        shifts = self
-
-        class Handle:
-            async def describe(self, **_: Any) -> Described:
-                shifts.described.append(workflow_id)
-                if shifts.down is not None:
-                    raise RPCError("unavailable", shifts.down, b"")
-                if workflow_id in shifts.finished:
-                    return Described(WorkflowExecutionStatus.COMPLETED)
-                if workflow_id in shifts.running:
-                    return Described(WorkflowExecutionStatus.RUNNING)
-                raise RPCError("workflow not found", RPCStatusCode.NOT_FOUND, b"")
-
-            async def result(self, **_: Any) -> ShiftReport:
-                return shifts.finished[workflow_id]
-
-        return Handle()
+START = NOW - timedelta(days=9)
 
 
 def page_summary(number: int, *, off_hours: bool = False, test: bool = False) -> PageSummary:
@@ -85,49 +47,57 @@ def page_summary(number: int, *, off_hours: bool = False, test: bool = False) ->
     )
 
 
+def delivery_report() -> ShiftReport:
+    """delivery's last shift: two pages (one off hours) and a test page, an incident dana
+    worked, a note; kept as the shift workflow keeps it."""
+    activity = TeamActivity(
+        pages=[page_summary(1), page_summary(2, off_hours=True), page_summary(3, test=True)],
+        incidents=[
+            IncidentSummary(
+                id="INC-7",
+                title="git pushes fail",
+                severity="major",
+                status="resolved",
+                declared_at=START + timedelta(days=1),
+                worked_by=["dana"],
+            )
+        ],
+    )
+    holders: dict[str, str | None] = {"eoc": "alice", "tm": "dana"}
+    report = ShiftReport(
+        id=f"shift-delivery-{START:%Y%m%dT%H%MZ}",
+        rotation="delivery",
+        team="delivery",
+        timezone="America/Chicago",
+        start=START,
+        end=START + timedelta(days=7),
+        holders=holders,
+        notes=[ShiftNote(at=START + timedelta(days=6), by="alice", text="gitserver-0 disk at 85%")],
+        activity=activity,
+        test_page="test-delivery",
+        test_page_acknowledged_by="alice",
+        recovery=recovery_days(activity, holders),
+    )
+    report.recovery_day = True
+    report.text = report_text(report, "America/Chicago")
+    return report
+
+
 @dataclass
 class Reports:
     http: httpx.AsyncClient
-    shifts: Shifts
+    report: ShiftReport
 
 
 async def open_reports(tmp_path: Path, store: Store | None) -> AsyncIterator[Reports]:
-    shifts = Shifts()
-    tocsin = Console(example(tmp_path), temporal=shifts)
-    config = tocsin.config.current()
-    plan = plan_from_config("delivery", config.rotations["delivery"])
-    (running, _), (start, end) = recent_shifts(plan, NOW, 2)
-    shifts.running.add(shift_workflow_id("delivery", running))
-    shifts.finished[shift_workflow_id("delivery", start)] = ShiftReport(
-        rotation="delivery",
-        start=start,
-        end=end,
-        holders={"eoc": "alice", "tm": "dana"},
-        notes=[ShiftNote(at=end - timedelta(hours=2), by="alice", text="gitserver-0 disk at 85%")],
-        activity=TeamActivity(
-            pages=[page_summary(1), page_summary(2, off_hours=True), page_summary(3, test=True)],
-            incidents=[
-                IncidentSummary(
-                    id="INC-7",
-                    title="git pushes fail",
-                    severity="major",
-                    status="resolved",
-                    declared_at=start + timedelta(days=1),
-                )
-            ],
-        ),
-        test_page="test-delivery",
-        test_page_acknowledged_by="alice",
-        recovery_day=True,
-    )
-    async for http in browse(tmp_path, tocsin, store):
-        yield Reports(http, shifts)
+    async for http in browse(tmp_path, Console(example(tmp_path)), store):
+        yield Reports(http, delivery_report())
 
 
 @pytest.fixture
 async def reports(tmp_path: Path) -> AsyncIterator[Reports]:
-    """Three incidents (2, 10 and 40 days old) in the log, and delivery's last shift
-    finished with its report."""
+    """Three incidents (2, 10 and 40 days old) in the log, and delivery's last shift's
+    report kept."""
     store = SqlStore(f"sqlite:///{tmp_path / 'tocsin.db'}")
     await store.upsert_incident(incident(1, 40))
     await store.upsert_incident(
@@ -136,6 +106,7 @@ async def reports(tmp_path: Path) -> AsyncIterator[Reports]:
     await store.upsert_incident(
         incident(3, 2, status=IncidentStatus.active, resolved_at=None, resolution=None)
     )
+    await store.keep_shift_report(delivery_report())
     async for found in open_reports(tmp_path, store):
         yield found
 
@@ -198,34 +169,63 @@ class TestIncidentLog:
 
 
 class TestOnCallReports:
-    async def test_recent_reports_per_rotation(self, reports: Reports) -> None:
-        """delivery's last shift shows its holders, page and incident counts (test pages
-        left out), off-hours pages and notes; the running shift has no report yet; the
-        other rotations' shifts are not known to Temporal."""
+    async def test_newest_reports_per_rotation(self, reports: Reports) -> None:
+        """delivery's kept report shows its holders, page and incident counts (test pages
+        left out), the test page and who gets a recovery day, and links to the whole
+        report; a rotation without a kept report says so."""
         html = (await reports.http.get("/reports")).text
 
         delivery = html.split('id="reports-delivery"', 1)[1].split("</section>", 1)[0]
-        assert 'data-status="running"' in delivery
-        ended = delivery.split('data-status="ended"', 1)[1]
-        assert '<dd class="outgoing">eoc alice, tm dana</dd>' in ended
-        assert '<dd class="pages">2 (1 off hours)</dd>' in ended
-        assert '1: <a href="/incidents/INC-7">INC-7</a>' in ended
-        assert "alice: gitserver-0 disk at 85%" in ended
-        assert "acknowledged by alice" in ended
-        assert "Recovery day" in ended
+        kept = delivery.split(f'id="report-{reports.report.id}"', 1)[1]
+        assert f'href="/reports/{reports.report.id}"' in kept
+        assert '<dd class="outgoing">eoc alice, tm dana</dd>' in kept
+        assert '<dd class="pages">2 (1 off hours)</dd>' in kept
+        assert '1: <a href="/incidents/INC-7">INC-7</a>' in kept
+        assert "acknowledged by alice" in kept
+        assert '<dd class="recovery">alice, dana</dd>' in kept
         ops = html.split('id="reports-ops"', 1)[1].split("</section>", 1)[0]
-        assert "No shift of ops is known to Temporal." in ops
-        # Six shifts looked up per rotation, newest first.
-        wanted = [s for s in reports.shifts.described if s.startswith("shift-delivery-")]
-        assert len(wanted) == 6
+        assert "No report of ops is kept yet" in ops
 
-    async def test_temporal_down(self, reports: Reports) -> None:
-        """Temporal not answering: each rotation says so, the incident log still shows."""
-        reports.shifts.down = RPCStatusCode.UNAVAILABLE
-
-        response = await reports.http.get("/reports")
+    async def test_read_one(self, reports: Reports) -> None:
+        """A report's page: its facts, each recovery day with the page or incident behind
+        it, the notes, and the text as it was posted (in the rotation's zone)."""
+        response = await reports.http.get(f"/reports/{reports.report.id}")
 
         assert response.status_code == 200
-        delivery = response.text.split('id="reports-delivery"', 1)[1].split("</section>", 1)[0]
-        assert TEMPORAL_DOWN in delivery
-        assert 'id="by-severity"' in response.text
+        html = response.text
+        assert '<dd class="pages">2 (1 off hours)</dd>' in html
+        recovery = html.split('id="recovery"', 1)[1].split("</ul>", 1)[0]
+        assert '<a href="/pages/p2">p2</a>' in recovery.split('data-person="alice"', 1)[1]
+        assert '<a href="/incidents/INC-7">INC-7</a>' in recovery.split('data-person="dana"', 1)[1]
+        assert "alice: gitserver-0 disk at 85%" in html
+        text = html.split('id="report-text">', 1)[1].split("</pre>", 1)[0]
+        assert text.startswith("On-call report for `delivery`: ")
+        assert "Recovery: dana, take a recovery day — incident INC-7 (git pushes fail)." in text
+        assert re.search(r"\d\d:\d\d C[SD]T", text)
+
+    async def test_unknown_report(self, reports: Reports) -> None:
+        response = await reports.http.get("/reports/shift-delivery-20200106T1600Z")
+
+        assert response.status_code == 404
+        assert (
+            "There is no on-call report &#39;shift-delivery-20200106T1600Z&#39;." in response.text
+        )
+
+    async def test_without_a_store(self, tmp_path: Path) -> None:
+        """Without a store each rotation says reports are not kept; a report cannot be read."""
+        async for found in open_reports(tmp_path, None):
+            html = (await found.http.get("/reports")).text
+            one = await found.http.get(f"/reports/{found.report.id}")
+
+            delivery = html.split('id="reports-delivery"', 1)[1].split("</section>", 1)[0]
+            assert NOT_KEPT in delivery
+            assert one.status_code == 503
+
+    async def test_store_down(self, tmp_path: Path) -> None:
+        """The store down: each rotation says so, and the page still shows."""
+        async for found in open_reports(tmp_path, cast(Store, DownReports())):
+            response = await found.http.get("/reports")
+
+            assert response.status_code == 200
+            delivery = response.text.split('id="reports-delivery"', 1)[1].split("</section>", 1)[0]
+            assert "the report store is unavailable, try again" in delivery
