@@ -18,9 +18,11 @@ from activities.adapters.jinja_report import (
     sample_report,
 )
 from activities.adapters.sql_store import SqlStore, open_store
+from activities.adapters.temporal_views import worked_by
 from activities.errors import Rejected
 from starters.cli import app
 from worker.config import ConfigError, load_config
+from workflows.incident_models import IncidentState, RolePage, StatusUpdate
 from workflows.rotation_models import (
     IncidentSummary,
     PageSummary,
@@ -123,6 +125,30 @@ class TestRecoveryDays:
 
     def test_a_quiet_shift(self) -> None:
         assert recovery_days(TeamActivity(pages=[page(1)]), {"eoc": "alice"}) == []
+
+
+class TestWorkedBy:
+    def test_who_worked_an_incident(self) -> None:
+        """Its role holders, whoever answered a role's page, posted an update or resolved
+        it; not its declarer, not a page nobody answered."""
+        state = IncidentState(
+            id="INC-7",
+            title="git pushes fail",
+            severity="major",
+            team="delivery",
+            declared_by="erin",
+            declared_at=T0,
+            lead="alice",
+            messenger="frank",
+            pages=[
+                RolePage(purpose="lead", page_id="p1", team="delivery", acknowledged_by="bob"),
+                RolePage(purpose="messenger", page_id="p2", team="support"),
+            ],
+            updates=[StatusUpdate(at=T0, by="carol", text="rolled back")],
+            resolved_by="dana",
+        )
+
+        assert worked_by(state) == ["alice", "bob", "carol", "dana", "frank"]
 
 
 class TestTemplate:
