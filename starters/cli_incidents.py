@@ -249,16 +249,30 @@ def incident_rollback(
         RollbackResult | None,
         typer.Option(help="Instead of deciding: say whether the rollback resolved it."),
     ] = None,
+    confirm: Annotated[
+        bool,
+        typer.Option(
+            "--confirm", help="Roll back (or revert) again although a rollback already succeeded."
+        ),
+    ] = False,
     as_: AsOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Decide on the rollback (roll_back, revert, not_now), or report its --outcome."""
+    """Decide on the rollback (roll_back, revert, not_now), or report its --outcome.
+
+    The lead decides (anyone who may take the lead, while nobody has); a second rollback
+    after one succeeded needs --confirm.
+    """
     actor = _actor(as_)
     if (choice is None) == (outcome is None):
         raise fail("give either a CHOICE (roll_back, revert, not_now) or --outcome, not both")
+    if confirm and choice is None:
+        raise fail("--confirm goes with a CHOICE (roll_back or revert), not with --outcome")
     if choice is not None:
-        decision = _model(lambda: RollbackDecision(choice=choice.value, **as_cli(actor)))
+        decision = _model(
+            lambda: RollbackDecision(choice=choice.value, confirm=confirm, **as_cli(actor))
+        )
         _on_incident(
             config,
             incident_id,

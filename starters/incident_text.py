@@ -18,7 +18,7 @@ def incident_list_text(items: list[IncidentListItem]) -> str:
 
 def incident_text(s: IncidentState) -> str:
     rollback: str = s.rollback.decision or "undecided"
-    if s.rollback.running:
+    if s.rollback.running or s.rollback.requested:
         rollback += " (running)"
     elif s.rollback.result is not None:
         rollback += f" → {'ok' if s.rollback.result.ok else 'failed'}: {s.rollback.result.summary}"

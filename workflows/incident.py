@@ -75,7 +75,8 @@ class IncidentWorkflow:
         self._aftercare = self._rules.aftercare
         self._state = incident.carried or self._rules.first_state(workflow.now())
         self._channel = ChannelKeeper(lambda: self._state, self._chat_failed, self._card_posted)
-        self._rollback_requested = False
+        # A rollback decided before the last run continued as new still runs, once.
+        self._rollback_requested = self._state.rollback.requested
         self._wake = False
         self._tracking = Tracking(self._aftercare, lambda: self._state, self._apply)
         self._published: tuple[str, str, str | None] | None = None
@@ -210,6 +211,7 @@ class IncidentWorkflow:
         s = self._state
         choice = s.rollback.decision
         if choice not in ("roll_back", "revert") or s.service is None:
+            s.rollback.requested = False
             return
         self._apply(self._rules.rollback_started(s, workflow.now()))
         self._publish(Shown.of(self._state))

@@ -6,6 +6,8 @@ Pure functions of the state, the incident's config and the request; each raises
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from workflows.actors import Acted, require_actor
 from workflows.incident_models import (
     CommsConfirmation,
@@ -93,11 +95,27 @@ def check_messenger(s: IncidentState, config: IncidentInput, role: RoleInput) ->
 def check_decision(
     s: IncidentState, config: IncidentInput, decision: RollbackDecision, *, running: bool
 ) -> None:
-    """``running``: a rollback was asked for and the main loop has not started it yet."""
+    """The lead decides (anyone who may take the lead, while nobody has); one rollback at a
+    time; a rollback after one that succeeded must be confirmed.
+
+    ``running``: a rollback was asked for and the main loop has not started it yet.
+    """
+    require_actor(decision)
     require_open(s)
     require_known(config, decision.by)
-    if s.rollback.running or running:
+    if s.lead is not None and decision.by != s.lead:
+        raise ValueError(f"only the incident lead ({s.lead}) may decide on the rollback of {s.id}")
+    require_responder(s, config, decision, f"decide on the rollback of {s.id}")
+    rollback = s.rollback
+    if rollback.running or rollback.requested or running:
         raise ValueError("a rollback is running: wait for its result")
+    if decision.choice != "not_now" and rollback.succeeded_at is not None and not decision.confirm:
+        target = s.service or "the service"
+        raise ValueError(
+            f"{target} was already rolled back successfully for {s.id} (at "
+            f"{rollback.succeeded_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, decided by "
+            f"{rollback.succeeded_by or 'someone'}): confirm to run it again"
+        )
 
 
 def check_outcome(s: IncidentState, config: IncidentInput, outcome: RollbackOutcome) -> None:

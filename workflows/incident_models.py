@@ -43,10 +43,16 @@ class RollbackState(BaseModel):
     decision: Literal["roll_back", "revert", "not_now"] | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
+    # Decided and not started yet (carried over a continue-as-new, so it still runs once).
+    requested: bool = False
     running: bool = False
     result: RollbackResult | None = None
     resolved_it: bool | None = None
     prompts: int = 0
+    # The last rollback that succeeded (a later decision clears ``result``, not these):
+    # running one again needs a confirmation.
+    succeeded_at: datetime | None = None
+    succeeded_by: str | None = None
 
 
 class StatusUpdate(BaseModel):
@@ -177,6 +183,10 @@ class RoleInput(Acted):
 
 class RollbackDecision(Acted):
     choice: Literal["roll_back", "revert", "not_now"]
+    confirm: bool = Field(
+        default=False,
+        description="Roll back (or revert) again although a rollback already succeeded.",
+    )
 
 
 class RollbackOutcome(Acted):

@@ -96,6 +96,7 @@ class IncidentRequests:
             if s.service is None:
                 d.record("rollback-result", "No service named: nothing to roll back automatically")
             else:
+                s.rollback.requested = True
                 d.do(RunRollback())
         d.do(Wake())
         return d.done()

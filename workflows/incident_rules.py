@@ -194,6 +194,7 @@ class IncidentRules:
 
     def rollback_started(self, state: IncidentState, now: datetime) -> Step:
         d = Decision(state, now)
+        d.state.rollback.requested = False
         d.state.rollback.running = True
         return d.done()
 
@@ -202,6 +203,9 @@ class IncidentRules:
         s = d.state
         s.rollback.running = False
         s.rollback.result = result
+        if result.ok:
+            s.rollback.succeeded_at = now
+            s.rollback.succeeded_by = s.rollback.decided_by
         outcome = "succeeded" if result.ok else "failed"
         detail = f"\n{result.output[-1500:]}" if result.output else ""
         d.record(

@@ -349,12 +349,14 @@ def router() -> APIRouter:
         incident_id: str,
         session: FormSession,
         choice: Annotated[Literal["roll_back", "revert", "not_now"], Form()],
+        confirm: Annotated[bool, Form()] = False,
     ) -> Response:
         ref = incident_ref(incident_id)  # IncidentNotFound: the app's 404 page
         return await _send(
             f"/incidents/{ref}",
             lambda: tocsin(request).decide_rollback(
-                ref, RollbackDecision(choice=choice, **actor(session).model_dump())
+                ref,
+                RollbackDecision(choice=choice, confirm=confirm, **actor(session).model_dump()),
             ),
             f"{ref}: {ROLLBACK_DONE[choice]}",
         )

@@ -241,6 +241,7 @@ async def on_button(
     action: dict[str, Any] = (body.get("actions") or [{}])[0]
     action_id = str(action.get("action_id") or "")
     incident_id, _, choice = str(action.get("value") or "").partition(":")
+    choice, _, confirmed = choice.partition(":")
     try:
         if action_id == blocks.TAKE_LEAD:
             role = RoleInput(person=person, **ctx.acted(person))
@@ -249,7 +250,17 @@ async def on_button(
             if choice not in ROLLBACK_CHOICES:
                 await _explain(respond, f"Unknown rollback choice {choice!r}.")
                 return
-            decision = RollbackDecision(choice=cast(RollbackChoice, choice), **ctx.acted(person))
+            confirm = confirmed == blocks.CONFIRMED
+            if choice != "not_now" and not confirm:
+                current = await ctx.tocsin.get_incident(incident_id)
+                if current.rollback.succeeded_at is not None:
+                    # Asked first: the confirmation's button sends the decision confirmed.
+                    again = blocks.rollback_confirmation(current, choice)
+                    await _explain(respond, f"{incident_id}: roll back again?", again)
+                    return
+            decision = RollbackDecision(
+                choice=cast(RollbackChoice, choice), confirm=confirm, **ctx.acted(person)
+            )
             state = await ctx.tocsin.decide_rollback(incident_id, decision)
         elif action_id == blocks.RESOLVE:
             resolve = ResolveInput(resolution="fixed", summary=DEFAULT_SUMMARY, **ctx.acted(person))
@@ -263,8 +274,13 @@ async def on_button(
     await respond(replace_original=True, text=blocks.headline(state), blocks=blocks.card(state))
 
 
-async def _explain(respond: AsyncRespond, text: str) -> None:
-    await respond(response_type="ephemeral", replace_original=False, text=text)
+async def _explain(
+    respond: AsyncRespond, text: str, shown: list[dict[str, Any]] | None = None
+) -> None:
+    if shown is None:
+        await respond(response_type="ephemeral", replace_original=False, text=text)
+    else:
+        await respond(response_type="ephemeral", replace_original=False, text=text, blocks=shown)
 
 
 def _declared(state: IncidentState) -> str:

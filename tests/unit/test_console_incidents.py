@@ -38,6 +38,8 @@ from workflows.incident_models import (
     IncidentStatus,
     ResolveInput,
     RoleInput,
+    RollbackDecision,
+    RollbackState,
     StatusUpdate,
     UpdateInput,
 )
@@ -182,6 +184,10 @@ class Recording(TocsinClient):
 
     async def resolve_incident(self, incident_id: str, resolution: ResolveInput) -> IncidentState:
         self._did("resolve", resolution)
+        return self.states[incident_id]
+
+    async def decide_rollback(self, incident_id: str, decision: RollbackDecision) -> IncidentState:
+        self._did("rollback", decision)
         return self.states[incident_id]
 
 
@@ -428,6 +434,39 @@ class TestActions:
             "Pushes work again",
             "alice",
             "console, token laptop",
+        )
+
+    async def test_rolling_back_again_is_asked_and_sent_confirmed(self, console: Console) -> None:
+        """Once a rollback succeeded, the form says so and its buttons roll back again."""
+        plain = (await console.http.get("/incidents/INC-2")).text
+        assert 'id="rollback-again"' not in plain
+        state = console.tocsin.states["INC-2"]
+        console.tocsin.states["INC-2"] = state.model_copy(
+            update={
+                "rollback": RollbackState(
+                    decision="roll_back", succeeded_at=NOW, succeeded_by="bob"
+                )
+            }
+        )
+        page = (await console.http.get("/incidents/INC-2")).text
+        form = page[page.index('id="rollback-form"') :]
+        form = form[: form.index("</form>")]
+        assert "gitserver was already rolled back successfully" in form
+        assert "decided by bob" in form
+        assert "Roll back again" in form
+
+        answer = await console.http.post(
+            "/incidents/INC-2/rollback",
+            data={"csrf": CSRF.findall(page)[0], "choice": "roll_back", "confirm": "true"},
+        )
+
+        assert await console.flash(answer) == "INC-2: rolling back"
+        [(verb, decision)] = console.tocsin.calls
+        assert (verb, decision.choice, decision.confirm, decision.by) == (
+            "rollback",
+            "roll_back",
+            True,
+            "alice",
         )
 
     async def test_a_follow_up_needs_a_title_or_a_url(self, console: Console) -> None:

@@ -77,6 +77,7 @@ class TestActions:
             (["update", "INC-4", ""], "--text:"),
             (["rollback", "INC-4"], "give either a CHOICE"),
             (["rollback", "INC-4", "roll_back", "--outcome", "resolved"], "not both"),
+            (["rollback", "INC-4", "--outcome", "resolved", "--confirm"], "--confirm goes with"),
             (["rollback", "INC-4", "yolo"], "yolo"),
             (["resolve", "INC-4"], "--summary"),
             (["resolve", "INC-4", "--summary", "x", "--resolution", "meh"], "meh"),

@@ -79,6 +79,8 @@ class StubTocsin:
     def __init__(self) -> None:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.refuse: str | None = None
+        # What get_incident answers (the rollback buttons look before rolling back again).
+        self.current = state()
 
     def _check(self) -> None:
         if self.refuse is not None:
@@ -90,6 +92,9 @@ class StubTocsin:
         self.calls.append(("declare", (request, idempotency_key)))
         self._check()
         return state(title=request.title, severity=request.severity or "major"), True
+
+    async def get_incident(self, incident_id: str) -> IncidentState:
+        return self.current
 
     async def _act(self, name: str, incident_id: str, action: Any) -> IncidentState:
         self.calls.append((name, (incident_id, action)))
@@ -501,6 +506,53 @@ async def test_rollback_and_resolve_buttons(h: Harness) -> None:
         ),
     ]
     assert all(call["replace_original"] is True for call in h.respond.calls)
+
+
+async def test_rolling_back_again_asks_first_then_confirms(h: Harness) -> None:
+    """After a rollback succeeded, Roll back answers with a confirmation (nothing sent); its
+    button sends the decision confirmed. Not now is never asked about."""
+    h.tocsin.current = state(
+        service="checkout",
+        rollback=RollbackState(
+            decision="roll_back",
+            succeeded_at=datetime(2025, 1, 1, 10, 2, tzinfo=UTC),
+            succeeded_by="bob",
+        ),
+    )
+    await h.press("incident_rollback", "INC-42:roll_back")
+    assert h.tocsin.calls == []
+    [asked] = h.respond.calls
+    assert asked["response_type"] == "ephemeral"
+    assert asked["replace_original"] is False
+    section = asked["blocks"][0]["text"]["text"]
+    assert section == (
+        "`checkout` was already rolled back successfully at 10:02 UTC (decided by bob). "
+        "Roll back again?"
+    )
+    [again] = asked["blocks"][1]["elements"]
+    assert (again["action_id"], again["text"]["text"], again["value"]) == (
+        "incident_rollback",
+        "Roll back again",
+        "INC-42:roll_back:confirm",
+    )
+
+    await h.press("incident_rollback", again["value"])
+    await h.press("incident_rollback", "INC-42:not_now")
+    assert h.tocsin.calls == [
+        (
+            "decide_rollback",
+            (
+                "INC-42",
+                RollbackDecision(
+                    choice="roll_back", confirm=True, by="alice", via="slack U0ALICE"
+                ),
+            ),
+        ),
+        (
+            "decide_rollback",
+            ("INC-42", RollbackDecision(choice="not_now", by="alice", via="slack U0ALICE")),
+        ),
+    ]
 
 
 async def test_rejected_button_explains_ephemerally(h: Harness) -> None:

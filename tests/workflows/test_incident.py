@@ -138,9 +138,13 @@ class RecordingChat:
 class FakeRunner:
     ok: bool = True
     calls: list[RollbackRequest] = field(default_factory=list)
+    # Set: each rollback runs until the test sets it (to act while one is running).
+    gate: asyncio.Event | None = None
 
     async def run(self, spec: Rollback, request: RollbackRequest) -> RollbackResult:
         self.calls.append(request)
+        if self.gate is not None:
+            await self.gate.wait()
         return RollbackResult(
             ok=self.ok,
             runner="command",
@@ -159,6 +163,7 @@ class Desk:
     tracker: FakeTracker
     store: MemoryStore
     declared: list[str] = field(default_factory=list)
+    task_queue: str = ""
 
     async def declare(self, **fields: Any) -> IncidentState:
         request = DeclareRequest(
@@ -236,7 +241,7 @@ async def open_desk(
     )
     async with worker:
         incidents = IncidentClient(env.client, config, task_queue)
-        desk = Desk(env, incidents, chat, runner, notifier, tracker, store)
+        desk = Desk(env, incidents, chat, runner, notifier, tracker, store, task_queue=task_queue)
         yield desk
         await desk.close()
 

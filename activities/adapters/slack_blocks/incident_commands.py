@@ -6,20 +6,37 @@ Pure functions of their arguments (STYLE rule 7): no client, no config lookups.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
 from activities.adapters.slack_blocks import Block
 from activities.adapters.slack_blocks.cards import (
     RESOLVE,
     ROLLBACK,
+    ROLLBACK_LABELS,
     TAKE_LEAD,
+    button,
     incident_card,
     incident_headline,
 )
 from workflows.chat_models import IncidentCard
 from workflows.incident_models import IncidentState
 
-__all__ = ["RESOLVE", "ROLLBACK", "TAKE_LEAD", "card", "declare_modal", "headline", "usage"]
+__all__ = [
+    "CONFIRMED",
+    "RESOLVE",
+    "ROLLBACK",
+    "TAKE_LEAD",
+    "card",
+    "declare_modal",
+    "headline",
+    "rollback_confirmation",
+    "usage",
+]
+
+# The last part of a rollback button's value (``INC-42:roll_back:confirm``) that confirms
+# running a rollback again after one succeeded.
+CONFIRMED = "confirm"
 
 
 # The declare modal: its callback id, and its block ids (each input's action id is the same).
@@ -52,6 +69,35 @@ def headline(state: IncidentState) -> str:
 def card(state: IncidentState) -> list[Block]:
     """The incident card, as the workflow posts it (see ``slack_blocks.incident_card``)."""
     return incident_card(IncidentCard.of(state))
+
+
+def rollback_confirmation(state: IncidentState, choice: str) -> list[Block]:
+    """Asked before a second rollback: the last one succeeded; a button runs it again."""
+    rollback = state.rollback
+    at = rollback.succeeded_at
+    when = f" at {at.astimezone(UTC):%H:%M} UTC" if at is not None else ""
+    who = f" (decided by {rollback.succeeded_by})" if rollback.succeeded_by else ""
+    target = f"`{state.service}`" if state.service else "The service"
+    label = ROLLBACK_LABELS.get(choice, choice)
+    return [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"{target} was already rolled back successfully{when}{who}. "
+                f"{label} again?",
+            },
+        },
+        {
+            "type": "actions",
+            "block_id": f"incident_rollback_again:{state.id}",
+            "elements": [
+                button(
+                    ROLLBACK, f"{label} again", f"{state.id}:{choice}:{CONFIRMED}", "danger"
+                ),
+            ],
+        },
+    ]
 
 
 def declare_modal(

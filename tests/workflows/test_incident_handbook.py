@@ -1,0 +1,171 @@
+"""IncidentWorkflow does what the handbooks say (issue 17 item 6), on the time-skipping
+server: who decides the rollback, one rollback at a time, a second one confirmed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from starters.errors import Rejected
+from tests.conftest import start_time_skipping
+from tests.workflows.test_incident import CONFIG, Desk, open_desk
+from workflows.ids import incident_workflow_id
+from workflows.incident import IncidentWorkflow
+from workflows.incident_models import (
+    DeclareRequest,
+    IncidentState,
+    RoleInput,
+    RollbackDecision,
+)
+
+
+@pytest.fixture
+async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
+    """A fresh time-skipping server per test (incidents are long-lived workflows)."""
+    env = await start_time_skipping()
+    try:
+        async for opened in open_desk(env, tmp_path, CONFIG):
+            yield opened
+    finally:
+        await env.shutdown()
+
+
+async def led_by_alice(desk: Desk) -> IncidentState:
+    state = await desk.declare(service="search")
+    await desk.incidents.assign_lead(state.id, RoleInput(person="alice", by="alice"))
+    return state
+
+
+class TestWhoDecidesTheRollback:
+    async def test_the_lead_decides_once_there_is_one(self, desk: Desk) -> None:
+        """With a lead, nobody else may decide on the rollback; the lead may."""
+        state = await led_by_alice(desk)
+        with pytest.raises(Rejected, match=r"only the incident lead \(alice\) may decide"):
+            await desk.incidents.decide_rollback(
+                state.id, RollbackDecision(choice="roll_back", by="bob")
+            )
+        await desk.incidents.decide_rollback(
+            state.id, RollbackDecision(choice="not_now", by="alice")
+        )
+        state = await desk.incidents.get(state.id)
+        assert (state.rollback.decision, state.rollback.decided_by) == ("not_now", "alice")
+        assert desk.runner.calls == []
+
+    async def test_anyone_who_may_lead_decides_while_nobody_leads(self, desk: Desk) -> None:
+        """Without a lead a responder decides; someone outside the incident's teams may not."""
+        state = await desk.declare(service="search")
+        with pytest.raises(Rejected, match="jo may not decide on the rollback"):
+            await desk.incidents.decide_rollback(
+                state.id, RollbackDecision(choice="roll_back", by="jo")
+            )
+        await desk.incidents.decide_rollback(
+            state.id, RollbackDecision(choice="roll_back", by="alice")
+        )
+        state = await desk.settled(state.id, lambda s: s.rollback.result is not None)
+        assert [c.by for c in desk.runner.calls] == ["alice"]
+
+
+class TestOneRollbackAtATime:
+    async def test_two_decisions_at_once_run_one_rollback(self, desk: Desk) -> None:
+        """Two 'roll back' at the same moment: one runs, the other is refused; while it
+        runs, every further decision is refused too."""
+        desk.runner.gate = asyncio.Event()
+        state = await led_by_alice(desk)
+        decide = [
+            desk.incidents.decide_rollback(
+                state.id, RollbackDecision(choice=choice, by="alice")
+            )
+            for choice in ("roll_back", "revert")
+        ]
+        answers = await asyncio.gather(*decide, return_exceptions=True)
+        refused = [a for a in answers if isinstance(a, Exception)]
+        assert len(refused) == 1, answers
+        assert "a rollback is running" in str(refused[0])
+        await desk.settled(state.id, lambda s: s.rollback.running)
+        with pytest.raises(Rejected, match="a rollback is running"):
+            await desk.incidents.decide_rollback(
+                state.id, RollbackDecision(choice="not_now", by="alice")
+            )
+        desk.runner.gate.set()
+        state = await desk.settled(state.id, lambda s: s.rollback.result is not None)
+        assert len(desk.runner.calls) == 1
+        assert not state.rollback.running
+
+    async def test_a_decided_rollback_is_carried_over_a_continue_as_new(
+        self, desk: Desk
+    ) -> None:
+        """A rollback decided as the incident continued as new runs in the next run, once."""
+        state = await led_by_alice(desk)
+        state = await desk.settled(state.id, lambda s: s.channel is not None)
+        carried = state.model_copy(deep=True)
+        carried.rollback.decision = "roll_back"
+        carried.rollback.decided_by = "alice"
+        carried.rollback.requested = True
+        handle = desk.env.client.get_workflow_handle_for(
+            IncidentWorkflow.run, incident_workflow_id(state.id)
+        )
+        await handle.terminate("replaced by a run that carries a decided rollback")
+        incident = desk.incidents.incident_input(
+            DeclareRequest(title=state.title, severity="critical", service="search", by="bob")
+        )
+        run = incident.model_copy(
+            update={"id": state.id, "number": state.number, "carried": carried}
+        )
+        await desk.env.client.start_workflow(
+            IncidentWorkflow.run,
+            run,
+            id=incident_workflow_id(state.id),
+            task_queue=desk.task_queue,
+        )
+        state = await desk.settled(state.id, lambda s: s.rollback.result is not None)
+        assert [c.choice for c in desk.runner.calls] == ["roll_back"]
+        assert not state.rollback.requested
+
+
+class TestRollingBackAgain:
+    async def test_a_second_roll_back_after_a_success_needs_confirming(self, desk: Desk) -> None:
+        """After a rollback succeeded, rolling back again is refused until confirmed; 'not
+        now' never needs it."""
+        state = await led_by_alice(desk)
+        await desk.incidents.decide_rollback(
+            state.id, RollbackDecision(choice="roll_back", by="alice")
+        )
+        state = await desk.settled(state.id, lambda s: s.rollback.succeeded_at is not None)
+        assert state.rollback.succeeded_by == "alice"
+        await desk.incidents.decide_rollback(
+            state.id, RollbackDecision(choice="not_now", by="alice")
+        )
+        for choice in ("roll_back", "revert"):
+            with pytest.raises(Rejected, match=r"already rolled back successfully.*confirm"):
+                await desk.incidents.decide_rollback(
+                    state.id, RollbackDecision(choice=choice, by="alice")
+                )
+        assert len(desk.runner.calls) == 1
+        await desk.incidents.decide_rollback(
+            state.id, RollbackDecision(choice="revert", confirm=True, by="alice")
+        )
+        state = await desk.settled(state.id, lambda s: s.rollback.result is not None)
+        assert [c.choice for c in desk.runner.calls] == ["roll_back", "revert"]
+
+    async def test_after_a_failed_rollback_trying_again_needs_no_confirming(
+        self, desk: Desk
+    ) -> None:
+        """A rollback that failed may be tried again at once."""
+        desk.runner.ok = False
+        state = await led_by_alice(desk)
+        await desk.incidents.decide_rollback(
+            state.id, RollbackDecision(choice="roll_back", by="alice")
+        )
+        await desk.settled(state.id, lambda s: s.rollback.result is not None)
+        desk.runner.ok = True
+        await desk.incidents.decide_rollback(
+            state.id, RollbackDecision(choice="roll_back", by="alice")
+        )
+        state = await desk.settled(
+            state.id, lambda s: s.rollback.result is not None and s.rollback.result.ok
+        )
+        assert len(desk.runner.calls) == 2
+
