@@ -16,6 +16,7 @@ import itertools
 import json
 import re
 import socket
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,22 @@ class FakeMessage:
     ts: str
     text: str
     blocks: list[Params]
+    # Message metadata as posted (``event_type``, ``event_payload``); None: none.
+    metadata: Params | None = None
+
+    def as_slack(self, with_metadata: bool) -> Params:
+        """The message as ``conversations.history`` lists it (metadata only when asked for)."""
+        found: Params = {
+            "type": "message",
+            "user": FakeSlack.bot_user,
+            "bot_id": "B0TOCSIN",
+            "text": self.text,
+            "ts": self.ts,
+            "blocks": self.blocks,
+        }
+        if with_metadata and self.metadata is not None:
+            found["metadata"] = self.metadata
+        return found
 
 
 @dataclass(frozen=True)
@@ -121,8 +138,12 @@ class FakeSlack:
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[Injected]] = field(default_factory=dict)
+    # Seconds chat.postMessage holds its answer after the message is posted (a slow network:
+    # the message is in the conversation before the caller hears that it is).
+    post_delay: float = 0.0
     port: int = 0
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _last_ts: int = 0
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -163,6 +184,7 @@ class FakeSlack:
             setattr(self, name, getattr(fresh, name))
         self.calls = []
         self.failures = {}
+        self.post_delay = 0.0
 
     def _inject(self, method: str, failure: Injected, times: int) -> None:
         self.failures.setdefault(method, []).extend([failure] * times)
@@ -292,6 +314,7 @@ class FakeSlack:
             "conversations.setTopic": self._set_topic,
             "conversations.archive": self._archive,
             "conversations.open": self._open,
+            "conversations.history": self._history,
             "chat.postMessage": self._post,
             "chat.update": self._update,
             "views.open": self._open_view,
@@ -417,6 +440,12 @@ class FakeSlack:
                 return message
         raise _SlackError("message_not_found")
 
+    def _new_ts(self) -> str:
+        """As Slack: the time of posting in microseconds, unique within the workspace here."""
+        micros = max(time.time_ns() // 1000, self._last_ts + 1)
+        self._last_ts = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
     async def _post(self, params: Params) -> Params:
         channel = self._channel(params)
         if self.bot_user not in channel.members:
@@ -424,10 +453,46 @@ class FakeSlack:
         text, blocks = str(params.get("text", "")), list(params.get("blocks") or [])
         if not text and not blocks:
             raise _SlackError("no_text")
-        ts = f"1700000000.{next(self._ids):06d}"
-        self.messages.append(FakeMessage(channel.id, ts, text, blocks))
+        metadata = _metadata(params.get("metadata"))
+        ts = self._new_ts()
+        self.messages.append(FakeMessage(channel.id, ts, text, blocks, metadata))
+        if self.post_delay:
+            await asyncio.sleep(self.post_delay)
         message = {"type": "message", "user": self.bot_user, "bot_id": "B0TOCSIN", "ts": ts}
         return {"channel": channel.id, "ts": ts, "message": {**message, "text": text}}
+
+    async def _history(self, params: Params) -> Params:
+        """``conversations.history``: newest first, between ``oldest`` and ``latest``
+        (exclusive unless ``inclusive``), ``limit`` (default 100, at most 999) a page with a
+        cursor; metadata only with ``include_all_metadata``."""
+        channel = self._channel(params, writable=False)
+        if self.bot_user not in channel.members:
+            raise _SlackError("not_in_channel")
+        try:
+            oldest = float(params.get("oldest") or 0)
+            latest = float(params.get("latest") or "inf")
+            limit = min(int(params.get("limit") or 100), 999)
+        except ValueError:
+            raise _SlackError("invalid_arguments") from None
+        inclusive = _truthy(params.get("inclusive"))
+
+        def within(ts: str) -> bool:
+            at = float(ts)
+            return oldest <= at <= latest if inclusive else oldest < at < latest
+
+        found = [m for m in reversed(self.messages) if m.channel == channel.id and within(m.ts)]
+        cursor = str(params.get("cursor") or "")
+        start = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        next_cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+        with_metadata = _truthy(params.get("include_all_metadata"))
+        return {
+            "messages": [m.as_slack(with_metadata) for m in page],
+            "has_more": more,
+            "pin_count": len(channel.pins),
+            "response_metadata": {"next_cursor": next_cursor},
+        }
 
     async def _update(self, params: Params) -> Params:
         channel = self._channel(params)
@@ -497,6 +562,25 @@ async def _params(request: Request) -> Params:
     if isinstance(params.get("blocks"), str):
         params["blocks"] = json.loads(params["blocks"])
     return params
+
+
+def _metadata(value: Any) -> Params | None:
+    """Posted message metadata, checked as Slack does: an ``event_type`` string and an
+    ``event_payload`` object (a form body carries it as JSON text)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise _SlackError("invalid_metadata_format") from None
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("event_type"), str)
+        or not isinstance(value.get("event_payload"), dict)
+    ):
+        raise _SlackError("invalid_metadata_format")
+    return {"event_type": value["event_type"], "event_payload": value["event_payload"]}
 
 
 def _truthy(value: Any) -> bool:
