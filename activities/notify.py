@@ -1,22 +1,61 @@
-"""The notify activity: render a page notification and hand it to the right notifier."""
+"""The notify activity: render a page notification and hand it to the right notifier,
+once: each delivery has an idempotency key, confirmed in the notification ledger once it
+is sent, so a retry (the worker died mid-send) skips what arrived."""
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 from collections.abc import Mapping
-from datetime import UTC
+from datetime import UTC, datetime
 
+import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.contacts import find_contact
-from activities.errors import AdapterError, to_application_error
-from activities.ports import ActionLinks, ConfigSource, LinkSigner, Message, Notifier
-from workflows.config import BUILTIN_METHODS
+from activities.errors import AdapterError, RateLimited, Unavailable, to_application_error
+from activities.ports import (
+    ActionLinks,
+    ConfigSource,
+    DeliveryLookup,
+    LinkSigner,
+    Message,
+    NotificationLedger,
+    Notifier,
+)
+from workflows.config import BUILTIN_METHODS, Person
 from workflows.models import NotifyInput, NotifyResult
 
+log = structlog.get_logger("tocsin.notify")
 
-def render_message(request: NotifyInput, api_url: str, links: ActionLinks | None = None) -> Message:
+
+def delivery_key(request: NotifyInput, info: activity.Info) -> str:
+    """The idempotency key of one delivery: its page, step, person and contact method, and
+    which of the page's notifications it is, as the workflow numbers them (its run and the
+    activity id it gave the notification).
+
+    Every retry of the activity, on whichever worker, has the same key (unlike
+    ``info.attempt``); a repeat round or a reopened page schedules a new activity, so it
+    has a new key and is sent. 32 hex digits (the parts hashed: no length limits).
+    """
+    parts = (
+        request.page_id,
+        str(request.step),
+        request.person,
+        request.method,
+        info.workflow_run_id or "",
+        info.activity_id,
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def render_message(
+    request: NotifyInput,
+    api_url: str,
+    links: ActionLinks | None = None,
+    delivery_key: str | None = None,
+) -> Message:
     """The page notification every contact method carries: id, summary, step and how to ack.
 
     With ``links`` (signed for the notified person), the body leads with the one-click
@@ -59,6 +98,7 @@ def render_message(request: NotifyInput, api_url: str, links: ActionLinks | None
         ack_command=cli,
         ack_url=url,
         links=links,
+        delivery_key=delivery_key,
     )
 
 
@@ -67,6 +107,9 @@ class NotifyActivities:
 
     Args:
         links: signs the one-click links for the notified person; None: no links.
+        ledger: the deliveries confirmed, written after each send and read before a
+            retry's; None: none (as before: a retry after a worker died mid-send sends
+            again).
     """
 
     def __init__(
@@ -75,19 +118,55 @@ class NotifyActivities:
         notifiers: Mapping[str, Notifier],
         api_url: str,
         links: LinkSigner | None = None,
+        ledger: NotificationLedger | None = None,
     ) -> None:
         self._config = config
         self._notifiers = notifiers
         self._api_url = api_url
         self._links = links
+        self._ledger = ledger
 
     @activity.defn(name="notify")
     async def notify(self, request: NotifyInput) -> NotifyResult:
-        """Notify one person by one method.
+        """Notify one person by one method, once.
+
+        Each delivery is confirmed in the ledger once sent. A retry (an earlier attempt
+        may have sent it: the worker died mid-send) sends nothing the ledger has confirmed;
+        otherwise a channel that can say whether it arrived is asked (Slack), and any
+        other gets it again (e-mail with the same Message-ID, recognisably the same
+        message).
 
         Raises:
             ApplicationError: ``Unavailable``/``RateLimited`` are retried; ``Rejected`` and
                 ``NotConfigured`` are not, so the page moves on to the next contact method.
+        """
+        person, address, notifier = self._target(request)
+        # Signed here, at send time: a link never enters the workflow's history.
+        links = (
+            self._links.page_links(request.page_id, request.person)
+            if self._links is not None
+            else None
+        )
+        info = activity.info()
+        key = delivery_key(request, info)
+        message = render_message(request, self._api_url, links, key)
+        context = {"page_id": request.page_id, "person": request.person, "step": request.step}
+        earlier = await self._earlier(key, info, notifier, person, address, message, context)
+        if earlier is not None:
+            return NotifyResult(method=request.method, delivered_to=earlier)
+        try:
+            delivered_to = await notifier.send(person, address, message)
+        except AdapterError as err:
+            raise to_application_error(err) from err
+        await self._confirm(key, request.page_id, delivered_to, context)
+        return NotifyResult(method=request.method, delivered_to=delivered_to)
+
+    def _target(self, request: NotifyInput) -> tuple[Person, str, Notifier]:
+        """The person, their contact address for the method, and its notifier.
+
+        Raises:
+            ApplicationError: ``Rejected`` (the person or the method is gone from the
+                config) or ``NotConfigured`` (no notifier of that kind); not retried.
         """
         person = self._config.current().people.get(request.person)
         if person is None:
@@ -109,15 +188,79 @@ class NotifyActivities:
             raise ApplicationError(
                 f"{kind} notifications are not configured", type="NotConfigured", non_retryable=True
             )
-        # Signed here, at send time: a link never enters the workflow's history.
-        links = (
-            self._links.page_links(request.page_id, request.person)
-            if self._links is not None
-            else None
-        )
-        message = render_message(request, self._api_url, links)
+        return person, address, notifier
+
+    async def _earlier(
+        self,
+        key: str,
+        info: activity.Info,
+        notifier: Notifier,
+        person: Person,
+        address: str,
+        message: Message,
+        context: dict[str, object],
+    ) -> str | None:
+        """On a retry, where an earlier attempt of this delivery went, when known (the
+        ledger has it confirmed, or its channel has it); None: send it.
+
+        The first attempt asks nothing: no attempt can have sent it before, and a page's
+        first notification does not wait for the database (1,000 reads at once take a
+        second on SQLite).
+        """
+        if self._ledger is None or info.attempt <= 1:
+            return None
         try:
-            delivered_to = await notifier.send(person, address, message)
+            confirmed = await self._ledger.delivered_to(key)
         except AdapterError as err:
+            # A ledger that fails does not hold the page up.
+            log.warning("notification ledger failed: not read", **context, error=str(err))
+            confirmed = None
+        if confirmed is not None:
+            log.info("notification already delivered", **context, to=confirmed)
+            return confirmed
+        found = await self._find(notifier, person, address, message, info.scheduled_time, context)
+        if found is not None:
+            log.info("notification found in its channel", **context, to=found)
+            await self._confirm(key, message.page_id, found, context)
+            return found
+        log.info("notification sent again", **context, attempt=info.attempt)
+        return None
+
+    async def _find(
+        self,
+        notifier: Notifier,
+        person: Person,
+        address: str,
+        message: Message,
+        since: datetime,
+        context: dict[str, object],
+    ) -> str | None:
+        """Where an earlier attempt went, if its channel can say (None: it did not arrive,
+        or the channel cannot be asked).
+
+        Raises:
+            ApplicationError: the channel is unavailable or rate limited (retried later).
+        """
+        if not isinstance(notifier, DeliveryLookup):
+            return None
+        try:
+            return await notifier.find_delivery(person, address, message, since)
+        except (Unavailable, RateLimited) as err:
             raise to_application_error(err) from err
-        return NotifyResult(method=request.method, delivered_to=delivered_to)
+        except AdapterError as err:
+            log.warning("notification lookup failed", **context, error=str(err))
+            return None
+
+    async def _confirm(
+        self, key: str, page_id: str, delivered_to: str, context: dict[str, object]
+    ) -> None:
+        """Confirm ``key`` in the ledger. A failure is logged, not raised: the notification
+        has gone, and a retry would only ask the channel or send it again."""
+        if self._ledger is None:
+            return
+        try:
+            await self._ledger.confirm_delivery(key, page_id, delivered_to, datetime.now(UTC))
+        except AdapterError as err:
+            log.warning(
+                "notification ledger failed: delivery unconfirmed", **context, error=str(err)
+            )

@@ -64,6 +64,9 @@ class Message:
 
     ``links`` are in the body too; None when one-click links are off. They are
     capabilities (whoever holds one may act as the person): never log them.
+    ``delivery_key`` is the delivery's idempotency key (the same on every retry of it):
+    a channel that can recognise a message sent again carries it (Slack message metadata,
+    the e-mail's Message-ID).
     """
 
     subject: str
@@ -72,6 +75,7 @@ class Message:
     ack_command: str
     ack_url: str
     links: ActionLinks | None = None
+    delivery_key: str | None = None
 
 
 class Notifier(Protocol):
@@ -83,6 +87,45 @@ class Notifier(Protocol):
 
     async def send(self, person: Person, address: str, message: Message) -> str:
         """Send and return where it went, safe to log (no secrets)."""
+        ...
+
+
+@runtime_checkable
+class DeliveryLookup(Protocol):
+    """A notifier whose channel can say whether a message arrived (Slack: the message
+    metadata carries the delivery key), asked when an earlier attempt may have sent it.
+
+    Raises:
+        activities.errors.AdapterError: ``Unavailable``/``RateLimited`` to retry; any other
+            means the channel cannot be asked (the message is then sent again).
+    """
+
+    async def find_delivery(
+        self, person: Person, address: str, message: Message, since: datetime
+    ) -> str | None:
+        """Where ``message`` (by its ``delivery_key``) went, when the channel has it from
+        ``since`` on; None when it does not."""
+        ...
+
+
+@runtime_checkable
+class NotificationLedger(Protocol):
+    """Page notifications delivered, by idempotency key, durable and shared by every worker:
+    a notify activity retried after a worker died skips what was confirmed.
+
+    Raises (every method):
+        activities.errors.AdapterError: ``Unavailable`` to retry, ``Rejected`` not to.
+    """
+
+    async def delivered_to(self, key: str) -> str | None:
+        """Where the delivery ``key`` went, once confirmed; None when it is not."""
+        ...
+
+    async def confirm_delivery(
+        self, key: str, page_id: str, delivered_to: str, at: datetime
+    ) -> None:
+        """Record that ``key`` was delivered at ``at`` (``delivered_to``: where, safe to
+        log); a second confirmation keeps the first."""
         ...
 
 

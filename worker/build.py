@@ -25,6 +25,7 @@ from activities.adapters.slack_chat import SlackChat, slack_client
 from activities.adapters.slack_notify import SlackNotifier
 from activities.adapters.smtp import SmtpNotifier
 from activities.adapters.smtp_mail import SmtpMailer
+from activities.adapters.sql_notifications import SqlNotificationLedger
 from activities.adapters.sql_store import SqlStore
 from activities.adapters.temporal_views import TemporalRotations, TemporalTeamActivity
 from activities.config import ConfigActivities
@@ -191,7 +192,11 @@ def build_activities(
     notifiers = build_notifiers(settings) if wired.notifiers is None else wired.notifiers
     chat = wired.chat or default_chat(settings)
     configs = ConfigActivities(config, TemporalRotations(client))
-    notify = NotifyActivities(config, notifiers, url, link_signer(settings, url))
+    sql = wired.store if wired.store is not None else SqlStore(database_url(settings))
+    # Sent notifications are confirmed in the store's database, so a retry skips them (not
+    # with a store of a test's own: those send as before).
+    ledger = SqlNotificationLedger(sql) if isinstance(sql, SqlStore) else None
+    notify = NotifyActivities(config, notifiers, url, link_signer(settings, url), ledger)
     chats = ChatActivities(config, chat)
     rollbacks = RollbackActivities(
         config,
@@ -199,7 +204,6 @@ def build_activities(
     )
     smtp = smtp_settings(settings)
     mailer = SmtpMailer(smtp) if smtp is not None else None
-    sql = wired.store if wired.store is not None else SqlStore(database_url(settings))
     trackers = TrackerActivities(
         config,
         wired.tracker

@@ -1,4 +1,8 @@
-"""Email over SMTP with the standard library, run in a thread (smtplib is blocking)."""
+"""Email over SMTP with the standard library, run in a thread (smtplib is blocking).
+
+A page's mail has a Message-ID made from its delivery key: a copy sent again after an
+attempt was cut off (the worker died) is the same message to the recipient's mail system.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,13 @@ class SmtpSettings:
     timeout: float = 10.0
 
 
+def message_id(delivery_key: str, sender: str) -> str:
+    """``<tocsin.<key>@<the sender's domain>>``: the same for every copy of one delivery."""
+    _, at, domain = sender.rpartition("@")
+    domain = domain.strip().rstrip(">") if at else ""
+    return f"<tocsin.{delivery_key}@{domain or 'localhost'}>"
+
+
 class SmtpNotifier:
     """Sends the page to ``people.<id>.email``."""
 
@@ -38,6 +49,8 @@ class SmtpNotifier:
         email["To"] = person.email
         email["Subject"] = message.subject
         email["X-Tocsin-Page"] = message.page_id
+        if message.delivery_key is not None:
+            email["Message-ID"] = message_id(message.delivery_key, self._settings.sender)
         email.set_content(message.body)
         await asyncio.to_thread(deliver, self._settings, email)
         return f"email {person.email}"

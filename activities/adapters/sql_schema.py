@@ -1,6 +1,6 @@
 """The store's tables: the incident log, webhook deliveries seen, the archive of
-long-lived workflows and the issues linked to follow-ups (its migrations in
-``migrations/`` create exactly these)."""
+long-lived workflows, the issues linked to follow-ups and the page notifications
+delivered (its migrations in ``migrations/`` create exactly these)."""
 
 from __future__ import annotations
 
@@ -123,4 +123,17 @@ followup_issues = Table(
     Column("number", BigInteger, primary_key=True),
     Column("incident_id", String(64), primary_key=True),
     Column("linked_at", UtcDateTime, nullable=False),
+)
+
+# Page notifications delivered, by idempotency key (activities.notify.delivery_key),
+# written once the channel took one, so a retried notify activity skips it. Rows older
+# than a week are pruned.
+notification_deliveries = Table(
+    "notification_deliveries",
+    metadata,
+    Column("delivery_key", String(64), primary_key=True),
+    Column("page_id", String(160), nullable=False),
+    Column("delivered_to", Text, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=False),
+    Index("ix_notification_deliveries_delivered_at", "delivered_at"),
 )

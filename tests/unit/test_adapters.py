@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from structlog.testing import capture_logs
+from temporalio.testing import ActivityEnvironment
 
 from activities.adapters.apprise import AppriseNotifier, expand
 from activities.adapters.console import ConsoleNotifier
-from activities.adapters.smtp import SmtpNotifier, SmtpSettings
+from activities.adapters.smtp import SmtpNotifier, SmtpSettings, message_id
+from activities.adapters.sql_notifications import SqlNotificationLedger
+from activities.adapters.sql_store import SqlStore
 from activities.contacts import contact_label
 from activities.errors import NotConfigured, Rejected, Unavailable
+from activities.notify import NotifyActivities
 from activities.ports import Message
 from tests.fakes.receiver import Receiver
+from tests.unit.test_notify import API, StaticConfig, notify_input
 from workflows.config import Person
 
 ALICE = Person(name="Alice Example", email="alice@example.com", contact=["console", "email"])
@@ -124,6 +130,8 @@ class RecordingHandler:
 
     envelopes: list[Envelope] = field(default_factory=list)
     refused: set[str] = field(default_factory=set)
+    # Seconds the server holds its answer to DATA after keeping the mail.
+    delay: float = 0.0
 
     async def handle_RCPT(
         self,
@@ -140,6 +148,8 @@ class RecordingHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.envelopes.append(envelope)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 Message accepted for delivery"
 
     def mails(self) -> list[EmailMessage]:
@@ -223,6 +233,72 @@ class TestSmtpNotifier:
             await SmtpNotifier(settings).send(ALICE, "email", MESSAGE)
 
         assert handler.envelopes == []
+
+
+def attempt(number: int) -> ActivityEnvironment:
+    """An activity environment as Temporal runs attempt ``number`` of one activity."""
+    env = ActivityEnvironment()
+    env.info = replace(env.info, attempt=number)
+    return env
+
+
+class TestSmtpOnce:
+    """A page's mail has a Message-ID made from its delivery key; a confirmed delivery is
+    not mailed again, an unconfirmed one is mailed again as the same message."""
+
+    async def test_message_id_from_the_delivery_key(
+        self, smtp: tuple[RecordingHandler, SmtpSettings]
+    ) -> None:
+        """The Message-ID names the delivery, in the sender's domain."""
+        handler, settings = smtp
+
+        await SmtpNotifier(settings).send(ALICE, "email", replace(MESSAGE, delivery_key="k1"))
+
+        [mail] = handler.mails()
+        assert mail["Message-ID"] == "<tocsin.k1@example.com>"
+
+    def test_message_id_of_a_named_sender(self) -> None:
+        """``Tocsin <tocsin@example.com>`` gives the same domain; a bare name gives localhost."""
+        assert message_id("k1", "Tocsin <tocsin@example.com>") == "<tocsin.k1@example.com>"
+        assert message_id("k1", "tocsin") == "<tocsin.k1@localhost>"
+
+    async def test_retried_delivery_over_real_smtp(
+        self, smtp: tuple[RecordingHandler, SmtpSettings], tmp_path: Path
+    ) -> None:
+        """The first attempt is cut off while the server holds its answer (the mail is in):
+        the retry mails it again with the same Message-ID; once confirmed, a further
+        retry mails nothing."""
+        handler, settings = smtp
+        handler.delay = 1.0
+        store = SqlStore(f"sqlite+aiosqlite:///{tmp_path / 'tocsin.db'}")
+        acts = NotifyActivities(
+            StaticConfig(),
+            {"email": SmtpNotifier(settings)},
+            API,
+            ledger=SqlNotificationLedger(store),
+        )
+        request = notify_input(method="email")
+        try:
+            first = asyncio.create_task(attempt(1).run(acts.notify, request))
+            for _ in range(500):  # until the server has the mail (its answer is held)
+                if handler.envelopes:
+                    break
+                await asyncio.sleep(0.01)
+            assert handler.envelopes
+            first.cancel()  # the worker died: no answer, no confirmation
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            handler.delay = 0.0
+
+            again = await attempt(2).run(acts.notify, request)
+            await attempt(3).run(acts.notify, request)
+        finally:
+            await store.close()
+
+        assert again.delivered_to == "email alice@example.com"
+        first_copy, second_copy = handler.mails()
+        assert first_copy["Message-ID"] == second_copy["Message-ID"]
+        assert str(first_copy["Message-ID"]).startswith("<tocsin.")
 
 
 class TestConsoleNotifier:

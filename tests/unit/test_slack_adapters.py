@@ -372,6 +372,7 @@ class TestManifest:
             "commands",
             "groups:read",
             "groups:write",
+            "im:history",
             "im:write",
             "pins:write",
             "usergroups:write",

@@ -34,8 +34,8 @@ from activities.store import StoreActivities
 from workflows.incident_models import IncidentRecord, IncidentStatus, LogQuery
 
 POSTGRES_URL = os.environ.get("TOCSIN_TEST_DATABASE_URL")
-# The newest migration: 0007 keeps the shifts' on-call reports.
-HEAD = "0007"
+# The newest migration: 0008 keeps page notifications by idempotency key.
+HEAD = "0008"
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
 
@@ -75,6 +75,7 @@ async def empty_postgres(url: str) -> None:
         await conn.execute(text("DROP TABLE IF EXISTS followup_issues"))
         await conn.execute(text("DROP TABLE IF EXISTS shift_reports"))
         await conn.execute(text("DROP TABLE IF EXISTS shift_report_people"))
+        await conn.execute(text("DROP TABLE IF EXISTS notification_deliveries"))
         await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     await store.close()
 
@@ -201,6 +202,7 @@ class TestMigrations:
         assert (MIGRATIONS / "versions" / "0005_timeline_via.py").is_file()
         assert (MIGRATIONS / "versions" / "0006_followup_issues.py").is_file()
         assert (MIGRATIONS / "versions" / "0007_shift_reports.py").is_file()
+        assert (MIGRATIONS / "versions" / "0008_notification_deliveries.py").is_file()
 
     async def test_from_the_first_revision(self, url: str) -> None:
         """A database at 0001 (made before delivery ids were kept) upgrades, keeping its rows."""
