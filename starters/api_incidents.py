@@ -24,6 +24,7 @@ from workflows.incident_models import (
     CommsConfirmation,
     DeclareRequest,
     FollowUpRequest,
+    IncidentEdit,
     IncidentState,
     IncidentStatus,
     IssueEvent,
@@ -134,6 +135,10 @@ class IncidentApi:
     ) -> IncidentState:
         """The messenger (or lead) confirms customer communication is up to date."""
         return await self._send(incident_id, confirmation, IncidentClient.confirm_customer_comms)
+
+    async def edit_incident(self, incident_id: str, edit: IncidentEdit) -> IncidentState:
+        """A new title, description or summary (a responder, until it closes)."""
+        return await self._send(incident_id, edit, IncidentClient.edit)
 
     async def change_incident_severity(
         self, incident_id: str, severity: str, actor: Acted

@@ -1,4 +1,4 @@
-"""``tocsin incident``: declare, list, show, assign roles, roll back, update, resolve."""
+"""``tocsin incident``: declare, list, show, edit, assign roles, roll back, update, resolve."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from workflows.incident_models import (
     CommsConfirmation,
     DeclareRequest,
     FollowUpRequest,
+    IncidentEdit,
     IncidentState,
     IncidentStatus,
     ResolveInput,
@@ -215,6 +216,32 @@ def incident_update(
     update = _model(lambda: UpdateInput(text=text, **as_cli(actor)))
     _on_incident(
         config, incident_id, [actor], lambda c: c.post_update(incident_id, update), as_json
+    )
+
+
+@incident_app.command("edit")
+def incident_edit(
+    incident_id: IncidentArg,
+    title: Annotated[str | None, typer.Option(help="A new title (one line).")] = None,
+    description: Annotated[
+        str | None, typer.Option(help="A new description (empty: none).")
+    ] = None,
+    summary: Annotated[
+        str | None, typer.Option(help="What is known now, in a few sentences (empty: none).")
+    ] = None,
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change the title, the description or the summary (kept up to date while it runs)."""
+    actor = _actor(as_)
+    if title is None and description is None and summary is None:
+        raise fail("give --title, --description or --summary")
+    edit = _model(
+        lambda: IncidentEdit(title=title, description=description, summary=summary, **as_cli(actor))
+    )
+    _on_incident(
+        config, incident_id, [actor], lambda c: c.edit_incident(incident_id, edit), as_json
     )
 
 

@@ -27,6 +27,7 @@ def incident_text(s: IncidentState) -> str:
     lines = [
         f"incident  {s.id}",
         f"title     {s.title}",
+        *([f"summary   {s.summary}"] if s.summary else []),
         f"status    {s.status.value}",
         f"severity  {s.severity}",
         f"team      {s.team}" + (f" (service {s.service})" if s.service else ""),

@@ -19,6 +19,7 @@ from workflows.incident_models import (
     DeclareAllocation,
     DeclareRequest,
     FollowUpRequest,
+    IncidentEdit,
     IncidentInput,
     IncidentState,
     IncidentStatus,
@@ -41,6 +42,7 @@ IncidentAction = (
     | ResolveInput
     | FollowUpRequest
     | CommsConfirmation
+    | IncidentEdit
 )
 """What people ask of an incident: the request of each update a front door sends."""
 
@@ -198,6 +200,10 @@ class IncidentClient:
     async def add_followup(self, incident_id: str, request: FollowUpRequest) -> IncidentState:
         """A follow-up: a new GitHub issue, or a link to an existing one."""
         return await self._workflows.add_followup(incident_id, request)
+
+    async def edit(self, incident_id: str, edit: IncidentEdit) -> IncidentState:
+        """A new title, description or summary."""
+        return await self._workflows.edit(incident_id, edit)
 
     async def confirm_customer_comms(
         self, incident_id: str, confirmation: CommsConfirmation

@@ -37,6 +37,7 @@ from workflows.incident_commands import (
 from workflows.incident_models import (
     CommsConfirmation,
     FollowUpRequest,
+    IncidentEdit,
     IncidentInput,
     IncidentRecord,
     IncidentState,
@@ -326,6 +327,20 @@ class IncidentWorkflow:
     @change_severity.validator
     def _validate_severity(self, change: SeverityChange) -> None:
         checks.check_severity(self._state, self._input, change)
+
+    @workflow.update
+    def edit(self, edit: IncidentEdit) -> IncidentState:
+        """A new title, description or summary (kept up to date while the incident runs)."""
+        title = self._state.title
+        self._apply(self._requests.edit(self._state, edit, workflow.now()))
+        if self._state.title != title:
+            # Incident lists read the title from the memo.
+            workflow.upsert_memo({"title": self._state.title})
+        return self._state
+
+    @edit.validator
+    def _validate_edit(self, edit: IncidentEdit) -> None:
+        checks.check_edit(self._state, self._input, edit)
 
     @workflow.update
     def resolve(self, resolution: ResolveInput) -> IncidentState:

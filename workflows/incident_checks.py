@@ -12,6 +12,7 @@ from workflows.actors import Acted, require_actor
 from workflows.incident_models import (
     CommsConfirmation,
     FollowUpRequest,
+    IncidentEdit,
     IncidentInput,
     IncidentState,
     IncidentStatus,
@@ -168,4 +169,27 @@ def check_comms(s: IncidentState, config: IncidentInput, confirmation: CommsConf
         raise ValueError(
             f"only the messenger ({s.messenger or '—'}) or the lead ({s.lead or '—'}) "
             "may confirm customer communication"
+        )
+
+
+def edited_fields(s: IncidentState, edit: IncidentEdit) -> list[str]:
+    """The fields ``edit`` changes (an empty description or summary clears it)."""
+    wanted = {"title": edit.title, "description": edit.description, "summary": edit.summary}
+    return [
+        name
+        for name, value in wanted.items()
+        if value is not None and (value if name == "title" else value or None) != getattr(s, name)
+    ]
+
+
+def check_edit(s: IncidentState, config: IncidentInput, edit: IncidentEdit) -> None:
+    """A responder (or an admin) edits the title, description or summary until it closes."""
+    require_actor(edit)
+    require_not_closed(s)
+    require_known(config, edit.by)
+    require_responder(s, config, edit, f"edit {s.id}")
+    if not edited_fields(s, edit):
+        raise ValueError(
+            f"nothing to change in {s.id}: give a title, a description or a summary that "
+            "differs from what it has"
         )

@@ -117,6 +117,10 @@ class IncidentState(BaseModel):
     id: str
     title: str
     description: str | None = None
+    # What is known now, in a few sentences: kept up to date by the responders (edit).
+    summary: str | None = None
+    summary_by: str | None = None
+    summary_at: datetime | None = None
     severity: str
     status: IncidentStatus = IncidentStatus.triage
     service: str | None = None
@@ -195,6 +199,15 @@ class RollbackOutcome(Acted):
 
 class UpdateInput(Acted):
     text: str = Field(min_length=1, max_length=4000)
+
+
+class IncidentEdit(Acted):
+    """Change the title, the description or the summary; a field left out stays as it is,
+    an empty description or summary is cleared."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=20_000)
+    summary: str | None = Field(default=None, max_length=4000)
 
 
 class SeverityChange(Acted):

@@ -12,12 +12,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from workflows.durations import format_duration
-from workflows.incident_checks import OPEN
+from workflows.incident_checks import OPEN, edited_fields
 from workflows.incident_commands import ClosePage, Decision, Invite, RunRollback, Step, Wake
 from workflows.incident_models import (
     CommsConfirmation,
     FollowUp,
     FollowUpRequest,
+    IncidentEdit,
     IncidentState,
     IncidentStatus,
     ResolveInput,
@@ -153,6 +154,34 @@ class IncidentRequests:
         if not s.private:
             for target in change.severity.announce:
                 d.post(target, f"{incident_summary(s)} (was {before})")
+        return d.done()
+
+    def edit(self, state: IncidentState, edit: IncidentEdit, now: datetime) -> Step:
+        """A new title, description or summary: recorded, and said in the channel; the
+        card, the topic and the incident log follow."""
+        d = Decision(state, now, edit)
+        s = d.state
+        changed = edited_fields(s, edit)
+        if "title" in changed and edit.title is not None:
+            d.record("edited", f"Title: {s.title} → {edit.title}", edit.by)
+            s.title = edit.title
+            d.say(f"{edit.by} changed the title to: {s.title}")
+        if "description" in changed:
+            s.description = edit.description or None
+            text = f"Description: {s.description}" if s.description else "Description cleared"
+            d.record("edited", text, edit.by)
+            d.say(f"{edit.by} {'changed' if s.description else 'cleared'} the description")
+        if "summary" in changed:
+            s.summary = edit.summary or None
+            s.summary_by = edit.by
+            s.summary_at = now
+            if s.summary:
+                d.record("summary", f"Summary: {s.summary}", edit.by)
+                d.say(f"Summary from {edit.by}: {s.summary}")
+            else:
+                d.record("summary", "Summary cleared", edit.by)
+                d.say(f"{edit.by} cleared the summary")
+        d.do(Wake())
         return d.done()
 
     def resolve(self, state: IncidentState, resolution: ResolveInput, now: datetime) -> Step:

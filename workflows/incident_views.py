@@ -60,6 +60,7 @@ def render_incident_details(s: IncidentState, now: datetime) -> str:
             f"**{s.status.value.upper()}** · `{s.id}` · severity `{s.severity}` · declared {age} ago",
             f"**Lead:** {s.lead or '—'} · **Messenger:** {s.messenger or '—'} · **Owner:** {s.resolution_owner or '—'}",
             f"**Rollback:** {decision}",
+            f"**Summary:** {s.summary or '—'}",
             f"**Last update:** {last}",
             f"**Channel:** {s.channel or '—'}",
         ]

@@ -24,6 +24,7 @@ from workflows.incident_models import (
     DeclareAllocation,
     DeclareResult,
     FollowUpRequest,
+    IncidentEdit,
     IncidentState,
     IncidentStatus,
     IssueEvent,
@@ -115,6 +116,10 @@ class IncidentWorkflowClient:
     async def resolve(self, incident_id: str, resolution: ResolveInput) -> IncidentState:
         """Resolve the incident (fixed, rolled back or a false positive)."""
         return await self._update(incident_id, IncidentWorkflow.resolve, resolution)
+
+    async def edit(self, incident_id: str, edit: IncidentEdit) -> IncidentState:
+        """A new title, description or summary."""
+        return await self._update(incident_id, IncidentWorkflow.edit, edit)
 
     async def add_followup(self, incident_id: str, request: FollowUpRequest) -> IncidentState:
         """A follow-up: a new GitHub issue, or a link to an existing one."""

@@ -41,6 +41,7 @@ from workflows.incident_models import (
     CommsConfirmation,
     DeclareRequest,
     FollowUpRequest,
+    IncidentEdit,
     IncidentState,
     ResolveInput,
     RoleInput,
@@ -443,6 +444,30 @@ def router() -> APIRouter:
                 ref, CommsConfirmation(note=_text(note), **actor(session).model_dump())
             ),
             f"{ref}: customer communication confirmed",
+        )
+
+    @routes.post("/incidents/{incident_id}/edit")
+    async def edit(
+        request: Request,
+        incident_id: str,
+        session: FormSession,
+        title: Annotated[str, Form(min_length=1, max_length=200)],
+        description: Annotated[str, Form(max_length=20_000)] = "",
+        summary: Annotated[str, Form(max_length=4000)] = "",
+    ) -> Response:
+        ref = incident_ref(incident_id)  # IncidentNotFound: the app's 404 page
+        return await _send(
+            f"/incidents/{ref}",
+            lambda: tocsin(request).edit_incident(
+                ref,
+                IncidentEdit(
+                    title=title.strip(),
+                    description=description.strip(),
+                    summary=summary.strip(),
+                    **actor(session).model_dump(),
+                ),
+            ),
+            f"{ref}: saved",
         )
 
     # Last: its path would otherwise also match /updates, /severity, /resolve...

@@ -20,6 +20,7 @@ from workflows.incident_models import (
     CommsConfirmation,
     DeclareRequest,
     FollowUpRequest,
+    IncidentEdit,
     IncidentState,
     IncidentStatus,
     ResolveInput,
@@ -130,6 +131,15 @@ async def list_incidents(
 async def get_incident(incident_id: str, client: Tocsin) -> IncidentState:
     """One incident: roles, rollback, updates, role pages and the whole timeline."""
     return await client.get_incident(incident_id)
+
+
+@router.patch("/incidents/{incident_id}", response_model=IncidentState)
+async def edit_incident(
+    incident_id: str, body: IncidentEdit, client: Tocsin, act: ActingAs
+) -> IncidentState:
+    """Change the title, the description or the summary (what is known now): a field left
+    out stays, an empty description or summary is cleared. A responder, until it closes."""
+    return await client.edit_incident(incident_id, act(body))
 
 
 @router.get("/incidents/{incident_id}/timeline", response_model=TimelineEntries)

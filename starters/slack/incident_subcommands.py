@@ -16,6 +16,7 @@ from starters.slack.text import typed
 from workflows.incident_models import (
     CommsConfirmation,
     FollowUpRequest,
+    IncidentEdit,
     IncidentState,
     ResolveInput,
     RoleInput,
@@ -108,6 +109,15 @@ def _resolve(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
     return lambda incident_id: ctx.tocsin.resolve_incident(incident_id, request)
 
 
+def _edit(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
+    """``title <text>``, ``description <text>`` or ``summary <text>``."""
+    text = typed(rest, ctx.person_for).strip()
+    if not text:
+        raise ValueError(f"Usage: `/incident {sub} <text>`")
+    edit = IncidentEdit.model_validate({sub: text, **ctx.acted(person)})
+    return lambda incident_id: ctx.tocsin.edit_incident(incident_id, edit)
+
+
 # Subcommands that only make sense in an incident's channel, each with its parser.
 IN_CHANNEL: dict[str, Parse] = {
     "lead": _role,
@@ -117,4 +127,7 @@ IN_CHANNEL: dict[str, Parse] = {
     "resolve": _resolve,
     "followup": _followup,
     "comms": _comms,
+    "title": _edit,
+    "description": _edit,
+    "summary": _edit,
 }

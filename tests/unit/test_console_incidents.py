@@ -34,6 +34,7 @@ from workflows.actors import Acted
 from workflows.incident_models import (
     DeclareRequest,
     FollowUp,
+    IncidentEdit,
     IncidentState,
     IncidentStatus,
     ResolveInput,
@@ -184,6 +185,10 @@ class Recording(TocsinClient):
 
     async def resolve_incident(self, incident_id: str, resolution: ResolveInput) -> IncidentState:
         self._did("resolve", resolution)
+        return self.states[incident_id]
+
+    async def edit_incident(self, incident_id: str, edit: IncidentEdit) -> IncidentState:
+        self._did("edit", edit)
         return self.states[incident_id]
 
     async def decide_rollback(self, incident_id: str, decision: RollbackDecision) -> IncidentState:
@@ -467,6 +472,33 @@ class TestActions:
             "roll_back",
             True,
             "alice",
+        )
+
+    async def test_edit_title_description_and_summary(self, console: Console) -> None:
+        """The form shows what the incident says now and saves what was typed, trimmed."""
+        page = (await console.http.get("/incidents/INC-2")).text
+        form = page[page.index('id="edit-form"') :]
+        assert 'name="title" required maxlength="200" value="Git pushes fail"' in form
+
+        answer = await console.http.post(
+            "/incidents/INC-2/edit",
+            data={
+                "csrf": CSRF.findall(page)[0],
+                "title": " Git pushes fail for large repos ",
+                "summary": "LFS store full; moving to the new bucket",
+                "description": "",
+            },
+        )
+
+        assert await console.flash(answer) == "INC-2: saved"
+        [(verb, edit)] = console.tocsin.calls
+        assert verb == "edit"
+        assert edit == IncidentEdit(
+            title="Git pushes fail for large repos",
+            summary="LFS store full; moving to the new bucket",
+            description="",
+            by="alice",
+            via="console, token laptop",
         )
 
     async def test_a_follow_up_needs_a_title_or_a_url(self, console: Console) -> None:

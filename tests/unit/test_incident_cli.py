@@ -76,6 +76,8 @@ class TestActions:
             (["severity", "INC-4", "sev9"], "unknown severity 'sev9'"),
             (["update", "INC-4", ""], "--text:"),
             (["rollback", "INC-4"], "give either a CHOICE"),
+            (["edit", "INC-4"], "give --title, --description or --summary"),
+            (["edit", "INC-4", "--title", ""], "--title:"),
             (["rollback", "INC-4", "roll_back", "--outcome", "resolved"], "not both"),
             (["rollback", "INC-4", "--outcome", "resolved", "--confirm"], "--confirm goes with"),
             (["rollback", "INC-4", "yolo"], "yolo"),

@@ -28,6 +28,7 @@ from workflows.incident_models import (
     CommsConfirmation,
     DeclareRequest,
     FollowUpRequest,
+    IncidentEdit,
     IncidentState,
     IncidentStatus,
     ResolveInput,
@@ -125,6 +126,9 @@ class StubTocsin:
         self, incident_id: str, confirmation: CommsConfirmation
     ) -> IncidentState:
         return await self._act("confirm_customer_comms", incident_id, confirmation)
+
+    async def edit_incident(self, incident_id: str, edit: IncidentEdit) -> IncidentState:
+        return await self._act("edit_incident", incident_id, edit)
 
     async def change_incident_severity(
         self, incident_id: str, severity: str, actor: Acted
@@ -470,6 +474,30 @@ async def test_comms_confirms_customer_communication(h: Harness) -> None:
     assert action == CommsConfirmation(by="alice", via="slack U0ALICE", note="status page updated")
 
 
+async def test_title_description_and_summary_are_edited_in_channel(h: Harness) -> None:
+    channel = "inc-42-checkout-is-down"
+    await h.command("summary Payments fail for EU cards &amp; we are rolling back", channel=channel)
+    await h.command("title Checkout fails for EU cards", channel=channel)
+    await h.command("description Card payments via <@U0BOB|bob>'s gateway", channel=channel)
+    await h.command("summary", channel=channel)
+    via = {"by": "alice", "via": "slack U0ALICE"}
+    assert h.tocsin.calls == [
+        (
+            "edit_incident",
+            (
+                "INC-42",
+                IncidentEdit(summary="Payments fail for EU cards & we are rolling back", **via),
+            ),
+        ),
+        ("edit_incident", ("INC-42", IncidentEdit(title="Checkout fails for EU cards", **via))),
+        (
+            "edit_incident",
+            ("INC-42", IncidentEdit(description="Card payments via @bob's gateway", **via)),
+        ),
+    ]
+    assert h.ack.calls[-1] == {"text": "Usage: `/incident summary <text>`"}
+
+
 # --- buttons --------------------------------------------------------------------------
 
 
@@ -543,9 +571,7 @@ async def test_rolling_back_again_asks_first_then_confirms(h: Harness) -> None:
             "decide_rollback",
             (
                 "INC-42",
-                RollbackDecision(
-                    choice="roll_back", confirm=True, by="alice", via="slack U0ALICE"
-                ),
+                RollbackDecision(choice="roll_back", confirm=True, by="alice", via="slack U0ALICE"),
             ),
         ),
         (

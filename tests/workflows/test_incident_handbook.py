@@ -1,5 +1,6 @@
 """IncidentWorkflow does what the handbooks say (issue 17 item 6), on the time-skipping
-server: who decides the rollback, one rollback at a time, a second one confirmed."""
+server: who decides the rollback, one rollback at a time, a second one confirmed; the
+title, description and summary edited."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import pytest
 from starters.errors import Rejected
 from tests.conftest import start_time_skipping
 from tests.workflows.test_incident import CONFIG, Desk, open_desk
+from workflows.chat_models import IncidentCard
 from workflows.ids import incident_workflow_id
 from workflows.incident import IncidentWorkflow
 from workflows.incident_models import (
     DeclareRequest,
+    IncidentEdit,
     IncidentState,
+    ResolveInput,
     RoleInput,
     RollbackDecision,
 )
@@ -75,9 +79,7 @@ class TestOneRollbackAtATime:
         desk.runner.gate = asyncio.Event()
         state = await led_by_alice(desk)
         decide = [
-            desk.incidents.decide_rollback(
-                state.id, RollbackDecision(choice=choice, by="alice")
-            )
+            desk.incidents.decide_rollback(state.id, RollbackDecision(choice=choice, by="alice"))
             for choice in ("roll_back", "revert")
         ]
         answers = await asyncio.gather(*decide, return_exceptions=True)
@@ -94,9 +96,7 @@ class TestOneRollbackAtATime:
         assert len(desk.runner.calls) == 1
         assert not state.rollback.running
 
-    async def test_a_decided_rollback_is_carried_over_a_continue_as_new(
-        self, desk: Desk
-    ) -> None:
+    async def test_a_decided_rollback_is_carried_over_a_continue_as_new(self, desk: Desk) -> None:
         """A rollback decided as the incident continued as new runs in the next run, once."""
         state = await led_by_alice(desk)
         state = await desk.settled(state.id, lambda s: s.channel is not None)
@@ -169,3 +169,75 @@ class TestRollingBackAgain:
         )
         assert len(desk.runner.calls) == 2
 
+
+class TestEditing:
+    async def test_title_description_and_summary_are_kept_up_to_date(self, desk: Desk) -> None:
+        """A responder edits the title, description and summary: the timeline, the channel,
+        its card and topic, the incident log and the workflow's memo (incident lists) follow."""
+        state = await led_by_alice(desk)
+        state = await desk.settled(state.id, lambda s: s.card_ref is not None)
+        state = await desk.incidents.edit(
+            state.id,
+            IncidentEdit(
+                title="Search returns no results",
+                summary="Index rebuild from 09:40 is empty; rolling back the indexer",
+                by="bob",
+            ),
+        )
+        assert state.title == "Search returns no results"
+        assert (state.summary_by, state.description) == ("bob", None)
+        edited = [(e.kind, e.text, e.by) for e in state.timeline if e.kind in ("edited", "summary")]
+        assert edited == [
+            ("edited", "Title: Search is down → Search returns no results", "bob"),
+            (
+                "summary",
+                "Summary: Index rebuild from 09:40 is empty; rolling back the indexer",
+                "bob",
+            ),
+        ]
+        channel = state.channel or ""
+        await desk.heard(channel, "bob changed the title to: Search returns no results")
+        await desk.heard(channel, "Summary from bob: Index rebuild from 09:40 is empty")
+        for _ in range(250):
+            row = desk.store.rows[state.id]
+            if row.title == state.title:
+                break
+            await asyncio.sleep(0.02)
+        assert row.title == "Search returns no results"
+        handle = desk.env.client.get_workflow_handle(incident_workflow_id(state.id))
+        assert (await (await handle.describe()).memo())["title"] == "Search returns no results"
+        for _ in range(250):
+            topics = [t for c, t in desk.chat.topics if c == channel]
+            if topics and topics[-1].endswith("Search returns no results"):
+                break
+            await asyncio.sleep(0.02)
+        assert topics[-1].endswith("Search returns no results")
+        card = desk.chat.cards[state.card_ref or ""]
+        assert isinstance(card, IncidentCard)
+        assert card.title == "Search returns no results"
+
+        state = await desk.incidents.edit(
+            state.id, IncidentEdit(description="Search API answers 200 with no hits", by="alice")
+        )
+        cleared = await desk.incidents.edit(state.id, IncidentEdit(summary="", by="alice"))
+        assert cleared.description == "Search API answers 200 with no hits"
+        assert cleared.summary is None
+        assert cleared.timeline[-2].text == "Summary cleared"
+
+    async def test_only_responders_edit_and_only_a_change(self, desk: Desk) -> None:
+        """Someone outside the incident's teams may not edit it; an edit that changes
+        nothing is refused; a closed incident is not edited."""
+        state = await desk.declare(severity="minor")
+        with pytest.raises(Rejected, match="jo may not edit"):
+            await desk.incidents.edit(state.id, IncidentEdit(summary="x", by="jo"))
+        with pytest.raises(Rejected, match="nothing to change"):
+            await desk.incidents.edit(state.id, IncidentEdit(title=state.title, by="bob"))
+        await desk.incidents.resolve(
+            state.id, ResolveInput(resolution="fixed", summary="ok", by="bob")
+        )
+        handle = desk.env.client.get_workflow_handle_for(
+            IncidentWorkflow.run, incident_workflow_id(state.id)
+        )
+        await handle.result()
+        with pytest.raises(Rejected, match="is closed"):
+            await desk.incidents.edit(state.id, IncidentEdit(summary="late", by="bob"))

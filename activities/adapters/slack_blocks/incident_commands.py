@@ -84,17 +84,14 @@ def rollback_confirmation(state: IncidentState, choice: str) -> list[Block]:
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f"{target} was already rolled back successfully{when}{who}. "
-                f"{label} again?",
+                "text": f"{target} was already rolled back successfully{when}{who}. {label} again?",
             },
         },
         {
             "type": "actions",
             "block_id": f"incident_rollback_again:{state.id}",
             "elements": [
-                button(
-                    ROLLBACK, f"{label} again", f"{state.id}:{choice}:{CONFIRMED}", "danger"
-                ),
+                button(ROLLBACK, f"{label} again", f"{state.id}:{choice}:{CONFIRMED}", "danger"),
             ],
         },
     ]
@@ -194,6 +191,7 @@ def usage() -> str:
             "`/incident lead @user` — make someone the lead",
             "`/incident messenger @user` — make someone the messenger",
             "`/incident update <text>` — post a status update",
+            "`/incident summary <text>` — what is known now (also `title`, `description`)",
             "`/incident severity <level>` — change the severity",
             "`/incident resolve [fixed|rolled_back|false_positive] [summary]` — resolve",
             "`/incident followup <text or issue URL>` — add a follow-up (a GitHub issue)",
