@@ -12,6 +12,13 @@ from activities.ports import ConfigSource
 from starters.checks import NewPage
 from starters.clients.pages import PageWorkflowClient
 from starters.errors import InvalidRequest
+from starters.page_responders import (
+    Reassignment,
+    Responders,
+    Snooze,
+    reassign_input,
+    responders_input,
+)
 from starters.page_targets import page_target
 from workflows.ids import page_workflow_id
 from workflows.models import (
@@ -32,7 +39,7 @@ class PageApi:
 
     Raises (every method that names a page):
         PageNotFound: no such page.
-        Rejected (acknowledge, escalate, resolve): the page is closed or refused.
+        Rejected (every action): the page is closed, or its workflow refused (the reason).
     """
 
     _client: Client
@@ -111,3 +118,30 @@ class PageApi:
     async def resolve(self, page_id: str, action: PageActionInput) -> PageState:
         """Close the page."""
         return await self.pages.resolve(page_id, action)
+
+    async def unacknowledge(self, page_id: str, action: PageActionInput) -> PageState:
+        """Give an acknowledged page back: triggered again, escalating from step 1."""
+        return await self.pages.unacknowledge(page_id, action)
+
+    async def snooze(self, page_id: str, request: Snooze) -> PageState:
+        """Quiet an acknowledged page: it triggers again, from step 1, after the snooze."""
+        return await self.pages.snooze(page_id, request.request())
+
+    async def reassign(self, page_id: str, request: Reassignment) -> PageState:
+        """Give the page to another team (its policy from step 1) or to one person.
+
+        Raises:
+            InvalidRequest: the team or person is not configured (Temporal is not asked).
+        """
+        update = reassign_input(self._config.current(), request)
+        return await self.pages.reassign(page_id, update)
+
+    async def add_responders(self, page_id: str, request: Responders) -> PageState:
+        """Notify more people now; they may act on the page.
+
+        Raises:
+            InvalidRequest: a target is malformed or names nobody configured (Temporal is
+                not asked).
+        """
+        update = responders_input(self._config.current(), request)
+        return await self.pages.add_responders(page_id, update)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, TypeVar
 
 from temporalio.client import (
     Client,
@@ -18,6 +18,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 from starters.errors import PageNotFound, Rejected
 from starters.updates import answer, require_running
 from workflows import search
+from workflows.actors import Acted
 from workflows.archive_models import TimelineEntries, TimelineSlice
 from workflows.ids import page_key, page_workflow_id
 from workflows.models import (
@@ -31,14 +32,24 @@ from workflows.models import (
     PageStatus,
 )
 from workflows.page import PageWorkflow
+from workflows.page_actions import ReassignInput, RespondersInput, SnoozeInput
 from workflows.page_views import initial_search_attributes, page_summary
 from workflows.priorities import PAGE
 
 # PageWorkflow.receive_alerts by name: a signal-with-start names its signal.
 RECEIVE_ALERTS = "receive_alerts"
 
-PageVerb = Literal["acknowledge", "escalate", "resolve"]
-PageUpdate = UpdateMethodMultiParam[[PageWorkflow, PageActionInput], PageState]
+# What a closed page "cannot" do, as its refusal says.
+PageVerb = Literal[
+    "acknowledge",
+    "escalate",
+    "resolve",
+    "un-acknowledge",
+    "snooze",
+    "reassign",
+    "add responders to",
+]
+A = TypeVar("A", bound=Acted)
 
 
 class PageWorkflowClient:
@@ -115,6 +126,24 @@ class PageWorkflowClient:
         """Close the page (raises like :meth:`acknowledge`)."""
         return await self._update(page_id, "resolve", PageWorkflow.resolve, action)
 
+    async def unacknowledge(self, page_id: str, action: PageActionInput) -> PageState:
+        """Give an acknowledged page back: triggered, escalating from step 1 (raises like
+        :meth:`acknowledge`)."""
+        return await self._update(page_id, "un-acknowledge", PageWorkflow.unacknowledge, action)
+
+    async def snooze(self, page_id: str, request: SnoozeInput) -> PageState:
+        """Quiet an acknowledged page until it triggers again (raises like :meth:`acknowledge`)."""
+        return await self._update(page_id, "snooze", PageWorkflow.snooze, request)
+
+    async def reassign(self, page_id: str, request: ReassignInput) -> PageState:
+        """Give the page to another team or one person (raises like :meth:`acknowledge`)."""
+        return await self._update(page_id, "reassign", PageWorkflow.reassign, request)
+
+    async def add_responders(self, page_id: str, request: RespondersInput) -> PageState:
+        """Notify more people now, who may then act (raises like :meth:`acknowledge`)."""
+        update = PageWorkflow.add_responders
+        return await self._update(page_id, "add responders to", update, request)
+
     async def get_state(self, page_id: str) -> PageState:
         """The page's live state, timeline included (at most 100 alerts)."""
         return await answer(self._handle(page_id).query(PageWorkflow.get_state), _missing(page_id))
@@ -160,7 +189,11 @@ class PageWorkflowClient:
         return items
 
     async def _update(
-        self, page_id: str, verb: PageVerb, update: PageUpdate, action: PageActionInput
+        self,
+        page_id: str,
+        verb: PageVerb,
+        update: UpdateMethodMultiParam[[PageWorkflow, A], PageState],
+        request: A,
     ) -> PageState:
         handle = self._handle(page_id)
         await require_running(
@@ -168,7 +201,7 @@ class PageWorkflowClient:
             _missing(page_id),
             lambda status: Rejected(f"page {page_id} is {_closed(status)}: cannot {verb}"),
         )
-        return await answer(handle.execute_update(update, action))
+        return await answer(handle.execute_update(update, request))
 
     def _handle(self, page_id: str) -> WorkflowHandle[PageWorkflow, PageState]:
         try:

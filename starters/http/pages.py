@@ -1,4 +1,5 @@
-"""REST routes for pages: create, list, show, acknowledge, escalate, resolve."""
+"""REST routes for pages: create, list, show, acknowledge, escalate, resolve, and the
+responder actions: un-acknowledge, snooze, reassign, add responders."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from starters.api import TocsinClient
 from starters.checks import NewPage
 from starters.http.actors import ActingAs, acting_person, credential_via
 from starters.http.auth import CREATE_PAGES, CurrentPrincipal, api_router
+from starters.page_responders import Reassignment, Responders, Snooze
 from workflows.models import AlertList, PageActionInput, PageListItem, PageState, PageStatus
 
 
@@ -107,3 +109,36 @@ async def escalate(page_id: str, body: PageAction, client: Tocsin, act: ActingAs
 async def resolve(page_id: str, body: PageAction, client: Tocsin, act: ActingAs) -> PageState:
     """Resolve the page."""
     return await client.resolve(page_id, act(body))
+
+
+@router.post("/{page_id}/unack", response_model=PageState)
+async def unacknowledge(page_id: str, body: PageAction, client: Tocsin, act: ActingAs) -> PageState:
+    """Un-acknowledge the page: it is triggered again and escalates from its first step
+    (409 when it is not acknowledged)."""
+    return await client.unacknowledge(page_id, act(body))
+
+
+@router.post("/{page_id}/snooze", response_model=PageState)
+async def snooze(page_id: str, body: Snooze, client: Tocsin, act: ActingAs) -> PageState:
+    """Snooze an acknowledged page for ``duration`` (``30m``, ``2h``; at most ``1w``): it
+    stays acknowledged until then, then triggers again from its first step (409 when it is
+    not acknowledged). ``snoozed_until`` says when."""
+    return await client.snooze(page_id, act(body))
+
+
+@router.post("/{page_id}/reassign", response_model=PageState)
+async def reassign(page_id: str, body: Reassignment, client: Tocsin, act: ActingAs) -> PageState:
+    """Reassign the page to a ``team`` (its escalation policy, from the first step) or to
+    one ``person`` (by id or e-mail; notified alone, three times), acknowledged or not: it
+    is triggered again there. An unknown team or person is a 422, and nothing changes."""
+    return await client.reassign(page_id, act(body))
+
+
+@router.post("/{page_id}/responders", response_model=PageState)
+async def add_responders(
+    page_id: str, body: Responders, client: Tocsin, act: ActingAs
+) -> PageState:
+    """Add responders: every person the ``targets`` name now is notified at once and may
+    act on the page; its escalation goes on as it was. A target that names nobody
+    configured is a 422 naming it, and nobody is notified."""
+    return await client.add_responders(page_id, act(body))
