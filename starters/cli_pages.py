@@ -1,7 +1,9 @@
-"""``tocsin page``: create, list, show, acknowledge, escalate and resolve pages.
+"""``tocsin page``: create, list, show, acknowledge, escalate and resolve pages, and the
+responder actions: un-acknowledge, snooze, reassign, add responders.
 
-``create`` and ``escalate`` answer with the page as it is once its step was taken (who it
-reached, or why it waits), not as it was when asked; times are shown in UTC, saying so.
+``create``, ``escalate``, ``unack`` and ``reassign`` answer with the page as it is once its
+step was taken (who it reached, or why it waits), not as it was when asked; times are
+shown in UTC, saying so.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 import typer
+from pydantic import ValidationError
 from temporalio.service import RPCError
 
 from starters.api import TocsinClient
@@ -32,11 +35,22 @@ from starters.cli_common import (
 )
 from starters.cli_common import actor as _actor
 from starters.cli_common import model as _model
-from starters.errors import PageNotFound
+from starters.errors import InvalidRequest, PageNotFound
+from starters.page_responders import (
+    Reassignment,
+    Responders,
+    Snooze,
+    reassign_input,
+    snooze_length,
+    target_problem,
+)
+from workflows.config import TocsinConfig
 from workflows.models import PageActionInput, PageListItem, PageState, PageStatus, TimelineEntry
 
 page_app = typer.Typer(
-    help="Pages: create, list, show, ack, escalate, resolve.", no_args_is_help=True
+    help="Pages: create, list, show, ack, escalate, resolve, unack, snooze, reassign, "
+    "add-responders.",
+    no_args_is_help=True,
 )
 
 NoteOpt = Annotated[str | None, typer.Option("--note", help="Why, for the timeline.")]
@@ -154,6 +168,8 @@ def _page_text(page: PageState) -> str:
         lines.append(
             f"acked by  {page.acknowledged_by} at {when(page.acknowledged_at, seconds=True)}"
         )
+    if page.snoozed_until is not None and page.status == PageStatus.acknowledged:
+        lines.append(f"again at  {when(page.snoozed_until, seconds=True)} unless resolved")
     if page.resolved_by:
         lines.append(f"resolved  {page.resolved_by} at {when(page.resolved_at, seconds=True)}")
     if page.timeline:
@@ -173,8 +189,23 @@ async def _create(client: TocsinClient, request: NewPage) -> tuple[PageState, bo
 async def _escalate(client: TocsinClient, page_id: str, action: PageActionInput) -> PageState:
     """Escalate now, answered once the next step was taken (or the page ended meanwhile)."""
     page = await client.escalate(page_id, action)
-    mark = next((e for e in reversed(page.timeline) if e.kind == "escalate"), None)
-    return await _after_step(client, page, mark)
+    return await _after_step(client, page, _last(page, "escalate"))
+
+
+async def _unacknowledge(client: TocsinClient, page_id: str, action: PageActionInput) -> PageState:
+    """Un-acknowledge, answered once step 1 was taken again."""
+    page = await client.unacknowledge(page_id, action)
+    return await _after_step(client, page, _last(page, "retriggered"))
+
+
+async def _reassign(client: TocsinClient, page_id: str, request: Reassignment) -> PageState:
+    """Reassign, answered once the new team's (or person's) first step was taken."""
+    page = await client.reassign(page_id, request)
+    return await _after_step(client, page, _last(page, "retriggered"))
+
+
+def _last(page: PageState, kind: str) -> TimelineEntry | None:
+    return next((e for e in reversed(page.timeline) if e.kind == kind), None)
 
 
 def stepped(page: PageState, mark: TimelineEntry | None) -> bool:
@@ -213,19 +244,21 @@ async def _after_step(
     return page
 
 
-PageCommand = Literal["ack", "escalate", "resolve"]
+PageCommand = Literal["ack", "escalate", "resolve", "unack"]
 PageCall = Callable[[TocsinClient, str, PageActionInput], Awaitable[PageState]]
 PAGE_ACTIONS: dict[PageCommand, tuple[str, PageCall]] = {
     "ack": ("Acknowledge a page: escalation stops.", TocsinClient.acknowledge),
-    "escalate": ("Notify the next escalation step now.", TocsinClient.escalate),
+    "escalate": ("Notify the next escalation step now.", _escalate),
     "resolve": ("Resolve a page.", TocsinClient.resolve),
+    "unack": (
+        "Un-acknowledge a page: it is triggered again and escalates from step 1.",
+        _unacknowledge,
+    ),
 }
 
 
 def _page_action(name: PageCommand) -> Callable[..., None]:
     doc, act = PAGE_ACTIONS[name]
-    if name == "escalate":
-        act = _escalate
 
     def command(
         page_id: Annotated[str, typer.Argument(metavar="ID")],
@@ -249,3 +282,114 @@ def _page_action(name: PageCommand) -> Callable[..., None]:
 
 for _name in PAGE_ACTIONS:
     page_app.command(_name)(_page_action(_name))
+
+
+@page_app.command("snooze")
+def page_snooze(
+    page_id: Annotated[str, typer.Argument(metavar="ID")],
+    duration: Annotated[
+        str,
+        typer.Option(
+            "--for",
+            help="How long: 30m, 2h, 1d (or ISO 8601 PT30M); at most 1w.",
+            show_default=False,
+        ),
+    ],
+    as_: AsOpt = None,
+    note: NoteOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Snooze an acknowledged page: it triggers again, from step 1, after --for."""
+    try:
+        snooze_length(duration)
+    except ValueError as err:
+        raise fail(f"--for: {err}") from None
+    actor = _actor(as_)
+    request = _model(lambda: Snooze(duration=duration, note=note, **as_cli(actor)))
+    client_command(
+        settings_from(config=config),
+        lambda c: c.snooze(page_id, request),
+        _page_text,
+        as_json=as_json,
+        check=lambda cfg: require_actor(cfg, actor, as_),
+    )
+
+
+@page_app.command("reassign")
+def page_reassign(
+    page_id: Annotated[str, typer.Argument(metavar="ID")],
+    team: Annotated[
+        str | None, typer.Option(help="To this team: its escalation policy from step 1.")
+    ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(help="To this person (id or e-mail) alone: notified three times."),
+    ] = None,
+    as_: AsOpt = None,
+    note: NoteOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reassign a page to another team or one person; it escalates from step 1 there."""
+    if (team is None) == (person is None):
+        raise fail("give --team or --person (one of them): whom to reassign the page to")
+    actor = _actor(as_)
+    request = _model(lambda: Reassignment(team=team, person=person, note=note, **as_cli(actor)))
+    option = "--team" if team is not None else "--person"
+
+    def check(cfg: TocsinConfig) -> None:
+        require_actor(cfg, actor, as_)
+        try:
+            reassign_input(cfg, request)
+        except InvalidRequest as err:
+            raise InvalidRequest(f"{option}: {err}") from None
+
+    client_command(
+        settings_from(config=config),
+        lambda c: _reassign(c, page_id, request),
+        _page_text,
+        as_json=as_json,
+        check=check,
+    )
+
+
+@page_app.command("add-responders")
+def page_add_responders(
+    page_id: Annotated[str, typer.Argument(metavar="ID")],
+    targets: Annotated[
+        list[str],
+        typer.Option(
+            "--target",
+            help="Whom to ask: person:ID, team:ID or rotation:ID/LAYER (repeat for more).",
+            show_default=False,
+        ),
+    ],
+    as_: AsOpt = None,
+    note: NoteOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add responders: notified now, they may act on the page."""
+    actor = _actor(as_)
+    try:
+        request = Responders(targets=targets, note=note, **as_cli(actor))
+    except ValidationError as err:
+        problem = err.errors()[0]
+        option = "--target" if problem["loc"][0] == "targets" else "--note"
+        raise fail(f"{option}: {problem['msg']}") from None
+
+    def check(cfg: TocsinConfig) -> None:
+        require_actor(cfg, actor, as_)
+        for target in targets:
+            problem = target_problem(cfg, target)
+            if problem is not None:
+                raise InvalidRequest(f"--target: {problem}")
+
+    client_command(
+        settings_from(config=config),
+        lambda c: c.add_responders(page_id, request),
+        _page_text,
+        as_json=as_json,
+        check=check,
+    )

@@ -275,6 +275,88 @@ class TestPageCommands:
         assert no_traceback(result)
 
 
+class TestResponderCommands:
+    """unack, snooze, reassign and add-responders: bad input is exit 2 naming the
+    argument, before Temporal is asked; good input goes on to Temporal."""
+
+    @pytest.mark.parametrize(
+        ("args", "says"),
+        [
+            (["snooze", "p1", "--for", "soon"], "error: --for: invalid duration 'soon'"),
+            (["snooze", "p1", "--for", "2w"], "error: --for: a snooze lasts at most 1w, not 2w"),
+            (["reassign", "p1"], "error: give --team or --person"),
+            (
+                ["reassign", "p1", "--team", "ops", "--person", "bob"],
+                "error: give --team or --person",
+            ),
+            (["reassign", "p1", "--team", "nope"], "error: --team: unknown team 'nope' (teams: "),
+            (
+                ["reassign", "p1", "--person", "zed@example.com"],
+                "error: --person: unknown person 'zed@example.com'",
+            ),
+            (
+                ["add-responders", "p1", "--target", "person:bob", "--target", "person:zed"],
+                "error: --target: target 'person:zed': unknown person 'zed'",
+            ),
+            (
+                ["add-responders", "p1", "--target", "bob"],
+                "error: --target: invalid target 'bob': use person:ID, team:ID or rotation:ID/LAYER",
+            ),
+            (
+                ["add-responders", "p1", "--target", "rotation:delivery/night"],
+                "error: --target: target 'rotation:delivery/night': rotation 'delivery' has no layer 'night'",
+            ),
+        ],
+        ids=lambda a: " ".join(a) if isinstance(a, list) else "",
+    )
+    def test_bad_input_is_exit_2_naming_it(
+        self, tocsin: CliRunner, args: list[str], says: str
+    ) -> None:
+        result = tocsin.invoke(app, ["page", *args, "--as", "alice"])
+
+        assert no_traceback(result)
+        assert result.exit_code == 2
+        assert result.stderr.startswith(says), result.stderr
+        assert "Temporal" not in result.output
+
+    def test_snooze_needs_for(self, tocsin: CliRunner) -> None:
+        result = tocsin.invoke(app, ["page", "snooze", "p1", "--as", "alice"])
+
+        assert result.exit_code == 2
+        assert "--for" in result.stderr
+
+    def test_add_responders_needs_a_target(self, tocsin: CliRunner) -> None:
+        result = tocsin.invoke(app, ["page", "add-responders", "p1", "--as", "alice"])
+
+        assert result.exit_code == 2
+        assert "--target" in result.stderr
+
+    def test_unack_needs_actor(self, tocsin: CliRunner) -> None:
+        result = tocsin.invoke(app, ["page", "unack", "p1"])
+
+        assert result.exit_code == 2
+        assert "pass --as" in result.stderr
+
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ["unack", "p1"],
+            ["snooze", "p1", "--for", "PT30M", "--note", "after the deploy"],
+            ["reassign", "p1", "--person", "bob@example.com"],
+            ["reassign", "p1", "--team", "ops"],
+            ["add-responders", "p1", "--target", "team:ops", "--target", "rotation:delivery/tm"],
+        ],
+        ids=lambda a: a[0],
+    )
+    def test_good_input_goes_on_to_temporal(
+        self, tocsin: CliRunner, closed_port: int, args: list[str]
+    ) -> None:
+        result = tocsin.invoke(app, ["page", *args, "--as", "alice"])
+
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"error: cannot reach Temporal at 127.0.0.1:{closed_port}")
+
+
 SWAP_SIDES = [
     "--first-person",
     "alice",
@@ -298,6 +380,10 @@ class TestActingPerson:
             ["page", "ack", "p1"],
             ["page", "escalate", "p1"],
             ["page", "resolve", "p1"],
+            ["page", "unack", "p1"],
+            ["page", "snooze", "p1", "--for", "1h"],
+            ["page", "reassign", "p1", "--team", "ops"],
+            ["page", "add-responders", "p1", "--target", "person:bob"],
             ["rotation", "override", "delivery", "--layer", "eoc", "--person", "bob"],
             ["rotation", "swap", "delivery", "--layer", "eoc", *SWAP_SIDES],
             ["rotation", "remove", "delivery", "ov-1"],
