@@ -29,6 +29,8 @@ from tests.fakes.store import MemoryStore
 from tests.workflows.test_incident import CONFIG as INCIDENT_CONFIG
 from tests.workflows.test_incident import open_desk
 from tests.workflows.test_incident_months import MONTHS_CONFIG
+from tests.workflows.test_notify_rules import BROKEN as RULES_BROKEN
+from tests.workflows.test_notify_rules import CONFIG as RULES_CONFIG
 from tests.workflows.test_page import CONFIG
 from tests.workflows.test_rotation import next_monday_10, rotation_desk
 from worker.build import WORKFLOWS, build_worker, workflow_runner
@@ -153,6 +155,8 @@ class TestReplay:
             "page-intake-notes",
             "page-working-hours",
             "page-responder-actions",
+            "page-notify-rules",
+            "page-unreachable-step",
             "rotation-handoff",
             "shift-week",
             f"shift-week-{SHIFT_RECORDING}",
@@ -667,6 +671,52 @@ class TestResponderActionsReplay:
         config.write_text(CONFIG)
         history = await record_responder_actions_history(time_skipping_env, config)
         await replay_and_keep(history, "page-responder-actions")
+
+
+async def record_notify_rules_histories(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> tuple[WorkflowHistory, WorkflowHistory]:
+    """Notification rules (patched): Ann's rules at 0, 2 and 5 minutes, acknowledged at 6;
+    a step nobody can be reached at escalates at once."""
+    config = tmp_path / "tocsin.yaml"
+    config.write_text(RULES_CONFIG)
+    notifier = RecordingNotifier()
+    notifier.failures[RULES_BROKEN] = Unavailable("connection refused")
+    task_queue = f"replay-{uuid.uuid4()}"
+    key = f"replay-rules-{uuid.uuid4().hex[:6]}"
+    async with page_worker(env, config, task_queue, notifier):
+        handles = []
+        for team in ("web", "old"):
+            handles.append(
+                await env.client.start_workflow(
+                    PageWorkflow.run,
+                    PageInput(key=f"{key}-{team}", team=team, summary="5xx", team_members=["bob"]),
+                    id=f"page-{key}-{team}",
+                    task_queue=task_queue,
+                )
+            )
+        await env.sleep(timedelta(minutes=6))
+        rules, unreachable = handles
+        await rules.execute_update(PageWorkflow.acknowledge, PageActionInput(by="ann"))
+        await unreachable.execute_update(PageWorkflow.acknowledge, PageActionInput(by="bob"))
+        await env.sleep(timedelta(seconds=5))
+        await rules.execute_update(PageWorkflow.resolve, PageActionInput(by="ann"))
+        await unreachable.execute_update(PageWorkflow.resolve, PageActionInput(by="bob"))
+        state = await unreachable.query(PageWorkflow.get_state)
+        assert "Nobody at step 1 could be reached: escalating now" in [
+            e.text for e in state.timeline
+        ]
+        return await rules.fetch_history(), await unreachable.fetch_history()
+
+
+class TestNotifyRulesReplay:
+    async def test_fresh_notify_rules_history_replays(
+        self, time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    ) -> None:
+        """People's notification rules and the escalation of an unreachable step replay."""
+        rules, unreachable = await record_notify_rules_histories(time_skipping_env, tmp_path)
+        await replay_and_keep(rules, "page-notify-rules")
+        await replay_and_keep(unreachable, "page-unreachable-step")
 
 
 class TestRotationReplay:
