@@ -17,7 +17,7 @@ from activities.ports import ConfigSource
 from starters.clients.rotations import RotationWorkflowClient
 from workflows.config import TocsinConfig
 from workflows.rotation_models import RotationConfig, RotationSettings
-from workflows.rotation_warnings import rotation_warnings
+from workflows.rotation_warnings import rotation_warnings, unreachable_people
 
 log = structlog.get_logger("tocsin.rotations")
 
@@ -27,6 +27,7 @@ SYNC_INTERVAL = 15.0
 def rotation_configs(config: TocsinConfig) -> dict[str, RotationConfig]:
     """Every rotation with what the rest of the config says about it."""
     warnings = rotation_warnings(config)
+    unreachable = unreachable_people(config)
     configs: dict[str, RotationConfig] = {}
     for name, spec in config.rotations.items():
         team_id = next((t for t, team in config.teams.items() if team.rotation == name), None)
@@ -45,6 +46,7 @@ def rotation_configs(config: TocsinConfig) -> dict[str, RotationConfig]:
                     }
                 ),
                 warnings=[w for w in warnings if w.startswith(f"rotation {name}:")],
+                unreachable=unreachable,
             ),
         )
     return configs

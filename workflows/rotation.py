@@ -149,6 +149,9 @@ class RotationWorkflow:
             timezone=spec.timezone,
             workday_start_hour=spec.workday_start_hour,
             workday_end_hour=spec.workday_end_hour,
+            unreachable={
+                p: why for p, why in settings.unreachable.items() if p in holders.values()
+            },
         )
         await workflow.execute_activity_method(
             RotationActivities.start_shift,

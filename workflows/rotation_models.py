@@ -158,6 +158,8 @@ class ShiftInput(BaseModel):
     timezone: str = "UTC"
     workday_start_hour: int = 9
     workday_end_hour: int = 18
+    # Holders no contact method can reach, and why: the handoff says so.
+    unreachable: dict[str, str] = Field(default_factory=dict)
 
 
 class PageSummary(BaseModel):
@@ -275,6 +277,8 @@ class RotationSettings(BaseModel):
     # team's members and the rotation's own people. Empty: not known (an older worker).
     members: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    # People no contact method can reach, and why (flagged at their handoff).
+    unreachable: dict[str, str] = Field(default_factory=dict)
 
 
 class RotationConfig(BaseModel):

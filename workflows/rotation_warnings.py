@@ -43,6 +43,12 @@ def rotation_warnings(config: TocsinConfig) -> list[str]:
     return warnings
 
 
+def unreachable_people(config: TocsinConfig) -> dict[str, str]:
+    """Every person none of whose contact methods can reach them, and why."""
+    found = {pid: _contact_problem(pid, person) for pid, person in config.people.items()}
+    return {pid: problem for pid, problem in found.items() if problem}
+
+
 def _contact_problem(pid: str, person: Person) -> str | None:
     """Why none of ``person``'s contact methods can reach them, or None when one can."""
     methods = [rule.via for rule in person.notify] if person.notify else person.contact

@@ -65,6 +65,11 @@ def announcement(
         f":arrows_counterclockwise: Handoff of `{shift.rotation}`: {_holders(shift.holders)} "
         f"until {_local(shift.end, zone)}.",
     ]
+    for person, why in sorted(shift.unreachable.items()):
+        lines.append(
+            f":warning: Tocsin cannot reach {person}: {why}. Their pages go to the next "
+            "step at once until a contact method works (`tocsin config check` lists them)."
+        )
     if shift.previous_shift is not None:
         if handed_over is None:
             lines.append("The outgoing shift's notes did not arrive (see its report).")
