@@ -28,6 +28,7 @@ from workflows.incident_models import (
     IncidentState,
     IncidentStatus,
     IssueEvent,
+    NoteInput,
     ResolveInput,
     RoleInput,
     RollbackDecision,
@@ -121,6 +122,10 @@ class IncidentApi:
     async def post_update(self, incident_id: str, update: UpdateInput) -> IncidentState:
         """A status update (it resets the update reminder)."""
         return await self._send(incident_id, update, IncidentClient.post_update)
+
+    async def add_note(self, incident_id: str, note: NoteInput) -> IncidentState:
+        """A note for the timeline from anyone in the incident (not a status update)."""
+        return await self._send(incident_id, note, IncidentClient.add_note)
 
     async def resolve_incident(self, incident_id: str, resolution: ResolveInput) -> IncidentState:
         """Resolve (fixed, rolled_back or false_positive); only the lead may, once there is one."""

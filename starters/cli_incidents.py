@@ -34,6 +34,7 @@ from workflows.incident_models import (
     IncidentEdit,
     IncidentState,
     IncidentStatus,
+    NoteInput,
     ResolveInput,
     RoleInput,
     RollbackDecision,
@@ -211,12 +212,27 @@ def incident_update(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Post a status update (it resets the update reminder)."""
+    """Post a status update (the lead's or messenger's resets the update reminder; anyone
+    else's is recorded as their note)."""
     actor = _actor(as_)
     update = _model(lambda: UpdateInput(text=text, **as_cli(actor)))
     _on_incident(
         config, incident_id, [actor], lambda c: c.post_update(incident_id, update), as_json
     )
+
+
+@incident_app.command("note")
+def incident_note(
+    incident_id: IncidentArg,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="What you saw or did.")],
+    as_: AsOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a note to the timeline (not a status update; anyone in the incident)."""
+    actor = _actor(as_)
+    note = _model(lambda: NoteInput(text=text, **as_cli(actor)))
+    _on_incident(config, incident_id, [actor], lambda c: c.add_note(incident_id, note), as_json)
 
 
 @incident_app.command("edit")

@@ -23,6 +23,7 @@ from workflows.incident_models import (
     IncidentInput,
     IncidentState,
     IncidentStatus,
+    NoteInput,
     ResolveInput,
     RoleInput,
     RollbackDecision,
@@ -43,6 +44,7 @@ IncidentAction = (
     | FollowUpRequest
     | CommsConfirmation
     | IncidentEdit
+    | NoteInput
 )
 """What people ask of an incident: the request of each update a front door sends."""
 
@@ -192,6 +194,10 @@ class IncidentClient:
     async def post_update(self, incident_id: str, update: UpdateInput) -> IncidentState:
         """A status update (it resets the update reminder)."""
         return await self._workflows.post_update(incident_id, update)
+
+    async def add_note(self, incident_id: str, note: NoteInput) -> IncidentState:
+        """A note for the timeline (not a status update)."""
+        return await self._workflows.add_note(incident_id, note)
 
     async def resolve(self, incident_id: str, resolution: ResolveInput) -> IncidentState:
         """Resolve the incident (fixed, rolled back or a false positive)."""

@@ -43,6 +43,7 @@ from workflows.incident_models import (
     IncidentState,
     IncidentStatus,
     IssueEvent,
+    NoteInput,
     ResolveInput,
     RoleInput,
     RollbackDecision,
@@ -62,6 +63,9 @@ from workflows.models import (
 
 # Continue-as-new spills the timeline beyond a bound to the store (runs before it carried all).
 BOUNDED_CARRY = "incident-bounded-carry"
+# An update from someone other than the lead or the messenger is a note (runs before this
+# patch took anyone's update as a status update, resetting the reminder clock).
+UPDATE_NOTES = "incident-update-notes"
 
 
 @workflow.defn
@@ -310,13 +314,25 @@ class IncidentWorkflow:
 
     @workflow.update
     def post_update(self, update: UpdateInput) -> IncidentState:
-        """A status update: to the channel and the timeline; resets the reminder clock."""
-        self._apply(self._requests.post_update(self._state, update, workflow.now()))
+        """A status update: to the channel and the timeline; resets the reminder clock. From
+        someone other than the lead or the messenger, a note, marked as such."""
+        notes = workflow.patched(UPDATE_NOTES)
+        self._apply(self._requests.post_update(self._state, update, workflow.now(), notes=notes))
         return self._state
 
     @post_update.validator
     def _validate_update(self, update: UpdateInput) -> None:
         checks.check_update(self._state, self._input, update)
+
+    @workflow.update
+    def add_note(self, note: NoteInput) -> IncidentState:
+        """A note for the timeline from anyone in the incident (not a status update)."""
+        self._apply(self._requests.add_note(self._state, note, workflow.now()))
+        return self._state
+
+    @add_note.validator
+    def _validate_note(self, note: NoteInput) -> None:
+        checks.check_note(self._state, self._input, note)
 
     @workflow.update
     def change_severity(self, change: SeverityChange) -> IncidentState:

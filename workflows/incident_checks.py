@@ -16,6 +16,7 @@ from workflows.incident_models import (
     IncidentInput,
     IncidentState,
     IncidentStatus,
+    NoteInput,
     ResolveInput,
     RoleInput,
     RollbackDecision,
@@ -126,9 +127,27 @@ def check_outcome(s: IncidentState, config: IncidentInput, outcome: RollbackOutc
         raise ValueError("no rollback has run yet")
 
 
+def updates_status(s: IncidentState, by: str) -> bool:
+    """Whether ``by``'s update is a status update: the lead's or the messenger's (anyone's
+    while nobody leads); anyone else's is a note, marked as such."""
+    return s.lead is None or by in (s.lead, s.messenger)
+
+
 def check_update(s: IncidentState, config: IncidentInput, update: UpdateInput) -> None:
+    require_actor(update)
     require_open(s)
     require_known(config, update.by)
+    if not updates_status(s, update.by):
+        require_responder(s, config, update, f"add a note to {s.id}")
+
+
+def check_note(s: IncidentState, config: IncidentInput, note: NoteInput) -> None:
+    """Anyone in the incident (who may take a role, holds or answered one) adds notes
+    until it closes."""
+    require_actor(note)
+    require_not_closed(s)
+    require_known(config, note.by)
+    require_responder(s, config, note, f"add a note to {s.id}")
 
 
 def check_severity(s: IncidentState, config: IncidentInput, change: SeverityChange) -> None:

@@ -201,6 +201,12 @@ class UpdateInput(Acted):
     text: str = Field(min_length=1, max_length=4000)
 
 
+class NoteInput(Acted):
+    """A note for the timeline (what someone saw or did), not a status update."""
+
+    text: str = Field(min_length=1, max_length=4000)
+
+
 class IncidentEdit(Acted):
     """Change the title, the description or the summary; a field left out stays as it is,
     an empty description or summary is cleared."""

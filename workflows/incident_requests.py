@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from workflows.durations import format_duration
-from workflows.incident_checks import OPEN, edited_fields
+from workflows.incident_checks import OPEN, edited_fields, updates_status
 from workflows.incident_commands import ClosePage, Decision, Invite, RunRollback, Step, Wake
 from workflows.incident_models import (
     CommsConfirmation,
@@ -21,6 +21,7 @@ from workflows.incident_models import (
     IncidentEdit,
     IncidentState,
     IncidentStatus,
+    NoteInput,
     ResolveInput,
     RoleInput,
     RollbackDecision,
@@ -122,8 +123,16 @@ class IncidentRequests:
         d.do(Wake())
         return d.done()
 
-    def post_update(self, state: IncidentState, update: UpdateInput, now: datetime) -> Step:
-        """A status update: to the channel and the timeline; resets the reminder clock."""
+    def post_update(
+        self, state: IncidentState, update: UpdateInput, now: datetime, *, notes: bool = False
+    ) -> Step:
+        """A status update: to the channel and the timeline; resets the reminder clock.
+
+        With ``notes`` (runs since the patch), an update from someone other than the lead
+        or the messenger, while there is a lead, is a note, marked as such.
+        """
+        if notes and not updates_status(state, update.by):
+            return self._note(state, update, now, "not a status update: those come from")
         d = Decision(state, now, update)
         s = d.state
         s.updates.append(StatusUpdate(at=now, by=update.by, text=update.text))
@@ -132,6 +141,23 @@ class IncidentRequests:
         s.update_due = now + self.rules.update_interval(s)
         d.record("update", update.text, update.by)
         d.say(f"Status update from {update.by}: {update.text}")
+        return d.done()
+
+    def add_note(self, state: IncidentState, note: NoteInput, now: datetime) -> Step:
+        """A note for the timeline, said in the channel; the update clock is not reset."""
+        return self._note(state, note, now)
+
+    def _note(
+        self, state: IncidentState, note: NoteInput | UpdateInput, now: datetime, why: str = ""
+    ) -> Step:
+        d = Decision(state, now, note)
+        s = d.state
+        d.record("note", note.text, note.by)
+        if why:
+            roles = " or ".join(p for p in (s.lead, s.messenger) if p)
+            d.say(f"Note from {note.by} ({why} {roles}): {note.text}")
+        else:
+            d.say(f"Note from {note.by}: {note.text}")
         return d.done()
 
     def change_severity(self, state: IncidentState, change: SeverityChange, now: datetime) -> Step:

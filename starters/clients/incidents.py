@@ -28,6 +28,7 @@ from workflows.incident_models import (
     IncidentState,
     IncidentStatus,
     IssueEvent,
+    NoteInput,
     ResolveInput,
     RoleInput,
     RollbackDecision,
@@ -108,6 +109,10 @@ class IncidentWorkflowClient:
     async def post_update(self, incident_id: str, update: UpdateInput) -> IncidentState:
         """A status update (it resets the update reminder)."""
         return await self._update(incident_id, IncidentWorkflow.post_update, update)
+
+    async def add_note(self, incident_id: str, note: NoteInput) -> IncidentState:
+        """A note for the timeline (not a status update)."""
+        return await self._update(incident_id, IncidentWorkflow.add_note, note)
 
     async def change_severity(self, incident_id: str, change: SeverityChange) -> IncidentState:
         """Apply another severity's policy from now on."""

@@ -43,6 +43,7 @@ from workflows.incident_models import (
     FollowUpRequest,
     IncidentEdit,
     IncidentState,
+    NoteInput,
     ResolveInput,
     RoleInput,
     RollbackDecision,
@@ -328,6 +329,22 @@ def router() -> APIRouter:
                 ref, UpdateInput(text=text.strip(), **actor(session).model_dump())
             ),
             f"{ref}: update posted",
+        )
+
+    @routes.post("/incidents/{incident_id}/notes")
+    async def add_note(
+        request: Request,
+        incident_id: str,
+        session: FormSession,
+        text: Annotated[str, Form(min_length=1, max_length=4000)],
+    ) -> Response:
+        ref = incident_ref(incident_id)  # IncidentNotFound: the app's 404 page
+        return await _send(
+            f"/incidents/{ref}",
+            lambda: tocsin(request).add_note(
+                ref, NoteInput(text=text.strip(), **actor(session).model_dump())
+            ),
+            f"{ref}: note added",
         )
 
     @routes.post("/incidents/{incident_id}/severity")

@@ -23,6 +23,7 @@ from workflows.incident_models import (
     IncidentEdit,
     IncidentState,
     IncidentStatus,
+    NoteInput,
     ResolveInput,
     RoleInput,
     RollbackDecision,
@@ -187,8 +188,18 @@ async def assign_owner(
 async def post_update(
     incident_id: str, body: UpdateInput, client: Tocsin, act: ActingAs
 ) -> IncidentState:
-    """Post a status update (it resets the update reminder)."""
+    """Post a status update (it resets the update reminder). From someone other than the
+    lead or the messenger while there is a lead, it is recorded as their note."""
     return await client.post_update(incident_id, act(body))
+
+
+@router.post("/incidents/{incident_id}/notes", response_model=IncidentState)
+async def add_note(
+    incident_id: str, body: NoteInput, client: Tocsin, act: ActingAs
+) -> IncidentState:
+    """Add a note to the timeline (anyone in the incident, until it closes): said in the
+    channel, not a status update."""
+    return await client.add_note(incident_id, act(body))
 
 
 @router.post("/incidents/{incident_id}/severity", response_model=IncidentState)

@@ -18,6 +18,7 @@ from workflows.incident_models import (
     FollowUpRequest,
     IncidentEdit,
     IncidentState,
+    NoteInput,
     ResolveInput,
     RoleInput,
     UpdateInput,
@@ -76,6 +77,13 @@ def _update(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
     return lambda incident_id: ctx.tocsin.post_update(incident_id, update)
 
 
+def _note(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
+    if not rest:
+        raise ValueError("Usage: `/incident note <text>`")
+    note = NoteInput(text=typed(rest, ctx.person_for), **ctx.acted(person))
+    return lambda incident_id: ctx.tocsin.add_note(incident_id, note)
+
+
 def _followup(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
     """``followup <text>`` opens an issue; ``followup <issue URL>`` links one."""
     if not rest:
@@ -123,6 +131,7 @@ IN_CHANNEL: dict[str, Parse] = {
     "lead": _role,
     "messenger": _role,
     "update": _update,
+    "note": _note,
     "severity": _severity,
     "resolve": _resolve,
     "followup": _followup,

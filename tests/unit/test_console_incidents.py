@@ -37,6 +37,7 @@ from workflows.incident_models import (
     IncidentEdit,
     IncidentState,
     IncidentStatus,
+    NoteInput,
     ResolveInput,
     RoleInput,
     RollbackDecision,
@@ -185,6 +186,10 @@ class Recording(TocsinClient):
 
     async def resolve_incident(self, incident_id: str, resolution: ResolveInput) -> IncidentState:
         self._did("resolve", resolution)
+        return self.states[incident_id]
+
+    async def add_note(self, incident_id: str, note: NoteInput) -> IncidentState:
+        self._did("note", note)
         return self.states[incident_id]
 
     async def edit_incident(self, incident_id: str, edit: IncidentEdit) -> IncidentState:
@@ -473,6 +478,18 @@ class TestActions:
             True,
             "alice",
         )
+
+    async def test_a_note(self, console: Console) -> None:
+        csrf = await console.csrf("/incidents/INC-2")
+
+        answer = await console.http.post(
+            "/incidents/INC-2/notes", data={"csrf": csrf, "text": " CDN purge helped "}
+        )
+
+        assert await console.flash(answer) == "INC-2: note added"
+        assert console.tocsin.calls == [
+            ("note", NoteInput(text="CDN purge helped", by="alice", via="console, token laptop"))
+        ]
 
     async def test_edit_title_description_and_summary(self, console: Console) -> None:
         """The form shows what the incident says now and saves what was typed, trimmed."""

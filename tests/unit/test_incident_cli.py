@@ -77,6 +77,7 @@ class TestActions:
             (["update", "INC-4", ""], "--text:"),
             (["rollback", "INC-4"], "give either a CHOICE"),
             (["edit", "INC-4"], "give --title, --description or --summary"),
+            (["note", "INC-4", ""], "--text:"),
             (["edit", "INC-4", "--title", ""], "--title:"),
             (["rollback", "INC-4", "roll_back", "--outcome", "resolved"], "not both"),
             (["rollback", "INC-4", "--outcome", "resolved", "--confirm"], "--confirm goes with"),

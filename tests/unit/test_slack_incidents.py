@@ -31,6 +31,7 @@ from workflows.incident_models import (
     IncidentEdit,
     IncidentState,
     IncidentStatus,
+    NoteInput,
     ResolveInput,
     RoleInput,
     RollbackDecision,
@@ -126,6 +127,9 @@ class StubTocsin:
         self, incident_id: str, confirmation: CommsConfirmation
     ) -> IncidentState:
         return await self._act("confirm_customer_comms", incident_id, confirmation)
+
+    async def add_note(self, incident_id: str, note: NoteInput) -> IncidentState:
+        return await self._act("add_note", incident_id, note)
 
     async def edit_incident(self, incident_id: str, edit: IncidentEdit) -> IncidentState:
         return await self._act("edit_incident", incident_id, edit)
@@ -472,6 +476,23 @@ async def test_comms_confirms_customer_communication(h: Harness) -> None:
     [(method, (incident_id, action))] = h.tocsin.calls
     assert (incident_id, method) == ("INC-42", "confirm_customer_comms")
     assert action == CommsConfirmation(by="alice", via="slack U0ALICE", note="status page updated")
+
+
+async def test_note_adds_to_the_timeline(h: Harness) -> None:
+    await h.command("note CDN purge at 10:05 &gt; errors dropped", channel="inc-42-x")
+    await h.command("note", channel="inc-42-x")
+    assert h.tocsin.calls == [
+        (
+            "add_note",
+            (
+                "INC-42",
+                NoteInput(
+                    text="CDN purge at 10:05 > errors dropped", by="alice", via="slack U0ALICE"
+                ),
+            ),
+        )
+    ]
+    assert h.ack.calls[-1] == {"text": "Usage: `/incident note <text>`"}
 
 
 async def test_title_description_and_summary_are_edited_in_channel(h: Harness) -> None:

@@ -1,11 +1,13 @@
 """IncidentWorkflow does what the handbooks say (issue 17 item 6), on the time-skipping
 server: who decides the rollback, one rollback at a time, a second one confirmed; the
-title, description and summary edited."""
+title, description and summary edited; notes from anyone in the incident, status updates
+from the lead or the messenger."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,9 +22,11 @@ from workflows.incident_models import (
     DeclareRequest,
     IncidentEdit,
     IncidentState,
+    NoteInput,
     ResolveInput,
     RoleInput,
     RollbackDecision,
+    UpdateInput,
 )
 
 
@@ -241,3 +245,61 @@ class TestEditing:
         await handle.result()
         with pytest.raises(Rejected, match="is closed"):
             await desk.incidents.edit(state.id, IncidentEdit(summary="late", by="bob"))
+
+
+class TestNotesAndUpdates:
+    async def test_anyone_in_the_incident_adds_notes_until_it_closes(self, desk: Desk) -> None:
+        """A responder's note goes to the timeline and the channel and leaves the update
+        clock alone; someone outside the incident may not add one; after resolution notes
+        still come (the postmortem reads them)."""
+        state = await led_by_alice(desk)
+        due = (await desk.incidents.get(state.id)).update_due
+        state = await desk.incidents.add_note(
+            state.id, NoteInput(text="Error rate dropped after the CDN purge", by="bob")
+        )
+        assert [(e.kind, e.text, e.by) for e in state.timeline if e.kind == "note"] == [
+            ("note", "Error rate dropped after the CDN purge", "bob")
+        ]
+        assert state.updates == []
+        assert state.update_due == due
+        await desk.heard(state.channel or "", "Note from bob: Error rate dropped after the CDN")
+        with pytest.raises(Rejected, match="jo may not add a note"):
+            await desk.incidents.add_note(state.id, NoteInput(text="hi", by="jo"))
+        await desk.incidents.resolve(
+            state.id, ResolveInput(resolution="fixed", summary="purged", by="alice")
+        )
+        state = await desk.incidents.add_note(
+            state.id, NoteInput(text="The purge job had been disabled since May", by="alice")
+        )
+        assert state.timeline[-2].text == "The purge job had been disabled since May"
+
+    async def test_status_updates_are_the_leads_or_the_messengers(self, desk: Desk) -> None:
+        """With a lead, an update from anyone but the lead or the messenger is their note,
+        marked as such: the lead is still reminded; the lead's and the messenger's reset it."""
+        state = await led_by_alice(desk)
+        await desk.incidents.assign_messenger(state.id, RoleInput(person="hana", by="hana"))
+        await desk.env.sleep(timedelta(minutes=10))
+        state = await desk.incidents.post_update(
+            state.id, UpdateInput(text="I think it is the CDN", by="bob")
+        )
+        assert state.updates == []
+        assert (state.timeline[-2].kind, state.timeline[-2].by) == ("note", "bob")
+        await desk.heard(
+            state.channel or "",
+            "Note from bob (not a status update: those come from alice or hana): I think it is",
+        )
+        await desk.env.sleep(timedelta(minutes=5, seconds=10))
+        state = await desk.settled(state.id, lambda s: s.reminders == 1)
+        await desk.incidents.post_update(
+            state.id, UpdateInput(text="Customers told on the status page", by="hana")
+        )
+        state = await desk.incidents.post_update(
+            state.id, UpdateInput(text="Purging the CDN", by="alice")
+        )
+        assert [(u.by, u.text) for u in state.updates] == [
+            ("hana", "Customers told on the status page"),
+            ("alice", "Purging the CDN"),
+        ]
+        assert state.reminders == 0
+        with pytest.raises(Rejected, match="jo may not add a note"):
+            await desk.incidents.post_update(state.id, UpdateInput(text="hi", by="jo"))

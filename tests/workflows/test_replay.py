@@ -42,8 +42,10 @@ from workflows.incident import IncidentWorkflow
 from workflows.incident_models import (
     CommsConfirmation,
     FollowUpRequest,
+    IncidentEdit,
     IncidentStatus,
     IssueEvent,
+    NoteInput,
     ResolveInput,
     RoleInput,
     RollbackDecision,
@@ -160,6 +162,7 @@ class TestReplay:
             "rotation-handoff",
             "shift-week",
             f"shift-week-{SHIFT_RECORDING}",
+            "incident-update-notes",
         }
 
 
@@ -260,6 +263,48 @@ class TestLinkedFollowupReplay:
         ]
         assert markers, "the link ran behind its patch"
         await replay_and_keep(history, "incident-linked-followup")
+
+
+async def record_update_notes_history(tmp_path: Path) -> WorkflowHistory:
+    """An incident whose summary is edited, with a note, and a status update from someone
+    other than the lead recorded as their note (patched), resolved and closed."""
+    env = await start_time_skipping()
+    try:
+        async for desk in open_desk(env, tmp_path, INCIDENT_CONFIG):
+            state = await desk.declare(severity="minor", title="Slow search")
+            await desk.incidents.assign_lead(state.id, RoleInput(person="alice", by="alice"))
+            await desk.incidents.edit(
+                state.id, IncidentEdit(summary="Index shard 3 is hot", by="alice")
+            )
+            await desk.incidents.add_note(state.id, NoteInput(text="GC pauses", by="bob"))
+            await desk.incidents.post_update(state.id, UpdateInput(text="CDN?", by="bob"))
+            await desk.incidents.post_update(state.id, UpdateInput(text="moved", by="alice"))
+            await env.sleep(timedelta(hours=1, minutes=5))
+            await desk.incidents.resolve(
+                state.id, ResolveInput(resolution="fixed", summary="shard moved", by="alice")
+            )
+            handle = env.client.get_workflow_handle_for(
+                IncidentWorkflow.run, incident_workflow_id(state.id)
+            )
+            final = await handle.result()
+            assert [u.by for u in final.updates] == ["alice"]
+            return await handle.fetch_history()
+        raise AssertionError("open_desk yielded nothing")
+    finally:
+        await env.shutdown()
+
+
+class TestUpdateNotesReplay:
+    async def test_fresh_update_notes_history_replays(self, tmp_path: Path) -> None:
+        """Edits, notes and an update recorded as a note (patched) replay cleanly."""
+        history = await record_update_notes_history(tmp_path)
+        markers = [
+            e.marker_recorded_event_attributes
+            for e in history.events
+            if e.HasField("marker_recorded_event_attributes")
+        ]
+        assert markers, "the update ran behind its patch"
+        await replay_and_keep(history, "incident-update-notes")
 
 
 async def record_continued_incident_history(tmp_path: Path) -> WorkflowHistory:
