@@ -21,11 +21,21 @@ from workflows.incident_models import (
     NoteInput,
     ResolveInput,
     RoleInput,
+    RollbackDecision,
+    RollbackOutcome,
     UpdateInput,
 )
 
 Resolution = Literal["fixed", "rolled_back", "false_positive"]
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
+RollbackChoice = Literal["roll_back", "revert", "not_now"]
+ROLLBACK_CHOICES: tuple[str, ...] = get_args(RollbackChoice)
+# Answers to "did the rollback resolve it? (yes / no)", and the CLI's words for them.
+OUTCOMES = {"yes": True, "resolved": True, "no": False, "unresolved": False}
+ROLLBACK_USAGE = (
+    "Usage: `/incident rollback roll_back|revert|not_now` (add `confirm` to roll back again "
+    "after a rollback succeeded), or `/incident rollback yes|no`: did it resolve it?"
+)
 DEFAULT_SUMMARY = "Resolved from Slack"
 FOLLOWUP_USAGE = (
     "Usage: `/incident followup <what must be done>` or `/incident followup <issue URL>`"
@@ -49,7 +59,7 @@ Parse = Callable[[SlackContext, str, str, str], Send]
 
 
 def _role(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
-    """``lead @user`` or ``messenger @user``."""
+    """``lead @user``, ``messenger @user`` or ``owner @user`` (of the resolution)."""
     slack_user = mentioned_user(rest)
     if slack_user is None:
         raise ValueError(f"Usage: `/incident {sub} @user`")
@@ -57,8 +67,27 @@ def _role(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
     if target is None:
         raise ValueError(f"<@{slack_user}> is not in Tocsin's config, so cannot be {sub}.")
     role = RoleInput(person=target, **ctx.acted(person))
-    assign = ctx.tocsin.assign_lead if sub == "lead" else ctx.tocsin.assign_messenger
+    assign = {
+        "lead": ctx.tocsin.assign_lead,
+        "messenger": ctx.tocsin.assign_messenger,
+        "owner": ctx.tocsin.assign_resolution_owner,
+    }[sub]
     return lambda incident_id: assign(incident_id, role)
+
+
+def _rollback(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
+    """``rollback roll_back|revert|not_now [confirm]`` decides; ``rollback yes|no`` says
+    whether the rollback resolved it."""
+    words = rest.lower().split()
+    if len(words) == 1 and words[0] in OUTCOMES:
+        outcome = RollbackOutcome(resolved=OUTCOMES[words[0]], **ctx.acted(person))
+        return lambda incident_id: ctx.tocsin.report_rollback_outcome(incident_id, outcome)
+    confirm = words[1:] == ["confirm"]
+    if not words or words[0] not in ROLLBACK_CHOICES or (len(words) > 1 and not confirm):
+        raise ValueError(ROLLBACK_USAGE)
+    choice = cast(RollbackChoice, words[0])
+    decision = RollbackDecision(choice=choice, confirm=confirm, **ctx.acted(person))
+    return lambda incident_id: ctx.tocsin.decide_rollback(incident_id, decision)
 
 
 def _severity(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
@@ -130,6 +159,8 @@ def _edit(ctx: SlackContext, sub: str, rest: str, person: str) -> Send:
 IN_CHANNEL: dict[str, Parse] = {
     "lead": _role,
     "messenger": _role,
+    "owner": _role,
+    "rollback": _rollback,
     "update": _update,
     "note": _note,
     "severity": _severity,

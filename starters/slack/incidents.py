@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast
 
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -19,7 +19,13 @@ from activities.adapters.slack_blocks import incident_commands as blocks
 from starters.checks import check_declaration
 from starters.errors import IncidentNotFound, InvalidRequest, Rejected, TocsinError
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
-from starters.slack.incident_subcommands import DEFAULT_SUMMARY, IN_CHANNEL, mentioned_user
+from starters.slack.incident_subcommands import (
+    DEFAULT_SUMMARY,
+    IN_CHANNEL,
+    ROLLBACK_CHOICES,
+    RollbackChoice,
+    mentioned_user,
+)
 from starters.slack.text import typed
 from workflows.incident_models import (
     DeclareRequest,
@@ -27,13 +33,12 @@ from workflows.incident_models import (
     ResolveInput,
     RoleInput,
     RollbackDecision,
+    RollbackOutcome,
 )
 
 __all__ = ["incident_for_channel", "mentioned_user", "register"]
 
 COMMAND = "/incident"
-RollbackChoice = Literal["roll_back", "revert", "not_now"]
-ROLLBACK_CHOICES: tuple[str, ...] = get_args(RollbackChoice)
 
 HELP = ("help", "?")
 
@@ -75,6 +80,12 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
 
     @app.action(blocks.ROLLBACK)
     async def incident_rollback(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await on_button(ctx, ack, body, respond)
+
+    @app.action(blocks.ROLLBACK_OUTCOME)
+    async def incident_rollback_outcome(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
         await on_button(ctx, ack, body, respond)
 
     @app.action(blocks.RESOLVE)
@@ -232,7 +243,8 @@ async def on_declare_submission(
 async def on_button(
     ctx: SlackContext, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
 ) -> None:
-    """Take lead / Roll back / Revert / Not now / Resolve on an incident card."""
+    """Take lead / Roll back / Revert / Not now / the rollback's outcome / Resolve on an
+    incident card."""
     await ack()
     person = ctx.person_for(str(body.get("user", {}).get("id") or ""))
     if person is None:
@@ -262,6 +274,9 @@ async def on_button(
                 choice=cast(RollbackChoice, choice), confirm=confirm, **ctx.acted(person)
             )
             state = await ctx.tocsin.decide_rollback(incident_id, decision)
+        elif action_id == blocks.ROLLBACK_OUTCOME:
+            outcome = RollbackOutcome(resolved=choice == "yes", **ctx.acted(person))
+            state = await ctx.tocsin.report_rollback_outcome(incident_id, outcome)
         elif action_id == blocks.RESOLVE:
             resolve = ResolveInput(resolution="fixed", summary=DEFAULT_SUMMARY, **ctx.acted(person))
             state = await ctx.tocsin.resolve_incident(incident_id, resolve)

@@ -35,9 +35,11 @@ from workflows.incident_models import (
     ResolveInput,
     RoleInput,
     RollbackDecision,
+    RollbackOutcome,
     RollbackState,
     UpdateInput,
 )
+from workflows.models import RollbackResult
 
 Listener = Callable[..., Awaitable[None]]
 
@@ -109,6 +111,14 @@ class StubTocsin:
 
     async def assign_messenger(self, incident_id: str, role: RoleInput) -> IncidentState:
         return await self._act("assign_messenger", incident_id, role)
+
+    async def assign_resolution_owner(self, incident_id: str, role: RoleInput) -> IncidentState:
+        return await self._act("assign_resolution_owner", incident_id, role)
+
+    async def report_rollback_outcome(
+        self, incident_id: str, outcome: RollbackOutcome
+    ) -> IncidentState:
+        return await self._act("report_rollback_outcome", incident_id, outcome)
 
     async def decide_rollback(self, incident_id: str, decision: RollbackDecision) -> IncidentState:
         await self._act("decide_rollback", incident_id, decision)
@@ -249,6 +259,27 @@ def test_card_shows_headline_roles_rollback_and_buttons() -> None:
     ]
 
 
+def test_card_asks_whether_the_rollback_resolved_it() -> None:
+    """Once a rollback ran (and until the incident is resolved) the card answers "did the
+    rollback resolve it?"; not while it runs."""
+    ran = RollbackState(
+        decision="roll_back",
+        decided_by="bob",
+        result=RollbackResult(ok=True, runner="command", summary="exited 0"),
+    )
+    card = blocks.card(state(rollback=ran))
+    outcome = next(b for b in card if b.get("block_id") == "incident_rollback_outcome:INC-42")
+    assert [(b["action_id"], b["text"]["text"], b["value"]) for b in outcome["elements"]] == [
+        ("incident_rollback_outcome", "Rollback resolved it", "INC-42:yes"),
+        ("incident_rollback_outcome", "It did not", "INC-42:no"),
+    ]
+    for shown in (state(), state(rollback=ran.model_copy(update={"running": True}))):
+        assert all(
+            not str(b.get("block_id", "")).startswith("incident_rollback_outcome")
+            for b in blocks.card(shown)
+        )
+
+
 def test_resolved_card_has_no_buttons() -> None:
     card = blocks.card(
         state(
@@ -278,7 +309,18 @@ def test_declare_modal_fields() -> None:
 
 def test_usage_lists_subcommands() -> None:
     text = blocks.usage()
-    for sub in ("lead", "messenger", "update", "severity", "resolve", "followup"):
+    for sub in (
+        "lead",
+        "messenger",
+        "owner",
+        "rollback",
+        "update",
+        "note",
+        "summary",
+        "severity",
+        "resolve",
+        "followup",
+    ):
         assert f"/incident {sub}" in text
 
 
@@ -478,6 +520,32 @@ async def test_comms_confirms_customer_communication(h: Harness) -> None:
     assert action == CommsConfirmation(by="alice", via="slack U0ALICE", note="status page updated")
 
 
+async def test_owner_and_the_rollback_in_channel(h: Harness) -> None:
+    """``owner @user`` names the resolution owner; ``rollback yes|no`` answers whether the
+    rollback resolved it; ``rollback <choice> [confirm]`` decides."""
+    channel = "inc-42-checkout-is-down"
+    await h.command("owner <@U0BOB|bob>", channel=channel)
+    await h.command("rollback no", channel=channel)
+    await h.command("rollback Yes", channel=channel)
+    await h.command("rollback revert", channel=channel)
+    await h.command("rollback roll_back confirm", channel=channel)
+    via = {"by": "alice", "via": "slack U0ALICE"}
+    assert h.tocsin.calls == [
+        ("assign_resolution_owner", ("INC-42", RoleInput(person="bob", **via))),
+        ("report_rollback_outcome", ("INC-42", RollbackOutcome(resolved=False, **via))),
+        ("report_rollback_outcome", ("INC-42", RollbackOutcome(resolved=True, **via))),
+        ("decide_rollback", ("INC-42", RollbackDecision(choice="revert", **via))),
+        (
+            "decide_rollback",
+            ("INC-42", RollbackDecision(choice="roll_back", confirm=True, **via)),
+        ),
+    ]
+    for wrong in ("rollback", "rollback maybe", "rollback roll_back now"):
+        await h.command(wrong, channel=channel)
+        assert "Usage: `/incident rollback roll_back|revert|not_now`" in h.ack.calls[-1]["text"]
+    assert len(h.tocsin.calls) == 5
+
+
 async def test_note_adds_to_the_timeline(h: Harness) -> None:
     await h.command("note CDN purge at 10:05 &gt; errors dropped", channel="inc-42-x")
     await h.command("note", channel="inc-42-x")
@@ -600,6 +668,22 @@ async def test_rolling_back_again_asks_first_then_confirms(h: Harness) -> None:
             ("INC-42", RollbackDecision(choice="not_now", by="alice", via="slack U0ALICE")),
         ),
     ]
+
+
+async def test_rollback_outcome_buttons(h: Harness) -> None:
+    await h.press("incident_rollback_outcome", "INC-42:no", user="U0BOB")
+    await h.press("incident_rollback_outcome", "INC-42:yes")
+    assert h.tocsin.calls == [
+        (
+            "report_rollback_outcome",
+            ("INC-42", RollbackOutcome(resolved=False, by="bob", via="slack U0BOB")),
+        ),
+        (
+            "report_rollback_outcome",
+            ("INC-42", RollbackOutcome(resolved=True, by="alice", via="slack U0ALICE")),
+        ),
+    ]
+    assert all(call["replace_original"] is True for call in h.respond.calls)
 
 
 async def test_rejected_button_explains_ephemerally(h: Harness) -> None:

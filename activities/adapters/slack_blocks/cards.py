@@ -18,6 +18,7 @@ ACK_ACTION = "page_ack"
 ESCALATE_ACTION = "page_escalate"
 TAKE_LEAD = "incident_take_lead"
 ROLLBACK = "incident_rollback"
+ROLLBACK_OUTCOME = "incident_rollback_outcome"
 RESOLVE = "incident_resolve"
 
 ROLLBACK_LABELS = {"roll_back": "Roll back", "revert": "Revert", "not_now": "Not now"}
@@ -156,6 +157,18 @@ def incident_card(card: IncidentCard) -> list[Block]:
     if card.last:
         blocks.append(_context(clip(f"Last: {card.last}", SECTION_MAX)))
     if card.status not in (IncidentStatus.resolved, IncidentStatus.closed):
+        if card.rollback_ok is not None and not card.rollback_running:
+            # "Did the rollback resolve it?": answered here (again, to change the answer).
+            blocks.append(
+                {
+                    "type": "actions",
+                    "block_id": f"incident_rollback_outcome:{card.id}",
+                    "elements": [
+                        button(ROLLBACK_OUTCOME, "Rollback resolved it", f"{card.id}:yes"),
+                        button(ROLLBACK_OUTCOME, "It did not", f"{card.id}:no"),
+                    ],
+                }
+            )
         blocks.append(
             {
                 "type": "actions",
