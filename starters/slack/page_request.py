@@ -5,6 +5,9 @@
 markup for ``@bob``), a Tocsin person id written ``@bob``, or an e-mail address (which
 Slack sends as ``<mailto:bob@example.com|bob@example.com>``). A first word that is a team
 wins, so ``/page delivery db down for 5 minutes`` pages delivery.
+
+``/page`` also acts on a page (``/page snooze <id> <duration>``…): see
+:mod:`starters.slack.page_subcommands` for when those words are read as one.
 """
 
 from __future__ import annotations
@@ -46,16 +49,34 @@ def page_request(text: str, teams: set[str], person_for: Callable[[str], str | N
     return PageAsk(rest.strip(), unknown=first)
 
 
-def _whom(
-    whom: str, teams: set[str], person_for: Callable[[str], str | None], summary: str
-) -> PageAsk | None:
-    if whom in teams:
-        return PageAsk(summary, team=whom)
-    if mention := _MENTION.fullmatch(whom):
+@dataclass(frozen=True)
+class Whom:
+    """Whom a word of a command names: a ``team``, a ``person`` (an id or e-mail), or a
+    Slack user who is not in the config (``stranger``, the mention as Slack sent it)."""
+
+    team: str | None = None
+    person: str | None = None
+    stranger: str | None = None
+
+
+def whom(word: str, teams: set[str], person_for: Callable[[str], str | None]) -> Whom | None:
+    """Whom ``word`` names (a team id, a Slack mention, ``@id`` or an e-mail), or None."""
+    if word in teams:
+        return Whom(team=word)
+    if mention := _MENTION.fullmatch(word):
         person = person_for(mention.group(1))
-        return PageAsk(summary, person=person) if person else PageAsk(summary, stranger=whom)
-    address = _address(whom)
-    return PageAsk(summary, person=address) if address else None
+        return Whom(person=person) if person else Whom(stranger=word)
+    address = _address(word)
+    return Whom(person=address) if address else None
+
+
+def _whom(
+    text: str, teams: set[str], person_for: Callable[[str], str | None], summary: str
+) -> PageAsk | None:
+    found = whom(text, teams, person_for)
+    if found is None:
+        return None
+    return PageAsk(summary, team=found.team, person=found.person, stranger=found.stranger)
 
 
 def _address(whom: str) -> str | None:

@@ -1,4 +1,6 @@
-"""Page listeners: ``/oncall``, ``/page``, and the Acknowledge / Escalate buttons.
+"""Page listeners: ``/oncall``, ``/page`` (paging, and acting on a page: see
+:mod:`starters.slack.page_subcommands`), and the page buttons: Acknowledge / Escalate on
+a triggered page, Snooze 1h / Un-acknowledge on an acknowledged one.
 
 Every listener acks first (Slack wants that within 3 seconds) and only then talks to
 Temporal through :class:`~starters.api.TocsinClient`; with ``process_before_response``
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -19,13 +22,27 @@ from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.service import RPCError
 
 from activities.adapters.slack_blocks import commands as blocks
-from activities.adapters.slack_blocks.cards import ACK_ACTION, ESCALATE_ACTION
+from activities.adapters.slack_blocks.cards import (
+    ACK_ACTION,
+    ESCALATE_ACTION,
+    SNOOZE_ACTION,
+    SNOOZE_BUTTON,
+    UNACK_ACTION,
+)
 from starters.checks import NewPage, oncall_entries
 from starters.errors import InvalidRequest, TocsinError
+from starters.page_responders import Snooze
 from starters.slack.context import NOT_IN_CONFIG, SlackContext
 from starters.slack.page_request import PageAsk, page_request
+from starters.slack.page_subcommands import (
+    DOING,
+    USAGE,
+    PageSubcommand,
+    page_call,
+    page_subcommand,
+)
 from starters.slack.text import typed
-from workflows.models import PageActionInput
+from workflows.models import PageActionInput, PageState
 from workflows.rotation_models import NoteRequest
 
 log = structlog.get_logger("tocsin.slack")
@@ -67,38 +84,19 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             await ack(text=NOT_IN_CONFIG, response_type="ephemeral")
             return
         teams = ctx.config.current().teams
-        ask = page_request(str(command.get("text", "")), set(teams), ctx.person_for)
-        summary = typed(ask.summary, ctx.person_for)
-        if not summary or ask.unknown in ("", "help"):
-            await ack(text=blocks.PAGE_USAGE, response_type="ephemeral")
+        text = str(command.get("text", ""))
+        sub = page_subcommand(text, set(teams), ctx.person_for)
+        if sub is not None:
+            await _subcommand(ctx, ack, respond, sub, person)
             return
-        refusal = _refusal(ask, teams)
+        ask = page_request(text, set(teams), ctx.person_for)
+        summary = typed(ask.summary, ctx.person_for)
+        refusal = _refusal(ask, teams, summary)
         if refusal is not None:
             await ack(text=refusal, response_type="ephemeral")
             return
         await ack()
-        whom = f"`{ask.team}`" if ask.team else f"`{ask.person}`"
-        try:
-            state, created = await ctx.tocsin.create_page(
-                NewPage(
-                    team=ask.team, person=ask.person, summary=summary[:500], **ctx.acted(person)
-                )
-            )
-        except (TocsinError, ValueError) as err:
-            await respond(text=f"Could not page {whom}: {err}", response_type="ephemeral")
-            return
-        except RPCError:
-            await respond(text=TEMPORAL_DOWN, response_type="ephemeral")
-            return
-        log.info(
-            "paged from slack",
-            page_id=state.id,
-            team=state.team,
-            person=ask.person,
-            by=person,
-            created=created,
-        )
-        await respond(text=blocks.page_opened_text(state, created), response_type="ephemeral")
+        await _open_page(ctx, respond, ask, summary, person)
 
     def button(verb: str) -> Any:
         async def pressed(
@@ -113,13 +111,22 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     app.command("/page")(page)
     app.action(ACK_ACTION)(button("acknowledge"))
     app.action(ESCALATE_ACTION)(button("escalate"))
+    app.action(SNOOZE_ACTION)(button("snooze"))
+    app.action(UNACK_ACTION)(button("unacknowledge"))
 
 
 ONCALL_BUDGET = 2.0
 
 
-def _refusal(ask: PageAsk, teams: Mapping[str, object]) -> str | None:
-    """Why ``ask`` pages nobody, said to the person who typed it; None when it can go."""
+def _refusal(ask: PageAsk, teams: Mapping[str, object], summary: str) -> str | None:
+    """Why ``ask`` pages nobody, said to the person who typed it (the usage when it is
+    not a ``/page`` at all); None when it can go."""
+    if not summary or ask.unknown in ("", "help"):
+        return blocks.PAGE_USAGE
+    usage = next((u for verb, u in USAGE.items() if verb == ask.unknown), None)
+    if usage is not None:
+        # A subcommand word not followed by what it takes (and no team to page).
+        return f"Usage: {usage}"
     if ask.stranger is not None:
         return (
             f"{ask.stranger} is not in Tocsin's config: page their team, or add their `slack:` id."
@@ -127,6 +134,32 @@ def _refusal(ask: PageAsk, teams: Mapping[str, object]) -> str | None:
     if ask.unknown is not None:
         return f"Unknown team `{ask.unknown}` (teams: {', '.join(sorted(teams))})."
     return None
+
+
+async def _open_page(
+    ctx: SlackContext, respond: AsyncRespond, ask: PageAsk, summary: str, person: str
+) -> None:
+    """Page whom ``ask`` names as ``person``; the answer is ephemeral."""
+    whom = f"`{ask.team}`" if ask.team else f"`{ask.person}`"
+    try:
+        state, created = await ctx.tocsin.create_page(
+            NewPage(team=ask.team, person=ask.person, summary=summary[:500], **ctx.acted(person))
+        )
+    except (TocsinError, ValueError) as err:
+        await respond(text=f"Could not page {whom}: {err}", response_type="ephemeral")
+        return
+    except RPCError:
+        await respond(text=TEMPORAL_DOWN, response_type="ephemeral")
+        return
+    log.info(
+        "paged from slack",
+        page_id=state.id,
+        team=state.team,
+        person=ask.person,
+        by=person,
+        created=created,
+    )
+    await respond(text=blocks.page_opened_text(state, created), response_type="ephemeral")
 
 
 async def _note(
@@ -163,6 +196,34 @@ async def _ephemeral(respond: AsyncRespond, text: str) -> None:
     await respond(text=text, response_type="ephemeral", replace_original=False)
 
 
+async def _subcommand(
+    ctx: SlackContext, ack: AsyncAck, respond: AsyncRespond, sub: PageSubcommand, person: str
+) -> None:
+    """``/page unack|snooze|reassign|responders <id> …`` as ``person``; the answer and any
+    refusal are ephemeral."""
+    try:
+        send = page_call(ctx, sub, person)
+    except ValidationError as err:
+        await ack(text=f"{err.errors()[0]['msg']}: {USAGE[sub.verb]}", response_type="ephemeral")
+        return
+    except ValueError as err:
+        await ack(text=str(err), response_type="ephemeral")
+        return
+    await ack()
+    bound = log.bind(page_id=sub.page_id, by=person, action=sub.verb)
+    try:
+        state = await send()
+    except TocsinError as err:
+        bound.info("slack page command refused", reason=str(err))
+        await _ephemeral(respond, f"Could not {DOING[sub.verb]} page `{sub.page_id}`: {err}")
+        return
+    except RPCError:
+        await _ephemeral(respond, TEMPORAL_DOWN)
+        return
+    bound.info("page updated from slack", status=state.status.value)
+    await _ephemeral(respond, blocks.page_subcommand_text(sub.verb, state))
+
+
 async def _page_button(
     ctx: SlackContext,
     verb: str,
@@ -178,12 +239,12 @@ async def _page_button(
     actions = body.get("actions") or [{}]
     page_id = str(actions[0].get("value", ""))
     bound = log.bind(page_id=page_id, by=person, action=verb)
-    act = ctx.tocsin.acknowledge if verb == "acknowledge" else ctx.tocsin.escalate
     try:
-        state = await act(page_id, PageActionInput(**ctx.acted(person)))
+        state = await _press(ctx, verb, page_id, person)
     except TocsinError as err:
         bound.info("slack button refused", reason=str(err))
-        await _ephemeral(respond, f"Could not {verb} page `{page_id}`: {err}")
+        doing = "un-acknowledge" if verb == "unacknowledge" else verb
+        await _ephemeral(respond, f"Could not {doing} page `{page_id}`: {err}")
         return
     except RPCError:
         await _ephemeral(respond, TEMPORAL_DOWN)
@@ -200,3 +261,16 @@ async def _page_button(
     else:
         await respond(text=text, blocks=new_blocks, replace_original=True)
     bound.info("page updated from slack", status=state.status.value)
+
+
+async def _press(ctx: SlackContext, verb: str, page_id: str, person: str) -> PageState:
+    """What a page button does, as ``person`` (Snooze: for :data:`SNOOZE_BUTTON`)."""
+    tocsin, acted = ctx.tocsin, ctx.acted(person)
+    if verb == "snooze":
+        return await tocsin.snooze(page_id, Snooze(duration=SNOOZE_BUTTON, **acted))
+    act = {
+        "acknowledge": tocsin.acknowledge,
+        "escalate": tocsin.escalate,
+        "unacknowledge": tocsin.unacknowledge,
+    }[verb]
+    return await act(page_id, PageActionInput(**acted))

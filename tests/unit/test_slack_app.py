@@ -18,19 +18,33 @@ import httpx
 import pytest
 
 from activities.adapters.slack_blocks import commands as blocks
-from activities.adapters.slack_blocks.cards import page_blocks
+from activities.adapters.slack_blocks.cards import page_blocks, page_card
 from activities.adapters.slack_chat import slack_client
 from activities.ports import Message
 from starters.api import TocsinClient
 from starters.checks import NewPage
 from starters.errors import InvalidRequest, Rejected
 from starters.http.app import SLACK_NOT_CONFIGURED, SlackSettings, create_app
+from starters.page_responders import (
+    Reassignment,
+    Responders,
+    Snooze,
+    reassign_input,
+    responders_input,
+)
 from starters.slack.context import NOT_IN_CONFIG
 from tests.fakes.receiver import Receiver
 from tests.fakes.slack import FakeSlack
 from worker.settings import Settings
 from workflows.config import TocsinConfig
-from workflows.models import OnCallEntry, PageActionInput, PageState, PageStatus
+from workflows.models import (
+    OnCallEntry,
+    PageActionInput,
+    PageCard,
+    PageState,
+    PageStatus,
+    TimelineEntry,
+)
 from workflows.rotation_models import NoteRequest, ShiftState
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -41,7 +55,7 @@ CONFIG = TocsinConfig.model_validate(
     {
         "people": {
             "alice": {"name": "Alice", "slack": "U0ALICE"},
-            "bob": {"name": "Bob", "slack": "U0BOB"},
+            "bob": {"name": "Bob", "slack": "U0BOB", "email": "bob@example.com"},
         },
         "teams": {
             "delivery": {
@@ -121,6 +135,39 @@ class StubTocsin(TocsinClient):
         if self.reject:
             raise Rejected(self.reject)
         return _page(page_id, step=2)
+
+    async def unacknowledge(self, page_id: str, action: PageActionInput) -> PageState:
+        self.calls.append(("unacknowledge", page_id, action.actor))
+        if self.reject:
+            raise Rejected(self.reject)
+        return _page(page_id, step=1)
+
+    async def snooze(self, page_id: str, request: Snooze) -> PageState:
+        seconds = request.request().seconds
+        self.calls.append(("snooze", page_id, request.actor, seconds))
+        if self.reject:
+            raise Rejected(self.reject)
+        until = NOW + timedelta(seconds=seconds)
+        return _page(
+            page_id, status=PageStatus.acknowledged, acknowledged_by="alice", snoozed_until=until
+        )
+
+    async def reassign(self, page_id: str, request: Reassignment) -> PageState:
+        """Checked against the config as Tocsin's client does."""
+        update = reassign_input(CONFIG, request)
+        self.calls.append(("reassign", page_id, request.actor, update.team, update.person))
+        whom = f"team {update.team}" if update.team else update.person
+        entry = TimelineEntry(
+            at=NOW, kind="retriggered", text=f"Reassigned to {whom} by {request.actor}"
+        )
+        return _page(page_id, step=1, timeline=[entry])
+
+    async def add_responders(self, page_id: str, request: Responders) -> PageState:
+        """Checked against the config as Tocsin's client does."""
+        update = responders_input(CONFIG, request)
+        self.calls.append(("add_responders", page_id, request.actor, update.targets))
+        entry = TimelineEntry(at=NOW, kind="responders", text=f"{request.actor} asked bob to help")
+        return _page(page_id, timeline=[entry])
 
     async def rotation_call(self, call: Any) -> Any:
         """The rotation client's calls, answered by :class:`StubRotations`."""
@@ -252,6 +299,16 @@ def _signed_bytes(body: bytes, secret: str) -> dict[str, str]:
         "x-slack-request-timestamp": stamp,
         "x-slack-signature": f"v0={digest.hexdigest()}",
     }
+
+
+def _buttons(message_blocks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The buttons of a message: (action id, label)."""
+    return [
+        (e["action_id"], e["text"]["text"])
+        for b in message_blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
 
 
 async def _until(check: Callable[[], Any], within: float = 5.0) -> Any:
@@ -442,8 +499,61 @@ class TestPageButtons:
         state = [b for b in message.blocks if b.get("block_id") == blocks.STATE_BLOCK]
         assert "Acknowledged by *Alice*" in state[0]["elements"][0]["text"]
         assert "acknowledged" in state[0]["elements"][0]["text"]
-        assert not [b for b in message.blocks if b["type"] == "actions"]
+        assert _buttons(message.blocks) == [
+            ("page_snooze", "Snooze 1h"),
+            ("page_unack", "Un-acknowledge"),
+        ]
         assert harness.receiver.deliveries == []
+
+    async def test_snooze_button_snoozes_an_hour_and_keeps_its_buttons(
+        self, harness: Harness
+    ) -> None:
+        channel, ts = await harness.page_dm("a1b2c3d4")
+        await harness.press("page_ack", "a1b2c3d4", channel, ts, user="U0ALICE")
+        await _until(lambda: harness.slack.calls_to("chat.update"))
+
+        await harness.press("page_snooze", "a1b2c3d4", channel, ts, user="U0ALICE")
+
+        await _until(lambda: len(harness.slack.calls_to("chat.update")) == 2)
+        assert harness.tocsin.calls[-1] == ("snooze", "a1b2c3d4", "alice (slack U0ALICE)", 3600)
+        message = next(m for m in harness.slack.messages if m.ts == ts)
+        [state] = [b for b in message.blocks if b.get("block_id") == blocks.STATE_BLOCK]
+        text = state["elements"][0]["text"]
+        assert text.startswith(
+            "Snoozed by *Alice* · page is *acknowledged*, triggers again <!date^"
+        )
+        assert text.endswith("unless resolved")
+        assert [b for b, _ in _buttons(message.blocks)] == ["page_snooze", "page_unack"]
+
+    async def test_unack_button_gives_the_page_back_with_its_first_buttons(
+        self, harness: Harness
+    ) -> None:
+        channel, ts = await harness.page_dm("a1b2c3d4")
+        await harness.press("page_ack", "a1b2c3d4", channel, ts, user="U0ALICE")
+        await _until(lambda: harness.slack.calls_to("chat.update"))
+
+        await harness.press("page_unack", "a1b2c3d4", channel, ts, user="U0ALICE")
+
+        await _until(lambda: len(harness.slack.calls_to("chat.update")) == 2)
+        assert harness.tocsin.calls[-1] == ("unacknowledge", "a1b2c3d4", "alice (slack U0ALICE)")
+        message = next(m for m in harness.slack.messages if m.ts == ts)
+        [state] = [b for b in message.blocks if b.get("block_id") == blocks.STATE_BLOCK]
+        text = state["elements"][0]["text"]
+        assert text == "Un-acknowledged by *Alice* · page is *triggered* (step 1 of 2)"
+        assert [b for b, _ in _buttons(message.blocks)] == ["page_ack", "page_escalate"]
+
+    async def test_refused_unack_says_why(self, harness: Harness) -> None:
+        harness.tocsin.reject = "page a1b2c3d4 is not acknowledged"
+        channel, ts = await harness.page_dm("a1b2c3d4")
+
+        await harness.press("page_unack", "a1b2c3d4", channel, ts, user="U0BOB")
+
+        delivered = await harness.receiver.wait_for(lambda d: len(d) >= 1, within=5)
+        assert delivered[0].body["text"] == (
+            "Could not un-acknowledge page `a1b2c3d4`: page a1b2c3d4 is not acknowledged"
+        )
+        assert delivered[0].body["response_type"] == "ephemeral"
+        assert harness.slack.calls_to("chat.update") == []
 
     async def test_escalate_button_keeps_the_buttons(self, harness: Harness) -> None:
         channel, ts = await harness.page_dm("a1b2c3d4")
@@ -465,6 +575,107 @@ class TestPageButtons:
         assert body["replace_original"] is False
         await asyncio.sleep(0.1)
         assert harness.slack.calls_to("chat.update") == []
+
+
+class TestPageSubcommands:
+    """``/page unack|snooze|reassign|responders <id> …`` act on a page as the Slack user;
+    paging keeps the words that do not have a subcommand's shape."""
+
+    async def answer(self, harness: Harness) -> str:
+        delivered = await harness.receiver.wait_for(lambda d: len(d) >= 1, within=5)
+        assert delivered[0].body["response_type"] == "ephemeral"
+        return str(delivered[0].body["text"])
+
+    async def test_snooze(self, harness: Harness) -> None:
+        response = await harness.command("/page", "snooze a1b2c3d4 30m")
+
+        assert response.status_code == 200
+        answer = await self.answer(harness)
+        assert harness.tocsin.calls == [("snooze", "a1b2c3d4", "alice (slack U0ALICE)", 1800)]
+        assert answer.startswith("Snoozed page `a1b2c3d4`: it triggers again <!date^")
+
+    async def test_unack(self, harness: Harness) -> None:
+        await harness.command("/page", "unack a1b2c3d4", user="U0BOB")
+
+        answer = await self.answer(harness)
+        assert harness.tocsin.calls == [("unacknowledge", "a1b2c3d4", "bob (slack U0BOB)")]
+        assert answer == "Un-acknowledged page `a1b2c3d4`: it is triggered again, from step 1."
+
+    @pytest.mark.parametrize(
+        ("whom", "team", "person"),
+        [
+            ("<@U0BOB|bob>", None, "bob"),
+            ("@bob", None, "bob"),
+            ("<mailto:bob@example.com|bob@example.com>", None, "bob"),
+            ("delivery", "delivery", None),
+        ],
+    )
+    async def test_reassign(
+        self, harness: Harness, whom: str, team: str | None, person: str | None
+    ) -> None:
+        await harness.command("/page", f"reassign a1b2c3d4 {whom}")
+
+        answer = await self.answer(harness)
+        assert harness.tocsin.calls == [
+            ("reassign", "a1b2c3d4", "alice (slack U0ALICE)", team, person)
+        ]
+        assert answer.startswith("Page `a1b2c3d4`: Reassigned to ")
+
+    async def test_responders(self, harness: Harness) -> None:
+        await harness.command("/page", "responders a1b2c3d4 <@U0BOB|bob> delivery @bob")
+
+        answer = await self.answer(harness)
+        assert harness.tocsin.calls == [
+            ("add_responders", "a1b2c3d4", "alice (slack U0ALICE)", ["person:bob", "team:delivery"])
+        ]
+        assert answer == "Page `a1b2c3d4`: alice (slack U0ALICE) asked bob to help."
+
+    @pytest.mark.parametrize(
+        ("text", "says"),
+        [
+            ("snooze a1b2c3d4 2w", "a snooze lasts at most 1w, not 2w"),
+            ("reassign a1b2c3d4 <@U0NOBODY|zed>", "<@U0NOBODY|zed> is not in Tocsin's config"),
+            ("responders a1b2c3d4 zed@example.com", "unknown person 'zed@example.com'"),
+            ("snooze a1b2c3d4", "Usage: `/page snooze <page id> <duration>`"),
+            ("reassign a1b2c3d4 nobody-we-know", "Usage: `/page reassign <page id>"),
+        ],
+    )
+    async def test_bad_input_is_answered_at_once(
+        self, harness: Harness, text: str, says: str
+    ) -> None:
+        response = await harness.command("/page", text)
+
+        assert says in response.json()["text"]
+        assert response.json()["response_type"] == "ephemeral"
+        await asyncio.sleep(0.1)
+        assert harness.tocsin.calls == []
+
+    async def test_a_refusal_says_why(self, harness: Harness) -> None:
+        harness.tocsin.reject = "page a1b2c3d4 is not acknowledged: acknowledge it before snoozing"
+
+        await harness.command("/page", "snooze a1b2c3d4 1h")
+
+        assert await self.answer(harness) == (
+            "Could not snooze page `a1b2c3d4`: page a1b2c3d4 is not acknowledged: "
+            "acknowledge it before snoozing"
+        )
+
+    @pytest.mark.parametrize(
+        ("text", "summary"),
+        [
+            ("snooze alerts for delivery", "snooze alerts"),
+            ("reassign db to me for delivery", "reassign db to me"),
+            ("delivery unack a1b2c3d4", "unack a1b2c3d4"),
+        ],
+    )
+    async def test_what_is_not_a_subcommand_pages(
+        self, harness: Harness, text: str, summary: str
+    ) -> None:
+        await harness.command("/page", text)
+
+        await self.answer(harness)
+        [(verb, request)] = harness.tocsin.calls
+        assert (verb, request.team, request.summary) == ("create_page", "delivery", summary)
 
 
 class TestConfiguration:
@@ -523,8 +734,35 @@ class TestBlocks:
         assert (
             states[0]["elements"][0]["text"] == "Acknowledged by *Alice* · page is *acknowledged*"
         )
-        assert not [b for b in acked if b["type"] == "actions"]
+        assert [a for a, _ in _buttons(acked)] == ["page_snooze", "page_unack"]
         assert original[-1]["type"] == "actions"  # the input is not changed
+        resolved = blocks.page_acted_blocks(
+            acked, _page("p1", status=PageStatus.resolved), "resolve", "Alice"
+        )
+        assert _buttons(resolved) == []
+
+    def test_blocks_team_card_buttons_follow_the_status(self) -> None:
+        """Triggered: Acknowledge / Escalate; acknowledged: Snooze 1h / Un-acknowledge
+        (each carrying the page id); resolved: none."""
+        card = PageCard(page_id="p1", team="delivery", summary="s", status=PageStatus.triggered)
+        acked = card.model_copy(
+            update={"status": PageStatus.acknowledged, "acknowledged_by": "alice"}
+        )
+        resolved = card.model_copy(update={"status": PageStatus.resolved})
+
+        assert _buttons(page_card(card)) == [
+            ("page_ack", "Acknowledge"),
+            ("page_escalate", "Escalate"),
+        ]
+        assert _buttons(page_card(acked)) == [
+            ("page_snooze", "Snooze 1h"),
+            ("page_unack", "Un-acknowledge"),
+        ]
+        assert {
+            e["value"] for b in page_card(acked) if b["type"] == "actions" for e in b["elements"]
+        } == {"p1"}
+        assert "acknowledged by alice" in json.dumps(page_card(acked))
+        assert _buttons(page_card(resolved)) == []
 
     def test_blocks_page_opened_text(self) -> None:
         assert "page `a1b2c3d4`" in blocks.page_opened_text(_page(), created=True)

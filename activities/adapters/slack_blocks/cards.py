@@ -16,6 +16,10 @@ from workflows.models import PageCard, PageStatus
 
 ACK_ACTION = "page_ack"
 ESCALATE_ACTION = "page_escalate"
+SNOOZE_ACTION = "page_snooze"
+UNACK_ACTION = "page_unack"
+# How long the Snooze button quiets an acknowledged page.
+SNOOZE_BUTTON = "1h"
 TAKE_LEAD = "incident_take_lead"
 ROLLBACK = "incident_rollback"
 ROLLBACK_OUTCOME = "incident_rollback_outcome"
@@ -66,6 +70,28 @@ def page_actions(page_id: str) -> Block:
     }
 
 
+def held_actions(page_id: str) -> Block:
+    """An acknowledged page's buttons: Snooze 1h and Un-acknowledge (with the page id)."""
+    return {
+        "type": "actions",
+        "block_id": f"page:{page_id}",
+        "elements": [
+            button(SNOOZE_ACTION, f"Snooze {SNOOZE_BUTTON}", page_id),
+            button(UNACK_ACTION, "Un-acknowledge", page_id),
+        ],
+    }
+
+
+def actions_for(status: PageStatus, page_id: str) -> list[Block]:
+    """The buttons a page in ``status`` shows: to take it while triggered, to snooze or
+    give it back while acknowledged, none once resolved."""
+    if status == PageStatus.triggered:
+        return [page_actions(page_id)]
+    if status == PageStatus.acknowledged:
+        return [held_actions(page_id)]
+    return []
+
+
 def page_blocks(message: Message) -> list[Block]:
     """A page notification (the DM): subject, body, the page id and its buttons."""
     return [
@@ -97,14 +123,13 @@ _PAGE_ICON = {
 
 
 def page_card(card: PageCard) -> list[Block]:
-    """A page in its team's channel: what, where it stands, buttons while triggered."""
-    blocks = [
+    """A page in its team's channel: what, where it stands, and its buttons (see
+    :func:`actions_for`)."""
+    return [
         _section(f"{_PAGE_ICON[card.status]} *[{card.team}]* {card.summary}"),
         _context(f"Page `{card.page_id}` · {card_status(card)}"),
+        *actions_for(card.status, card.page_id),
     ]
-    if card.status == PageStatus.triggered:
-        blocks.append(page_actions(card.page_id))
-    return blocks
 
 
 def incident_headline(card: IncidentCard) -> str:

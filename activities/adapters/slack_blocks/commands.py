@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from activities.adapters.slack_blocks import Block
+from activities.adapters.slack_blocks.cards import actions_for
 from workflows.models import OnCallEntry, PageState, PageStatus
 
 ONCALL_USAGE = (
@@ -14,7 +15,9 @@ ONCALL_USAGE = (
 )
 PAGE_USAGE = (
     "Usage: `/page <team> <what is wrong>` or `/page <what is wrong> for <team|@person|email>`: "
-    "page a team's on-call, or one person."
+    "page a team's on-call, or one person. On a page: `/page unack <id>`, "
+    "`/page snooze <id> <duration>`, `/page reassign <id> <team|@person|email>`, "
+    "`/page responders <id> <@person|team> …`."
 )
 STATE_BLOCK = "page_state"
 _SECTION_MAX = 3000
@@ -59,7 +62,12 @@ def page_opened_text(page: PageState, created: bool) -> str:
     return f"`{page.team}` already has page `{page.id}` open for this ({page.summary})."
 
 
-_VERBS = {"acknowledge": "Acknowledged", "escalate": "Escalated"}
+_VERBS = {
+    "acknowledge": "Acknowledged",
+    "escalate": "Escalated",
+    "unacknowledge": "Un-acknowledged",
+    "snooze": "Snoozed",
+}
 
 
 def page_state_text(page: PageState, verb: str, actor: str) -> str:
@@ -68,24 +76,22 @@ def page_state_text(page: PageState, verb: str, actor: str) -> str:
     text = f"{done} by *{actor}* · page is *{page.status.value}*"
     if page.status == PageStatus.triggered and page.step_count:
         text += f" (step {page.step} of {page.step_count})"
+    if page.status == PageStatus.acknowledged and page.snoozed_until is not None:
+        text += f", triggers again {_when(page.snoozed_until)} unless resolved"
     return text
 
 
 def page_acted_blocks(
     original: Sequence[Block], page: PageState, verb: str, actor: str
 ) -> list[Block]:
-    """The page message after a button: same content, a state line, buttons while open.
-
-    The buttons stay while the page is still triggered (an escalation), and go once it
-    is acknowledged or resolved. A previous state line is replaced, not stacked.
+    """The page message after a button: same content, a state line, the buttons of the
+    page as it now is (Acknowledge / Escalate while triggered, Snooze / Un-acknowledge
+    while acknowledged, none once resolved). A previous state line is replaced, not
+    stacked.
     """
     kept: list[Block] = []
-    actions: list[Block] = []
     for block in original:
-        if block.get("block_id") == STATE_BLOCK:
-            continue
-        if block.get("type") == "actions":
-            actions.append(dict(block))
+        if block.get("block_id") == STATE_BLOCK or block.get("type") == "actions":
             continue
         kept.append(dict(block))
     state = {
@@ -94,6 +100,17 @@ def page_acted_blocks(
         "elements": [{"type": "mrkdwn", "text": page_state_text(page, verb, actor)}],
     }
     kept.append(state)
-    if page.status == PageStatus.triggered:
-        kept.extend(actions)
+    kept.extend(actions_for(page.status, page.id))
     return kept
+
+
+def page_subcommand_text(verb: str, page: PageState) -> str:
+    """The answer to ``/page unack|snooze|reassign|responders``: what the page now does."""
+    if verb == "unack":
+        return f"Un-acknowledged page `{page.id}`: it is triggered again, from step 1."
+    if verb == "snooze":
+        again = _when(page.snoozed_until)
+        return f"Snoozed page `{page.id}`: it triggers again {again} unless resolved."
+    kind = "retriggered" if verb == "reassign" else "responders"
+    last = next((e.text for e in reversed(page.timeline) if e.kind == kind), None)
+    return f"Page `{page.id}`: {last or 'done'}."
