@@ -184,6 +184,10 @@ def has_buttons(message: FakeMessage) -> bool:
     return any(b["type"] == "actions" for b in message.blocks)
 
 
+def button_ids(message: FakeMessage) -> list[str]:
+    return [e["action_id"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+
+
 @pytest.fixture
 async def slack_stack(
     dev_env: WorkflowEnvironment,
@@ -515,10 +519,11 @@ class TestPageFromSlack:
 
         state: PageState = await eventually(acked, "the acknowledgement")
         assert state.acknowledged_by == "alice"
-        await eventually(lambda: not has_buttons(message), "the DM to lose its buttons")
+        held = ["page_snooze", "page_unack"]
+        await eventually(lambda: button_ids(message) == held, "the DM's Snooze / Un-ack buttons")
         assert "Acknowledged by *Alice*" in str(message.blocks)
         assert [m.ts for m in s.messages_in(dm)] == [message.ts], "updated in place, not re-posted"
-        await eventually(lambda: not has_buttons(team_card), "the team card to follow")
+        await eventually(lambda: button_ids(team_card) == held, "the team card to follow")
         assert "acknowledged by alice" in str(team_card.blocks)
         assert len(s.messages_in(team.id)) == 1
 

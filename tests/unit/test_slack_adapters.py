@@ -202,7 +202,8 @@ class TestPost:
         await chat.update("#delivery-support", ref, "Disk full (acknowledged)", acked)
         [message] = fake_slack.messages
         assert message.text == "Disk full (acknowledged)"
-        assert not [b for b in message.blocks if b["type"] == "actions"]
+        actions = [b for b in message.blocks if b["type"] == "actions"]
+        assert [e["action_id"] for e in actions[0]["elements"]] == ["page_snooze", "page_unack"]
         assert "acknowledged by alice" in str(message.blocks)
 
     async def test_post_to_name_through_pages(self, chat: SlackChat, fake_slack: FakeSlack) -> None:
