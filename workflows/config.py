@@ -16,7 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workflows.durations import Duration, at_most, format_duration, parse_duration
-from workflows.incident_config import DEFAULT_SEVERITIES, Incidents, Severity
+from workflows.incident_config import (
+    DEFAULT_SEVERITIES,
+    AnnounceTarget,
+    Incidents,
+    Severity,
+    parse_announce,
+)
 from workflows.services import Alerting, Route, Service
 from workflows.working_hours import WorkingHours
 
@@ -408,6 +414,23 @@ def _routing_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
     return errors
 
 
+def _mail_target_error(config: TocsinConfig, target: AnnounceTarget) -> str | None:
+    """Why an ``email:`` announce target reaches nobody (an unknown name, no address)."""
+    if target.kind != "email" or "@" in target.to:
+        return None
+    person = config.people.get(target.to)
+    team = config.teams.get(target.to)
+    if person is not None:
+        found = [person]
+    elif team is not None:
+        found = [config.people[m] for m in team.members if m in config.people]
+    else:
+        return f"email:{target.to}: no person or team {target.to!r} (or write an address)"
+    if not any(p.email for p in found):
+        return f"email:{target.to}: nobody there has an e-mail address (people.<id>.email)"
+    return None
+
+
 def _incident_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
     """Severity names unique; incident teams and the default severity exist."""
     errors: list[tuple[ErrorPath, str]] = []
@@ -418,6 +441,10 @@ def _incident_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
                 (("severities", i, "name"), f"severity {severity.name!r} is listed twice")
             )
         seen.add(severity.name)
+        for j, text in enumerate(severity.announce):
+            problem = _mail_target_error(config, parse_announce(text))
+            if problem:
+                errors.append((("severities", i, "announce", j), problem))
     incidents = config.incidents
     for key in ("customer_support_team", "security_team"):
         team = getattr(incidents, key)

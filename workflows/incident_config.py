@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from workflows.durations import Duration, at_most
 
@@ -23,12 +23,69 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ANNOUNCE_KINDS = ("slack", "email")
+ANNOUNCE_HELP = (
+    "use a chat channel (#incidents, or slack:#incidents) or email:ADDRESS, "
+    "email:PERSON or email:TEAM"
+)
+
+
+class AnnounceTarget(NamedTuple):
+    """Where a severity announces: ``chat`` a channel, ``email`` an address, a person's
+    address or a team's members' addresses."""
+
+    kind: Literal["chat", "email"]
+    to: str
+
+
+def parse_announce(text: str) -> AnnounceTarget:
+    """``#incidents`` and ``slack:#incidents`` are chat channels; ``email:X`` is mail to X.
+
+    Raises:
+        ValueError: another ``kind:``, or nothing after the colon.
+    """
+    kind, colon, rest = text.partition(":")
+    if not colon:
+        return AnnounceTarget("chat", text)
+    if kind not in ANNOUNCE_KINDS:
+        raise ValueError(f"unknown announce target kind {kind!r} in {text!r}: {ANNOUNCE_HELP}")
+    if not rest.strip():
+        raise ValueError(f"announce target {text!r} names nothing after '{kind}:'")
+    return AnnounceTarget("email" if kind == "email" else "chat", rest.strip())
+
+
+def split_announce(targets: list[str]) -> tuple[list[str], list[str]]:
+    """A severity's announce targets as (chat channels, mail recipients); targets the
+    config check refuses are left out."""
+    chat: list[str] = []
+    mail: list[str] = []
+    for text in targets:
+        try:
+            target = parse_announce(text)
+        except ValueError:
+            continue
+        (mail if target.kind == "email" else chat).append(target.to)
+    return chat, mail
+
+
+def _checked_announce(text: str) -> str:
+    parse_announce(text)
+    return text
+
+
+# Checked one by one, so an error names the entry (severities.3.announce.1).
+_Announce = Annotated[str, AfterValidator(_checked_announce)]
+
+
 class Severity(_Strict):
     """One incident severity level and the process it implies."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$", max_length=32)
     page: bool = True
-    announce: list[str] = Field(default_factory=list, max_length=20)
+    # Chat channels (``#incidents``, ``slack:#incidents``) and mail (``email:all@x.com``,
+    # ``email:<person>``, ``email:<team>``) told when an incident is declared at (or
+    # changed to) this severity.
+    announce: list[_Announce] = Field(default_factory=list, max_length=20)
     update_interval: _Interval = timedelta(minutes=30)
     postmortem: bool = False
     postmortem_recipients: list[str] = Field(default_factory=list, max_length=20)
