@@ -3,12 +3,13 @@ back to the page the form was on with what happened or why it was refused."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import structlog
 from fastapi import Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 from temporalio.service import RPCError
 
 from starters.api import TocsinClient
@@ -39,3 +40,17 @@ async def act(call: Awaitable[T], back: str, success: str, refused: str) -> Resp
     except RPCError:
         return done(target, TEMPORAL_DOWN, ok=False)
     return done(target, success)
+
+
+async def send(make: Callable[[], Awaitable[T]], back: str, success: str, refused: str) -> Response:
+    """:func:`act` on the call ``make`` builds: a request its model refuses (a duration
+    too long, too many targets) is a refusal like any other, naming the field."""
+    try:
+        call = make()
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        log.info("console action refused", back=back, reason=reason)
+        return done(local_path(back), f"{refused}: {where}: {reason}", ok=False)
+    return await act(call, back, success, refused)

@@ -1,12 +1,14 @@
 """*Pages*: the list (by team, status and urgency) with Acknowledge / Escalate on each
-open page, and one page with its alerts and timeline. Both refresh themselves."""
+open page, and one page with its alerts and timeline (both refresh themselves) and what
+its responders can do: acknowledge, escalate, resolve, un-acknowledge, snooze, reassign,
+add responders."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import structlog
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -14,11 +16,13 @@ from fastapi.responses import Response
 from temporalio.service import RPCError
 
 from starters.api import TocsinClient
-from starters.console.actions import act, tocsin
+from starters.console.actions import act, send, tocsin
 from starters.console.auth import FormSession, SignedIn, actor
-from starters.console.render import fragment, page
+from starters.console.render import done, fragment, page
 from starters.console.sessions import Session
+from starters.console.signin import local_path
 from starters.errors import PageNotFound
+from starters.page_responders import Reassignment, Responders, Snooze
 from workflows.models import PageActionInput, PageState, PageStatus
 
 log = structlog.get_logger("tocsin.console")
@@ -34,7 +38,12 @@ VERBS = {
     "ack": ("acknowledge", "Acknowledged", "Not acknowledged"),
     "escalate": ("escalate", "Escalated", "Not escalated"),
     "resolve": ("resolve", "Resolved", "Not resolved"),
+    "unack": ("unacknowledge", "Un-acknowledged", "Not un-acknowledged"),
 }
+# What the snooze form offers (1h selected).
+SNOOZES = ("15m", "30m", "1h", "2h", "4h", "8h", "1d")
+Back = Annotated[str, Form(max_length=2000)]
+Note = Annotated[str | None, Form(max_length=2000)]
 
 
 async def page_states(
@@ -121,10 +130,11 @@ def router() -> APIRouter:
     ) -> Response:
         """The page in ``template`` (whole, or its live part); PageNotFound is the app's
         404 page."""
-        state = await tocsin(request).get_page(page_id)
+        client = tocsin(request)
+        state = await client.get_page(page_id)
         if live:
             return fragment(request, template, session, p=state)
-        return page(request, template, session, p=state)
+        return page(request, template, session, p=state, **_choices(client))
 
     @routes.get("/pages/{page_id}")
     async def one_page(request: Request, page_id: str, session: SignedIn) -> Response:
@@ -134,14 +144,75 @@ def router() -> APIRouter:
     async def one_page_live(request: Request, page_id: str, session: SignedIn) -> Response:
         return await shown(request, page_id, session, "_page_live.html", live=True)
 
+    # Before /pages/{page_id}/{verb}, which would take their paths.
+    @routes.post("/pages/{page_id}/snooze")
+    async def snooze(
+        request: Request,
+        page_id: str,
+        session: FormSession,
+        duration: Annotated[str, Form(max_length=64)] = "",
+        back: Back = "",
+        note: Note = None,
+    ) -> Response:
+        client, acted = tocsin(request), actor(session).model_dump()
+        return await send(
+            lambda: client.snooze(page_id, Snooze(duration=duration, note=note or None, **acted)),
+            back or f"/pages/{page_id}",
+            f"Snoozed page {page_id} for {duration}",
+            "Not snoozed",
+        )
+
+    @routes.post("/pages/{page_id}/reassign")
+    async def reassign(
+        request: Request,
+        page_id: str,
+        session: FormSession,
+        to: Annotated[str, Form(max_length=300)] = "",
+        back: Back = "",
+        note: Note = None,
+    ) -> Response:
+        target = back or f"/pages/{page_id}"
+        kind, _, name = to.partition(":")
+        if kind not in ("team", "person") or not name:
+            return done(local_path(target), "Not reassigned: choose a team or a person", ok=False)
+        client, acted = tocsin(request), actor(session).model_dump()
+        return await send(
+            lambda: client.reassign(
+                page_id, Reassignment(**{kind: name}, note=note or None, **acted)
+            ),
+            target,
+            f"Reassigned page {page_id} to {kind} {name}",
+            "Not reassigned",
+        )
+
+    @routes.post("/pages/{page_id}/responders")
+    async def add_responders(
+        request: Request,
+        page_id: str,
+        session: FormSession,
+        target: Annotated[list[str] | None, Form()] = None,
+        back: Back = "",
+        note: Note = None,
+    ) -> Response:
+        client, acted = tocsin(request), actor(session).model_dump()
+        targets = target or []
+        return await send(
+            lambda: client.add_responders(
+                page_id, Responders(targets=targets, note=note or None, **acted)
+            ),
+            back or f"/pages/{page_id}",
+            f"Asked {', '.join(targets)} to help with page {page_id}",
+            "No responders added",
+        )
+
     @routes.post("/pages/{page_id}/{verb}")
     async def page_action(
         request: Request,
         page_id: str,
-        verb: Literal["ack", "escalate", "resolve"],
+        verb: Literal["ack", "escalate", "resolve", "unack"],
         session: FormSession,
-        back: Annotated[str, Form(max_length=2000)] = "",
-        note: Annotated[str | None, Form(max_length=2000)] = None,
+        back: Back = "",
+        note: Note = None,
     ) -> Response:
         method, success, refused = VERBS[verb]
         client = tocsin(request)
@@ -150,3 +221,17 @@ def router() -> APIRouter:
         return await act(call, back or f"/pages/{page_id}", f"{success} page {page_id}", refused)
 
     return routes
+
+
+def _choices(client: TocsinClient) -> dict[str, Any]:
+    """What the page's forms offer: snoozes, and teams, rotation layers and people from
+    the config (to reassign to, or ask to help)."""
+    config = client.config.current()
+    return {
+        "snoozes": SNOOZES,
+        "teams": sorted(config.teams),
+        "layers": sorted(
+            f"{r}/{layer}" for r, spec in config.rotations.items() for layer in spec.layers
+        ),
+        "people": sorted((pid, person.name) for pid, person in config.people.items()),
+    }

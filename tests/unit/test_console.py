@@ -4,6 +4,7 @@ Tocsin's client records what reaches it instead of signalling Temporal."""
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 from collections.abc import AsyncIterator
@@ -27,6 +28,13 @@ from starters.console.signin import Mail
 from starters.credentials import Authenticator
 from starters.errors import InvalidRequest, Rejected
 from starters.http.app import create_app
+from starters.page_responders import (
+    Reassignment,
+    Responders,
+    Snooze,
+    reassign_input,
+    responders_input,
+)
 from tests.fakes.credentials import CountingHasher
 from tests.unit.test_http_auth import NoRotationWorkflows
 from worker.config import ConfigFile
@@ -57,7 +65,7 @@ class Recording(TocsinClient):
 
     def __init__(self, config: Path) -> None:
         super().__init__(cast(Client, NoRotationWorkflows()), ConfigFile(config), "unit")
-        self.calls: list[tuple[str, PageActionInput]] = []
+        self.calls: list[tuple[str, Any]] = []
         self.page = page_state()
         self.refuse: str | None = None
 
@@ -94,6 +102,26 @@ class Recording(TocsinClient):
         if self.refuse:
             raise Rejected(self.refuse)
         self.page = page_state(status=PageStatus.acknowledged, acknowledged_by=action.by)
+        return self.page
+
+    async def unacknowledge(self, page_id: str, action: PageActionInput) -> PageState:
+        return self.acted("unacknowledge", action)
+
+    async def snooze(self, page_id: str, request: Snooze) -> PageState:
+        return self.acted("snooze", request.request())
+
+    async def reassign(self, page_id: str, request: Reassignment) -> PageState:
+        """Checked against the config as Tocsin's client does."""
+        return self.acted("reassign", reassign_input(self.config.current(), request))
+
+    async def add_responders(self, page_id: str, request: Responders) -> PageState:
+        """Checked against the config as Tocsin's client does."""
+        return self.acted("add_responders", responders_input(self.config.current(), request))
+
+    def acted(self, verb: str, request: Any) -> PageState:
+        self.calls.append((verb, request))
+        if self.refuse:
+            raise Rejected(self.refuse)
         return self.page
 
 
@@ -284,6 +312,164 @@ class TestPages:
         assert "frame-ancestors 'none'" in shown.headers["content-security-policy"]
         assert shown.headers["cache-control"] == "no-store"
         assert "<script>" not in shown.text  # no inline script: the policy would block it
+
+
+class TestPageResponderActions:
+    """A page's view offers what its responders can do in its state, and each form acts
+    as the signed-in person, saying what happened or why it was refused."""
+
+    async def act(self, console: Console, path: str, **form: object) -> str:
+        """Post ``form`` from the page's view; the view as it then reads (unescaped)."""
+        csrf = await console.csrf("/pages/db-down")
+        acted = await console.http.post(f"/pages/db-down/{path}", data={"csrf": csrf, **form})
+        assert acted.status_code == 303, acted.text
+        assert acted.headers["location"] == "/pages/db-down"
+        return html.unescape((await console.http.get("/pages/db-down")).text)
+
+    async def test_a_triggered_page_offers_take_reassign_and_help(self, console: Console) -> None:
+        await console.sign_in(await console.token(person="alice"))
+
+        shown = (await console.http.get("/pages/db-down")).text
+
+        for present in (
+            'formaction="/pages/db-down/ack"',
+            'id="page-reassign"',
+            'id="page-responders"',
+        ):
+            assert present in shown
+        assert 'formaction="/pages/db-down/unack"' not in shown
+        assert 'id="page-snooze"' not in shown
+        assert '<option value="team:ops">ops</option>' in shown
+        assert '<option value="person:bob">Bob Builder (bob)</option>' in shown
+        assert '<option value="rotation:delivery/tm">delivery/tm</option>' in shown
+
+    async def test_an_acknowledged_page_offers_snooze_and_unack(self, console: Console) -> None:
+        await console.sign_in(await console.token(person="alice"))
+        console.tocsin.page = page_state(
+            status=PageStatus.acknowledged,
+            acknowledged_by="alice",
+            acknowledged_at=T0,
+            snoozed_until=T0 + timedelta(hours=1),
+        )
+
+        shown = (await console.http.get("/pages/db-down")).text
+
+        assert 'formaction="/pages/db-down/unack"' in shown
+        assert 'formaction="/pages/db-down/ack"' not in shown
+        assert 'id="page-snooze"' in shown
+        assert '<option value="1h" selected>1h</option>' in shown
+        assert "2026-11-30 13:00 UTC" in shown  # when it triggers again
+
+    async def test_unack_as_the_signed_in_person(self, console: Console) -> None:
+        await console.sign_in(await console.token(person="alice"))
+
+        shown = await self.act(console, "unack", back="/pages/db-down", note="wrong page")
+
+        [(verb, action)] = console.tocsin.calls
+        assert (verb, action.by, action.via, action.note) == (
+            "unacknowledge",
+            "alice",
+            "console, token laptop",
+            "wrong page",
+        )
+        assert "Un-acknowledged page db-down" in shown
+
+    async def test_snooze_for_the_chosen_duration(self, console: Console) -> None:
+        await console.sign_in(await console.token(person="alice"))
+
+        shown = await self.act(console, "snooze", duration="2h", back="/pages/db-down")
+
+        [(verb, snooze)] = console.tocsin.calls
+        assert (verb, snooze.seconds, snooze.by) == ("snooze", 7200, "alice")
+        assert "Snoozed page db-down for 2h" in shown
+
+    async def test_a_snooze_too_long_is_refused_naming_it(self, console: Console) -> None:
+        await console.sign_in(await console.token(person="alice"))
+
+        shown = await self.act(console, "snooze", duration="2w", back="/pages/db-down")
+
+        assert console.tocsin.calls == []
+        assert "Not snoozed: duration: a snooze lasts at most 1w, not 2w" in shown
+        assert 'class="flash refused"' in shown
+
+    async def test_reassign_to_a_person_or_a_team(self, console: Console) -> None:
+        await console.sign_in(await console.token(person="alice"))
+
+        person = await self.act(console, "reassign", to="person:bob", note="his deploy")
+        team = await self.act(console, "reassign", to="team:ops")
+
+        [(_, to_bob), (_, to_ops)] = console.tocsin.calls
+        assert (to_bob.person, to_bob.note, to_bob.ack_timeout_seconds) == (
+            "bob",
+            "his deploy",
+            600,
+        )
+        assert (to_ops.team, to_ops.by) == ("ops", "alice")
+        assert "Reassigned page db-down to person bob" in person
+        assert "Reassigned page db-down to team ops" in team
+
+    @pytest.mark.parametrize(
+        ("to", "says"),
+        [
+            ("team:nope", "Not reassigned: unknown team 'nope'"),
+            ("person:zed", "Not reassigned: unknown person 'zed'"),
+            ("", "Not reassigned: choose a team or a person"),
+        ],
+    )
+    async def test_reassign_to_nobody_known_is_refused(
+        self, console: Console, to: str, says: str
+    ) -> None:
+        await console.sign_in(await console.token(person="alice"))
+
+        shown = await self.act(console, "reassign", to=to)
+
+        assert console.tocsin.calls == []
+        assert says in shown
+
+    async def test_add_responders(self, console: Console) -> None:
+        await console.sign_in(await console.token(person="alice"))
+
+        shown = await self.act(
+            console, "responders", target=["person:erik", "rotation:ops/tm"], note="db?"
+        )
+
+        [(verb, request)] = console.tocsin.calls
+        assert (verb, request.targets, request.note) == (
+            "add_responders",
+            ["person:erik", "rotation:ops/tm"],
+            "db?",
+        )
+        assert "Asked person:erik, rotation:ops/tm to help with page db-down" in shown
+
+    async def test_responders_naming_nobody_are_refused(self, console: Console) -> None:
+        await console.sign_in(await console.token(person="alice"))
+
+        unknown = await self.act(console, "responders", target=["person:zed"])
+        none = await self.act(console, "responders")
+
+        assert console.tocsin.calls == []
+        assert "No responders added: target 'person:zed': unknown person 'zed'" in unknown
+        assert "No responders added: targets: List should have at least 1 item" in none
+
+    async def test_a_refusal_shows_the_workflows_reason(self, console: Console) -> None:
+        await console.sign_in(await console.token(person="alice"))
+        console.tocsin.refuse = "page db-down is not acknowledged"
+
+        shown = await self.act(console, "unack")
+
+        assert "Not un-acknowledged: page db-down is not acknowledged" in shown
+
+    @pytest.mark.parametrize("path", ["unack", "snooze", "reassign", "responders"])
+    async def test_no_form_token_no_action(self, console: Console, path: str) -> None:
+        await console.sign_in(await console.token(person="alice"))
+
+        refused = await console.http.post(
+            f"/pages/db-down/{path}",
+            data={"duration": "1h", "to": "team:ops", "target": "team:ops"},
+        )
+
+        assert refused.status_code == 403
+        assert console.tocsin.calls == []
 
 
 class TestOffline:
