@@ -30,6 +30,7 @@ from activities.adapters.sql_store import SqlStore
 from activities.adapters.temporal_views import TemporalRotations, TemporalTeamActivity
 from activities.config import ConfigActivities
 from activities.incident import ChatActivities
+from activities.incident_mail import IncidentMailActivities
 from activities.notify import NotifyActivities
 from activities.ports import (
     Chat,
@@ -216,6 +217,7 @@ def build_activities(
         archive=sql,
         followups=sql if isinstance(sql, FollowupIssues) else None,
     )
+    mails = IncidentMailActivities(config, mailer, url)
     store = StoreActivities(sql)
     rotations = RotationActivities(
         client,
@@ -240,6 +242,7 @@ def build_activities(
         trackers.link_followup_issue,
         trackers.check_issue,
         trackers.publish_postmortem,
+        mails.mail_announcement,
         store.record_incident,
         store.archive_timeline,
         store.archive_alerts,

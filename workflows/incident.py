@@ -25,6 +25,7 @@ from workflows.incident_commands import (
     ClosePage,
     Command,
     Invite,
+    Mail,
     Post,
     PostCard,
     Publish,
@@ -35,6 +36,7 @@ from workflows.incident_commands import (
     Wake,
 )
 from workflows.incident_models import (
+    AnnouncementMail,
     CommsConfirmation,
     FollowUpRequest,
     IncidentEdit,
@@ -63,6 +65,9 @@ from workflows.models import (
 
 # Continue-as-new spills the timeline beyond a bound to the store (runs before it carried all).
 BOUNDED_CARRY = "incident-bounded-carry"
+# A severity's email: announce targets are mailed (runs before this patch posted every
+# target to chat as written).
+ANNOUNCE_MAIL = "incident-announce-mail"
 # An update from someone other than the lead or the messenger is a note (runs before this
 # patch took anyone's update as a status update, resetting the reminder clock).
 UPDATE_NOTES = "incident-update-notes"
@@ -86,12 +91,14 @@ class IncidentWorkflow:
         self._tracking = Tracking(self._aftercare, lambda: self._state, self._apply)
         self._published: tuple[str, str, str | None] | None = None
         self._signals: list[asyncio.Task[None]] = []
+        self._mails: list[AnnouncementMail] = []
         self._logged: IncidentRecord | None = None
 
     # -- main loop ----------------------------------------------------------------------
 
     @workflow.run
     async def run(self, incident: IncidentInput) -> IncidentState:
+        self._rules.announce_by_mail = workflow.patched(ANNOUNCE_MAIL)
         if incident.carried is None:
             await self._declare()
         while self._state.status != IncidentStatus.closed:
@@ -154,6 +161,7 @@ class IncidentWorkflow:
                 self._wake
                 or self._rollback_requested
                 or self._channel.pending()
+                or bool(self._mails)
                 or self._tracking.ready()
             )
 
@@ -199,6 +207,8 @@ class IncidentWorkflow:
             self._publish(command.shown)
         elif isinstance(command, Post):
             self._channel.outbox.append(command.post)
+        elif isinstance(command, Mail):
+            self._mails.append(command.mail)
         elif isinstance(command, Invite):
             self._channel.invites.append(command.person)
         elif isinstance(command, ClosePage):
@@ -235,6 +245,13 @@ class IncidentWorkflow:
 
     async def _flush(self) -> None:
         await self._channel.flush()
+        while self._mails:
+            mail = self._mails.pop(0)
+            sent = await calls.mail_announcement(mail)
+            if isinstance(sent, calls.Failed):
+                self._apply(self._rules.mail_failed(self._state, mail, sent.reason, workflow.now()))
+            else:
+                self._apply(self._rules.mail_sent(self._state, mail, sent, workflow.now()))
         self._publish(Shown.of(self._state))
 
     async def _archive(self) -> None:

@@ -21,6 +21,7 @@ from workflows.chat_models import ChannelInvite, ChannelRef, ChannelRequest, Cha
 from workflows.failures import activity_failure
 from workflows.ids import page_workflow_id
 from workflows.incident_models import (
+    AnnouncementMail,
     IncidentRecord,
     IssueCheck,
     IssueLink,
@@ -35,6 +36,7 @@ from workflows.page_views import initial_search_attributes, page_summary
 
 with workflow.unsafe.imports_passed_through():
     from activities.incident import ChatActivities
+    from activities.incident_mail import IncidentMailActivities
     from activities.rollback import RollbackActivities
     from activities.store import StoreActivities
     from activities.tracker import TrackerActivities
@@ -56,6 +58,11 @@ TRACKER_RETRY = RetryPolicy(
     non_retryable_error_types=["NotConfigured", "Rejected", "NotFound", "TemplateError"],
 )
 STORE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=20)
+MAIL_RETRY = RetryPolicy(
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=10,
+    non_retryable_error_types=["NotConfigured", "Rejected"],
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,20 @@ async def post(message: ChatPost, summary: str | None = None) -> str | Failed | 
         )
     except ActivityError as err:
         return Failed(f"{err.cause}")
+
+
+async def mail_announcement(mail: AnnouncementMail) -> list[str] | Failed:
+    """Mail an announcement; the addresses it went to."""
+    try:
+        return await workflow.execute_activity_method(
+            IncidentMailActivities.mail_announcement,
+            mail,
+            start_to_close_timeout=CHAT_TIMEOUT,
+            retry_policy=MAIL_RETRY,
+            summary="mail the announcement",
+        )
+    except ActivityError as err:
+        return Failed(activity_failure(err))
 
 
 async def set_topic(topic: ChannelTopic) -> Failed | None:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from workflows.actors import Acted
 from workflows.chat_models import ChatPost
-from workflows.incident_models import IncidentState
+from workflows.incident_models import AnnouncementMail, IncidentState
 from workflows.models import PageInput, TimelineEntry
 
 
@@ -43,6 +43,13 @@ class Post:
     """Queue a chat message; the next flush sends the queue in order."""
 
     post: ChatPost
+
+
+@dataclass(frozen=True)
+class Mail:
+    """Mail an announcement at the next flush; its outcome comes back as ``mail_sent``."""
+
+    mail: AnnouncementMail
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ class Wake:
     """Wake the main loop: something changed that it acts on."""
 
 
-Command = Publish | Post | Invite | PostCard | StartPage | ClosePage | RunRollback | Wake
+Command = Publish | Post | Mail | Invite | PostCard | StartPage | ClosePage | RunRollback | Wake
 
 
 @dataclass

@@ -361,6 +361,16 @@ class LogQuery(BaseModel):
     limit: int = Field(default=500, ge=1, le=10_000)
 
 
+class AnnouncementMail(BaseModel):
+    """Mail an incident's announcement to a severity's ``email:`` targets (addresses,
+    people or teams, resolved by the activity with the config of the moment)."""
+
+    incident_id: str
+    to: list[str]
+    subject: str
+    body: str
+
+
 class PostmortemRequest(BaseModel):
     """Render the postmortem draft of ``incident``, publish it and mail it to its recipients."""
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from workflows.durations import format_duration
 from workflows.incident_checks import OPEN, edited_fields, updates_status
-from workflows.incident_commands import ClosePage, Decision, Invite, RunRollback, Step, Wake
+from workflows.incident_commands import ClosePage, Decision, Invite, Mail, RunRollback, Step, Wake
 from workflows.incident_models import (
     CommsConfirmation,
     FollowUp,
@@ -31,7 +31,7 @@ from workflows.incident_models import (
     UpdateInput,
 )
 from workflows.incident_rules import IncidentRules, clear_open_deadlines
-from workflows.incident_views import incident_summary
+from workflows.incident_views import announcement_mail, incident_summary
 from workflows.models import PageAcknowledged
 
 DECISION_WORDS = {"roll_back": "roll back", "revert": "revert a change", "not_now": "not now"}
@@ -178,8 +178,11 @@ class IncidentRequests:
         d.record("severity", f"Severity {before} → {s.severity}", change.by)
         d.say(f"Severity changed from {before} to {s.severity} by {change.by}")
         if not s.private:
-            for target in change.severity.announce:
+            chat, mail = self.rules.announce_targets(change.severity)
+            for target in chat:
                 d.post(target, f"{incident_summary(s)} (was {before})")
+            if mail:
+                d.do(Mail(announcement_mail(s, mail, was=before)))
         return d.done()
 
     def edit(self, state: IncidentState, edit: IncidentEdit, now: datetime) -> Step:

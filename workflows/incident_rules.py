@@ -18,17 +18,25 @@ from workflows.incident_aftercare import AftercareRules
 from workflows.incident_commands import (
     ClosePage,
     Decision,
+    Mail,
     PostCard,
     StartPage,
     Step,
 )
+from workflows.incident_config import split_announce
 from workflows.incident_models import (
+    AnnouncementMail,
     IncidentInput,
     IncidentState,
     RolePage,
     SeverityPolicy,
 )
-from workflows.incident_views import card_text, channel_name, incident_summary
+from workflows.incident_views import (
+    announcement_mail,
+    card_text,
+    channel_name,
+    incident_summary,
+)
 from workflows.models import PageInput, RollbackResult
 
 
@@ -38,6 +46,9 @@ class IncidentRules:
     def __init__(self, config: IncidentInput) -> None:
         self.config = config
         self.aftercare = AftercareRules(config)
+        # Set by runs since the patch: email: targets are mailed and slack: read as the
+        # channel; before, every announce target was a chat channel as written.
+        self.announce_by_mail = False
 
     def first_state(self, now: datetime) -> IncidentState:
         """The incident as it is declared, before anything has happened to it."""
@@ -103,8 +114,11 @@ class IncidentRules:
         s = d.state
         announce = self.severity(s).announce
         if not s.private:
-            for target in announce:
+            chat, mail = self.announce_targets(self.severity(s))
+            for target in chat:
                 d.post(target, f":rotating_light: {incident_summary(s)} — join {s.channel}")
+            if mail:
+                d.do(Mail(announcement_mail(s, mail)))
             if announce:
                 d.record("announced", f"Announced in {', '.join(announce)}")
         else:
@@ -221,6 +235,21 @@ class IncidentRules:
 
     # -- results of the main loop's calls ---------------------------------------------
 
+    def mail_sent(
+        self, state: IncidentState, mail: AnnouncementMail, sent: list[str], now: datetime
+    ) -> Step:
+        d = Decision(state, now)
+        d.record("announced-mail", f"Mailed “{mail.subject}” to {', '.join(sent)}")
+        return d.done()
+
+    def mail_failed(
+        self, state: IncidentState, mail: AnnouncementMail, reason: str, now: datetime
+    ) -> Step:
+        d = Decision(state, now)
+        targets = ", ".join(f"email:{t}" for t in mail.to)
+        d.record("announce-failed", f"Could not mail “{mail.subject}” to {targets}: {reason}")
+        return d.done()
+
     def chat_failed(self, state: IncidentState, what: str, now: datetime) -> Step:
         d = Decision(state, now)
         d.record("chat-failed", what)
@@ -236,6 +265,12 @@ class IncidentRules:
 
     def severity(self, state: IncidentState) -> SeverityPolicy:
         return state.severity_policy or self.config.severity
+
+    def announce_targets(self, policy: SeverityPolicy) -> tuple[list[str], list[str]]:
+        """The severity's announce targets: (chat channels, mail recipients)."""
+        if not self.announce_by_mail:
+            return list(policy.announce), []
+        return split_announce(policy.announce)
 
     def update_interval(self, state: IncidentState) -> timedelta:
         return timedelta(seconds=self.severity(state).update_interval_seconds)
@@ -297,7 +332,8 @@ class IncidentRules:
         lead = s.lead or "lead (nobody yet)"
         d.say(f"Reminder for {lead}: no status update for {since}. Post one with /incident update.")
         if s.reminders >= 2 and not s.private:
-            for target in self.severity(s).announce:
+            # Chat only: a company-wide mailing list does not hear about late updates.
+            for target in self.announce_targets(self.severity(s))[0]:
                 d.post(target, f"{s.id}: no status update for {since} (lead: {lead})")
         s.update_due = d.now + self.update_interval(s)
 

@@ -4,13 +4,13 @@ one-line summary, its search attributes and its *Current Details*."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio.common import SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 
 from workflows import search
 from workflows.durations import format_duration
-from workflows.incident_models import IncidentState
+from workflows.incident_models import AnnouncementMail, IncidentState
 
 
 def channel_name(incident_id: str, title: str) -> str:
@@ -82,6 +82,32 @@ def card_text(s: IncidentState) -> str:
         lines.append("Flags: " + ", ".join(flags))
     lines.append(f"Lead: {s.lead or 'nobody yet — take it'} · Messenger: {s.messenger or '—'}")
     return "\n".join(lines)
+
+
+def announcement_mail(s: IncidentState, to: list[str], was: str | None = None) -> AnnouncementMail:
+    """The announcement mailed to a severity's ``email:`` targets: at declaration, or when
+    the incident changed to that severity (``was``: the severity before)."""
+    if was is None:
+        subject = f"[{s.severity}] {s.id} declared: {s.title}"
+        headline = f"{s.id} · {s.severity} · {s.title}"
+    else:
+        subject = f"[{s.severity}] {s.id} is now {s.severity} (was {was}): {s.title}"
+        headline = f"{s.id} · {s.severity} (was {was}) · {s.title}"
+    declared = s.declared_at.astimezone(UTC)
+    lines = [
+        headline,
+        "",
+        f"Declared by {s.declared_by}, {declared:%Y-%m-%d %H:%M} UTC",
+        f"Team: {s.team}" + (f" · service {s.service}" if s.service else ""),
+        f"Lead: {s.lead or 'nobody yet'} · status {s.status.value}",
+    ]
+    if s.summary:
+        lines += ["", f"Summary: {s.summary}"]
+    if s.description:
+        lines += ["", s.description]
+    if s.channel:
+        lines += ["", f"Follow it in {s.channel}"]
+    return AnnouncementMail(incident_id=s.id, to=to, subject=subject[:250], body="\n".join(lines))
 
 
 def channel_topic(s: IncidentState) -> str:

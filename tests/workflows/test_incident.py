@@ -220,7 +220,7 @@ class Desk:
 
 
 async def open_desk(
-    env: WorkflowEnvironment, tmp_path: Path, config_text: str
+    env: WorkflowEnvironment, tmp_path: Path, config_text: str, settings: Settings | None = None
 ) -> AsyncIterator[Desk]:
     path = tmp_path / "tocsin.yaml"
     path.write_text(config_text)
@@ -230,7 +230,7 @@ async def open_desk(
     task_queue = f"incidents-{uuid.uuid4()}"
     worker = build_worker(
         env.client,
-        Settings(),
+        settings or Settings(),
         config,
         store=store,
         tracker=tracker,

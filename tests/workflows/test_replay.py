@@ -26,8 +26,10 @@ from activities.errors import Unavailable
 from tests.conftest import start_time_skipping
 from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.store import MemoryStore
+from tests.unit.test_adapters import LoopbackController, RecordingHandler
 from tests.workflows.test_incident import CONFIG as INCIDENT_CONFIG
 from tests.workflows.test_incident import open_desk
+from tests.workflows.test_incident_mail import MAIL_CONFIG
 from tests.workflows.test_incident_months import MONTHS_CONFIG
 from tests.workflows.test_notify_rules import BROKEN as RULES_BROKEN
 from tests.workflows.test_notify_rules import CONFIG as RULES_CONFIG
@@ -37,6 +39,7 @@ from worker.build import WORKFLOWS, build_worker, workflow_runner
 from worker.config import ConfigFile
 from worker.rotations import sync_rotations
 from worker.settings import Settings
+from workflows.actors import Acted
 from workflows.ids import incident_workflow_id, rotation_workflow_id, shift_workflow_id
 from workflows.incident import IncidentWorkflow
 from workflows.incident_models import (
@@ -163,6 +166,7 @@ class TestReplay:
             "shift-week",
             f"shift-week-{SHIFT_RECORDING}",
             "incident-update-notes",
+            "incident-announce-mail",
         }
 
 
@@ -305,6 +309,57 @@ class TestUpdateNotesReplay:
         ]
         assert markers, "the update ran behind its patch"
         await replay_and_keep(history, "incident-update-notes")
+
+
+async def record_announce_mail_history(tmp_path: Path) -> WorkflowHistory:
+    """An incident announced by mail (patched) over a real SMTP server, raised to the
+    top severity (mailed again), resolved, its postmortem published and mailed."""
+    handler = RecordingHandler()
+    smtp = LoopbackController(handler, hostname="127.0.0.1", port=0)
+    smtp.start()
+    env = await start_time_skipping()
+    try:
+        settings = Settings(smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_timeout=5)
+        async for desk in open_desk(env, tmp_path, MAIL_CONFIG, settings):
+            state = await desk.declare(severity="P3", title="Slow search")
+            await desk.incidents.change_severity(state.id, "P1", Acted(by="bob"))
+            await desk.incidents.assign_lead(state.id, RoleInput(person="alice", by="alice"))
+            await desk.incidents.resolve(
+                state.id, ResolveInput(resolution="fixed", summary="shard moved", by="alice")
+            )
+            state = await desk.settled(state.id, lambda s: s.postmortem_issue is not None)
+            issue = state.postmortem_issue
+            assert issue is not None
+            handle = env.client.get_workflow_handle_for(
+                IncidentWorkflow.run, incident_workflow_id(state.id)
+            )
+            await handle.signal(
+                IncidentWorkflow.issue_changed,
+                IssueEvent(repo=issue.repo, number=issue.number, state="closed", url=issue.url),
+            )
+            final = await handle.result()
+            mailed = [e for e in final.timeline if e.kind == "announced-mail"]
+            assert len(mailed) == 2
+            assert len(handler.envelopes) == 3, "two announcements and the postmortem"
+            return await handle.fetch_history()
+        raise AssertionError("open_desk yielded nothing")
+    finally:
+        await env.shutdown()
+        smtp.stop()
+
+
+class TestAnnounceMailReplay:
+    async def test_fresh_announce_mail_history_replays(self, tmp_path: Path) -> None:
+        """Announcements mailed (patched), and the postmortem mailed, replay cleanly."""
+        history = await record_announce_mail_history(tmp_path)
+        mailed = [
+            e
+            for e in history.events
+            if e.HasField("activity_task_scheduled_event_attributes")
+            and e.activity_task_scheduled_event_attributes.activity_type.name == "mail_announcement"
+        ]
+        assert len(mailed) == 2
+        await replay_and_keep(history, "incident-announce-mail")
 
 
 async def record_continued_incident_history(tmp_path: Path) -> WorkflowHistory:
