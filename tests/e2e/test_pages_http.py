@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +18,8 @@ from tests.fakes.receiver import Delivery
 pytestmark = pytest.mark.e2e
 
 PAGE = {"team": "delivery", "summary": "DiskFull on gitserver-0", "by": "alice"}
+# How timelines name alice acting through the stack's admin token.
+ADMIN_FOR_ALICE = "admin TOCSIN_API_TOKEN for alice"
 
 
 async def eventually(check: Any, within: float = 10.0) -> Any:
@@ -164,6 +168,81 @@ class TestPageLifecycle:
         at = await stack.http.get("/api/oncall", params={"at": "2026-11-23T10:00:00"})
         assert at.status_code == 422
         assert "time zone" in at.json()["detail"]
+
+
+class TestResponderActions:
+    async def test_snooze_unack_then_reassign_to_a_person(self, stack: Stack) -> None:
+        """Acknowledged, snoozed for 30 minutes, given back (alice is paged again at step
+        1), then reassigned to bob alone: his webhook receives the page. Refusals say why."""
+        page = (await stack.http.post("/api/pages", json=PAGE)).json()
+        pages = f"/api/pages/{page['id']}"
+
+        def paged(path: str, times: int = 1) -> Callable[[list[Delivery]], bool]:
+            def enough(ds: list[Delivery]) -> bool:
+                return sum(d.page_id == page["id"] and d.path == path for d in ds) >= times
+
+            return enough
+
+        await stack.receiver.wait_for(paged("/alice"))
+        early = await stack.http.post(f"{pages}/snooze", json={"by": "alice", "duration": "30m"})
+        assert early.status_code == 409
+        assert "acknowledge it before snoozing" in early.json()["detail"]
+        acked = await stack.http.post(f"{pages}/ack", json={"by": "alice"})
+        assert acked.status_code == 200, acked.text
+
+        snoozed = await stack.http.post(
+            f"{pages}/snooze", json={"by": "alice", "duration": "30m", "note": "after the deploy"}
+        )
+        assert snoozed.status_code == 200, snoozed.text
+        state = snoozed.json()
+        assert state["status"] == "acknowledged"
+        until = datetime.fromisoformat(state["snoozed_until"])
+        assert timedelta(minutes=29) < until - datetime.now(UTC) <= timedelta(minutes=30)
+        assert state["timeline"][-1]["text"].startswith(
+            f"Snoozed by {ADMIN_FOR_ALICE} for 30m (triggers again at "
+        )
+        assert state["timeline"][-1]["text"].endswith("): after the deploy")
+        too_long = await stack.http.post(f"{pages}/snooze", json={"by": "alice", "duration": "2w"})
+        assert too_long.status_code == 422
+        assert "at most 1w" in too_long.text
+
+        unacked = await stack.http.post(f"{pages}/unack", json={"by": "alice"})
+        assert unacked.status_code == 200, unacked.text
+        assert (unacked.json()["status"], unacked.json()["acknowledged_by"]) == ("triggered", None)
+        await stack.receiver.wait_for(paged("/alice", times=2))
+        again = await stack.http.post(f"{pages}/unack", json={"by": "alice"})
+        assert again.status_code == 409
+        assert again.json()["detail"] == f"page {page['id']} is not acknowledged"
+
+        nobody = await stack.http.post(f"{pages}/reassign", json={"by": "alice", "person": "zed"})
+        assert nobody.status_code == 422
+        assert "unknown person 'zed'" in nobody.json()["detail"]
+        reassigned = await stack.http.post(
+            f"{pages}/reassign", json={"by": "alice", "person": "bob", "note": "his deploy"}
+        )
+        assert reassigned.status_code == 200, reassigned.text
+        await stack.receiver.wait_for(paged("/bob"))
+        [bobs] = [d for d in stack.receiver.for_page(page["id"]) if d.path == "/bob"]
+        assert "DiskFull on gitserver-0" in bobs.body["title"]
+        assert bobs.step == 1
+
+        async def bob_recorded() -> dict[str, Any] | None:
+            shown: dict[str, Any] = (await stack.http.get(pages)).json()
+            return shown if any(n["person"] == "bob" for n in shown["notified"]) else None
+
+        final = await eventually(bob_recorded)
+        assert [(n["person"], n["step"]) for n in final["notified"]] == [
+            ("alice", 1),
+            ("alice", 1),
+            ("bob", 1),
+        ]
+        texts = [e["text"] for e in final["timeline"]]
+        assert f"Un-acknowledged by {ADMIN_FOR_ALICE}" in texts
+        assert f"Reassigned to bob by {ADMIN_FOR_ALICE}: his deploy" in texts
+        unknown = await stack.http.post(
+            "/api/pages/nope/reassign", json={"by": "alice", "team": "delivery"}
+        )
+        assert unknown.status_code == 404
 
 
 class TestBadInput:
