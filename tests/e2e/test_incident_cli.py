@@ -87,6 +87,15 @@ class TestIncidentCommands:
         assert led.code == 0, led.stderr
         assert led.json()["lead"] == "dana"
 
+        edited = await tocsin(
+            "edit", incident_id, "--summary", "pack files corrupt", "--as", "dana"
+        )
+        assert edited.code == 0, edited.stderr
+        assert "summary   pack files corrupt" in edited.stdout
+        noted = await tocsin("update", incident_id, "fsck shows 3 bad packs")
+        assert noted.code == 0, noted.stderr
+        assert "note              fsck shows 3 bad packs  [bob (server CLI)]" in noted.stdout
+
         rolled = await tocsin("rollback", incident_id.lower(), "roll_back", "--as", "dana")
         assert rolled.code == 0, rolled.stderr
         assert "rollback  roll_back" in rolled.stdout

@@ -196,6 +196,70 @@ class TestIncidentLifecycle:
         )
 
 
+class TestAsTheHandbooksSay:
+    async def test_edit_note_and_rollback_again_over_http(self, incident_stack: Stack) -> None:
+        """Edits reach incident lists; a non-lead's update is a note; the lead decides the
+        rollback, and a second one after a success needs confirm (issue 17 item 6)."""
+        http = incident_stack.http
+        incident = (await declare(http, {**MINOR, "service": "gitserver"})).json()
+        url = f"/api/incidents/{incident['id']}"
+        led = await http.post(url + "/lead", json={"person": "alice", "by": "alice"})
+        assert led.status_code == 200, led.text
+
+        title = f"Slow clones on gitserver-{uuid.uuid4().hex[:6]}"
+        edited = await http.patch(url, json={"title": title, "summary": "GC storm", "by": "bob"})
+        assert edited.status_code == 200, edited.text
+        assert (edited.json()["title"], edited.json()["summary"]) == (title, "GC storm")
+        unchanged = await http.patch(url, json={"title": title, "by": "bob"})
+        assert unchanged.status_code == 409
+        assert "nothing to change" in unchanged.json()["detail"]
+        missing = await http.patch("/api/incidents/INC-999999", json={"by": "bob"})
+        assert missing.status_code == 404
+
+        noted = await http.post(url + "/notes", json={"text": "gc.auto was 0", "by": "bob"})
+        assert noted.status_code == 200, noted.text
+        as_note = await http.post(url + "/updates", json={"text": "repacking", "by": "bob"})
+        assert as_note.json()["updates"] == []
+        assert [e["text"] for e in as_note.json()["timeline"] if e["kind"] == "note"] == [
+            "gc.auto was 0",
+            "repacking",
+        ]
+        unknown = await http.post(url + "/notes", json={"text": "x", "by": "mallory"})
+        assert unknown.status_code == 422
+
+        not_lead = await http.post(url + "/rollback", json={"choice": "roll_back", "by": "bob"})
+        assert not_lead.status_code == 409
+        assert "only the incident lead (alice)" in not_lead.json()["detail"]
+        decided = await http.post(url + "/rollback", json={"choice": "roll_back", "by": "alice"})
+        assert decided.status_code == 200, decided.text
+
+        async def succeeded() -> dict[str, Any] | None:
+            state: dict[str, Any] = (await http.get(url)).json()
+            return state if state["rollback"]["succeeded_at"] else None
+
+        await eventually(succeeded)
+        again = {"choice": "roll_back", "by": "alice"}
+        refused = await http.post(url + "/rollback", json=again)
+        assert refused.status_code == 409
+        assert "confirm to run it again" in refused.json()["detail"]
+        confirmed = await http.post(url + "/rollback", json={**again, "confirm": True})
+        assert confirmed.status_code == 200, confirmed.text
+
+        async def listed() -> list[dict[str, Any]]:
+            r = await http.get("/api/incidents")
+            return [i for i in r.json() if i["id"] == incident["id"] and i["title"] == title]
+
+        assert await eventually(listed)
+
+        async def twice() -> bool:
+            timeline = (await http.get(url)).json()["timeline"]
+            return sum(e["kind"] == "rollback-result" for e in timeline) == 2
+
+        assert await eventually(twice)
+        body = {"resolution": "fixed", "summary": "repacked", "by": "alice"}
+        assert (await http.post(url + "/resolve", json=body)).status_code == 200
+
+
 class TestDeclaring:
     async def test_concurrent_declares_get_consecutive_numbers(self, incident_stack: Stack) -> None:
         """Two declarations at once are two incidents, numbered one after the other."""
