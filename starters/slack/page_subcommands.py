@@ -68,11 +68,6 @@ def page_subcommand(
     return None
 
 
-def is_subcommand_word(word: str) -> bool:
-    """Whether ``/page <word> …`` may be a subcommand (for its usage)."""
-    return word in USAGE
-
-
 def _shaped(
     verb: Verb, args: tuple[str, ...], teams: set[str], person_for: Callable[[str], str | None]
 ) -> bool:
