@@ -203,10 +203,11 @@ class TestEditing:
         await desk.heard(channel, "bob changed the title to: Search returns no results")
         await desk.heard(channel, "Summary from bob: Index rebuild from 09:40 is empty")
         for _ in range(250):
-            row = desk.store.rows[state.id]
-            if row.title == state.title:
+            row = desk.store.rows.get(state.id)
+            if row is not None and row.title == state.title:
                 break
             await asyncio.sleep(0.02)
+        assert row is not None
         assert row.title == "Search returns no results"
         handle = desk.env.client.get_workflow_handle(incident_workflow_id(state.id))
         assert (await (await handle.describe()).memo())["title"] == "Search returns no results"
