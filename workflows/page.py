@@ -208,6 +208,9 @@ class PageWorkflow:
                     return
                 if step.wait_until is not None and workflow.patched(WORKING_HOURS):
                     ready = await self._wait_for_working_hours(position, step)
+                    if run.retriggered != seen:  # reassigned while waiting: start over
+                        seen, position = run.retriggered, Position()
+                        continue
                     if ready is None:
                         return
                     step = ready
@@ -289,8 +292,9 @@ class PageWorkflow:
     ) -> ResolveStepResult | None:
         """A low-urgency step outside working hours waits for them (or for someone to
         escalate now), then is resolved again: whoever is on call then is notified. None
-        when the page was acknowledged or resolved meanwhile."""
+        when the page was acknowledged or resolved, or reassigned, meanwhile."""
         run = self._run
+        seen = run.retriggered
         while step.wait_until is not None and not run.escalate_requested:
             when = step.wait_until.isoformat(timespec="minutes")
             self._record(
@@ -299,13 +303,17 @@ class PageWorkflow:
             )
             with contextlib.suppress(TimeoutError):
                 await self._waits.wait(
-                    lambda: self._state.status != PageStatus.triggered or run.escalate_requested,
+                    lambda: (
+                        self._state.status != PageStatus.triggered
+                        or run.escalate_requested
+                        or run.retriggered != seen
+                    ),
                     "escalating",
                     step.wait_until,
                     "working hours",
                 )
-            if self._state.status != PageStatus.triggered:
-                return None
+            if self._state.status != PageStatus.triggered or run.retriggered != seen:
+                return None  # taken; or reassigned, and _escalate starts over
             step = await self._resolve(position.index)
             if self._state.status != PageStatus.triggered:
                 return None

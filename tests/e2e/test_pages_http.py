@@ -330,8 +330,15 @@ class TestWebUiVisibility:
         handle = client.get_workflow_handle(f"page-{page['id']}")
         description = await handle.describe()
         assert await description.static_summary() == "[delivery] DiskFull on gitserver-0"
-        metadata = await handle.query("__temporal_workflow_metadata")
-        details = metadata.current_details
+
+        async def notified_shown() -> str | None:
+            # The receiver has the notification before the worker has recorded it as sent
+            # (the send is logged as delivered first): the details follow a moment later.
+            metadata = await handle.query("__temporal_workflow_metadata")
+            shown: str = metadata.current_details
+            return shown if "alice (json://127.0.0.1:" in shown else None
+
+        details = await eventually(notified_shown) or ""
         assert "**ACKNOWLEDGED**" in details
         assert "**Acknowledged by:** alice" in details
         assert "alice (json://127.0.0.1:" in details

@@ -20,6 +20,7 @@ from tests.fakes.notifier import RecordingNotifier
 from tests.workflows.page_desk import page_worker, terminate_open
 from workflows.models import PageActionInput, PageInput, PageState, PageStatus
 from workflows.page import PageWorkflow
+from workflows.page_actions import ReassignInput
 
 # Working hours are a one-hour window every day, {start} UTC: half a day after the test
 # server's clock starts, so a page opened at once is outside them.
@@ -168,3 +169,16 @@ class TestWorkingHours:
         state = await state_of(handle)
         assert [(n.person, n.step) for n in state.notified] == [("sam", 1)]
         assert state.notified[0].at < desk.opens
+
+    async def test_reassigned_while_waiting_starts_over_once(self, desk: Desk) -> None:
+        """Reassigned to Kim while step 1 waits: when working hours begin, Kim's step 1
+        goes out once (not the old policy's step, then Kim's)."""
+        handle = await desk.page("support", "low", policy="support-quiet")
+        await desk.env.sleep(timedelta(hours=1))
+        reassign = ReassignInput(by="sam", person="kim", ack_timeout_seconds=4 * 3600)
+        await handle.execute_update(PageWorkflow.reassign, reassign)
+        await desk.env.sleep(timedelta(hours=24))
+        state = await state_of(handle)
+        # Once: Kim's step 2 (4 h later) falls outside the one-hour window and waits again.
+        assert [(n.person, n.step) for n in state.notified] == [("kim", 1)]
+        assert state.notified[0].at - desk.opens < timedelta(seconds=30)
