@@ -5,11 +5,11 @@ is sent, so a retry (the worker died mid-send) skips what arrived."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import shlex
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -27,7 +27,11 @@ from activities.ports import (
 from workflows.config import BUILTIN_METHODS, Person
 from workflows.models import NotifyInput, NotifyResult
 
-log = structlog.get_logger("tocsin.notify")
+
+def _log(level: int, event: str, **fields: object) -> None:
+    """An activity log line with its fields (``key=value``), as the worker logs activities.
+    Not structlog: workflow code imports this module, and must load no logging library."""
+    activity.logger.log(level, "%s %s", event, " ".join(f"{k}={v}" for k, v in fields.items()))
 
 
 def delivery_key(request: NotifyInput, info: activity.Info) -> str:
@@ -213,17 +217,17 @@ class NotifyActivities:
             confirmed = await self._ledger.delivered_to(key)
         except AdapterError as err:
             # A ledger that fails does not hold the page up.
-            log.warning("notification ledger failed: not read", **context, error=str(err))
+            _log(logging.WARNING, "notification ledger failed: not read", **context, error=str(err))
             confirmed = None
         if confirmed is not None:
-            log.info("notification already delivered", **context, to=confirmed)
+            _log(logging.INFO, "notification already delivered", **context, to=confirmed)
             return confirmed
         found = await self._find(notifier, person, address, message, info.scheduled_time, context)
         if found is not None:
-            log.info("notification found in its channel", **context, to=found)
+            _log(logging.INFO, "notification found in its channel", **context, to=found)
             await self._confirm(key, message.page_id, found, context)
             return found
-        log.info("notification sent again", **context, attempt=info.attempt)
+        _log(logging.INFO, "notification sent again", **context, attempt=info.attempt)
         return None
 
     async def _find(
@@ -248,7 +252,7 @@ class NotifyActivities:
         except (Unavailable, RateLimited) as err:
             raise to_application_error(err) from err
         except AdapterError as err:
-            log.warning("notification lookup failed", **context, error=str(err))
+            _log(logging.WARNING, "notification lookup failed", **context, error=str(err))
             return None
 
     async def _confirm(
@@ -261,6 +265,9 @@ class NotifyActivities:
         try:
             await self._ledger.confirm_delivery(key, page_id, delivered_to, datetime.now(UTC))
         except AdapterError as err:
-            log.warning(
-                "notification ledger failed: delivery unconfirmed", **context, error=str(err)
+            _log(
+                logging.WARNING,
+                "notification ledger failed: delivery unconfirmed",
+                **context,
+                error=str(err),
             )

@@ -123,14 +123,14 @@ class TestReport:
         assert result.total.incidents == 0
         assert result.total.mtta.mean_seconds is None
         assert report_text(result) == (
-            "Incidents declared 2026-05-04 09:00 to 2026-05-10 12:00 UTC: 0 (0 false positives)"
+            "Incidents declared 2026-05-04 09:00 UTC to 2026-05-10 12:00 UTC: 0 (0 false positives)"
         )
 
     def test_text(self) -> None:
         """The text has a table per severity and per service, each with an 'all' line."""
         text = report_text(report(self.RECORDS, T0, NOW))
 
-        assert text.startswith("Incidents declared 2026-05-04 09:00 to 2026-05-10 12:00 UTC: 5")
+        assert text.startswith("Incidents declared 2026-05-04 09:00 UTC to 2026-05-10 12:00 UTC: 5")
         assert "(1 false positive)" in text
         lines = text.splitlines()
         assert lines[2].split() == [

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +17,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from structlog.testing import capture_logs
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -47,6 +48,28 @@ SLACK_CONFIG = TocsinConfig.model_validate(
         },
     }
 )
+
+
+@contextmanager
+def activity_logs() -> Iterator[list[dict[str, str]]]:
+    """The notify activity's log lines (``event``, ``fields``) while the block runs."""
+    found: list[dict[str, str]] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if isinstance(record.args, tuple) and len(record.args) == 2:
+                event, fields = record.args
+                found.append({"event": str(event), "fields": str(fields)})
+
+    logger = logging.getLogger("temporalio.activity")
+    keep, level = Keep(), logger.level
+    logger.addHandler(keep)
+    logger.setLevel(logging.INFO)
+    try:
+        yield found
+    finally:
+        logger.removeHandler(keep)
+        logger.setLevel(level)
 
 
 @dataclass
@@ -189,7 +212,7 @@ class TestNotifyOnce:
         acts = notify(ledger, config=SLACK_CONFIG, slack=slack)
         await environment(attempt=1).run(acts.notify, slack_request())
 
-        with capture_logs() as logs:
+        with activity_logs() as logs:
             result = await environment(attempt=2).run(acts.notify, slack_request())
 
         assert result == NotifyResult(method="slack", delivered_to="slack")
@@ -204,7 +227,7 @@ class TestNotifyOnce:
         key = key_of(slack_request())
         ledger, slack = MemoryLedger(), LookupNotifier(arrived={key})
 
-        with capture_logs() as logs:
+        with activity_logs() as logs:
             result = await environment(attempt=2).run(
                 notify(ledger, config=SLACK_CONFIG, slack=slack).notify, slack_request()
             )
@@ -235,7 +258,7 @@ class TestNotifyOnce:
         ledger = ReadFailingLedger(failure=Unavailable("must not be read"))
         slack = LookupNotifier()
 
-        with capture_logs() as logs:
+        with activity_logs() as logs:
             await environment(attempt=1).run(
                 notify(ledger, config=SLACK_CONFIG, slack=slack).notify, slack_request()
             )
@@ -250,7 +273,7 @@ class TestNotifyOnce:
         request = notify_input()
         console = RecordingNotifier()
 
-        with capture_logs() as logs:
+        with activity_logs() as logs:
             await environment(attempt=2).run(
                 notify(MemoryLedger(), console=console).notify, request
             )
@@ -280,7 +303,7 @@ class TestNotifyOnce:
             lookup_failure=Rejected("slack conversations.history: missing_scope")
         )
 
-        with capture_logs() as logs:
+        with activity_logs() as logs:
             await environment(attempt=2).run(
                 notify(ledger, config=SLACK_CONFIG, slack=slack).notify, slack_request()
             )
@@ -291,7 +314,7 @@ class TestNotifyOnce:
             "notification lookup failed",
             "notification sent again",
         ]
-        assert "missing_scope" in logs[0]["error"]
+        assert "missing_scope" in logs[0]["fields"]
 
     async def test_failed_send_is_not_confirmed(self) -> None:
         """A send that fails is not confirmed: its retry asks the channel or sends."""
@@ -308,7 +331,7 @@ class TestNotifyOnce:
         ledger = MemoryLedger(failure=Unavailable("incident log (read notification): down"))
         console = RecordingNotifier()
 
-        with capture_logs() as logs:
+        with activity_logs() as logs:
             result = await environment(attempt=2).run(
                 notify(ledger, console=console).notify, notify_input()
             )

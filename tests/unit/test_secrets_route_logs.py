@@ -25,7 +25,7 @@ from temporalio.client import Client
 from activities.adapters.sql_store import SqlStore
 from starters.api import TocsinClient
 from starters.http import log as incident_log
-from starters.http import opsgenie, pages, tokens
+from starters.http import opsgenie, pages, reports, tokens
 from starters.http.app import SlackSettings, create_app
 from starters.http.github import signature
 from starters.http.webhooks import WebhookCredentials
@@ -117,6 +117,7 @@ def _build_app(tmp_path: Path, slack_api: str) -> FastAPI:
     app.dependency_overrides[incident_log.incident_log] = _explode
     app.dependency_overrides[tokens.credentials] = _explode
     app.dependency_overrides[opsgenie.request_ids] = _explode
+    app.dependency_overrides[reports.kept_reports] = _explode
     return app
 
 
