@@ -4,7 +4,9 @@
 <team|@person|email>``: ``for`` takes a team id, a Slack mention (``<@U123|bob>``, Slack's
 markup for ``@bob``), a Tocsin person id written ``@bob``, or an e-mail address (which
 Slack sends as ``<mailto:bob@example.com|bob@example.com>``). A first word that is a team
-wins, so ``/page delivery db down for 5 minutes`` pages delivery.
+wins, so ``/page delivery db down for 5 minutes`` pages delivery. A leading ``low``
+(``/page low delivery printer out of toner``) makes it a low-urgency page: the team's
+low-urgency policy, quieter methods, working hours (unless a team is called ``low``).
 
 ``/page`` also acts on a page (``/page snooze <id> <duration>``…): see
 :mod:`starters.slack.page_subcommands` for when those words are read as one.
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 _MAILTO = re.compile(r"<mailto:([^|<>]+)(?:\|[^<>]*)?>")
@@ -33,12 +36,15 @@ class PageAsk:
     person: str | None = None
     unknown: str | None = None
     stranger: str | None = None
+    urgency: Literal["high", "low"] = "high"
 
 
 def page_request(text: str, teams: set[str], person_for: Callable[[str], str | None]) -> PageAsk:
     """What ``text`` (the command's raw text) asks for."""
     raw = text.strip()
     first, _, rest = raw.partition(" ")
+    if first.lower() == "low" and first not in teams and rest.strip():
+        return replace(page_request(rest, teams, person_for), urgency="low")
     if first in teams:
         return PageAsk(rest.strip(), team=first)
     summary, found, whom = raw.rpartition(" for ")

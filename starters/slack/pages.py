@@ -143,7 +143,13 @@ async def _open_page(
     whom = f"`{ask.team}`" if ask.team else f"`{ask.person}`"
     try:
         state, created = await ctx.tocsin.create_page(
-            NewPage(team=ask.team, person=ask.person, summary=summary[:500], **ctx.acted(person))
+            NewPage(
+                team=ask.team,
+                person=ask.person,
+                urgency=ask.urgency,
+                summary=summary[:500],
+                **ctx.acted(person),
+            )
         )
     except (TocsinError, ValueError) as err:
         await respond(text=f"Could not page {whom}: {err}", response_type="ephemeral")

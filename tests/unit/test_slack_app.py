@@ -455,6 +455,19 @@ class TestPageCommand:
             (None, "alice@example.com", "db is slow"),
         ]
 
+    async def test_page_low_urgency(self, harness: Harness) -> None:
+        """A leading ``low`` asks for a low-urgency page, in both grammars."""
+        await harness.command("/page", "low delivery printer out of toner", user="U0BOB")
+        await harness.command("/page", "low printer jammed for @alice", user="U0BOB")
+        await harness.command("/page", "delivery low disk", user="U0BOB")
+        await harness.receiver.wait_for(lambda d: len(d) >= 3, within=5)
+        asked = [(c[1].team, c[1].person, c[1].urgency, c[1].summary) for c in harness.tocsin.calls]
+        assert asked == [
+            ("delivery", None, "low", "printer out of toner"),
+            (None, "alice", "low", "printer jammed"),
+            ("delivery", None, "high", "low disk"),
+        ]
+
     async def test_page_a_stranger_is_refused(self, harness: Harness) -> None:
         response = await harness.command("/page", "db is slow for <@U0NOBODY|zed>", user="U0BOB")
         assert "<@U0NOBODY|zed> is not in Tocsin's config" in response.json()["text"]
