@@ -138,8 +138,22 @@ async def running_stack(
             ) as http,
         ):
             yield Stack(http, tocsin, receiver, config_path, task_queue, token)
-            # Pages a test leaves open stay on this test's task queue, which no worker
-            # serves once the test ends: they cannot escalate into another test.
+            await end_open_pages(client, task_queue)
+
+
+async def end_open_pages(client: Client, task_queue: str) -> None:
+    """Terminate the pages a test left open. Their task queue has no worker once the test
+    ends, so they could not escalate into another test, but every later query of a team's
+    open pages (a shift's report) waited out each one's query timeout, and a later test
+    using the same dedup key would land on one."""
+    listed = (
+        f'{search.KIND.name} = "page" AND TaskQueue = "{task_queue}" '
+        'AND ExecutionStatus = "Running"'
+    )
+    async for execution in client.list_workflows(listed):
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        with contextlib.suppress(RPCError):
+            await handle.terminate("e2e test finished")
 
 
 @dataclass
@@ -188,6 +202,7 @@ async def _hardened(client: Client, config_path: Path, slack: FakeSlack) -> Asyn
         settings = Settings(public_url=url, task_queue=task_queue, data_dir=config_path.parent)
         async with build_worker(client, settings, config, task_queue=task_queue):
             yield Hardened(url, token, github_secret, slack_secret, client, task_queue)
+            await end_open_pages(client, task_queue)
 
 
 @pytest.fixture

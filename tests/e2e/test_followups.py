@@ -32,7 +32,7 @@ from starters.http.app import create_app
 from starters.http.github import signature
 from starters.server import serve_api
 from tests.conftest import binary
-from tests.e2e.conftest import borrowed_incident_counter, free_port
+from tests.e2e.conftest import borrowed_incident_counter, end_open_pages, free_port
 from tests.fakes.github import FakeGithub
 from worker.build import build_worker
 from worker.config import ConfigFile
@@ -167,6 +167,7 @@ async def desk(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[De
             except httpx.TransportError:
                 await asyncio.sleep(0.05)
         yield Desk(http, github, tmp_path, config_path)
+        await end_open_pages(dev_env.client, task_queue)
     stop.set()
     await server
     await github.stop()

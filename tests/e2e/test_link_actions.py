@@ -26,6 +26,7 @@ from starters.api import TocsinClient
 from starters.http.app import create_app
 from starters.links import LinkGrant, LinkKey, link_signer
 from tests.conftest import serving
+from tests.e2e.conftest import end_open_pages
 from tests.unit.test_adapters import LoopbackController, RecordingHandler
 from worker.build import build_worker
 from worker.config import ConfigFile
@@ -111,6 +112,7 @@ async def link_stack(
             httpx.AsyncClient(timeout=20) as browser,
         ):
             yield LinkStack(url, http, browser, handler, key)
+            await end_open_pages(dev_env.client, task_queue)
 
 
 async def mail_to(mails: RecordingHandler, address: str, page_id: str) -> str:

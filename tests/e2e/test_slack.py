@@ -29,7 +29,7 @@ from activities.adapters.slack_chat import slack_client
 from starters.api import TocsinClient
 from starters.http.app import SlackSettings, create_app
 from starters.server import serve_api
-from tests.e2e.conftest import borrowed_incident_counter, free_port
+from tests.e2e.conftest import borrowed_incident_counter, end_open_pages, free_port
 from tests.fakes.receiver import Receiver
 from tests.fakes.slack import FakeChannel, FakeMessage, FakeSlack
 from worker.build import build_worker
@@ -229,6 +229,7 @@ async def slack_stack(
     ):
         await eventually(lambda: _healthy(http), "the API to answer")
         yield SlackStack(http, tocsin, fake, responses)
+        await end_open_pages(dev_env.client, task_queue)
     stop.set()
     await server
     await responses.stop()

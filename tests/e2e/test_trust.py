@@ -26,7 +26,7 @@ from activities.adapters.sql_store import SqlStore
 from starters.api import TocsinClient
 from starters.http.app import create_app
 from tests.conftest import serving
-from tests.e2e.conftest import borrowed_incident_counter
+from tests.e2e.conftest import borrowed_incident_counter, end_open_pages
 from tests.fakes.receiver import Receiver
 from worker.build import build_worker
 from worker.config import ConfigFile
@@ -127,6 +127,7 @@ async def desk(
             desk.tokens["ops-bot"] = await desk.token("ops-bot", kind="admin")
             desk.tokens["ci"] = await desk.token("ci", kind="integration", scopes=["pages:create"])
             yield desk
+            await end_open_pages(dev_env.client, task_queue)
             status = await http.get(f"/api/rotations/{rotation}/status", headers=desk.boot)
             for workflow_id in (f"rotation-{rotation}", status.json().get("current_shift")):
                 with contextlib.suppress(RPCError):
