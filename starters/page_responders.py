@@ -18,15 +18,12 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 
 from starters.errors import InvalidRequest
-from starters.page_targets import find_person
+from starters.page_targets import find_person, first_ack_timeout
 from workflows.actors import Acted
-from workflows.config import TocsinConfig, parse_target
+from workflows.config import TocsinConfig, parse_target, target_error
 from workflows.durations import format_duration, parse_duration
 from workflows.page_actions import MAX_SNOOZE, ReassignInput, RespondersInput, SnoozeInput
 
-# A reassigned person's acknowledgement timeout when their team's policy is gone (or they
-# are in no team), as for a page of a person.
-DEFAULT_ACK_TIMEOUT = timedelta(minutes=10)
 SNOOZE_HELP = (
     "How long until the page triggers again: '30m', '2h', '1d' (or ISO 8601 'PT30M'); "
     f"at most {format_duration(MAX_SNOOZE)}"
@@ -110,11 +107,11 @@ def reassign_input(config: TocsinConfig, request: Reassignment) -> ReassignInput
         if request.team not in config.teams:
             teams = ", ".join(sorted(config.teams))
             raise InvalidRequest(f"unknown team {request.team!r} (teams: {teams})")
-        timeout = _first_ack_timeout(config, request.team)
+        timeout = first_ack_timeout(config, request.team)
         return ReassignInput(team=request.team, ack_timeout_seconds=timeout, **fields)
     person = find_person(config, request.person or "")
     team = next((t for t, spec in config.teams.items() if person in spec.members), None)
-    timeout = _first_ack_timeout(config, team)
+    timeout = first_ack_timeout(config, team)
     return ReassignInput(person=person, ack_timeout_seconds=timeout, **fields)
 
 
@@ -137,25 +134,8 @@ def target_problem(config: TocsinConfig, text: str) -> str | None:
         target = parse_target(text)
     except ValueError as err:
         return str(err)
-    if target.kind == "person" and target.id not in config.people:
-        return f"target {text!r}: unknown person {target.id!r}"
-    if target.kind == "team" and target.id not in config.teams:
-        return f"target {text!r}: unknown team {target.id!r}"
-    if target.kind == "rotation":
-        rotation = config.rotations.get(target.id)
-        if rotation is None:
-            return f"target {text!r}: unknown rotation {target.id!r}"
-        if target.layer not in rotation.layers:
-            layers = ", ".join(rotation.layers)
-            return f"target {text!r}: rotation {target.id!r} has no layer {target.layer!r} (layers: {layers})"
-    return None
-
-
-def _first_ack_timeout(config: TocsinConfig, team: str | None) -> float:
-    spec = config.teams.get(team) if team is not None else None
-    policy = config.escalation_policies.get(spec.escalation_policy) if spec is not None else None
-    timeout = policy.steps[0].ack_timeout if policy is not None else DEFAULT_ACK_TIMEOUT
-    return timeout.total_seconds()
+    problem = target_error(config, target)
+    return f"target {text!r}: {problem}" if problem is not None else None
 
 
 def _actor(request: Acted) -> dict[str, Any]:

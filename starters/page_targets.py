@@ -10,15 +10,16 @@ else (page their team for that).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 from starters.errors import InvalidRequest
 from workflows.config import TocsinConfig
 from workflows.models import InlineStep
+from workflows.page_actions import person_steps
 
-# How many times a person page notifies them (each after the team policy's first
-# acknowledgement timeout; 10 minutes if the policy is gone).
-PERSON_NOTIFICATIONS = 3
+# A person page's acknowledgement timeout when their team's policy is gone.
+DEFAULT_ACK_TIMEOUT = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,13 @@ def page_target(
     owner = team or next((t for t, spec in config.teams.items() if pid in spec.members), None)
     if owner is None:
         raise InvalidRequest(f"{pid} is in no team: name the team the page is for too")
-    steps = config.escalation_policies.get(config.teams[owner].escalation_policy)
-    timeout = steps.steps[0].ack_timeout if steps is not None else None
-    seconds = timeout.total_seconds() if timeout is not None else 600.0
-    step = InlineStep(targets=[f"person:{pid}"], ack_timeout_seconds=seconds)
-    return PageTarget(owner, pid, None, [step] * PERSON_NOTIFICATIONS)
+    return PageTarget(owner, pid, None, person_steps(pid, first_ack_timeout(config, owner)))
+
+
+def first_ack_timeout(config: TocsinConfig, team: str | None) -> float:
+    """Seconds of the first step of ``team``'s policy: how long each notification of a
+    page to one person waits (:data:`DEFAULT_ACK_TIMEOUT` without team or policy)."""
+    spec = config.teams.get(team) if team is not None else None
+    policy = config.escalation_policies.get(spec.escalation_policy) if spec is not None else None
+    timeout = policy.steps[0].ack_timeout if policy is not None else DEFAULT_ACK_TIMEOUT
+    return timeout.total_seconds()

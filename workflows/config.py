@@ -335,7 +335,7 @@ def reference_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
     for name, policy in config.escalation_policies.items():
         for s, step in enumerate(policy.steps):
             for t, text in enumerate(step.targets):
-                problem = _target_error(config, parse_target(text))
+                problem = target_error(config, parse_target(text))
                 if problem:
                     errors.append(
                         (("escalation_policies", name, "steps", s, "targets", t), problem)
@@ -343,7 +343,7 @@ def reference_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
     return errors
 
 
-def _target_error(config: TocsinConfig, target: Target) -> str | None:
+def target_error(config: TocsinConfig, target: Target) -> str | None:
     """Why ``target`` does not resolve in ``config``, or ``None`` when it does."""
     if target.kind == "person" and target.id not in config.people:
         return f"unknown person {target.id!r}"

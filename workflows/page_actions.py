@@ -18,7 +18,8 @@ from workflows.page_rules import responder_refusal
 
 # A snooze lasts at most a week (an acknowledgement that long is a forgotten page).
 MAX_SNOOZE = timedelta(weeks=1)
-# A page reassigned to a person notifies them this many times (as a person page does).
+# A page to one person (opened for them, or reassigned to them) notifies them this many
+# times.
 PERSON_NOTIFICATIONS = 3
 
 
@@ -42,10 +43,14 @@ class ReassignInput(Acted):
         """The steps of a page reassigned to a person (None for a team: its policy)."""
         if self.person is None:
             return None
-        step = InlineStep(
-            targets=[f"person:{self.person}"], ack_timeout_seconds=self.ack_timeout_seconds
-        )
-        return [step] * PERSON_NOTIFICATIONS
+        return person_steps(self.person, self.ack_timeout_seconds)
+
+
+def person_steps(person: str, ack_timeout_seconds: float) -> list[InlineStep]:
+    """The steps of a page to one person: them alone, notified ``PERSON_NOTIFICATIONS``
+    times, each waiting ``ack_timeout_seconds``."""
+    step = InlineStep(targets=[f"person:{person}"], ack_timeout_seconds=ack_timeout_seconds)
+    return [step] * PERSON_NOTIFICATIONS
 
 
 class RespondersInput(Acted):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from starters.errors import InvalidRequest
-from starters.page_targets import PERSON_NOTIFICATIONS, find_person, page_target
+from starters.page_targets import find_person, page_target
 from workflows.config import TocsinConfig
+from workflows.page_actions import PERSON_NOTIFICATIONS
 
 CONFIG = TocsinConfig.model_validate(
     {
