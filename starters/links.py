@@ -89,11 +89,14 @@ class ExpiredLink(ValueError):
         self.grant = grant
 
 
-def _b64(data: bytes) -> str:
+def b64url(data: bytes) -> str:
+    """URL-safe base64 without padding, as signed links, console sessions and Opsgenie
+    request ids write their parts."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _unb64(text: str) -> bytes:
+def unb64url(text: str) -> bytes:
+    """The bytes :func:`b64url` wrote (``binascii.Error`` for text it cannot have)."""
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -113,7 +116,7 @@ class LinkKey:
         return "LinkKey(…)"
 
     def _mac(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, CONTEXT + payload.encode(), hashlib.sha256).digest())
+        return b64url(hmac.new(self._key, CONTEXT + payload.encode(), hashlib.sha256).digest())
 
     def sign(self, grant: LinkGrant) -> str:
         """The token for ``grant``.
@@ -130,7 +133,7 @@ class LinkKey:
             grant.person,
             int(grant.expires_at.timestamp()),
         ]
-        payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
+        payload = b64url(json.dumps(fields, separators=(",", ":")).encode())
         return f"{VERSION}.{payload}.{self._mac(payload)}"
 
     def verify(self, token: str, now: datetime) -> LinkGrant:
@@ -161,7 +164,7 @@ class LinkKey:
 def _grant(payload: str) -> LinkGrant:
     """The grant in a payload whose signature holds (so only a bug makes it malformed)."""
     try:
-        kind_code, subject, action_code, person, expires = json.loads(_unb64(payload))
+        kind_code, subject, action_code, person, expires = json.loads(unb64url(payload))
         expires_at = datetime.fromtimestamp(int(expires), UTC)
         kind, action = KINDS[kind_code], ACTIONS_BY_CODE[action_code]
     except (binascii.Error, ValueError, TypeError, KeyError, OverflowError, OSError):

@@ -14,7 +14,6 @@ read its status.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -24,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from starters.links import b64url, unb64url
 from workflows.models import Alert
 
 # Opsgenie's documented limits: longer text is cut to fit, as Opsgenie does.
@@ -215,7 +215,7 @@ class RequestIds:
             outcome.isSuccess,
             outcome.status,
         ]
-        payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
+        payload = b64url(json.dumps(fields, separators=(",", ":")).encode())
         return f"{self.PREFIX}{payload}.{self._sign(payload)}"
 
     def read(self, request_id: str, integration: str) -> RequestStatus | None:
@@ -226,7 +226,7 @@ class RequestIds:
         if not hmac.compare_digest(signature.encode(), self._sign(payload).encode()):
             return None
         try:
-            action, sender, alert_id, alias, millis, ok, status = json.loads(_unb64(payload))
+            action, sender, alert_id, alias, millis, ok, status = json.loads(unb64url(payload))
         except (ValueError, TypeError, binascii.Error):
             return None
         if sender != integration:
@@ -243,12 +243,4 @@ class RequestIds:
         )
 
     def _sign(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return b64url(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())

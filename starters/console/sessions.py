@@ -10,7 +10,6 @@ SameSite=Lax, and Secure when Tocsin is served over https.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from starters.links import b64url, unb64url
+
 COOKIE = "tocsin_session"
 # Before a session exists (the sign-in forms): a random value the form must repeat.
 PRESESSION_COOKIE = "tocsin_signin"
@@ -28,14 +29,6 @@ SESSION_TTL = timedelta(hours=12)
 SIGNIN_LINK_TTL = timedelta(minutes=15)
 MAX_TOKEN_CHARS = 2048
 _TOKEN = re.compile(r"(?P<payload>[A-Za-z0-9_-]{1,1800})\.(?P<mac>[A-Za-z0-9_-]{43})")
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 class BadToken(ValueError):
@@ -57,10 +50,10 @@ class Signer:
         return "Signer(…)"
 
     def mac(self, text: str) -> str:
-        return _b64(hmac.new(self._key, self._context + text.encode(), hashlib.sha256).digest())
+        return b64url(hmac.new(self._key, self._context + text.encode(), hashlib.sha256).digest())
 
     def sign(self, fields: list[Any]) -> str:
-        payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
+        payload = b64url(json.dumps(fields, separators=(",", ":")).encode())
         return f"{payload}.{self.mac(payload)}"
 
     def open(self, token: str) -> list[Any]:
@@ -75,7 +68,7 @@ class Signer:
         ):
             raise BadToken("not signed by this Tocsin")
         try:
-            fields = json.loads(_unb64(match["payload"]))
+            fields = json.loads(unb64url(match["payload"]))
         except (binascii.Error, ValueError):
             raise BadToken("malformed") from None
         if not isinstance(fields, list):
