@@ -47,6 +47,7 @@ from activities.rollback import RollbackActivities
 from activities.rotation import RotationActivities
 from activities.store import StoreActivities
 from activities.tracker import TrackerActivities
+from activities.watch_pages import WatchPageActivities
 from starters.links import link_signer
 from worker.config import ConfigFile
 from worker.mail import smtp_settings
@@ -113,6 +114,8 @@ PASSTHROUGH_MODULES = (
     "workflows.rotation_swaps",
     "workflows.rotation_warnings",
     "workflows.shift_report",
+    "workflows.watch_models",
+    "workflows.watch_calls",
     "activities",
 )
 
@@ -185,7 +188,11 @@ class Adapters:
 
 
 def build_activities(
-    client: Client, config: ConfigSource, settings: Settings, adapters: Adapters | None = None
+    client: Client,
+    config: ConfigSource,
+    settings: Settings,
+    adapters: Adapters | None = None,
+    task_queue: str | None = None,
 ) -> list[Any]:
     """The activity callables, bound to their adapters."""
     wired = adapters or Adapters()
@@ -229,6 +236,7 @@ def build_activities(
         reports=sql if isinstance(sql, ShiftReports) else None,
         config_dir=config.path.parent if isinstance(config, ConfigFile) else None,
     )
+    watches = WatchPageActivities(client, config, task_queue or settings.task_queue)
     return [
         configs.resolve_step,
         notify.notify,
@@ -253,6 +261,7 @@ def build_activities(
         rotations.email_report,
         rotations.render_report,
         rotations.keep_report,
+        watches.page_watch,
     ]
 
 
@@ -282,7 +291,7 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=build_activities(client, config, settings, adapters),
+        activities=build_activities(client, config, settings, adapters, task_queue),
         workflow_runner=workflow_runner(),
         # Waiting pages should not be replayed from scratch on every task (see Settings).
         max_cached_workflows=settings.worker_cache,

@@ -7,21 +7,16 @@ configured now; a rotation that left the config is retired.
 
 from __future__ import annotations
 
-import asyncio
-
 import structlog
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.ports import ConfigSource
 from starters.clients.rotations import RotationWorkflowClient
 from workflows.config import TocsinConfig
 from workflows.rotation_models import RotationConfig, RotationSettings
 from workflows.rotation_warnings import rotation_warnings, unreachable_people
 
 log = structlog.get_logger("tocsin.rotations")
-
-SYNC_INTERVAL = 15.0
 
 
 def rotation_configs(config: TocsinConfig) -> dict[str, RotationConfig]:
@@ -76,19 +71,3 @@ async def sync_rotations(
         except RPCError as err:
             log.warning("rotation retire failed", rotation=name, error=err.message)
     return wanted
-
-
-async def keep_rotations_in_sync(
-    client: Client, config: ConfigSource, task_queue: str, stop: asyncio.Event
-) -> None:
-    """Sync at start, then again whenever the config (reloaded on change) differs."""
-    synced: dict[str, RotationConfig] | None = None
-    while not stop.is_set():
-        try:
-            synced = await sync_rotations(client, config.current(), task_queue, synced)
-        except RPCError as err:
-            log.warning("rotation sync failed; retrying", error=err.message)
-        try:
-            await asyncio.wait_for(stop.wait(), SYNC_INTERVAL)
-        except TimeoutError:
-            continue

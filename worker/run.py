@@ -9,11 +9,15 @@ from temporalio.client import Client
 
 from worker.build import build_worker
 from worker.config import ConfigFile
-from worker.rotations import keep_rotations_in_sync
+from worker.rotations import sync_rotations
 from worker.search_attributes import ensure_search_attributes
 from worker.settings import Settings
+from worker.sync import Sync, keep_in_sync
 
 log = structlog.get_logger("tocsin.worker")
+
+# Every kind of workflow the config declares, kept in step with it.
+SYNCS: tuple[Sync, ...] = (sync_rotations,)
 
 
 async def run_worker(
@@ -27,7 +31,7 @@ async def run_worker(
     log.info("worker started", task_queue=settings.task_queue, config=str(config.path))
     async with worker:
         rotations = asyncio.create_task(
-            keep_rotations_in_sync(client, config, settings.task_queue, stop)
+            keep_in_sync(client, config, settings.task_queue, stop, SYNCS)
         )
         await stop.wait()
         log.info("worker stopping")

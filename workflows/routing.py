@@ -47,13 +47,15 @@ def destination(
     team: str | None = None,
     severity: str | None = None,
     routed: bool = True,
+    urgency: Urgency | None = None,
 ) -> Destination:
-    """Team, policy and urgency for a page of ``service`` (or straight to ``team``)."""
+    """Team, policy and urgency for a page of ``service`` (or straight to ``team``); the
+    urgency is ``urgency`` when given, else the severity's for the service."""
     spec = config.services[service] if service is not None else None
     owner = spec.team if spec is not None else team
     if owner is None:
         raise NoRoute("a destination needs a service or a team")
-    urgency = urgency_for(config, service, severity)
+    urgency = urgency or urgency_for(config, service, severity)
     team_spec = config.teams[owner]
     high = (spec.escalation_policy if spec else None) or team_spec.escalation_policy
     low = (spec.low_urgency_policy if spec else None) or team_spec.low_urgency_policy
