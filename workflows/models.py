@@ -155,6 +155,12 @@ class PageState(BaseModel):
     # An acknowledged page triggers again then (snoozed, or the policy's acknowledgement
     # timeout); None: it stays acknowledged until resolved.
     snoozed_until: datetime | None = None
+    # A silence or maintenance window holds the page's notifications until then (what
+    # holds it, and who set it, in ``silenced_by``); ``silenced`` stays true once one has
+    # (the page log and noise report count such pages apart).
+    silenced_until: datetime | None = None
+    silenced_by: str | None = None
+    silenced: bool = False
     resolved_by: str | None = None
     resolved_at: datetime | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
