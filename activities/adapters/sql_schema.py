@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -136,4 +137,31 @@ notification_deliveries = Table(
     Column("delivered_to", Text, nullable=False),
     Column("delivered_at", UtcDateTime, nullable=False),
     Index("ix_notification_deliveries_delivered_at", "delivered_at"),
+)
+
+# The page log: one row per page opening, upserted as the page moves (a flap within the
+# window stays on its row); ``version`` keeps an older write from replacing a newer one.
+page_log = Table(
+    "page_log",
+    metadata,
+    Column("page_id", String(160), primary_key=True),
+    Column("opened_at", UtcDateTime, primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("service", String(128), nullable=True),
+    Column("team", String(128), nullable=False),
+    Column("urgency", String(8), nullable=False),
+    Column("acked_by", String(128), nullable=True),
+    Column("acked_at", UtcDateTime, nullable=True),
+    Column("steps_reached", Integer, nullable=False),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("resolved_by", String(160), nullable=True),
+    Column("auto_resolved_unacked", Boolean, nullable=False),
+    Column("flaps", Integer, nullable=False),
+    Column("off_hours", Boolean, nullable=False),
+    Column("silenced", Boolean, nullable=False),
+    Column("incident_id", String(64), nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_page_log_opened_at", "opened_at"),
 )
