@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -164,4 +165,17 @@ page_log = Table(
     Column("version", Integer, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_page_log_opened_at", "opened_at"),
+)
+
+# Uptime checks' probe results: one row per probe, kept 30 days (pruned as rows are added).
+check_results = Table(
+    "check_results",
+    metadata,
+    Column("check_name", String(64), primary_key=True),
+    Column("at", UtcDateTime, primary_key=True),
+    Column("ok", Boolean, nullable=False),
+    Column("status", SmallInteger, nullable=True),
+    Column("latency_ms", Float, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_check_results_at", "at"),
 )
