@@ -10,6 +10,7 @@ from typing import Protocol, runtime_checkable
 from activities.credential_models import CredentialRecord
 from workflows.archive_models import AlertSpill, TimelineEntries, TimelineSpill
 from workflows.chat_models import IncidentCard
+from workflows.check_models import ProbeResult
 from workflows.config import Person, TocsinConfig
 from workflows.incident_config import Rollback
 from workflows.incident_models import (
@@ -22,6 +23,7 @@ from workflows.incident_models import (
     LogQuery,
 )
 from workflows.models import AlertList, PageCard, RollbackRequest, RollbackResult
+from workflows.page_log import PageLogEntry
 from workflows.rotation_models import (
     ReportQuery,
     RotationPlan,
@@ -315,6 +317,25 @@ class ShiftReports(Protocol):
         ...
 
 
+@runtime_checkable
+class PageLog(Protocol):
+    """The page log: one row per page opening (page id and ``opened_at``), upserted as the
+    page moves; what the noise report reads.
+
+    Raises (every method):
+        activities.errors.AdapterError: ``Unavailable`` to retry, ``Rejected`` not to.
+    """
+
+    async def record_page(self, entry: PageLogEntry) -> None:
+        """Write the opening's row; a write older than the row's (lower ``version``) is
+        ignored, the same write twice leaves one row."""
+        ...
+
+    async def list_pages(self, start: datetime, end: datetime) -> list[PageLogEntry]:
+        """Openings in ``[start, end)``, oldest first."""
+        ...
+
+
 class ReportRenderer(Protocol):
     """Renders a shift's on-call report to text with the config's template
     (``reports.oncall_template``, relative to ``config_dir``), else the built-in one.
@@ -370,3 +391,20 @@ class PostmortemRenderer(Protocol):
         incident_url: str | None = None,
         template: tuple[str, str] | None = None,
     ) -> str: ...
+
+
+@runtime_checkable
+class CheckResults(Protocol):
+    """Uptime checks' probe results, kept 30 days (older rows are pruned as rows are added).
+
+    Raises (every method):
+        activities.errors.AdapterError: ``Unavailable`` to retry, ``Rejected`` not to.
+    """
+
+    async def record_check_result(self, result: ProbeResult) -> None:
+        """Keep one probe's result; the same (check, time) again is a no-op."""
+        ...
+
+    async def list_check_results(self, since: datetime) -> list[ProbeResult]:
+        """Results at or after ``since``, by check then time (without certificate dates)."""
+        ...
