@@ -24,6 +24,7 @@ from workflows.incident_config import (
     parse_announce,
 )
 from workflows.services import Alerting, Route, Service
+from workflows.silence_models import MaintenanceWindow, SilenceSettings, window_errors
 from workflows.working_hours import WorkingHours
 
 _ID = r"^[a-z0-9][a-z0-9_-]*$"
@@ -262,6 +263,9 @@ class TocsinConfig(_Strict):
     )
     incidents: Incidents = Field(default_factory=Incidents)
     reports: Reports = Field(default_factory=Reports)
+    # Maintenance windows by name, and the longest an ad-hoc silence may be set for.
+    maintenance: dict[Ident, MaintenanceWindow] = Field(default_factory=dict, max_length=1000)
+    silences: SilenceSettings = Field(default_factory=SilenceSettings)
 
     def severity(self, name: str) -> Severity | None:
         """The severity called ``name``, if configured."""
@@ -316,6 +320,7 @@ def reference_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
     errors.extend(_contact_errors(config))
     errors.extend(_routing_errors(config))
     errors.extend(_incident_errors(config))
+    errors.extend(window_errors(config.maintenance, config.services, config.teams))
     for tid, team in config.teams.items():
         for i, member in enumerate(team.members):
             person(("teams", tid, "members", i), member)
