@@ -101,6 +101,8 @@ PASSTHROUGH_MODULES = (
     "workflows.envref",
     "workflows.config",
     "workflows.working_hours",
+    "workflows.silence_models",
+    "workflows.silence_match",
     "workflows.durations",
     "workflows.ids",
     "workflows.policy",
