@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from workflows.check_models import Check, check_errors
 from workflows.durations import Duration, at_most, format_duration, parse_duration
 from workflows.incident_config import (
     DEFAULT_SEVERITIES,
@@ -263,6 +264,8 @@ class TocsinConfig(_Strict):
     )
     incidents: Incidents = Field(default_factory=Incidents)
     reports: Reports = Field(default_factory=Reports)
+    # Uptime checks (workflows/check_models.py): one CheckWorkflow each.
+    checks: dict[Ident, Check] = Field(default_factory=dict, max_length=200)
     # Maintenance windows by name, and the longest an ad-hoc silence may be set for.
     maintenance: dict[Ident, MaintenanceWindow] = Field(default_factory=dict, max_length=1000)
     silences: SilenceSettings = Field(default_factory=SilenceSettings)
@@ -320,6 +323,7 @@ def reference_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
     errors.extend(_contact_errors(config))
     errors.extend(_routing_errors(config))
     errors.extend(_incident_errors(config))
+    errors.extend(check_errors(config.checks, config.services, config.teams))
     errors.extend(window_errors(config.maintenance, config.services, config.teams))
     for tid, team in config.teams.items():
         for i, member in enumerate(team.members):
