@@ -179,3 +179,32 @@ check_results = Table(
     Column("error", Text, nullable=True),
     Index("ix_check_results_at", "at"),
 )
+
+# Ad-hoc silences (workflows.silence_models.Silence): what they cover as JSON lists, who
+# set them (from their credential) and who ended them early.
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("services", Text, nullable=False),
+    Column("teams", Text, nullable=False),
+    Column("matchers", Text, nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(160), nullable=False),
+    Column("created_via", String(160), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Column("ended_by", String(160), nullable=True),
+    Index("ix_silences_ends_at", "ends_at"),
+)
+
+# The pages a silence holds (by workflow id): ending it early tells them to look again.
+silence_holds = Table(
+    "silence_holds",
+    metadata,
+    Column("silence_id", String(32), primary_key=True),
+    Column("page_id", String(160), primary_key=True),
+    Column("held_at", UtcDateTime, nullable=False),
+)

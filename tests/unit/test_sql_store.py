@@ -35,7 +35,7 @@ from workflows.incident_models import IncidentRecord, IncidentStatus, LogQuery
 
 POSTGRES_URL = os.environ.get("TOCSIN_TEST_DATABASE_URL")
 # The newest migration: 0008 keeps page notifications by idempotency key.
-HEAD = "0010"
+HEAD = "0011"
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
 
