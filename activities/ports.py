@@ -31,6 +31,7 @@ from workflows.rotation_models import (
     TeamActivity,
     TeamActivityQuery,
 )
+from workflows.silence_models import Silence
 
 Card = IncidentCard | PageCard
 
@@ -292,6 +293,40 @@ class FollowupIssues(Protocol):
 
     async def incidents_for_issue(self, repo: str, number: int) -> list[str]:
         """The incidents that linked ``repo#number``, in the order they linked it."""
+        ...
+
+
+@runtime_checkable
+class Silences(Protocol):
+    """Ad-hoc silences (:class:`~workflows.silence_models.Silence`), and the pages each
+    holds, so ending one early can tell those pages at once.
+
+    Raises (every method):
+        activities.errors.AdapterError: ``Unavailable`` to retry, ``Rejected`` not to.
+    """
+
+    async def add_silence(self, silence: Silence) -> None: ...
+
+    async def get_silence(self, silence_id: str) -> Silence | None: ...
+
+    async def active_silences(self, at: datetime) -> list[Silence]:
+        """Silences in force at ``at`` (begun, not over, not ended early)."""
+        ...
+
+    async def list_silences(self, since: datetime | None) -> list[Silence]:
+        """Silences still holding at or after ``since`` (every one for None), newest first."""
+        ...
+
+    async def end_silence(self, silence_id: str, by: str, at: datetime) -> Silence | None:
+        """End it at ``at`` (one already over is returned as it was); None when unknown."""
+        ...
+
+    async def hold_page(self, silence_id: str, page_id: str, at: datetime) -> None:
+        """Record that the silence holds the page (a workflow id); again is a no-op."""
+        ...
+
+    async def held_pages(self, silence_id: str) -> list[str]:
+        """The pages (workflow ids) the silence has held."""
         ...
 
 
