@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from workflows.check_models import Check, check_errors
 from workflows.durations import Duration, at_most, format_duration, parse_duration
+from workflows.heartbeat_models import Heartbeat, heartbeat_errors
 from workflows.incident_config import (
     DEFAULT_SEVERITIES,
     AnnounceTarget,
@@ -266,6 +267,8 @@ class TocsinConfig(_Strict):
     reports: Reports = Field(default_factory=Reports)
     # Uptime checks (workflows/check_models.py): one CheckWorkflow each.
     checks: dict[Ident, Check] = Field(default_factory=dict, max_length=200)
+    # Heartbeats (workflows/heartbeat_models.py): one HeartbeatWorkflow each.
+    heartbeats: dict[Ident, Heartbeat] = Field(default_factory=dict, max_length=1000)
     # Maintenance windows by name, and the longest an ad-hoc silence may be set for.
     maintenance: dict[Ident, MaintenanceWindow] = Field(default_factory=dict, max_length=1000)
     silences: SilenceSettings = Field(default_factory=SilenceSettings)
@@ -324,6 +327,7 @@ def reference_errors(config: TocsinConfig) -> list[tuple[ErrorPath, str]]:
     errors.extend(_routing_errors(config))
     errors.extend(_incident_errors(config))
     errors.extend(check_errors(config.checks, config.services, config.teams))
+    errors.extend(heartbeat_errors(config.heartbeats, config.services, config.teams))
     errors.extend(window_errors(config.maintenance, config.services, config.teams))
     for tid, team in config.teams.items():
         for i, member in enumerate(team.members):
