@@ -277,6 +277,12 @@ class ResolveStepInput(BaseModel):
     policy: str | None = None
     urgency: Literal["high", "low"] = "high"
     steps: list[InlineStep] | None = None
+    # For silences and maintenance windows: the page (workflow id), who opened it, its
+    # service, and the labels of each firing alert. No source: not checked.
+    page_id: str | None = None
+    source: str | None = None
+    service: str | None = None
+    alert_labels: list[dict[str, str]] = Field(default_factory=list)
 
 
 class Recipient(BaseModel):
@@ -315,6 +321,11 @@ class ResolveStepResult(BaseModel):
     # The policy's acknowledgement timeout: an acknowledged page not resolved by then
     # triggers again. None: off.
     ack_retrigger_seconds: float | None = None
+    # A maintenance window or silence holds the page until ``silenced_until``: who set it
+    # (``maintenance db-upgrade``, ``alice (silence 1a2b3c4d)``), and that with the reason.
+    silenced_until: datetime | None = None
+    silenced_by: str | None = None
+    silence: str | None = None
 
 
 class NotifyInput(BaseModel):
