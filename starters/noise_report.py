@@ -1,0 +1,320 @@
+"""The alert-noise report: which alert rules waste people's time, and who carried the pages.
+
+Pure: computed from the page log's rows (:class:`~workflows.page_log.PageLogEntry`), the
+shifts' kept on-call reports and the rotations' plans, so the CLI, the API, the console
+and ``bench/noise_month.py`` print the same thing.
+
+Per rule, sorted by noise (see :data:`NOISE`), each rule that trips one of :data:`CHECKS`
+is marked with what to do. Pages are attributed to a shift as the on-call reports'
+recovery days are: to whoever acknowledged the page, else the first layer's holder (it
+woke them); the shift is the kept report's when there is one, else the rotation's plan.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+from workflows.config import TocsinConfig
+from workflows.durations import format_duration
+from workflows.page_log import PageLogEntry
+from workflows.rotation_models import RotationPlan, ShiftReport
+from workflows.rotation_rules import oncall_at, plan_from_config
+
+NOISE = (
+    "noise = pages nobody acknowledged + flaps + unacknowledged off-hours pages again "
+    "(silenced pages notified nobody and do not count)"
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A stated rule: when a rule's numbers say to fix or disable it."""
+
+    name: str
+    rule: str
+    advice: str
+
+
+DISABLE = Check(
+    "disable-or-fix",
+    "at least 5 pages and at least 50 % of them resolved by their source unacknowledged",
+    "disable or fix: nobody acts on it",
+)
+FLAPPING = Check(
+    "flapping",
+    "at least 3 flaps per page on average",
+    "flapping: add `for:` or hysteresis",
+)
+LOW_URGENCY = Check(
+    "low-urgency",
+    "at least 3 acknowledged high-urgency off-hours pages with a median time to "
+    "acknowledge over 30 minutes",
+    "make it low urgency? nobody hurries at night",
+)
+CHECKS = (DISABLE, FLAPPING, LOW_URGENCY)
+
+MIN_PAGES = 5
+AUTO_SHARE = 0.5
+FLAPS_PER_PAGE = 3.0
+MIN_OFF_HOURS_ACKED = 3
+SLOW_ACK = timedelta(minutes=30)
+
+
+class RuleNoise(BaseModel):
+    """One alert rule over the period."""
+
+    rule: str
+    sources: list[str]
+    teams: list[str]
+    pages: int
+    acked: int
+    auto_resolved_unacked: int
+    median_ack_seconds: float | None = None
+    flaps: int
+    off_hours: int
+    silenced: int
+    noise: int
+    marks: list[str] = Field(
+        default_factory=list, description="Names of the checks the rule trips (see checks)"
+    )
+    advice: list[str] = Field(default_factory=list)
+
+
+class ShiftLoad(BaseModel):
+    """The pages one person carried in one shift (``from_report``: the shift as kept)."""
+
+    person: str
+    rotation: str
+    team: str | None = None
+    start: datetime
+    end: datetime
+    pages: int = 0
+    off_hours_pages: int = 0
+    incidents: list[str] = Field(default_factory=list)
+    from_report: bool = False
+
+
+class CheckText(BaseModel):
+    name: str
+    rule: str
+    advice: str
+
+
+class NoiseReport(BaseModel):
+    """Per alert rule, noisiest first; the on-call load per person and shift."""
+
+    start: datetime
+    end: datetime
+    pages: int
+    noise: str = NOISE
+    checks: list[CheckText] = Field(
+        default_factory=lambda: [
+            CheckText(name=c.name, rule=c.rule, advice=c.advice) for c in CHECKS
+        ]
+    )
+    rules: list[RuleNoise]
+    load: list[ShiftLoad]
+    unattributed: int = Field(
+        0, description="Pages whose team has no rotation (or nobody on call): in no shift"
+    )
+
+
+def _ack_seconds(page: PageLogEntry) -> float | None:
+    if page.acked_at is None:
+        return None
+    return max((page.acked_at - page.opened_at).total_seconds(), 0.0)
+
+
+def _median(values: Iterable[float]) -> float | None:
+    found = list(values)
+    return statistics.median(found) if found else None
+
+
+def rule_noise(rule: str, pages: list[PageLogEntry]) -> RuleNoise:
+    """One rule's numbers and the checks it trips."""
+    heard = [p for p in pages if not p.silenced]
+    unacked = [p for p in heard if p.acked_by is None]
+    auto = sum(1 for p in pages if p.auto_resolved_unacked)
+    flaps = sum(p.flaps for p in pages)
+    found = RuleNoise(
+        rule=rule,
+        sources=sorted({p.source for p in pages}),
+        teams=sorted({p.team for p in pages}),
+        pages=len(pages),
+        acked=sum(1 for p in pages if p.acked_by is not None),
+        auto_resolved_unacked=auto,
+        median_ack_seconds=_median(s for p in pages if (s := _ack_seconds(p)) is not None),
+        flaps=flaps,
+        off_hours=sum(1 for p in pages if p.off_hours),
+        silenced=len(pages) - len(heard),
+        noise=len(unacked) + flaps + sum(1 for p in unacked if p.off_hours),
+    )
+    night = _median(
+        s
+        for p in heard
+        if p.off_hours and p.urgency == "high" and (s := _ack_seconds(p)) is not None
+    )
+    night_acked = sum(1 for p in heard if p.off_hours and p.urgency == "high" and p.acked_at)
+    tripped = [
+        len(pages) >= MIN_PAGES and auto >= AUTO_SHARE * len(pages),
+        bool(pages) and flaps >= FLAPS_PER_PAGE * len(pages),
+        night_acked >= MIN_OFF_HOURS_ACKED
+        and night is not None
+        and night > SLOW_ACK.total_seconds(),
+    ]
+    for check, hit in zip(CHECKS, tripped, strict=True):
+        if hit:
+            found.marks.append(check.name)
+            found.advice.append(check.advice)
+    return found
+
+
+@dataclass(frozen=True)
+class _Shift:
+    person: str
+    rotation: str
+    team: str | None
+    start: datetime
+    end: datetime
+    from_report: bool
+
+
+def _from_reports(page: PageLogEntry, reports: list[ShiftReport]) -> _Shift | None:
+    for report in reports:
+        if report.team == page.team and report.start <= page.opened_at < report.end:
+            first = next((p for p in report.holders.values() if p), None)
+            who = page.acked_by if page.acked_by in report.holders.values() else first
+            if who is None:
+                return None
+            return _Shift(who, report.rotation, report.team, report.start, report.end, True)
+    return None
+
+
+def _from_plan(
+    page: PageLogEntry, config: TocsinConfig, plans: Mapping[str, RotationPlan]
+) -> _Shift | None:
+    team = config.teams.get(page.team)
+    if team is None or team.rotation is None or team.rotation not in config.rotations:
+        return None
+    plan = plans.get(team.rotation) or plan_from_config(
+        team.rotation, config.rotations[team.rotation]
+    )
+    held = [s for s in oncall_at(plan, page.opened_at).values() if s is not None]
+    if not held:
+        return None
+    # oncall_at leaves out the layers nobody holds: every span here has a person.
+    span = next((s for s in held if s.person == page.acked_by), held[0])
+    return _Shift(span.person or "", team.rotation, page.team, span.start, span.end, False)
+
+
+def shift_load(
+    pages: list[PageLogEntry],
+    reports: list[ShiftReport],
+    config: TocsinConfig,
+    plans: Mapping[str, RotationPlan] | None = None,
+) -> tuple[list[ShiftLoad], int]:
+    """Each person's pages, off-hours pages and incidents per shift, in shift order; and
+    how many pages fell in no shift. Silenced pages notified nobody and are left out."""
+    loads: dict[_Shift, ShiftLoad] = {}
+    unattributed = 0
+    for page in pages:
+        if page.silenced:
+            continue
+        shift = _from_reports(page, reports) or _from_plan(page, config, plans or {})
+        if shift is None:
+            unattributed += 1
+            continue
+        load = loads.setdefault(
+            shift,
+            ShiftLoad(
+                person=shift.person,
+                rotation=shift.rotation,
+                team=shift.team,
+                start=shift.start,
+                end=shift.end,
+                from_report=shift.from_report,
+            ),
+        )
+        load.pages += 1
+        load.off_hours_pages += page.off_hours
+        if page.incident_id and page.incident_id not in load.incidents:
+            load.incidents.append(page.incident_id)
+    for report in reports:
+        for incident in report.activity.incidents:
+            for person in incident.worked_by:
+                for load in loads.values():
+                    same = load.rotation == report.rotation and load.start == report.start
+                    if same and load.person == person and incident.id not in load.incidents:
+                        load.incidents.append(incident.id)
+    ordered = sorted(loads.values(), key=lambda s: (s.start, s.rotation, s.person))
+    return ordered, unattributed
+
+
+def noise_report(
+    pages: list[PageLogEntry],
+    start: datetime,
+    end: datetime,
+    config: TocsinConfig,
+    reports: list[ShiftReport] | None = None,
+    plans: Mapping[str, RotationPlan] | None = None,
+) -> NoiseReport:
+    """The report over ``[start, end)`` (``pages``: the log's openings in it)."""
+    by_rule: dict[str, list[PageLogEntry]] = defaultdict(list)
+    for page in pages:
+        by_rule[page.rule].append(page)
+    rules = [rule_noise(rule, found) for rule, found in by_rule.items()]
+    rules.sort(key=lambda r: (-r.noise, -r.pages, r.rule))
+    load, unattributed = shift_load(pages, reports or [], config, plans)
+    return NoiseReport(
+        start=start, end=end, pages=len(pages), rules=rules, load=load, unattributed=unattributed
+    )
+
+
+def _ack(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return format_duration(timedelta(seconds=max(round(seconds), 1)))
+
+
+def report_text(report: NoiseReport, zone: ZoneInfo | None = None) -> str:
+    """The report as ``tocsin report alerts`` prints it (shift times in ``zone``, else UTC)."""
+    lines = [
+        f"Alert noise {report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC: "
+        f"{report.pages} page{'' if report.pages == 1 else 's'}",
+        "",
+        f"{'rule':<28} {'pages':>5} {'acked':>5} {'auto':>5} {'ack p50':>8} "
+        f"{'flaps':>5} {'night':>5} {'silen':>5} {'noise':>5}",
+    ]
+    for r in report.rules:
+        lines.append(
+            f"{r.rule[:28]:<28} {r.pages:>5} {r.acked:>5} {r.auto_resolved_unacked:>5} "
+            f"{_ack(r.median_ack_seconds):>8} {r.flaps:>5} {r.off_hours:>5} {r.silenced:>5} "
+            f"{r.noise:>5}"
+        )
+        lines += [f"  ! {advice}" for advice in r.advice]
+    if not report.rules:
+        lines.append("no pages in the period")
+    lines += ["", f"Sorted by noise: {report.noise}.", "Marked when:"]
+    lines += [f"  {c.name}: {c.rule} → {c.advice}" for c in report.checks]
+    lines += ["", "On-call load (per person and shift):"]
+    for s in report.load:
+        start, end = (t.astimezone(zone) if zone else t for t in (s.start, s.end))
+        kept = "" if s.from_report else " (planned)"
+        incidents = f", incidents {', '.join(s.incidents)}" if s.incidents else ""
+        lines.append(
+            f"  {s.person:<12} {s.rotation:<12} {start:%a %m-%d %H:%M} → {end:%a %m-%d %H:%M}"
+            f"{kept}: {s.pages} page{'' if s.pages == 1 else 's'}, "
+            f"{s.off_hours_pages} off hours{incidents}"
+        )
+    if not report.load:
+        lines.append("  nobody was paged")
+    if report.unattributed:
+        lines.append(f"  {report.unattributed} page(s) in no shift (team without a rotation)")
+    return "\n".join(lines)
