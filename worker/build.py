@@ -26,12 +26,14 @@ from activities.adapters.slack_notify import SlackNotifier
 from activities.adapters.smtp import SmtpNotifier
 from activities.adapters.smtp_mail import SmtpMailer
 from activities.adapters.sql_notifications import SqlNotificationLedger
+from activities.adapters.sql_page_log import SqlPageLog
 from activities.adapters.sql_store import SqlStore
 from activities.adapters.temporal_views import TemporalRotations, TemporalTeamActivity
 from activities.config import ConfigActivities
 from activities.incident import ChatActivities
 from activities.incident_mail import IncidentMailActivities
 from activities.notify import NotifyActivities
+from activities.page_log import PageLogActivities
 from activities.ports import (
     Chat,
     ConfigSource,
@@ -85,6 +87,8 @@ PASSTHROUGH_MODULES = (
     "workflows.page_activities",
     "workflows.page_continue",
     "workflows.page_actions",
+    "workflows.page_log",
+    "workflows.page_log_calls",
     "workflows.archive_models",
     "workflows.incident_views",
     "workflows.incident_commands",
@@ -228,6 +232,8 @@ def build_activities(
     )
     mails = IncidentMailActivities(config, mailer, url)
     store = StoreActivities(sql)
+    # Pages are logged in the store's database (with a test's own store, nothing is).
+    page_log = PageLogActivities(config, SqlPageLog(sql) if isinstance(sql, SqlStore) else None)
     rotations = RotationActivities(
         client,
         config,
@@ -256,6 +262,7 @@ def build_activities(
         store.record_incident,
         store.archive_timeline,
         store.archive_alerts,
+        page_log.record_page,
         rotations.start_shift,
         rotations.start_test_page,
         rotations.team_activity,
