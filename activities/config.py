@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 from temporalio import activity
 
 from activities.contacts import contact_label
-from activities.ports import ConfigSource, RotationSource
+from activities.errors import AdapterError
+from activities.ports import ConfigSource, RotationSource, Silences
 from workflows.config import Person, TocsinConfig, parse_target
 from workflows.durations import format_duration
 from workflows.models import Recipient, ResolveStepInput, ResolveStepResult
 from workflows.policy import resolve_targets
 from workflows.rotation_models import RotationPlan
+from workflows.silence_match import Hold, find_hold, page_labels, silenceable
 from workflows.working_hours import next_start
 
 
@@ -55,9 +57,38 @@ def _working_start(config: TocsinConfig, team_id: str, at: datetime) -> datetime
 class ConfigActivities:
     """Answers questions about the configuration of the moment (and who is on call)."""
 
-    def __init__(self, config: ConfigSource, rotations: RotationSource | None = None) -> None:
+    def __init__(
+        self,
+        config: ConfigSource,
+        rotations: RotationSource | None = None,
+        silences: Silences | None = None,
+    ) -> None:
         self._config = config
         self._rotations = rotations
+        self._silences = silences
+
+    async def _hold(self, config: TocsinConfig, request: ResolveStepInput) -> Hold | None:
+        """The maintenance window or silence that holds the page now, if one does (only
+        pages from alert sources). Silences that cannot be read hold nothing: the page
+        pages rather than stay quiet on a database outage."""
+        if request.source is None or not silenceable(request.source):
+            return None
+        found = []
+        if self._silences is not None:
+            try:
+                found = await self._silences.active_silences(request.at)
+            except AdapterError as err:
+                activity.logger.warning("silences unavailable, paging anyway: %s", err)
+        labels = page_labels(request.service, request.team, request.alert_labels)
+        hold = find_hold(config.maintenance, ZoneInfo(config.timezone), found, labels, request.at)
+        if hold is not None and hold.silence_id is not None and request.page_id is not None:
+            assert self._silences is not None  # noqa: S101 - the silence came from there
+            try:
+                await self._silences.hold_page(hold.silence_id, request.page_id, request.at)
+            except AdapterError as err:
+                # The page still wakes at the silence's end; only an early end misses it.
+                activity.logger.warning("could not record the page held: %s", err)
+        return hold
 
     async def _plans(self, config: TocsinConfig, targets: list[str]) -> dict[str, RotationPlan]:
         """The live plans (overrides and swaps included) of the rotations ``targets`` name."""
@@ -111,6 +142,10 @@ class ConfigActivities:
         )
         if urgency == "low":
             result.wait_until = _working_start(config, request.team, request.at)
+        hold = await self._hold(config, request)
+        if hold is not None:
+            result.silenced_until, result.silenced_by = hold.until, hold.by
+            result.silence = hold.text
         if request.step_index >= len(steps):
             return result
         targets, ack_timeout = steps[request.step_index]

@@ -26,6 +26,7 @@ from activities.adapters.slack_notify import SlackNotifier
 from activities.adapters.smtp import SmtpNotifier
 from activities.adapters.smtp_mail import SmtpMailer
 from activities.adapters.sql_notifications import SqlNotificationLedger
+from activities.adapters.sql_silences import silences_of
 from activities.adapters.sql_page_log import SqlPageLog
 from activities.adapters.sql_store import SqlStore
 from activities.adapters.temporal_views import TemporalRotations, TemporalTeamActivity
@@ -205,8 +206,8 @@ def build_activities(
     url = api_url(settings)
     notifiers = build_notifiers(settings) if wired.notifiers is None else wired.notifiers
     chat = wired.chat or default_chat(settings)
-    configs = ConfigActivities(config, TemporalRotations(client))
     sql = wired.store if wired.store is not None else SqlStore(database_url(settings))
+    configs = ConfigActivities(config, TemporalRotations(client), silences_of(sql))
     # Sent notifications are confirmed in the store's database, so a retry skips them (not
     # with a store of a test's own: those send as before).
     ledger = SqlNotificationLedger(sql) if isinstance(sql, SqlStore) else None
