@@ -25,9 +25,10 @@ from activities.adapters.slack_chat import SlackChat, slack_client
 from activities.adapters.slack_notify import SlackNotifier
 from activities.adapters.smtp import SmtpNotifier
 from activities.adapters.smtp_mail import SmtpMailer
+from activities.adapters.sql_check_results import SqlCheckResults
 from activities.adapters.sql_notifications import SqlNotificationLedger
-from activities.adapters.sql_silences import silences_of
 from activities.adapters.sql_page_log import SqlPageLog
+from activities.adapters.sql_silences import silences_of
 from activities.adapters.sql_store import SqlStore
 from activities.adapters.temporal_views import TemporalRotations, TemporalTeamActivity
 from activities.config import ConfigActivities
@@ -50,6 +51,7 @@ from activities.rollback import RollbackActivities
 from activities.rotation import RotationActivities
 from activities.store import StoreActivities
 from activities.tracker import TrackerActivities
+from activities.uptime import UptimeActivities
 from activities.watch_pages import WatchPageActivities
 from starters.links import link_signer
 from worker.config import ConfigFile
@@ -61,6 +63,7 @@ from workflows.incident_counter import IncidentCounterWorkflow
 from workflows.page import PageWorkflow
 from workflows.rotation import RotationWorkflow
 from workflows.shift import ShiftWorkflow
+from workflows.uptime_check import CheckWorkflow
 
 WORKFLOWS: Sequence[type] = (
     PageWorkflow,
@@ -68,6 +71,7 @@ WORKFLOWS: Sequence[type] = (
     IncidentCounterWorkflow,
     RotationWorkflow,
     ShiftWorkflow,
+    CheckWorkflow,
 )
 
 # Pure, stateless modules (pydantic models, config schema, schedule and policy rules) are
@@ -123,6 +127,7 @@ PASSTHROUGH_MODULES = (
     "workflows.shift_report",
     "workflows.watch_models",
     "workflows.watch_calls",
+    "workflows.check_models",
     "activities",
 )
 
@@ -246,6 +251,10 @@ def build_activities(
         config_dir=config.path.parent if isinstance(config, ConfigFile) else None,
     )
     watches = WatchPageActivities(client, config, task_queue or settings.task_queue)
+    # Probe results go to the SQL store (a test's own store keeps none).
+    uptime = UptimeActivities(
+        SqlCheckResults(sql) if isinstance(sql, SqlStore) else None, environment()
+    )
     return [
         configs.resolve_step,
         notify.notify,
@@ -272,6 +281,7 @@ def build_activities(
         rotations.render_report,
         rotations.keep_report,
         watches.page_watch,
+        uptime.probe_check,
     ]
 
 
