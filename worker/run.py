@@ -8,6 +8,7 @@ import structlog
 from temporalio.client import Client
 
 from worker.build import build_worker
+from worker.checks import sync_checks
 from worker.config import ConfigFile
 from worker.rotations import sync_rotations
 from worker.search_attributes import ensure_search_attributes
@@ -17,7 +18,7 @@ from worker.sync import Sync, keep_in_sync
 log = structlog.get_logger("tocsin.worker")
 
 # Every kind of workflow the config declares, kept in step with it.
-SYNCS: tuple[Sync, ...] = (sync_rotations,)
+SYNCS: tuple[Sync, ...] = (sync_rotations, sync_checks)
 
 
 async def run_worker(
