@@ -58,6 +58,7 @@ from worker.config import ConfigFile
 from worker.mail import smtp_settings
 from worker.sandbox import ContextReadingRunner
 from worker.settings import Settings, database_url, environment, reveal
+from workflows.heartbeat import HeartbeatWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.incident_counter import IncidentCounterWorkflow
 from workflows.page import PageWorkflow
@@ -72,6 +73,7 @@ WORKFLOWS: Sequence[type] = (
     RotationWorkflow,
     ShiftWorkflow,
     CheckWorkflow,
+    HeartbeatWorkflow,
 )
 
 # Pure, stateless modules (pydantic models, config schema, schedule and policy rules) are
@@ -128,6 +130,7 @@ PASSTHROUGH_MODULES = (
     "workflows.watch_models",
     "workflows.watch_calls",
     "workflows.check_models",
+    "workflows.heartbeat_models",
     "activities",
 )
 

@@ -10,6 +10,7 @@ from temporalio.client import Client
 from worker.build import build_worker
 from worker.checks import sync_checks
 from worker.config import ConfigFile
+from worker.heartbeats import sync_heartbeats
 from worker.rotations import sync_rotations
 from worker.search_attributes import ensure_search_attributes
 from worker.settings import Settings
@@ -18,7 +19,7 @@ from worker.sync import Sync, keep_in_sync
 log = structlog.get_logger("tocsin.worker")
 
 # Every kind of workflow the config declares, kept in step with it.
-SYNCS: tuple[Sync, ...] = (sync_rotations, sync_checks)
+SYNCS: tuple[Sync, ...] = (sync_rotations, sync_checks, sync_heartbeats)
 
 
 async def run_worker(
