@@ -244,3 +244,9 @@ class Silence(Coverage):
     def until(self) -> datetime:
         """When it stops holding pages: its end, or when it was ended early."""
         return self.ended_at if self.ended_at is not None else self.ends_at
+
+
+class SilenceEnded(BaseModel):
+    """Told to the pages a silence held when it is ended early: resolve the step again."""
+
+    silence_id: str

@@ -45,6 +45,7 @@ from starters.http import (
     pages,
     reports,
     rotations,
+    silences,
     webhooks,
 )
 from starters.http import log as incident_log
@@ -315,6 +316,7 @@ def _add_routers(
     app.include_router(oncall.router)
     app.include_router(incident_log.router)
     app.include_router(reports.router)
+    app.include_router(silences.router)
     app.include_router(token_routes)
     app.include_router(link_routes(links))
     app.include_router(rotations.router())
