@@ -62,6 +62,8 @@ from workflows.page_alerts import (
     page_severity,
 )
 from workflows.page_continue import Continuation
+from workflows.page_log import incident_of, page_log_entry
+from workflows.page_log_calls import record_page
 from workflows.page_rules import (
     acknowledge_refusal,
     escalate_refusal,
@@ -99,6 +101,8 @@ WORKING_HOURS = "low-urgency-working-hours"
 RESPONDER_ACTIONS = "page-responder-actions"
 # People's notification rules, and a step nobody could be reached at (see _notify).
 NOTIFY_RULES = "page-notify-rules"
+# The page log: the page writes its row as it moves (see _log).
+PAGE_LOG = "page-log"
 
 
 @workflow.defn
@@ -144,6 +148,7 @@ class PageWorkflow:
             self._opened = True
             if page.route_note:
                 self._record("unrouted" if page.unrouted else "route", page.route_note)
+            self._log("opened")
         elif self._run.channel is not None:
             self._follow_channel(self._run.channel, shown=PageCard.of(self._state))
         phase = self._run.phase if resume else "escalating"
@@ -355,6 +360,7 @@ class PageWorkflow:
             self._notifications.append(
                 asyncio.create_task(self._notify(recipient, self._state.step, step.step_count))
             )
+        self._log("step")
 
     async def _notify(
         self, recipient: Recipient, step: int, step_count: int, *, asked: bool = False
@@ -590,6 +596,7 @@ class PageWorkflow:
             self._close(batch.source, "All alerts resolved")
         elif verdict == "reopen":
             self._record("flap", mark_reopened(self._state, self._flap_window), by=batch.source)
+            self._log("reopened")
 
     @workflow.query
     def get_state(self) -> PageState:
@@ -655,6 +662,7 @@ class PageWorkflow:
         if seconds is not None and workflow.patched(RESPONDER_ACTIONS):
             self._state.snoozed_until = workflow.now() + timedelta(seconds=seconds)
         self._record("acknowledged", text, by=by, via=via)
+        self._log("acknowledged")
         if self._input.notify_workflow is not None:
             told = PageAcknowledged(page_id=self._state.id, purpose=self._input.purpose, by=by)
             self._notifications.append(asyncio.create_task(tell(self._input.notify_workflow, told)))
@@ -668,6 +676,14 @@ class PageWorkflow:
     def _close(self, by: str, text: str, via: str | None = None) -> None:
         mark_resolved(self._state, by, workflow.now())
         self._record("resolved", text, by=by, via=via)
+        self._log("resolved")
+
+    def _log(self, event: str) -> None:
+        """Write the page log's row, beside the page: a failing store never holds it up."""
+        if not workflow.patched(PAGE_LOG):
+            return
+        entry = page_log_entry(self._state, incident_of(self._input.notify_workflow))
+        self._notifications.append(asyncio.create_task(record_page(entry, event)))
 
     def _allowed(self) -> set[str]:
         """Who may act on the page: the team's members and everyone notified."""

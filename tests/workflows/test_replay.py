@@ -167,6 +167,7 @@ class TestReplay:
             f"shift-week-{SHIFT_RECORDING}",
             "incident-update-notes",
             "incident-announce-mail",
+            "page-log",
         }
 
 
@@ -919,3 +920,55 @@ async def _shift_with_page(desk: Any, start: Any) -> Any:
     except RPCError:
         return None
     return shift if shift.test_page else None
+
+
+async def record_page_log_history(env: WorkflowEnvironment, config: Path) -> WorkflowHistory:
+    """An alert page written to the page log (patched) as it opens, escalates, flaps, is
+    acknowledged and resolves."""
+    task_queue = f"replay-{uuid.uuid4()}"
+    key = f"replay-log-{uuid.uuid4().hex[:6]}"
+    alert = Alert(fingerprint="f1", status="firing", summary="disk", labels={"alertname": "Disk"})
+    gone = alert.model_copy(update={"status": "resolved"})
+    async with page_worker(env, config, task_queue, RecordingNotifier()):
+        handle = await env.client.start_workflow(
+            PageWorkflow.run,
+            PageInput(
+                key=key,
+                team="delivery",
+                summary="disk",
+                source="alertmanager",
+                team_members=["bob"],
+                flap_window_seconds=300,
+            ),
+            id=f"page-{key}",
+            task_queue=task_queue,
+            start_signal="receive_alerts",
+            start_signal_args=[AlertBatch(source="alertmanager", alerts=[alert])],
+        )
+        await env.sleep(timedelta(minutes=11))
+        for alerts in ([gone], [alert]):
+            batch = AlertBatch(source="alertmanager", alerts=alerts)
+            await handle.signal(PageWorkflow.receive_alerts, batch)
+            await env.sleep(timedelta(minutes=1))
+        await handle.execute_update(PageWorkflow.acknowledge, PageActionInput(by="bob"))
+        await handle.execute_update(PageWorkflow.resolve, PageActionInput(by="bob"))
+        await handle.result()
+        return await handle.fetch_history()
+
+
+class TestPageLogReplay:
+    async def test_fresh_page_log_history_replays(
+        self, time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    ) -> None:
+        """A page writing its page log rows (patched, local activities) replays."""
+        config = tmp_path / "tocsin.yaml"
+        config.write_text(CONFIG)
+        history = await record_page_log_history(time_skipping_env, config)
+        markers = [
+            e.marker_recorded_event_attributes.marker_name
+            for e in history.events
+            if e.HasField("marker_recorded_event_attributes")
+        ]
+        assert "core_patch" in markers
+        assert "core_local_activity" in markers
+        await replay_and_keep(history, "page-log")
