@@ -36,6 +36,8 @@ class Scope(StrEnum):
     intake_alertmanager = "intake:alertmanager"
     # POST /webhooks/events (PagerDuty Events API v2; the routing key still routes)
     intake_events = "intake:events"
+    # POST or GET /webhooks/heartbeat/{name} (a job saying it ran)
+    intake_heartbeat = "intake:heartbeat"
     # POST /api/pages (CI scripts and bots that page a team)
     pages_create = "pages:create"
 

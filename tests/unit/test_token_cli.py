@@ -89,7 +89,7 @@ class TestCreate:
             (
                 ["--kind", "integration"],
                 "error: --scope: an integration token needs at least one scope "
-                "(intake:alertmanager, intake:events, pages:create)",
+                "(intake:alertmanager, intake:events, intake:heartbeat, pages:create)",
             ),
             (
                 ["--kind", "admin", "--scope", "pages:create"],

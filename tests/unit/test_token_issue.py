@@ -44,7 +44,7 @@ class TestRules:
             (
                 {"kind": "integration"},
                 "scopes: an integration token needs at least one scope (intake:alertmanager, "
-                "intake:events, pages:create)",
+                "intake:events, intake:heartbeat, pages:create)",
             ),
             (
                 {"kind": "admin", "scopes": ["pages:create"]},
