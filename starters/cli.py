@@ -22,6 +22,7 @@ from temporalio.service import RPCError
 
 from starters.api import TocsinClient
 from starters.checks import oncall_entries
+from starters.cli_alerts import report_app
 from starters.cli_common import (
     ConfigOpt,
     JsonOpt,
@@ -37,7 +38,7 @@ from starters.cli_common import connect_client as _connect
 from starters.cli_common import quiet_logs as _quiet_logs
 from starters.cli_import import import_app
 from starters.cli_incidents import incident_app
-from starters.cli_log import incident_log, incident_report
+from starters.cli_log import incident_log
 from starters.cli_pages import page_app
 from starters.cli_rotations import ical, oncall_compare, rotation_app, shift_app
 from starters.cli_tokens import token_app
@@ -254,7 +255,7 @@ def _oncall_text(entries: list[OnCallEntry], zones: dict[str, ZoneInfo]) -> str:
 
 
 app.command("log")(incident_log)
-app.command("report")(incident_report)
+app.add_typer(report_app, name="report")
 
 
 def main() -> None:
