@@ -37,6 +37,7 @@ from starters.errors import IncidentNotFound, InvalidRequest, PageNotFound, Reje
 from starters.events import Event
 from starters.http import github as github_webhook
 from starters.http import (
+    heartbeats,
     incidents,
     oncall,
     opsgenie,
@@ -320,6 +321,7 @@ def _add_routers(
     app.include_router(token_routes)
     app.include_router(link_routes(links))
     app.include_router(rotations.router())
+    app.include_router(heartbeats.router())
     app.include_router(webhooks.router(credentials))
     app.include_router(opsgenie.router())
     app.include_router(github_webhook.router(github_secret))
