@@ -35,8 +35,8 @@ from starters.credentials import Authenticator
 from starters.credentials.stores import credentials_of
 from starters.errors import IncidentNotFound, InvalidRequest, PageNotFound, Rejected
 from starters.events import Event
-from starters.http import github as github_webhook
 from starters.http import (
+    alert_report,
     heartbeats,
     incidents,
     oncall,
@@ -49,6 +49,7 @@ from starters.http import (
     silences,
     webhooks,
 )
+from starters.http import github as github_webhook
 from starters.http import log as incident_log
 from starters.http.allow import AllowedMethods
 from starters.http.github import GithubIssuesEvent
@@ -317,6 +318,7 @@ def _add_routers(
     app.include_router(oncall.router)
     app.include_router(incident_log.router)
     app.include_router(reports.router)
+    app.include_router(alert_report.router)
     app.include_router(silences.router)
     app.include_router(token_routes)
     app.include_router(link_routes(links))

@@ -1,0 +1,238 @@
+"""The page log and the alert-noise report: the entry a page writes, off hours, the SQLite
+adapter, the report's rules and on-call load, ``GET /api/report/alerts`` and
+``tocsin report alerts``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from activities.adapters.sql_page_log import SqlPageLog
+from activities.adapters.sql_store import SqlStore
+from starters.alert_report import alert_period
+from starters.cli import app
+from starters.noise_report import noise_report, rule_noise, shift_load
+from tests.unit.test_log_http import AUTH, serve
+from tests.unit.test_shift_reports import shift_report
+from worker.config import load_config
+from workflows.models import Alert, PageState, PageStatus
+from workflows.page_log import PageLogEntry, incident_of, is_off_hours, page_log_entry
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "tocsin.example.yaml"
+CONFIG = load_config(EXAMPLE)
+MONDAY = datetime(2026, 11, 2, 16, tzinfo=UTC)  # 10:00 in Chicago, the delivery handoff
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def entry(rule: str = "Disk", minutes: float = 0, **changes: object) -> PageLogEntry:
+    base = PageLogEntry(
+        page_id=f"{rule}-{minutes}",
+        opened_at=MONDAY + timedelta(hours=1, minutes=minutes),
+        source="alertmanager",
+        rule=rule,
+        team="delivery",
+    )
+    return base.model_copy(update=changes)
+
+
+def acked(rule: str, minutes: float, after: float, **changes: object) -> PageLogEntry:
+    found = entry(rule, minutes, acked_by="bob", **changes)
+    return found.model_copy(update={"acked_at": found.opened_at + timedelta(minutes=after)})
+
+
+class TestEntry:
+    def state(self, **changes: object) -> PageState:
+        base = PageState(
+            id="p1", workflow_id="page-p1", team="delivery", summary="disk", created_at=MONDAY
+        )
+        return base.model_copy(update=changes)
+
+    def test_rule_is_alertname_then_watch_then_summary(self) -> None:
+        """The alertname of its alerts, else the heartbeat or check, else the summary."""
+        named = Alert(fingerprint="a", status="firing", summary="s", labels={"alertname": "Disk"})
+        beat = Alert(fingerprint="b", status="firing", summary="s", labels={"heartbeat": "cron"})
+        assert page_log_entry(self.state(alerts=[named])).rule == "Disk"
+        assert page_log_entry(self.state(alerts=[beat])).rule == "cron"
+        assert page_log_entry(self.state(source="events:datadog")).rule == "disk"
+        assert page_log_entry(self.state(source="events:datadog")).source == "events"
+
+    def test_resolved_by_its_source_unacknowledged(self) -> None:
+        """Auto-resolved unacked only when the source resolved it and nobody acknowledged."""
+        done = {"status": PageStatus.resolved, "resolved_at": MONDAY, "source": "alertmanager"}
+        auto = page_log_entry(self.state(resolved_by="alertmanager", **done))
+        by_hand = page_log_entry(self.state(resolved_by="bob", **done))
+        after_ack = page_log_entry(
+            self.state(resolved_by="alertmanager", acknowledged_by="bob", **done)
+        )
+        assert (auto.auto_resolved_unacked, by_hand.auto_resolved_unacked) == (True, False)
+        assert not after_ack.auto_resolved_unacked
+
+    def test_incident_of_its_opener(self) -> None:
+        assert incident_of("incident-INC-7") == "INC-7"
+        assert incident_of("shift-delivery-20261102T1600Z") is None
+
+
+class TestOffHours:
+    def test_default_hours_in_the_rotations_zone(self) -> None:
+        """No working hours configured: Mon-Fri 09:00-18:00 in the rotation's zone."""
+        assert not is_off_hours(CONFIG, "delivery", MONDAY)  # 10:00 Chicago
+        assert is_off_hours(CONFIG, "delivery", MONDAY + timedelta(hours=9))  # 19:00
+        assert is_off_hours(CONFIG, "delivery", MONDAY - timedelta(days=2))  # Saturday
+        # 10:00 Chicago is 17:00 in Berlin: still ops' working day, 19:00 Chicago is not.
+        assert not is_off_hours(CONFIG, "ops", MONDAY)
+        assert is_off_hours(CONFIG, "ops", MONDAY + timedelta(hours=9))
+
+
+class TestRules:
+    def test_half_auto_resolved_over_five_pages_is_marked(self) -> None:
+        """≥ 50 % auto-resolved unacked over ≥ 5 pages: disable or fix; 4 pages are not."""
+        pages = [entry("Disk", i, auto_resolved_unacked=i < 3) for i in range(5)]
+        assert rule_noise("Disk", pages).marks == ["disable-or-fix"]
+        assert rule_noise("Disk", pages[1:]).marks == []
+
+    def test_three_flaps_per_page_is_flapping(self) -> None:
+        assert rule_noise("Lat", [entry("Lat", 0, flaps=3)]).marks == ["flapping"]
+        assert rule_noise("Lat", [entry("Lat", 0, flaps=2)]).marks == []
+
+    def test_slow_off_hours_acks_suggest_low_urgency(self) -> None:
+        """Three high-urgency off-hours pages acked after a median over 30 minutes."""
+        slow = [acked("Backup", i, 45, off_hours=True) for i in range(3)]
+        assert rule_noise("Backup", slow).marks == ["low-urgency"]
+        low = [p.model_copy(update={"urgency": "low"}) for p in slow]
+        assert rule_noise("Backup", low).marks == []
+        assert rule_noise("Backup", slow).median_ack_seconds == 45 * 60
+
+    def test_noisiest_first(self) -> None:
+        """Unacked pages, flaps and unacked off-hours pages again; silenced ones do not count."""
+        pages = [
+            acked("Healthy", 0, 2),
+            entry("Noisy", 1, off_hours=True),
+            entry("Noisy", 2),
+            entry("Quiet", 3, silenced=True),
+        ]
+        found = noise_report(pages, MONDAY, MONDAY + timedelta(days=1), CONFIG)
+        assert [(r.rule, r.noise) for r in found.rules] == [
+            ("Noisy", 3),
+            ("Healthy", 0),
+            ("Quiet", 0),
+        ]
+        assert found.rules[2].silenced == 1
+
+
+class TestLoad:
+    def test_kept_report_then_the_plan(self) -> None:
+        """A page in a kept shift goes to whoever of it acknowledged, else the first layer;
+        outside kept shifts the rotation's plan decides; silenced pages to nobody."""
+        kept = shift_report("delivery", 0, {"eoc": "alice", "tm": "dana"})
+        pages = [
+            entry("A", 0, incident_id="INC-3"),
+            acked("B", 5, 1).model_copy(update={"acked_by": "dana", "off_hours": True}),
+            entry("C", 10, silenced=True),
+            entry("D", 0).model_copy(update={"opened_at": MONDAY + timedelta(weeks=2)}),
+        ]
+        load, unattributed = shift_load(pages, [kept], CONFIG)
+        assert [
+            (s.person, s.pages, s.off_hours_pages, s.incidents, s.from_report) for s in load
+        ] == [
+            ("alice", 1, 0, ["INC-3"], True),
+            ("dana", 1, 1, [], True),
+            # the plan: alice, bob, carol weekly from 2026-01-05; 45 weeks on: alice
+            ("alice", 1, 0, [], False),
+        ]
+        assert unattributed == 0
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
+    found = SqlStore(f"sqlite:///{tmp_path / 'tocsin.db'}")
+    yield found
+    await found.close()
+
+
+class TestSqlPageLog:
+    async def test_upsert_keeps_the_newest_write_and_the_opening(self, store: SqlStore) -> None:
+        """One row per opening: a newer version updates it (rule and source stay as
+        opened), an older or repeated write changes nothing, another opening is a row."""
+        log = SqlPageLog(store)
+        first = entry("Disk", 0, version=2)
+        await log.record_page(first)
+        await log.record_page(first.model_copy(update={"version": 5, "acked_by": "bob"}))
+        await log.record_page(first.model_copy(update={"version": 3, "acked_by": None}))
+        await log.record_page(
+            first.model_copy(update={"version": 5, "acked_by": "bob", "rule": "summary"})
+        )
+        later = first.model_copy(update={"opened_at": first.opened_at + timedelta(days=1)})
+        await log.record_page(later)
+        rows = await log.list_pages(MONDAY, MONDAY + timedelta(days=3))
+        assert [(r.opened_at, r.rule, r.acked_by, r.version) for r in rows] == [
+            (first.opened_at, "Disk", "bob", 5),
+            (later.opened_at, "Disk", None, 2),
+        ]
+        assert await log.list_pages(MONDAY, first.opened_at) == []
+
+
+class TestPeriod:
+    def test_bad_ranges_say_what_is_wrong(self) -> None:
+        with pytest.raises(ValueError, match=r"^from: .* is not before to"):
+            alert_period("1d", "3d", None, NOW)
+        with pytest.raises(ValueError, match=r"^days: give either"):
+            alert_period("3d", None, 2, NOW)
+        with pytest.raises(ValueError, match=r"^days: between 1 and 366"):
+            alert_period(None, None, 0, NOW)
+        with pytest.raises(ValueError, match=r"^to: "):
+            alert_period(None, "yesterday", None, NOW)
+        assert alert_period(None, None, 7, NOW) == (NOW - timedelta(days=7), NOW)
+
+
+class TestFrontDoors:
+    async def test_route_reports_and_refuses_bad_ranges(
+        self, tmp_path: Path, store: SqlStore
+    ) -> None:
+        """200 with the rules noisiest first; 422 naming the parameter; 401 without a token."""
+        log = SqlPageLog(store)
+        for i in range(5):
+            await log.record_page(
+                entry("Disk", i, auto_resolved_unacked=True, opened_at=NOW - timedelta(hours=i + 1))
+            )
+        async for api in serve(tmp_path, store):
+            response = await api.get("/api/report/alerts", params={"days": "2"}, headers=AUTH)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert [(r["rule"], r["pages"], r["marks"]) for r in body["rules"]] == [
+                ("Disk", 5, ["disable-or-fix"])
+            ]
+            bad = await api.get(
+                "/api/report/alerts", params={"from": "1d", "to": "2d"}, headers=AUTH
+            )
+            assert bad.status_code == 422
+            assert "from:" in bad.text
+            assert (await api.get("/api/report/alerts")).status_code == 401
+
+    def test_cli_prints_the_report(self, tmp_path: Path) -> None:
+        """``tocsin report alerts --json`` over the database; a bad --from exits 2."""
+        url = f"sqlite:///{tmp_path / 'tocsin.db'}"
+
+        async def write() -> None:
+            store = SqlStore(url)
+            await SqlPageLog(store).record_page(
+                entry("Disk", 0, opened_at=NOW - timedelta(hours=1))
+            )
+            await store.close()
+
+        asyncio.run(write())
+        runner = CliRunner(env={"TOCSIN_DATABASE_URL": url, "TOCSIN_CONFIG": str(EXAMPLE)})
+        result = runner.invoke(app, ["report", "alerts", "--days", "1", "--json"])
+        assert result.exit_code == 0, result.output
+        assert [r["rule"] for r in json.loads(result.stdout)["rules"]] == ["Disk"]
+        text = runner.invoke(app, ["report", "alerts", "--days", "1"])
+        assert "Disk" in text.stdout
+        assert "On-call load" in text.stdout
+        bad = runner.invoke(app, ["report", "alerts", "--from", "soon"])
+        assert bad.exit_code == 2
+        assert "--from" in bad.stderr
