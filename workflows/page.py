@@ -84,6 +84,7 @@ from workflows.page_views import (
     timeline_slice,
 )
 from workflows.policy import Position, next_position
+from workflows.silence_models import SilenceEnded
 
 CONFIG_RETRY_DELAY = timedelta(minutes=1)
 # Pages started before continue-as-new replay without it.
@@ -95,7 +96,7 @@ INTAKE_ACK_CHECKED = "intake-ack-checked"
 # Deliveries update the summary, severity and urgency (see _follow); before, the first
 # event's stayed.
 FOLLOWS_ALERTS = "page-follows-alerts"
-# A low-urgency step outside working hours waits for them (see _wait_for_working_hours).
+# A low-urgency step outside working hours waits for them (see _hold).
 WORKING_HOURS = "low-urgency-working-hours"
 # An open page that is not escalating can be put back to triggered (see _held).
 RESPONDER_ACTIONS = "page-responder-actions"
@@ -103,6 +104,8 @@ RESPONDER_ACTIONS = "page-responder-actions"
 NOTIFY_RULES = "page-notify-rules"
 # The page log: the page writes its row as it moves (see _log).
 PAGE_LOG = "page-log"
+# A step a maintenance window or silence holds notifies nobody until it ends (see _hold).
+SILENCES = "page-silences"
 
 
 @workflow.defn
@@ -132,6 +135,9 @@ class PageWorkflow:
         self._finished = False
         # The current step's recipients, and how many of them could not be reached.
         self._step_recipients = self._unreachable = 0
+        # Bumped when a silence holding the page ends early, or alerts join it while held:
+        # the held step is resolved again at once.
+        self._silence_checks = 0
         self._waits = Continuation(page, self._run, self._quiet, self._record)
 
     @workflow.run
@@ -211,8 +217,10 @@ class PageWorkflow:
                     # The policy shrank under us: treat it as run through.
                     self._exhaust()
                     return
-                if step.wait_until is not None and workflow.patched(WORKING_HOURS):
-                    ready = await self._wait_for_working_hours(position, step)
+                if (
+                    step.wait_until is not None and workflow.patched(WORKING_HOURS)
+                ) or step.silenced_until is not None:
+                    ready = await self._hold(position, step)
                     if run.retriggered != seen:  # reassigned while waiting: start over
                         seen, position = run.retriggered, Position()
                         continue
@@ -292,31 +300,42 @@ class PageWorkflow:
         self._run.retriggered += 1
         self._record("retriggered", text, by=by, via=via)
 
-    async def _wait_for_working_hours(
-        self, position: Position, step: ResolveStepResult
-    ) -> ResolveStepResult | None:
-        """A low-urgency step outside working hours waits for them (or for someone to
-        escalate now), then is resolved again: whoever is on call then is notified. None
-        when the page was acknowledged or resolved, or reassigned, meanwhile."""
+    async def _hold(self, position: Position, step: ResolveStepResult) -> ResolveStepResult | None:
+        """A step a maintenance window or silence holds waits for its end, notifying nobody
+        (nor the team channel); a low-urgency step outside working hours waits for them.
+        Either way until someone escalates now; then the step is resolved again (another
+        silence may hold it; else whoever is on call then is notified). None when the page
+        was acknowledged or resolved, or reassigned, meanwhile."""
         run = self._run
         seen = run.retriggered
-        while step.wait_until is not None and not run.escalate_requested:
-            when = step.wait_until.isoformat(timespec="minutes")
-            self._record(
-                "deferred",
-                f"Low urgency: step {position.index + 1} waits for working hours ({when})",
-            )
-            with contextlib.suppress(TimeoutError):
-                await self._waits.wait(
-                    lambda: (
-                        self._state.status != PageStatus.triggered
-                        or run.escalate_requested
-                        or run.retriggered != seen
-                    ),
-                    "escalating",
-                    step.wait_until,
-                    "working hours",
+        while not run.escalate_requested:
+            checks = self._silence_checks
+            if step.silenced_until is not None:
+                until, waiting = step.silenced_until, "silence"
+                self._silence(step.silenced_until, step.silenced_by, step.silence)
+            elif step.wait_until is not None:
+                until, waiting = step.wait_until, "working hours"
+                when = until.isoformat(timespec="minutes")
+                self._record(
+                    "deferred",
+                    f"Low urgency: step {position.index + 1} waits for working hours ({when})",
                 )
+            else:
+                break
+
+            def moved(checks: int = checks) -> bool:
+                return (
+                    self._state.status != PageStatus.triggered
+                    or run.escalate_requested
+                    or run.retriggered != seen
+                    or self._silence_checks != checks
+                )
+
+            with contextlib.suppress(TimeoutError):
+                await self._waits.wait(moved, "escalating", until, waiting)
+            if self._state.silenced_until is not None:
+                self._state.silenced_until = None
+                self._publish()
             if self._state.status != PageStatus.triggered or run.retriggered != seen:
                 return None  # taken; or reassigned, and _escalate starts over
             step = await self._resolve(position.index)
@@ -324,6 +343,13 @@ class PageWorkflow:
                 return None
         run.escalate_requested = False
         return step
+
+    def _silence(self, until: datetime, by: str | None, why: str | None) -> None:
+        """Mark the page held: until when, by whom, and say so in the timeline."""
+        state = self._state
+        state.silenced_until, state.silenced_by, state.silenced = until, by, True
+        when = until.isoformat(timespec="minutes")
+        self._record("silenced", f"Silenced until {when} by {why or by}")
 
     async def _resolve(self, index: int) -> ResolveStepResult:
         """Resolve a step; while the config cannot (team or policy gone), wait and retry."""
@@ -335,12 +361,14 @@ class PageWorkflow:
                 self._input.policy,
                 self._input.steps,
                 local=workflow.patched(LOCAL_RESOLVE),
+                silences=workflow.patched(SILENCES),
             )
             if step.error is None:
                 self._run.config_error = None
                 self._run.members = list(step.team_members)
                 self._run.ack_retrigger_seconds = step.ack_retrigger_seconds
-                self._follow_channel(step.channel)
+                if step.silenced_until is None:  # a held page shows in no channel yet
+                    self._follow_channel(step.channel)
                 return step
             if step.error != self._run.config_error:
                 self._run.config_error = step.error
@@ -581,6 +609,8 @@ class PageWorkflow:
             return
         joined, resolved = merge_alerts(self._state.alerts, batch.alerts, self._alert_index)
         self._firing += len(joined) - len(resolved)
+        if joined and self._state.silenced_until is not None:
+            self._silence_checks += 1  # an alert the silence may not cover
         # Before the opening too: a re-trigger can land in the page's first workflow task.
         if workflow.patched(FOLLOWS_ALERTS):
             self._follow(batch)
@@ -597,6 +627,13 @@ class PageWorkflow:
         elif verdict == "reopen":
             self._record("flap", mark_reopened(self._state, self._flap_window), by=batch.source)
             self._log("reopened")
+
+    @workflow.signal
+    def recheck_silence(self, ended: SilenceEnded) -> None:
+        """A silence that held the page was ended early: resolve the held step again now."""
+        if self._state.silenced_until is not None:
+            workflow.logger.info("page %s: silence %s ended", self._state.id, ended.silence_id)
+            self._silence_checks += 1
 
     @workflow.query
     def get_state(self) -> PageState:

@@ -33,6 +33,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
 
 RESOLVE_TIMEOUT = timedelta(seconds=10)
+# Label sets a step resolution checks against silences, at most (they travel in the
+# local activity's input and its history marker).
+MAX_LABEL_SETS = 200
 RESOLVE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
@@ -71,12 +74,15 @@ async def resolve_step(
     steps: list[InlineStep] | None,
     *,
     local: bool = False,
+    silences: bool = False,
 ) -> ResolveStepResult:
     """Who step ``index`` of the page's policy reaches at ``at``, by the config of now.
 
     ``local``: as a local activity, run within the page's workflow task: an escalation
     then needs one workflow task and one activity task fewer (the config is in the
     worker's memory; the rotation plans it reads are shared and cached for a second).
+    ``silences``: ask whether a maintenance window or silence holds the page (its source,
+    service and firing alerts' distinct label sets go with the request).
     """
     request = ResolveStepInput(
         team=state.team,
@@ -86,6 +92,14 @@ async def resolve_step(
         urgency=state.urgency,
         steps=steps,
     )
+    labels = firing_labels(state) if silences else None
+    if labels is not None:
+        request.page_id, request.source, request.service = (
+            state.workflow_id,
+            state.source,
+            state.service,
+        )
+        request.alert_labels = labels
     if local:
         return await workflow.execute_local_activity_method(
             ConfigActivities.resolve_step,
@@ -101,6 +115,15 @@ async def resolve_step(
         retry_policy=RESOLVE_RETRY,
         summary=f"resolve step {index + 1}",
     )
+
+
+def firing_labels(state: PageState) -> list[dict[str, str]] | None:
+    """The distinct label sets of the page's firing alerts; None beyond
+    :data:`MAX_LABEL_SETS` of them (such a storm is not held: it pages)."""
+    distinct = {tuple(sorted(a.labels.items())) for a in state.alerts if a.status == "firing"}
+    if len(distinct) > MAX_LABEL_SETS:
+        return None
+    return [dict(labels) for labels in sorted(distinct)]
 
 
 async def notify(

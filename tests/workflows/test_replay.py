@@ -35,6 +35,7 @@ from tests.workflows.test_notify_rules import BROKEN as RULES_BROKEN
 from tests.workflows.test_notify_rules import CONFIG as RULES_CONFIG
 from tests.workflows.test_page import CONFIG
 from tests.workflows.test_rotation import next_monday_10, rotation_desk
+from tests.workflows.test_silences import CONFIG as SILENCE_CONFIG
 from worker.build import WORKFLOWS, build_worker, workflow_runner
 from worker.config import ConfigFile
 from worker.rotations import sync_rotations
@@ -65,6 +66,7 @@ from workflows.rotation_models import (
     SwapRequest,
 )
 from workflows.shift import ShiftWorkflow
+from workflows.silence_models import SilenceEnded
 
 HISTORIES = Path(__file__).parent / "histories"
 # What fresh page histories are recorded as (the latest patch they carry); the ones
@@ -168,6 +170,7 @@ class TestReplay:
             "incident-update-notes",
             "incident-announce-mail",
             "page-log",
+            "page-silences",
         }
 
 
@@ -972,3 +975,44 @@ class TestPageLogReplay:
         assert "core_patch" in markers
         assert "core_local_activity" in markers
         await replay_and_keep(history, "page-log")
+
+
+async def record_silences_history(env: WorkflowEnvironment, tmp_path: Path) -> WorkflowHistory:
+    """An alert page held by a maintenance window (patched): silenced, told to look
+    again (still held), paged when the window ends, acknowledged, resolved."""
+    now = (await env.get_current_time()).astimezone(UTC).replace(microsecond=0)
+    start, end = now - timedelta(hours=1), now + timedelta(minutes=30)
+    fmt = "%Y-%m-%d %H:%M:%S"
+    config = tmp_path / "tocsin.yaml"
+    config.write_text(SILENCE_CONFIG.format(start=start.strftime(fmt), end=end.strftime(fmt)))
+    task_queue = f"replay-{uuid.uuid4()}"
+    key = f"replay-silences-{uuid.uuid4().hex[:6]}"
+    alert = Alert(fingerprint="lag", status="firing", summary="replica lag")
+    async with page_worker(env, config, task_queue, RecordingNotifier()):
+        handle = await env.client.start_workflow(
+            PageWorkflow.run,
+            PageInput(key=key, team="ops", service="db", summary="lag", source="alertmanager"),
+            id=f"page-{key}",
+            task_queue=task_queue,
+            start_signal="receive_alerts",
+            start_signal_args=[AlertBatch(source="alertmanager", alerts=[alert])],
+        )
+        await env.sleep(timedelta(minutes=1))
+        await handle.signal(PageWorkflow.recheck_silence, SilenceEnded(silence_id="s1"))
+        await env.sleep(timedelta(minutes=31))
+        state = await handle.query(PageWorkflow.get_state)
+        assert [e.kind for e in state.timeline].count("silenced") == 2
+        assert state.notified
+        await handle.execute_update(PageWorkflow.acknowledge, PageActionInput(by="sam"))
+        await handle.execute_update(PageWorkflow.resolve, PageActionInput(by="sam"))
+        await handle.result()
+        return await handle.fetch_history()
+
+
+class TestSilencesReplay:
+    async def test_fresh_silences_history_replays(
+        self, time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    ) -> None:
+        """A page held by a maintenance window, then paged (patched), replays."""
+        history = await record_silences_history(time_skipping_env, tmp_path)
+        await replay_and_keep(history, "page-silences")
