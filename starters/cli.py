@@ -36,6 +36,7 @@ from starters.cli_common import (
 )
 from starters.cli_common import connect_client as _connect
 from starters.cli_common import quiet_logs as _quiet_logs
+from starters.cli_heartbeats import heartbeats
 from starters.cli_import import import_app
 from starters.cli_incidents import incident_app
 from starters.cli_log import incident_log
@@ -62,6 +63,7 @@ app.add_typer(shift_app, name="shift")
 app.add_typer(token_app, name="token")
 app.add_typer(import_app, name="import")
 app.command("ical")(ical)
+app.command("heartbeats")(heartbeats)
 
 # -- running -----------------------------------------------------------------------------
 
