@@ -27,6 +27,8 @@ from tests.conftest import start_time_skipping
 from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.store import MemoryStore
 from tests.unit.test_adapters import LoopbackController, RecordingHandler
+from tests.workflows.test_heartbeat import CONFIG as HEARTBEAT_CONFIG
+from tests.workflows.test_heartbeat import Beat
 from tests.workflows.test_incident import CONFIG as INCIDENT_CONFIG
 from tests.workflows.test_incident import open_desk
 from tests.workflows.test_incident_mail import MAIL_CONFIG
@@ -171,6 +173,7 @@ class TestReplay:
             "incident-announce-mail",
             "page-log",
             "page-silences",
+            "heartbeat-missed",
         }
 
 
@@ -1016,3 +1019,37 @@ class TestSilencesReplay:
         """A page held by a maintenance window, then paged (patched), replays."""
         history = await record_silences_history(time_skipping_env, tmp_path)
         await replay_and_keep(history, "page-silences")
+
+
+async def record_heartbeat_history(env: WorkflowEnvironment, tmp_path: Path) -> WorkflowHistory:
+    """A heartbeat missed (its page opened), pinged (resolved), its interval changed,
+    pinged again, then retired."""
+    config = tmp_path / "tocsin.yaml"
+    config.write_text(HEARTBEAT_CONFIG)
+    task_queue = f"replay-{uuid.uuid4()}"
+    beat = Beat(env, task_queue, f"replay-{uuid.uuid4().hex[:6]}", RecordingNotifier())
+    async with page_worker(env, config, task_queue, beat.notifier):
+        await beat.configure(interval="1h", grace="5m", team="ops")
+        await env.sleep(timedelta(hours=1, minutes=6))
+        await beat.state(lambda s: s.page_id is not None)
+        await beat.ping()
+        await beat.state(lambda s: s.status == "ok" and s.page_id is None)
+        await beat.configure(interval="2h", team="ops")
+        await beat.state(lambda s: s.interval == timedelta(hours=2))
+        await env.sleep(timedelta(minutes=30))
+        await beat.ping()
+        await beat.state(lambda s: s.pings == 2)
+        await beat.configure()
+        result = await beat.handle().result()
+        assert (result.status, result.pings) == ("ok", 2)
+        await beat.close()
+        return await beat.handle().fetch_history()
+
+
+class TestHeartbeatReplay:
+    async def test_fresh_heartbeat_history_replays(
+        self, time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    ) -> None:
+        """A heartbeat missed, pinged, changed and retired replays."""
+        history = await record_heartbeat_history(time_skipping_env, tmp_path)
+        await replay_and_keep(history, "heartbeat-missed")
