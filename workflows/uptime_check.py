@@ -130,7 +130,7 @@ class CheckWorkflow:
             return  # no certificate seen this time (http, or the connection failed)
         expiring = expires is not None and expires - workflow.now() < timedelta(days=days)
         if days > 0 and expiring and self._certificate_page is None and expires is not None:
-            left = max((expires - workflow.now()).days, 0)
+            left = max(round((expires - workflow.now()) / timedelta(days=1)), 0)
             self._certificate_page = await page_watch(
                 self._certificate_alert(
                     True,

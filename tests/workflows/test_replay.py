@@ -38,6 +38,7 @@ from tests.workflows.test_notify_rules import CONFIG as RULES_CONFIG
 from tests.workflows.test_page import CONFIG
 from tests.workflows.test_rotation import next_monday_10, rotation_desk
 from tests.workflows.test_silences import CONFIG as SILENCE_CONFIG
+from tests.workflows.test_uptime_check import record_check_history
 from worker.build import WORKFLOWS, build_worker, workflow_runner
 from worker.config import ConfigFile
 from worker.rotations import sync_rotations
@@ -174,6 +175,7 @@ class TestReplay:
             "page-log",
             "page-silences",
             "heartbeat-missed",
+            "check-down-up",
         }
 
 
@@ -1053,3 +1055,12 @@ class TestHeartbeatReplay:
         """A heartbeat missed, pinged, changed and retired replays."""
         history = await record_heartbeat_history(time_skipping_env, tmp_path)
         await replay_and_keep(history, "heartbeat-missed")
+
+
+class TestCheckReplay:
+    async def test_fresh_check_history_replays(
+        self, time_skipping_env: WorkflowEnvironment
+    ) -> None:
+        """An uptime check down (paged), up (resolved), near certificate expiry, retired."""
+        history = await record_check_history(time_skipping_env)
+        await replay_and_keep(history, "check-down-up")
