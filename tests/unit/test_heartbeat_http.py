@@ -5,13 +5,13 @@ lists every heartbeat for people and admins."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from starters.errors import Rejected
 from starters.heartbeats import Heartbeats
@@ -67,9 +67,9 @@ class Beats:
 @pytest.fixture
 async def beats(tmp_path: Path) -> AsyncIterator[Beats]:
     config = tmp_path / "heartbeats.yaml"
-    shutil.copy(EXAMPLE, config)
-    with config.open("a") as out:
-        out.write(HEARTBEATS)
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data.update(yaml.safe_load(HEARTBEATS))
+    config.write_text(yaml.safe_dump(data))
     workflows = FakeHeartbeatWorkflows()
     async with serving(tmp_path) as api:
         api.app.dependency_overrides[heartbeats] = lambda: Heartbeats(workflows, ConfigFile(config))
