@@ -42,6 +42,7 @@ from starters.cli_incidents import incident_app
 from starters.cli_log import incident_log
 from starters.cli_pages import page_app
 from starters.cli_rotations import ical, oncall_compare, rotation_app, shift_app
+from starters.cli_silences import silence_app
 from starters.cli_tokens import token_app
 from starters.errors import InvalidRequest, Rejected
 from worker.client import connect
@@ -61,6 +62,7 @@ app.add_typer(incident_app, name="incident")
 app.add_typer(rotation_app, name="rotation")
 app.add_typer(shift_app, name="shift")
 app.add_typer(token_app, name="token")
+app.add_typer(silence_app, name="silence")
 app.add_typer(import_app, name="import")
 app.command("ical")(ical)
 app.command("heartbeats")(heartbeats)

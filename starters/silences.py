@@ -80,7 +80,7 @@ class SilenceDesk:
         if ends <= now:
             raise InvalidRequest(f"ends_at: {ends.isoformat()} is in the past")
         if ends <= starts:
-            raise InvalidRequest("ends_at must be after starts_at")
+            raise InvalidRequest("ends_at: the end must be after starts_at")
         longest = config.silences.max_duration
         if ends - starts > longest:
             raise InvalidRequest(
