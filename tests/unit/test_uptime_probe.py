@@ -52,15 +52,19 @@ class TestHttp:
         kept = Kept()
         probe = UptimeActivities(kept, {})
         result = await probe.probe_check(ProbeRequest(check="api", spec=check(target.url())))
-        assert result.ok and result.status == 200 and result.error is None
-        assert result.latency_ms is not None and result.latency_ms > 0
+        assert result.ok
+        assert result.status == 200
+        assert result.error is None
+        assert result.latency_ms is not None
+        assert result.latency_ms > 0
         assert result.certificate_expires is None
         assert kept.results == [result]
 
     async def test_status_outside_the_expected_is_down(self, target: Target) -> None:
         target.status = 503
         result = await UptimeActivities(None, {}).probe("api", check(target.url()))
-        assert not result.ok and result.status == 503
+        assert not result.ok
+        assert result.status == 503
         assert result.error == "status 503 (expected 200-399)"
 
     async def test_listed_statuses_and_ranges(self, target: Target) -> None:
@@ -75,7 +79,8 @@ class TestHttp:
         target.body = '{"db": "down"}'
         spec = check(target.url(), body_regex='"db": "up"')
         result = await UptimeActivities(None, {}).probe("api", spec)
-        assert not result.ok and result.status == 200
+        assert not result.ok
+        assert result.status == 200
         assert result.error == 'body does not match /"db": "up"/'
         target.body = '{"db": "up"}'
         assert (await UptimeActivities(None, {}).probe("api", spec)).ok
@@ -84,13 +89,15 @@ class TestHttp:
         target.delay = 0.8
         spec = check(target.url(), timeout=timedelta(seconds=0.2), interval="5s")
         result = await UptimeActivities(None, {}).probe("api", spec)
-        assert not result.ok and result.status is None
+        assert not result.ok
+        assert result.status is None
         assert result.error == "timed out after 0.2s"
 
     async def test_refused_connection(self, closed_port: int) -> None:
         spec = check(f"http://127.0.0.1:{closed_port}/health")
         result = await UptimeActivities(None, {}).probe("api", spec)
-        assert not result.ok and result.error == "connection refused"
+        assert not result.ok
+        assert result.error == "connection refused"
 
     async def test_headers_expand_environment_references(self, target: Target) -> None:
         spec = check(target.url(), method="POST", headers={"Authorization": "Bearer ${TOKEN}"})
@@ -140,7 +147,8 @@ class TestTls:
             )
         finally:
             await server.stop()
-        assert result.ok and result.status == 200
+        assert result.ok
+        assert result.status == 200
         assert result.certificate_expires == expires
 
     async def test_untrusted_certificate_is_down(self, ca: trustme.CA) -> None:
@@ -149,6 +157,8 @@ class TestTls:
             result = await UptimeActivities(None, {}).probe("api", check(server.url()))
         finally:
             await server.stop()
-        assert not result.ok and result.status is None
-        assert result.error is not None and result.error.startswith("TLS: ")
+        assert not result.ok
+        assert result.status is None
+        assert result.error is not None
+        assert result.error.startswith("TLS: ")
         assert "certificate" in result.error
