@@ -37,6 +37,7 @@ from starters.errors import IncidentNotFound, InvalidRequest, PageNotFound, Reje
 from starters.events import Event
 from starters.http import (
     alert_report,
+    checks,
     heartbeats,
     incidents,
     oncall,
@@ -318,6 +319,7 @@ def _add_routers(
     app.include_router(oncall.router)
     app.include_router(incident_log.router)
     app.include_router(reports.router)
+    app.include_router(checks.router)
     app.include_router(alert_report.router)
     app.include_router(silences.router)
     app.include_router(token_routes)
