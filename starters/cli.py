@@ -23,6 +23,7 @@ from temporalio.service import RPCError
 from starters.api import TocsinClient
 from starters.checks import oncall_entries
 from starters.cli_alerts import report_app
+from starters.cli_checks import checks_command
 from starters.cli_common import (
     ConfigOpt,
     JsonOpt,
@@ -65,6 +66,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(silence_app, name="silence")
 app.add_typer(import_app, name="import")
 app.command("ical")(ical)
+app.command("checks")(checks_command)
 app.command("heartbeats")(heartbeats)
 
 # -- running -----------------------------------------------------------------------------
