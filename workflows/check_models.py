@@ -18,11 +18,15 @@ from pydantic import (
     model_validator,
 )
 
-from workflows.durations import Duration, at_most, format_duration
+from workflows.durations import at_most, format_duration, parse_duration
 
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 StatusRange = tuple[int, int]
 CheckStatus = Literal["unknown", "up", "failing", "down"]
+
+# Written like any config duration; kept to the fraction of a second (a timeout of
+# PT0.5S), which the config's Duration would round away when the check is serialized.
+PreciseDuration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 DEFAULT_STATUS: list[StatusRange] = [(200, 399)]
 MAX_INTERVAL = timedelta(days=1)
@@ -75,8 +79,8 @@ class Check(BaseModel):
         default_factory=lambda: list(DEFAULT_STATUS)
     )
     body_regex: str | None = Field(default=None, max_length=1000)
-    interval: Annotated[Duration, at_most(MAX_INTERVAL)] = timedelta(minutes=1)
-    timeout: Annotated[Duration, at_most(MAX_INTERVAL)] = timedelta(seconds=10)
+    interval: Annotated[PreciseDuration, at_most(MAX_INTERVAL)] = timedelta(minutes=1)
+    timeout: Annotated[PreciseDuration, at_most(MAX_INTERVAL)] = timedelta(seconds=10)
     failures_before_paging: int = Field(default=3, ge=1, le=100)
     certificate_warning_days: int = Field(default=14, ge=0, le=365)
     service: str | None = None
