@@ -43,13 +43,6 @@ def router() -> APIRouter:
     pings = APIRouter(tags=["webhooks"], route_class=GuardedRoute)
     listing = api_router("/api", "heartbeats")
 
-    @pings.api_route(
-        "/webhooks/heartbeat/{name}",
-        methods=["POST", "GET"],
-        dependencies=[*API_AUTH, Depends(PING_HEARTBEATS)],
-        response_model=HeartbeatPinged,
-        responses=refusals(401, 403, 404, 503),
-    )
     async def ping(name: str, principal: CurrentPrincipal, found: HeartbeatsDep) -> HeartbeatPinged:
         """A heartbeat's ping: the job ran. ``GET`` works too, for cron one-liners
         (``curl -fsS -H "Authorization: Bearer $TOKEN" …/webhooks/heartbeat/NAME``); any
@@ -65,6 +58,18 @@ def router() -> APIRouter:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(err)) from None
         log.info("heartbeat pinged", heartbeat=name, by=principal.label)
         return pinged
+
+    # One handler for both methods, each with an operation id of its own (OpenAPI).
+    for method, operation in (("POST", "ping_heartbeat"), ("GET", "ping_heartbeat_get")):
+        pings.add_api_route(
+            "/webhooks/heartbeat/{name}",
+            ping,
+            methods=[method],
+            operation_id=operation,
+            dependencies=[*API_AUTH, Depends(PING_HEARTBEATS)],
+            response_model=HeartbeatPinged,
+            responses=refusals(401, 403, 404, 503),
+        )
 
     @listing.get("/heartbeats", response_model=list[HeartbeatState])
     async def list_heartbeats(found: HeartbeatsDep) -> list[HeartbeatState]:
