@@ -2,13 +2,17 @@
 
 Writes November 2026 of pages for the teams of ``tocsin.example.yaml`` (or ``--config``)
 into a throwaway SQLite store, through the page log's own activity and adapter (each page
-written as a page writes it: opened, each step, acknowledged, resolved, reopened), then
-prints the report exactly as ``tocsin report alerts`` does. Deterministic (``--seed``).
+written as a page writes it: opened, each step, acknowledged, resolved, reopened), and a
+few incidents through the incident log's activity and adapter (written at each status
+change, as an incident writes them), then prints the report exactly as
+``tocsin report alerts`` does. Deterministic (``--seed``).
 
 The month: ``DiskSpaceLow`` pages ops day and night and mostly resolves by itself before
 anyone looks; ``HighLatencyP99`` flaps; ``ErrorBudgetBurn`` is healthy (acked in minutes,
 resolved by a person); the ``nightly-backup`` heartbeat goes overdue at night and is acked
 slowly; some Events API and manual pages; a few pages fall in a maintenance window.
+Six incidents, mostly led by whoever held the team's first layer then; a false alarm
+closed before anyone took the lead counts for nobody.
 
     .venv/bin/python bench/noise_month.py [--seed 18] [--config tocsin.example.yaml] [--json]
 """
@@ -30,13 +34,16 @@ import structlog
 from activities.adapters.sql_page_log import SqlPageLog
 from activities.adapters.sql_store import open_store
 from activities.page_log import PageLogActivities
+from activities.store import StoreActivities
 from starters.alert_report import read_noise_report
 from starters.noise_report import report_text
 from worker.config import ConfigFile
 from workflows.config import TocsinConfig
+from workflows.incident_models import IncidentState, IncidentStatus, incident_record
 from workflows.models import Alert, PageInput, PageState, TimelineEntry
 from workflows.page_log import is_off_hours, page_log_entry
 from workflows.page_rules import mark_acknowledged, mark_reopened, mark_resolved, opened_state
+from workflows.rotation_rules import oncall_at, plan_from_config
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "tocsin.example.yaml"
 START = datetime(2026, 11, 1, 6, tzinfo=UTC)  # 1 Nov 2026, 00:00 in Chicago
@@ -90,6 +97,27 @@ RULES = (
     ),
     Rule("Payment webhook failures", "events", "delivery", "gitserver", 5, 0.2, (2, 9)),
     Rule("Checkout is down", "api", "delivery", "web", 3, 0.0, (1, 4)),
+)
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An incident of the month (``led``: somebody takes the lead)."""
+
+    title: str
+    team: str
+    service: str
+    severity: str
+    led: bool = True
+
+
+INCIDENTS = (
+    Incident("Primary database failover", "ops", "database", "critical"),
+    Incident("Replica lag over ten minutes", "ops", "database", "major"),
+    Incident("Checkout errors after deploy", "delivery", "web", "critical"),
+    Incident("p99 latency over the SLO", "delivery", "web", "major"),
+    Incident("Payment webhooks dropped", "delivery", "gitserver", "major"),
+    Incident("Error budget alarm on a test cluster", "delivery", "web", "minor", led=False),
 )
 
 
@@ -171,6 +199,52 @@ async def live(rng: random.Random, rule: Rule, state: PageState, write: Writer) 
     await write(state, "resolved", now)
 
 
+def lead_of(rng: random.Random, incident: Incident, at: datetime, config: TocsinConfig) -> str:
+    """Whoever held the team's first layer at ``at``, four times in five; else another
+    member of the team."""
+    team = config.teams[incident.team]
+    if team.rotation is not None and rng.random() < 0.8:
+        plan = plan_from_config(team.rotation, config.rotations[team.rotation])
+        held = [s.person for s in oncall_at(plan, at).values() if s is not None and s.person]
+        if held:
+            return held[0]
+    return rng.choice(team.members)
+
+
+async def declare(
+    rng: random.Random,
+    number: int,
+    incident: Incident,
+    config: TocsinConfig,
+    write: StoreActivities,
+) -> None:
+    """One incident from declaration to resolution, its log row written at each change."""
+    at = START + timedelta(seconds=rng.uniform(0, (END - START).total_seconds()))
+    at = at.replace(microsecond=0)
+    state = IncidentState(
+        id=f"INC-{number}",
+        number=number,
+        title=incident.title,
+        severity=incident.severity,
+        service=incident.service,
+        team=incident.team,
+        declared_by=rng.choice(config.teams[incident.team].members),
+        declared_at=at,
+    )
+    await write.record_incident(incident_record(state))
+    now = at
+    if incident.led:
+        now += timedelta(minutes=rng.uniform(1, 8))
+        state.lead = lead_of(rng, incident, at, config)
+        state.status, state.acknowledged_at = IncidentStatus.active, now
+        await write.record_incident(incident_record(state))
+    now += timedelta(minutes=rng.uniform(20, 180))
+    state.status, state.resolved_at = IncidentStatus.resolved, now
+    state.resolved_by = state.lead or state.declared_by
+    state.resolution = "fixed" if incident.led else "false_positive"
+    await write.record_incident(incident_record(state))
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=18)
@@ -190,7 +264,9 @@ async def main() -> None:
                 for number in range(1, rule.count + 1):
                     state = opened(rule, number, opening(rng, rule, config))
                     await live(rng, rule, state, write)
-            report = await read_noise_report(SqlPageLog(store), store, config, START, END)
+            for number, incident in enumerate(INCIDENTS, start=1):
+                await declare(rng, number, incident, config, StoreActivities(store))
+            report = await read_noise_report(SqlPageLog(store), store, config, START, END, store)
         finally:
             await store.close()
     if args.json:

@@ -1,21 +1,24 @@
 """Reading the alert-noise report: its period as people give it, and the rows it is
-computed from (the page log, the kept on-call reports, the config's rotations), for the
-CLI, the API and the console alike."""
+computed from (the page log, the kept on-call reports, the incident log, the config's
+rotations), for the CLI, the API and the console alike."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from activities.ports import PageLog, ShiftReports
+from activities.ports import PageLog, ShiftReports, Store
 from starters.incident_log import parse_when
 from starters.noise_report import NoiseReport, noise_report
 from workflows.config import TocsinConfig
+from workflows.incident_models import IncidentRecord, LogQuery
 from workflows.rotation_models import ReportQuery, ShiftReport
 
 DEFAULT_DAYS = 30
 MAX_PERIOD = timedelta(days=366)
 # Kept reports read for one report (a month of daily shifts over a few rotations).
 REPORT_LIMIT = 500
+# Incidents read for the on-call load (as the console's and /api/report's figures).
+INCIDENT_LIMIT = 10_000
 
 
 def alert_period(
@@ -58,11 +61,17 @@ async def read_noise_report(
     config: TocsinConfig,
     start: datetime,
     end: datetime,
+    incidents: Store | None = None,
 ) -> NoiseReport:
-    """The report over ``[start, end)`` from the store (raises the adapters' errors)."""
+    """The report over ``[start, end)`` from the store: the page log, the kept on-call
+    reports and the incident log (raises the adapters' errors)."""
     pages = await log.list_pages(start, end)
     kept: list[ShiftReport] = []
     if reports is not None:
         found = await reports.list_shift_reports(ReportQuery(since=start, limit=REPORT_LIMIT))
         kept = [r for r in found if r.start < end]
-    return noise_report(pages, start, end, config, kept)
+    declared: list[IncidentRecord] = []
+    if incidents is not None:
+        query = LogQuery(since=start, until=end, limit=INCIDENT_LIMIT)
+        declared = await incidents.list_incidents(query)
+    return noise_report(pages, start, end, config, kept, incidents=declared)

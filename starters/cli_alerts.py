@@ -45,7 +45,7 @@ def alerts(
 ) -> None:
     """Alert noise per rule (pages, acked, auto-resolved unacked, median ack, flaps,
     off-hours, silenced), noisiest first with the rules to fix or disable marked; and the
-    on-call load per person and shift."""
+    on-call load per person and shift (pages, off-hours pages, incidents they worked)."""
     from activities.adapters.sql_page_log import SqlPageLog  # noqa: PLC0415
     from starters.alert_report import alert_period, read_noise_report  # noqa: PLC0415
     from starters.noise_report import report_text  # noqa: PLC0415
@@ -59,6 +59,6 @@ def alerts(
     tocsin = config_file(settings).current()
     found = read_store(
         settings,
-        lambda store: read_noise_report(SqlPageLog(store), store, tocsin, since, until),
+        lambda store: read_noise_report(SqlPageLog(store), store, tocsin, since, until, store),
     )
     emit(found, as_json, lambda: report_text(found, ZoneInfo(tocsin.timezone)))

@@ -42,7 +42,8 @@ async def get_alert_report(
     days: Annotated[int | None, Query(description="The last N days, instead of from.")] = None,
 ) -> NoiseReport:
     """Alert noise per rule over ``[from, to)``, noisiest first, the rules to fix or disable
-    marked (``checks`` states when), and the on-call load per person and shift."""
+    marked (``checks`` states when), and the on-call load per person and shift: pages,
+    off-hours pages and the incidents they worked (from the incident log)."""
     try:
         since, until = alert_period(start, end, days, datetime.now(UTC))
     except ValueError as err:
@@ -50,7 +51,7 @@ async def get_alert_report(
     tocsin: TocsinClient = request.app.state.tocsin
     try:
         return await read_noise_report(
-            SqlPageLog(store), store, tocsin.config.current(), since, until
+            SqlPageLog(store), store, tocsin.config.current(), since, until, store
         )
     except AdapterError as err:
         # The adapter logged the cause; the caller only needs to know to try again.

@@ -17,12 +17,15 @@ from activities.adapters.sql_page_log import SqlPageLog
 from activities.adapters.sql_store import SqlStore
 from starters.alert_report import alert_period
 from starters.cli import app
-from starters.noise_report import noise_report, rule_noise, shift_load
-from tests.unit.test_log_http import AUTH, serve
+from starters.noise_report import NoiseReport, noise_report, report_text, rule_noise, shift_load
+from tests.unit.test_log_http import AUTH, incident, serve
+from tests.unit.test_shift_reports import incident as summary
 from tests.unit.test_shift_reports import shift_report
 from worker.config import load_config
+from workflows.incident_models import IncidentRecord
 from workflows.models import Alert, PageState, PageStatus
 from workflows.page_log import PageLogEntry, incident_of, is_off_hours, page_log_entry
+from workflows.rotation_models import ShiftReport, TeamActivity
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "tocsin.example.yaml"
 CONFIG = load_config(EXAMPLE)
@@ -131,21 +134,114 @@ class TestLoad:
         outside kept shifts the rotation's plan decides; silenced pages to nobody."""
         kept = shift_report("delivery", 0, {"eoc": "alice", "tm": "dana"})
         pages = [
-            entry("A", 0, incident_id="INC-3"),
+            entry("A", 0),
             acked("B", 5, 1).model_copy(update={"acked_by": "dana", "off_hours": True}),
             entry("C", 10, silenced=True),
             entry("D", 0).model_copy(update={"opened_at": MONDAY + timedelta(weeks=2)}),
         ]
-        load, unattributed = shift_load(pages, [kept], CONFIG)
+        load, unattributed, _ = shift_load(pages, [kept], CONFIG)
         assert [
             (s.person, s.pages, s.off_hours_pages, s.incidents, s.from_report) for s in load
         ] == [
-            ("alice", 1, 0, ["INC-3"], True),
+            ("alice", 1, 0, [], True),
             ("dana", 1, 1, [], True),
             # the plan: alice, bob, carol weekly from 2026-01-05; 45 weeks on: alice
             ("alice", 1, 0, [], False),
         ]
         assert unattributed == 0
+
+
+def logged(number: int, at: datetime, **changes: object) -> IncidentRecord:
+    """An incident of delivery as the incident log keeps it, led by bob."""
+    return incident(number, 0, declared_at=at, lead="bob").model_copy(update=changes)
+
+
+class TestIncidents:
+    """Each person's incidents per shift, by the on-call reports' rule."""
+
+    def load(
+        self,
+        incidents: list[IncidentRecord],
+        reports: list[ShiftReport] | None = None,
+        pages: list[PageLogEntry] | None = None,
+    ) -> NoiseReport:
+        return noise_report(
+            pages or [], MONDAY, MONDAY + timedelta(weeks=4), CONFIG, reports, incidents=incidents
+        )
+
+    def test_a_kept_shift_counts_everyone_who_worked_it(self) -> None:
+        """In a kept shift the report's ``worked_by`` decides, not the log's lead: dana,
+        who had no page, and alice, who had one, each worked INC-7."""
+        activity = TeamActivity(incidents=[summary(7, "alice", "dana")])
+        kept = shift_report("delivery", 0, {"eoc": "alice", "tm": "dana"}, activity)
+        at = MONDAY + timedelta(days=2)
+        found = self.load([logged(7, at)], [kept], [entry("Disk", 0)])
+        assert [(s.person, s.pages, s.incidents, s.from_report) for s in found.load] == [
+            ("alice", 1, ["INC-7"], True),
+            ("dana", 0, ["INC-7"], True),
+        ]
+        assert (found.incidents, found.unattributed_incidents) == (1, 0)
+
+    def test_a_kept_shift_missing_an_incident_counts_its_lead(self) -> None:
+        """A logged incident the shift's report does not list counts for its lead there;
+        one the report lists that the log lacks counts too."""
+        activity = TeamActivity(incidents=[summary(8, "dana")])
+        kept = shift_report("delivery", 0, {"eoc": "alice", "tm": "dana"}, activity)
+        found = self.load([logged(7, MONDAY + timedelta(days=1))], [kept])
+        assert [(s.person, s.incidents) for s in found.load] == [
+            ("bob", ["INC-7"]),
+            ("dana", ["INC-8"]),
+        ]
+        assert found.incidents == 2
+
+    def test_outside_kept_shifts_the_lead_in_the_planned_shift(self) -> None:
+        """No kept report: the lead, in the shift of the plan: bob holds eoc the first week
+        (his shift, beside his page), not the second (the shift then, his own row)."""
+        week_one = logged(1, MONDAY + timedelta(hours=3))
+        week_two = logged(2, MONDAY + timedelta(weeks=1, hours=3))
+        found = self.load([week_one, week_two], pages=[entry("Disk", 0)])
+        assert [(s.person, s.start, s.pages, s.incidents, s.from_report) for s in found.load] == [
+            ("bob", MONDAY, 1, ["INC-1"], False),
+            ("bob", MONDAY + timedelta(weeks=1), 0, ["INC-2"], False),
+        ]
+
+    def test_nobody_led_it_or_no_rotation(self) -> None:
+        """An incident nobody took the lead of, or of a team without a rotation, counts
+        for nobody and is said to; one declared outside the period is not counted."""
+        at = MONDAY + timedelta(days=1)
+        found = self.load(
+            [
+                logged(1, at, lead=None),
+                logged(2, at, team="security"),
+                logged(3, MONDAY - timedelta(days=1)),
+            ]
+        )
+        assert found.load == []
+        assert (found.incidents, found.unattributed_incidents) == (2, 2)
+        text = report_text(found)
+        assert "2 incident(s) nobody worked in a shift" in text
+        assert "nobody was paged or worked an incident" in text
+
+    def test_a_role_page_counts_for_whoever_answered_it(self) -> None:
+        """A page opened for an incident's role: the incident counts for who acknowledged
+        it, not for the first layer it woke unanswered."""
+        pages = [
+            acked("Lead", 0, 2, incident_id="INC-4").model_copy(update={"acked_by": "dana"}),
+            entry("Lead", 5, incident_id="INC-5"),
+        ]
+        found = self.load([], pages=pages)
+        assert [(s.person, s.pages, s.incidents) for s in found.load] == [
+            ("bob", 1, []),  # eoc of the planned shift
+            ("dana", 1, ["INC-4"]),
+        ]
+
+    def test_text_counts_them(self) -> None:
+        activity = TeamActivity(incidents=[summary(7, "dana")])
+        kept = shift_report("delivery", 0, {"eoc": "alice", "tm": "dana"}, activity)
+        text = report_text(self.load([], [kept], [entry("Disk", 0)]))
+        assert ": 1 page, 1 incident\n" in text
+        assert "1 page, 0 off hours, 0 incidents" in text
+        assert "0 pages, 0 off hours, 1 incident (INC-7)" in text
 
 
 @pytest.fixture
@@ -194,18 +290,24 @@ class TestFrontDoors:
     async def test_route_reports_and_refuses_bad_ranges(
         self, tmp_path: Path, store: SqlStore
     ) -> None:
-        """200 with the rules noisiest first; 422 naming the parameter; 401 without a token."""
+        """200 with the rules noisiest first and the incident log's incident in its lead's
+        load; 422 naming the parameter; 401 without a token."""
         log = SqlPageLog(store)
         for i in range(5):
             await log.record_page(
                 entry("Disk", i, auto_resolved_unacked=True, opened_at=NOW - timedelta(hours=i + 1))
             )
+        await store.upsert_incident(incident(9, 0.5, lead="carol"))
         async for api in serve(tmp_path, store):
             response = await api.get("/api/report/alerts", params={"days": "2"}, headers=AUTH)
             assert response.status_code == 200, response.text
             body = response.json()
             assert [(r["rule"], r["pages"], r["marks"]) for r in body["rules"]] == [
                 ("Disk", 5, ["disable-or-fix"])
+            ]
+            assert body["incidents"] == 1
+            assert [(s["person"], s["incidents"]) for s in body["load"] if s["incidents"]] == [
+                ("carol", ["INC-9"])
             ]
             bad = await api.get(
                 "/api/report/alerts", params={"from": "1d", "to": "2d"}, headers=AUTH
@@ -223,6 +325,7 @@ class TestFrontDoors:
             await SqlPageLog(store).record_page(
                 entry("Disk", 0, opened_at=NOW - timedelta(hours=1))
             )
+            await store.upsert_incident(incident(9, 0.5, lead="carol"))
             await store.close()
 
         asyncio.run(write())
@@ -233,6 +336,7 @@ class TestFrontDoors:
         text = runner.invoke(app, ["report", "alerts", "--days", "1"])
         assert "Disk" in text.stdout
         assert "On-call load" in text.stdout
+        assert "1 incident (INC-9)" in text.stdout
         bad = runner.invoke(app, ["report", "alerts", "--from", "soon"])
         assert bad.exit_code == 2
         assert "--from" in bad.stderr
