@@ -23,9 +23,11 @@ class CheckSummary(BaseModel):
     probe read that got an answer."""
 
     check: str
-    status: Literal["up", "down"] = Field(description="What the latest probe found")
-    last_probe: datetime
-    probes: int
+    status: Literal["up", "down", "pending"] = Field(
+        description="What the latest probe found; pending: configured, not probed yet"
+    )
+    last_probe: datetime | None = None
+    probes: int = 0
     uptime_24h: float | None = Field(default=None, description="Percent, 0 to 100")
     uptime_7d: float | None = None
     uptime_30d: float | None = None
@@ -52,10 +54,21 @@ def uptime(results: list[ProbeResult], since: datetime) -> float | None:
     return round(100 * sum(r.ok for r in within) / len(within), 3)
 
 
-def summarise(results: Iterable[ProbeResult], now: datetime, days: int) -> list[CheckSummary]:
-    """Per check (by name), from results of the last ``days`` days, ordered by time."""
+def summarise(
+    results: Iterable[ProbeResult],
+    now: datetime,
+    days: int,
+    configured: Iterable[str] | None = None,
+) -> list[CheckSummary]:
+    """Per check (by name), from results of the last ``days`` days, ordered by name.
+
+    With ``configured`` (the config's check names), exactly those checks are listed: one
+    not probed yet is ``pending``, and a removed check's kept results are left out."""
     summaries = []
-    ordered = sorted(results, key=lambda r: (r.check, r.at))
+    wanted = None if configured is None else set(configured)
+    ordered = sorted(
+        (r for r in results if wanted is None or r.check in wanted), key=lambda r: (r.check, r.at)
+    )
     for name, group in groupby(ordered, key=lambda r: r.check):
         rows = list(group)
         last = rows[-1]
@@ -79,7 +92,9 @@ def summarise(results: Iterable[ProbeResult], now: datetime, days: int) -> list[
                 **figures,
             )
         )
-    return summaries
+    probed = {s.check for s in summaries}
+    summaries += [CheckSummary(check=n, status="pending") for n in wanted or () if n not in probed]
+    return sorted(summaries, key=lambda s: s.check)
 
 
 def summary_text(summaries: list[CheckSummary]) -> str:
@@ -97,6 +112,9 @@ def summary_text(summaries: list[CheckSummary]) -> str:
         f"{'CHECK':<20} {'NOW':<5} {'24H':>8} {'7D':>8} {'30D':>8} {'P50':>7} {'P99':>7}  LAST FAILURE"
     ]
     for s in summaries:
+        if s.last_probe is None:
+            lines.append(f"{s.check:<20} {s.status:<5}  (not probed yet)")
+            continue
         failure = (
             f"{s.last_failure:%Y-%m-%d %H:%M}Z {s.last_error or ''}".strip()
             if s.last_failure

@@ -11,6 +11,7 @@ from activities.adapters.sql_check_results import SqlCheckResults
 from activities.adapters.sql_store import SqlStore
 from activities.errors import AdapterError
 from activities.ports import CheckResults
+from starters.api import TocsinClient
 from starters.http.auth import api_router
 from starters.uptime_report import CheckSummary, summarise
 
@@ -37,7 +38,7 @@ async def list_checks(
         int, Query(ge=1, le=30, description="Read the results of the last N days (kept: 30)")
     ] = 30,
 ) -> list[CheckSummary]:
-    """Per uptime check: its status now, uptime % over 24 h / 7 d / 30 d (those the days
+    """Per configured uptime check: its status now (pending until first probed), uptime % over 24 h / 7 d / 30 d (those the days
     read cover), p50/p99 latency and the last failure."""
     results = kept_results(request)
     now = datetime.now(UTC)
@@ -46,4 +47,5 @@ async def list_checks(
     except AdapterError as err:
         # The adapter logged the cause; the caller only needs to know to try again.
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE) from err
-    return summarise(found, now, days)
+    tocsin: TocsinClient = request.app.state.tocsin
+    return summarise(found, now, days, tocsin.config.current().checks)

@@ -64,9 +64,15 @@ def incident(number: int, days_ago: float, **changes: object) -> IncidentRecord:
     return base.model_copy(update=changes)
 
 
-async def serve(tmp_path: Path, store: Store | None) -> AsyncIterator[httpx.AsyncClient]:
+async def serve(
+    tmp_path: Path, store: Store | None, config_text: str | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over ``store``, with the example config (or ``config_text``)."""
     config = tmp_path / "tocsin.yaml"
-    shutil.copy(EXAMPLE, config)
+    if config_text is None:
+        shutil.copy(EXAMPLE, config)
+    else:
+        config.write_text(config_text)
     tocsin = TocsinClient(cast(Client, NoTemporal()), ConfigFile(config), "unit")
     app: FastAPI = create_app(TOKEN, tocsin, store=store)
     async with app.router.lifespan_context(app):

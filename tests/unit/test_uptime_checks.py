@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from activities.adapters.sql_check_results import SqlCheckResults
@@ -32,6 +33,13 @@ def with_check(**fields: Any) -> dict[str, Any]:
         "api": {"url": "https://api.example.com/health", "team": "delivery", **fields}
     }
     return data
+
+
+def configured(*names: str) -> str:
+    """The example config with uptime checks called ``names``, as YAML."""
+    data = example()
+    data["checks"] = {n: {"url": f"https://{n}.example.com/", "team": "delivery"} for n in names}
+    return yaml.safe_dump(data)
 
 
 def problems(**fields: Any) -> list[str]:
@@ -175,11 +183,19 @@ class TestRoute:
     """``GET /api/checks``: each check's figures for person and admin tokens."""
 
     async def test_lists_checks(self, tmp_path: Path, store: SqlStore) -> None:
-        async for api in serve(tmp_path, store):
+        """Exactly the configured checks: one not probed yet is pending, and the kept
+        results of one no longer configured (``old``) are not listed."""
+        await SqlCheckResults(store).record_check_result(result("old", timedelta(hours=1)))
+        async for api in serve(tmp_path, store, configured("api", "web", "new")):
             response = await api.get("/api/checks", headers=AUTH)
             assert response.status_code == 200
             body = response.json()
-            assert [c["check"] for c in body] == ["api", "web"]
+            assert [(c["check"], c["status"]) for c in body] == [
+                ("api", "up"),
+                ("new", "pending"),
+                ("web", "up"),
+            ]
+            assert body[1]["last_probe"] is None
             assert body[0]["uptime_30d"] == 80.0
             assert body[0]["status"] == "up"
             week = await api.get("/api/checks", params={"days": 7}, headers=AUTH)
@@ -206,11 +222,24 @@ class TestCli:
             await sql.close()
 
         asyncio.run(fill())
-        runner = CliRunner(env={"TOCSIN_DATA_DIR": str(tmp_path), "TOCSIN_DATABASE_URL": ""})
+        (tmp_path / "tocsin.yaml").write_text(configured("api", "web", "new"))
+        runner = CliRunner(
+            env={
+                "TOCSIN_DATA_DIR": str(tmp_path),
+                "TOCSIN_DATABASE_URL": "",
+                "TOCSIN_CONFIG": str(tmp_path / "tocsin.yaml"),
+            }
+        )
         text = runner.invoke(app, ["checks"])
         assert text.exit_code == 0, text.output
-        assert text.stdout.splitlines()[1].startswith("api")
+        lines = text.stdout.splitlines()
+        assert lines[1].startswith("api")
+        assert lines[2].split() == ["new", "pending", "(not", "probed", "yet)"]
         rows = json.loads(runner.invoke(app, ["checks", "--json", "--days", "7"]).stdout)
-        assert [(r["check"], r["uptime_7d"]) for r in rows] == [("api", 75.0), ("web", 100.0)]
+        assert [(r["check"], r["uptime_7d"]) for r in rows] == [
+            ("api", 75.0),
+            ("new", None),
+            ("web", 100.0),
+        ]
         bad = runner.invoke(app, ["checks", "--days", "0"])
         assert bad.exit_code == 2
