@@ -1,6 +1,7 @@
 """*Reports*: the incident log over a period with MTTA/MTTR per severity and per service
 (the same rows and figures as ``/api/log`` and ``/api/report``), each rotation's newest
-on-call reports, and one report to read (``/reports/{id}``).
+on-call reports, and one report to read (``/reports/{id}``); the alert-noise report is
+:mod:`starters.console.noise_view` (``/reports/alerts``).
 
 A shift keeps its on-call report in the SQL store when it ends (the same reports as
 ``/api/reports``), so they outlive Temporal's retention; shifts that ended before reports
@@ -20,6 +21,7 @@ from fastapi.responses import Response
 
 from activities.errors import AdapterError
 from activities.ports import ShiftReports, Store
+from starters.console import noise_view
 from starters.console.actions import tocsin
 from starters.console.auth import SignedIn
 from starters.console.render import page
@@ -120,6 +122,8 @@ def local(when: datetime | None, zone: str) -> str:
 
 def router() -> APIRouter:
     routes = APIRouter(include_in_schema=False)
+    # Alert noise first: /reports/{report_id} would take "alerts" for a report's id.
+    routes.include_router(noise_view.router())
 
     @routes.get("/reports")
     async def reports(
