@@ -32,6 +32,9 @@ from workflows.page_log import PageLogEntry
 from workflows.rotation_models import RotationPlan, ShiftReport, ShiftSpan
 from workflows.rotation_rules import oncall_at, plan_from_config
 
+# The source of the test page a shift's handoff sends (workflows.shift).
+HANDOFF_TEST = "handoff"
+
 NOISE = (
     "noise = pages nobody acknowledged + flaps + unacknowledged off-hours pages again "
     "(silenced pages notified nobody and do not count)"
@@ -130,6 +133,11 @@ class NoiseReport(BaseModel):
         ]
     )
     rules: list[RuleNoise]
+    test_pages: int = Field(
+        0,
+        description="Tocsin's own handoff test pages in the period: no alert rule sent "
+        "them, so they are not in the rules (they count in the on-call load)",
+    )
     load: list[ShiftLoad]
     unattributed: int = Field(
         0, description="Pages whose team has no rotation (or nobody on call): in no shift"
@@ -364,8 +372,12 @@ def noise_report(
     """The report over ``[start, end)`` (``pages``: the log's openings in it;
     ``incidents``: the incident log's declared in it)."""
     by_rule: dict[str, list[PageLogEntry]] = defaultdict(list)
+    tests = 0
     for page in pages:
-        by_rule[page.rule].append(page)
+        if page.source == HANDOFF_TEST:
+            tests += 1
+        else:
+            by_rule[page.rule].append(page)
     rules = [rule_noise(rule, found) for rule, found in by_rule.items()]
     rules.sort(key=lambda r: (-r.noise, -r.pages, r.rule))
     kept = reports or []
@@ -377,6 +389,7 @@ def noise_report(
         end=end,
         pages=len(pages),
         rules=rules,
+        test_pages=tests,
         load=load,
         unattributed=unattributed,
         incidents=len(_period_incidents(list(incidents), kept, start, end)),
@@ -411,7 +424,12 @@ def report_text(report: NoiseReport, zone: ZoneInfo | None = None) -> str:
         )
         lines += [f"  ! {advice}" for advice in r.advice]
     if not report.rules:
-        lines.append("no pages in the period")
+        lines.append("no alert pages in the period")
+    if report.test_pages:
+        lines.append(
+            f"(and {_count(report.test_pages, 'handoff test page')}: not an alert rule, "
+            "counted in the load below)"
+        )
     lines += ["", f"Sorted by noise: {report.noise}.", "Marked when:"]
     lines += [f"  {c.name}: {c.rule} → {c.advice}" for c in report.checks]
     lines += ["", "On-call load (per person and shift):"]

@@ -127,6 +127,16 @@ class TestRules:
         ]
         assert found.rules[2].silenced == 1
 
+    def test_handoff_test_pages_are_no_rule(self) -> None:
+        """Tocsin's own test page at each handoff is not an alert rule to fix: it stays out
+        of the rules, is counted apart, and still counts in the on-call load."""
+        test = entry("Test page for your delivery shift", 0, source="handoff")
+        found = noise_report([test, entry("Disk", 1)], MONDAY, MONDAY + timedelta(days=1), CONFIG)
+        assert [r.rule for r in found.rules] == ["Disk"]
+        assert (found.pages, found.test_pages) == (2, 1)
+        assert sum(s.pages for s in found.load) == 2
+        assert "(and 1 handoff test page: not an alert rule" in report_text(found)
+
 
 class TestLoad:
     def test_kept_report_then_the_plan(self) -> None:
