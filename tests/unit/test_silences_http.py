@@ -16,6 +16,7 @@ import pytest
 from temporalio.client import Client
 
 from activities.adapters.sql_credentials import SqlCredentials
+from activities.adapters.sql_schema import silence_holds, silences
 from activities.adapters.sql_silences import SqlSilences
 from activities.adapters.sql_store import SqlStore
 from starters.api import TocsinClient
@@ -58,19 +59,33 @@ class Api:
         return {"Authorization": f"Bearer {created.json()['token']}"}
 
 
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    config = tmp_path / "tocsin.yaml"
+@pytest.fixture(scope="module")
+async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
+    """One app and one SQLite store for the module: migrating a store is most of a test's
+    time. Each test starts from no silences (see :func:`api`)."""
+    folder = tmp_path_factory.mktemp("silences")
+    config = folder / "tocsin.yaml"
     shutil.copy(EXAMPLE, config)
     signals = Signals()
     tocsin = TocsinClient(cast(Client, signals), ConfigFile(config), "unit")
-    store = SqlStore(f"sqlite:///{tmp_path / 'tocsin.db'}")
+    store = SqlStore(f"sqlite:///{folder / 'tocsin.db'}")
     app = create_app(TOKEN, tocsin, store=store)
     app.state.authenticator = Authenticator(TOKEN, SqlCredentials(store), hasher=CountingHasher())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as http:
             yield Api(http, store, signals)
+
+
+@pytest.fixture
+async def api(served: Api) -> Api:
+    """The module's app with no silences, no holds and no signals sent yet."""
+    await served.store.migrate()
+    async with served.store.engine.begin() as conn:
+        await conn.execute(silence_holds.delete())
+        await conn.execute(silences.delete())
+    served.signals.sent.clear()
+    return served
 
 
 def later(**delta: float) -> str:
