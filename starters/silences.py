@@ -49,6 +49,13 @@ class NewSilence(Coverage):
         return self
 
 
+def _too_long(longest: timedelta, length: timedelta) -> str:
+    return (
+        f"a silence may last at most {format_duration(longest)} "
+        f"(silences.max_duration); this one would last {format_duration(length)}"
+    )
+
+
 class SilenceDesk:
     """Sets, lists and ends silences.
 
@@ -76,17 +83,21 @@ class SilenceDesk:
             if team not in config.teams:
                 raise InvalidRequest(f"teams: unknown team {team!r}")
         starts = new.starts_at or now
-        ends = new.ends_at if new.ends_at is not None else starts + (new.duration or timedelta())
+        longest = config.silences.max_duration
+        if new.duration is not None and new.duration > longest:
+            raise InvalidRequest(_too_long(longest, new.duration))
+        try:
+            ends = (
+                new.ends_at if new.ends_at is not None else starts + (new.duration or timedelta())
+            )
+        except OverflowError:  # a start in the year 9999
+            raise InvalidRequest("starts_at: the end would be after the year 9999") from None
         if ends <= now:
             raise InvalidRequest(f"ends_at: {ends.isoformat()} is in the past")
         if ends <= starts:
             raise InvalidRequest("ends_at: the end must be after starts_at")
-        longest = config.silences.max_duration
         if ends - starts > longest:
-            raise InvalidRequest(
-                f"a silence may last at most {format_duration(longest)} "
-                f"(silences.max_duration); this one would last {format_duration(ends - starts)}"
-            )
+            raise InvalidRequest(_too_long(longest, ends - starts))
         silence = Silence(
             id=secrets.token_hex(4),
             services=new.services,

@@ -131,6 +131,16 @@ class TestBadInput:
             ({"services": ["web"], "reason": "x"}, "needs an end"),
             ({"services": ["web"], "reason": "x", "ends_at": later(hours=-1)}, "in the past"),
             ({"services": ["web"], "reason": "x", "duration": "8d"}, "at most 1w"),
+            ({"services": ["web"], "reason": "x", "duration": "99999999d"}, "at most 1w"),
+            (
+                {
+                    "teams": ["ops"],
+                    "reason": "x",
+                    "starts_at": "9999-12-31T23:00Z",
+                    "duration": "2h",
+                },
+                "after the year 9999",
+            ),
             ({"reason": "x", "duration": "1h"}, "services, teams and/or matchers"),
             ({"services": ["nope"], "reason": "x", "duration": "1h"}, "unknown service 'nope'"),
             ({"matchers": ["a=~("], "reason": "x", "duration": "1h"}, "bad regex"),
