@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 import uuid
@@ -9,11 +10,12 @@ from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -30,6 +32,8 @@ from worker.settings import Settings
 from workflows import search
 from workflows.incident_counter import COUNTER_ID, IncidentCounterWorkflow
 from workflows.incident_models import CounterState
+from workflows.models import PageActionInput
+from workflows.page import PageWorkflow
 from workflows.search import ALL_KEYS
 
 CONFIG = """
@@ -142,18 +146,36 @@ async def running_stack(
 
 
 async def end_open_pages(client: Client, task_queue: str) -> None:
-    """Terminate the pages a test left open. Their task queue has no worker once the test
-    ends, so they could not escalate into another test, but every later query of a team's
-    open pages (a shift's report) waited out each one's query timeout, and a later test
-    using the same dedup key would land on one."""
+    """Close, then terminate, the pages a test left open, while its worker still runs.
+
+    Their task queue has no worker once the test ends: they could not escalate into
+    another test, but every later query of a team's open pages (a shift's report) would
+    wait out each one's query timeout, and a later test using the same dedup key would
+    land on one. Terminating alone leaves a page's status attribute "triggered", and the
+    report's open-pages search still finds it: the page closes itself first (its ``close``
+    signal), so the attribute says "resolved".
+    """
     listed = (
         f'{search.KIND.name} = "page" AND TaskQueue = "{task_queue}" '
         'AND ExecutionStatus = "Running"'
     )
-    async for execution in client.list_workflows(listed):
-        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
-        with contextlib.suppress(RPCError):
-            await handle.terminate("e2e test finished")
+    handles = [
+        client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        async for execution in client.list_workflows(listed)
+    ]
+    await asyncio.gather(*(_end_page(handle) for handle in handles))
+
+
+async def _end_page(handle: WorkflowHandle[Any, Any]) -> None:
+    with contextlib.suppress(RPCError):
+        await handle.signal(PageWorkflow.close, PageActionInput(by="e2e"))
+        for _ in range(100):
+            described = await handle.describe()
+            closed = described.typed_search_attributes.get(search.STATUS) == "resolved"
+            if closed or described.status != WorkflowExecutionStatus.RUNNING:
+                break
+            await asyncio.sleep(0.05)
+        await handle.terminate("e2e test finished")
 
 
 @dataclass
