@@ -24,6 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.adapters.slack_chat import slack_client
 from activities.adapters.smtp_mail import SmtpMailer
+from activities.adapters.sql_silences import silences_of
 from activities.adapters.sql_store import SqlStore
 from activities.ports import Credentials, Store
 from starters.alertmanager import AmWebhook
@@ -151,7 +152,7 @@ def create_app(
         app.state.store = store
         socket: AsyncSocketModeHandler | None = None
         if slack is not None:
-            ctx = SlackContext(tocsin=tocsin, config=tocsin.config)
+            ctx = SlackContext(tocsin=tocsin, config=tocsin.config, silences=silences_of(store))
             if slack.signing_secret is not None:
                 bolt = create_slack_app(
                     ctx, signing_secret=slack.signing_secret, client=slack.client

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from starters.slack import incidents, pages
+from starters.slack import incidents, pages, silences
 from starters.slack.context import SlackContext
 
 
@@ -28,4 +28,5 @@ def create_slack_app(
     )
     pages.register(app, ctx)
     incidents.register(app, ctx)
+    silences.register(app, ctx)
     return app

@@ -5,17 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from activities.ports import ConfigSource
+from activities.ports import ConfigSource, Silences
 from starters.api import TocsinClient
 from workflows.actors import Acted
 
 
 @dataclass(frozen=True)
 class SlackContext:
-    """Shared by the listener modules (``pages``, ``incidents``); built once per app."""
+    """Shared by the listener modules (``pages``, ``incidents``, ``silences``); built once
+    per app. ``silences``: where silences are kept (None: ``/silence`` says it cannot)."""
 
     tocsin: TocsinClient
     config: ConfigSource
+    silences: Silences | None = None
 
     def person_for(self, slack_user_id: str) -> str | None:
         """The Tocsin person id whose ``people.<id>.slack`` is this Slack user, if any."""

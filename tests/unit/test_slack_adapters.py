@@ -354,10 +354,11 @@ class TestSlackNotifier:
 
 class TestManifest:
     def test_commands_point_at_the_bolt_endpoint(self) -> None:
-        """/incident, /oncall and /page are declared, all on /slack/events, mentions escaped."""
+        """/incident, /oncall, /page and /silence are declared, all on /slack/events,
+        mentions escaped."""
         manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
         commands = manifest["features"]["slash_commands"]
-        assert [c["command"] for c in commands] == ["/incident", "/oncall", "/page"]
+        assert [c["command"] for c in commands] == ["/incident", "/oncall", "/page", "/silence"]
         assert {c["url"] for c in commands} == {"https://tocsin.example.com/slack/events"}
         assert all(c["should_escape"] for c in commands)
         interactivity = manifest["settings"]["interactivity"]
