@@ -18,6 +18,7 @@ from starters.console import (
     reports_view,
     schedules_view,
     signin,
+    silences_view,
 )
 from starters.console.auth import SignInNeeded, current_session
 from starters.console.render import STATIC, page, secured
@@ -121,5 +122,13 @@ def mount_console(app: FastAPI, settings: ConsoleSettings) -> None:
             )
 
         return
-    for module in (signin, now_view, pages_view, incidents_view, schedules_view, reports_view):
+    for module in (
+        signin,
+        now_view,
+        pages_view,
+        incidents_view,
+        schedules_view,
+        reports_view,
+        silences_view,
+    ):
         app.include_router(module.router())

@@ -40,6 +40,7 @@ NAV = (
     ("/incidents", "Incidents"),
     ("/schedules", "Schedules"),
     ("/reports", "Reports"),
+    ("/silences", "Silences"),
 )
 
 
