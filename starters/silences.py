@@ -121,14 +121,20 @@ class SilenceDesk:
     async def end(self, silence_id: str, by: str, now: datetime) -> Silence:
         """End a silence now; the pages it held resolve their step again at once.
 
+        Ending one that was ended by hand already answers as it was ended and tells its
+        pages again: a retry after Temporal could not be told (503) still wakes them.
+
         Raises:
             SilenceNotFound: no such silence.
-            Rejected: it is over already.
+            Rejected: it ran out at its end (it holds nothing).
         """
         found = await self._silences.get_silence(silence_id)
         if found is None:
             raise SilenceNotFound(f"no silence {silence_id!r}")
-        if found.ended_at is not None or found.ends_at <= now:
+        if found.ended_at is not None:
+            await self._wake(silence_id)
+            return found
+        if found.ends_at <= now:
             raise Rejected(f"silence {silence_id} is over already (at {found.until().isoformat()})")
         ended = await self._silences.end_silence(silence_id, by, now) or found
         await self._wake(silence_id)

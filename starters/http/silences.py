@@ -73,7 +73,9 @@ async def get_silences(
 
 @router.delete("/{silence_id}", response_model=Silence)
 async def end_silence(silence_id: SilenceId, desk: Desk, principal: CurrentPrincipal) -> Silence:
-    """End a silence now: the pages it held page within seconds (409 when it is over)."""
+    """End a silence now: the pages it held page within seconds. Ending one ended already
+    answers it as it was ended and tells its pages again (a retry after a 503 wakes them);
+    one that ran out at its end is 409."""
     try:
         return await desk.end(silence_id, setter(principal), datetime.now(UTC))
     except SilenceNotFound as err:

@@ -337,7 +337,10 @@ class TestEnding:
         assert [(p, n) for p, n, _ in desk.signals.sent] == [("page-web-1", "recheck_silence")]
 
     async def test_refusals_as_the_api_says(self, desk: Desk) -> None:
-        await desk.silences.add_silence(kept(ended_at=NOW, ended_by="bob"))
+        # Over: it ran out at its end (ending one ended by hand again is not refused).
+        await desk.silences.add_silence(
+            kept(starts_at=NOW - timedelta(hours=3), ends_at=NOW - timedelta(hours=1))
+        )
         csrf = await desk.csrf()
 
         over = await desk.http.post("/silences/abcd1234/end", data={"csrf": csrf})
