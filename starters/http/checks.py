@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 
 from activities.adapters.sql_check_results import SqlCheckResults
 from activities.adapters.sql_store import SqlStore
@@ -34,13 +34,14 @@ def kept_results(request: Request) -> CheckResults:
 @router.get("/checks", response_model=list[CheckSummary])
 async def list_checks(
     request: Request,
+    results: Annotated[CheckResults, Depends(kept_results)],
     days: Annotated[
         int, Query(ge=1, le=30, description="Read the results of the last N days (kept: 30)")
     ] = 30,
 ) -> list[CheckSummary]:
-    """Per configured uptime check: its status now (pending until first probed), uptime % over 24 h / 7 d / 30 d (those the days
-    read cover), p50/p99 latency and the last failure."""
-    results = kept_results(request)
+    """Per configured uptime check: its status now (pending until first probed), uptime %
+    over 24 h / 7 d / 30 d (those the days read cover), p50/p99 latency and the last
+    failure."""
     now = datetime.now(UTC)
     try:
         found = await results.list_check_results(now - timedelta(days=days))

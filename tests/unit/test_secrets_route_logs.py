@@ -24,12 +24,24 @@ from temporalio.client import Client
 
 from activities.adapters.sql_store import SqlStore
 from starters.api import TocsinClient
+from starters.credentials.issue import NewToken, issue
+from starters.credentials.stores import credentials_of
+from starters.http import (
+    alert_report,
+    checks,
+    heartbeats,
+    opsgenie,
+    pages,
+    reports,
+    silences,
+    tokens,
+)
 from starters.http import log as incident_log
-from starters.http import opsgenie, pages, reports, tokens
 from starters.http.app import SlackSettings, create_app
 from starters.http.github import signature
 from starters.http.webhooks import WebhookCredentials
 from tests.conftest import serving
+from tests.fakes.credentials import CountingHasher
 from tests.fakes.slack import FakeSlack
 from worker.config import ConfigFile
 from worker.logging import configure_logging, flush_logs
@@ -118,10 +130,25 @@ def _build_app(tmp_path: Path, slack_api: str) -> FastAPI:
     app.dependency_overrides[tokens.credentials] = _explode
     app.dependency_overrides[opsgenie.request_ids] = _explode
     app.dependency_overrides[reports.kept_reports] = _explode
+    app.dependency_overrides[silences.silence_desk] = _explode
+    app.dependency_overrides[checks.kept_results] = _explode
+    app.dependency_overrides[alert_report.sql_store] = _explode
+    app.dependency_overrides[heartbeats.heartbeats] = _explode
     return app
 
 
-def _requests() -> list[tuple[str, str, dict[str, Any]]]:
+async def _heartbeat_token(tmp_path: Path) -> str:
+    """An integration token that may ping heartbeats, in the app's store (the ping route
+    refuses any other token before it reaches its failing dependency)."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'tocsin.db'}")
+    new = NewToken(kind="integration", name="cron", scopes=["intake:heartbeat"])
+    config = ConfigFile(tmp_path / "tocsin.yaml").current()
+    issued = await issue(credentials_of(store), new, config, "test", hasher=CountingHasher())
+    await store.close()
+    return issued.token
+
+
+def _requests(heartbeat_token: str) -> list[tuple[str, str, dict[str, Any]]]:
     """One request per route that reaches its failing dependency (method, path, httpx kwargs)."""
     api = {"headers": {"Authorization": f"Bearer {PLANTED['TOCSIN_API_TOKEN']}"}, "json": {}}
     am = {"Authorization": f"Bearer {PLANTED['TOCSIN_ALERTMANAGER_TOKEN']}"}
@@ -164,6 +191,9 @@ def _requests() -> list[tuple[str, str, dict[str, Any]]]:
     special["/v2/alerts/requests/request_id"] = {"headers": genie}
     for action in ("acknowledge", "close", "notes"):
         special[f"/v2/alerts/identifier/{action}"] = {"headers": genie, "json": {"note": "n"}}
+    special["/webhooks/heartbeat/name"] = {
+        "headers": {"Authorization": f"Bearer {heartbeat_token}"}
+    }
     return [(method, path, special.get(path, api)) for method, path in _routes()]
 
 
@@ -206,11 +236,13 @@ class TestRoutesLeakNoSecret:
         slack = FakeSlack(token=PLANTED["SLACK_BOT_TOKEN"])
         await slack.start()
         try:
+            app = _build_app(tmp_path, slack.api_url)
+            beat = await _heartbeat_token(tmp_path)
             async with (
-                serving(_build_app(tmp_path, slack.api_url)) as base,
+                serving(app) as base,
                 httpx.AsyncClient(base_url=base, timeout=10) as http,
             ):
-                for method, path, kwargs in _requests():
+                for method, path, kwargs in _requests(beat):
                     response = await http.request(method, path, **kwargs)
                     statuses[(method, path)] = response.status_code
                 # The Slack listener runs after its ack: wait for its failure to be logged.
