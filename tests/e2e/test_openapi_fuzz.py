@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
@@ -33,6 +34,19 @@ async def own_server() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+async def heartbeat_token(url: str, admin: str) -> str:
+    """An integration token that may ping heartbeats (schemathesis.toml sends it there)."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        created = await http.post(
+            "/api/tokens",
+            json={"kind": "integration", "name": "fuzz-cron", "scopes": ["intake:heartbeat"]},
+            headers={"Authorization": f"Bearer {admin}"},
+        )
+    assert created.status_code == 201, created.text
+    token: str = created.json()["token"]
+    return token
+
+
 async def test_schemathesis_finds_no_server_error(
     own_server: WorkflowEnvironment,
     receiver: Receiver,
@@ -43,6 +57,7 @@ async def test_schemathesis_finds_no_server_error(
     monkeypatch.setenv("TOCSIN_E2E_EVENTS_KEY", EVENTS_KEY)
     config_path = write_config(tmp_path / "tocsin.yaml", receiver)
     async with hardened_stack(own_server.client, config_path) as api:
+        monkeypatch.setenv("TOCSIN_FUZZ_HEARTBEAT_TOKEN", await heartbeat_token(api.url, api.token))
         run = await asyncio.create_subprocess_exec(
             str(SCHEMATHESIS),
             "--config-file",
