@@ -7,15 +7,12 @@ check as configured now; a check that left the config is retired (its pages reso
 
 from __future__ import annotations
 
-import structlog
 from temporalio.client import Client
-from temporalio.service import RPCError
 
 from starters.clients.checks import CheckWorkflowClient
+from worker.sync import reconcile
 from workflows.check_models import Check
 from workflows.config import TocsinConfig
-
-log = structlog.get_logger("tocsin.checks")
 
 
 async def sync_checks(
@@ -24,21 +21,7 @@ async def sync_checks(
     task_queue: str,
     previous: dict[str, Check] | None = None,
 ) -> dict[str, Check]:
-    """Start or update every check's workflow; retire those no longer configured.
-
-    Only checks whose config differs from ``previous`` are signalled.
-    """
-    wanted = dict(config.checks)
+    """Start or update every check's workflow; retire those no longer configured (only
+    checks whose config differs from ``previous`` are signalled)."""
     checks = CheckWorkflowClient(client, task_queue)
-    for name, check in wanted.items():
-        if previous is not None and previous.get(name) == check:
-            continue
-        await checks.sync(name, check)
-        log.info("check synced", check=name, url=check.url)
-    for name in set(previous or {}) - set(wanted):
-        try:
-            await checks.retire(name)
-            log.info("check retired", check=name)
-        except RPCError as err:
-            log.warning("check retire failed", check=name, error=err.message)
-    return wanted
+    return await reconcile("check", config.checks, previous, checks.sync, checks.retire)

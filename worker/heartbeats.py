@@ -7,15 +7,12 @@ the heartbeat as configured now; a heartbeat that left the config is retired.
 
 from __future__ import annotations
 
-import structlog
 from temporalio.client import Client
-from temporalio.service import RPCError
 
 from starters.clients.heartbeats import HeartbeatWorkflowClient
+from worker.sync import reconcile
 from workflows.config import TocsinConfig
 from workflows.heartbeat_models import HeartbeatConfig
-
-log = structlog.get_logger("tocsin.heartbeats")
 
 
 def heartbeat_configs(config: TocsinConfig) -> dict[str, HeartbeatConfig]:
@@ -34,24 +31,11 @@ async def sync_heartbeats(
     task_queue: str,
     previous: dict[str, HeartbeatConfig] | None = None,
 ) -> dict[str, HeartbeatConfig]:
-    """Start or update every heartbeat's workflow; retire those no longer configured.
-
-    Only heartbeats whose config differs from ``previous`` are signalled.
-    """
-    wanted = heartbeat_configs(config)
+    """Start or update every heartbeat's workflow; retire those no longer configured (only
+    heartbeats whose config differs from ``previous`` are signalled)."""
     heartbeats = HeartbeatWorkflowClient(client, task_queue)
-    for name, heartbeat in wanted.items():
-        if previous is not None and previous.get(name) == heartbeat:
-            continue
-        await heartbeats.sync(name, heartbeat)
-        log.info("heartbeat synced", heartbeat=name, every=heartbeat.spec.shown())
-    for name in set(previous or {}) - set(wanted):
-        try:
-            await heartbeats.retire(name)
-            log.info("heartbeat retired", heartbeat=name)
-        except RPCError as err:
-            log.warning("heartbeat retire failed", heartbeat=name, error=err.message)
-    return wanted
+    wanted = heartbeat_configs(config)
+    return await reconcile("heartbeat", wanted, previous, heartbeats.sync, heartbeats.retire)
 
 
 __all__ = ["heartbeat_configs", "sync_heartbeats"]

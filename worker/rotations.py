@@ -7,16 +7,13 @@ configured now; a rotation that left the config is retired.
 
 from __future__ import annotations
 
-import structlog
 from temporalio.client import Client
-from temporalio.service import RPCError
 
 from starters.clients.rotations import RotationWorkflowClient
+from worker.sync import reconcile
 from workflows.config import TocsinConfig
 from workflows.rotation_models import RotationConfig, RotationSettings
 from workflows.rotation_warnings import rotation_warnings, unreachable_people
-
-log = structlog.get_logger("tocsin.rotations")
 
 
 def rotation_configs(config: TocsinConfig) -> dict[str, RotationConfig]:
@@ -53,21 +50,15 @@ async def sync_rotations(
     task_queue: str,
     previous: dict[str, RotationConfig] | None = None,
 ) -> dict[str, RotationConfig]:
-    """Start or update every rotation's workflow; retire those no longer configured.
-
-    Only rotations whose config differs from ``previous`` are signalled.
-    """
-    wanted = rotation_configs(config)
+    """Start or update every rotation's workflow; retire those no longer configured (only
+    rotations whose config differs from ``previous`` are signalled)."""
     rotations = RotationWorkflowClient(client, task_queue)
-    for name, rotation in wanted.items():
-        if previous is not None and previous.get(name) == rotation:
-            continue
-        await rotations.sync(name, rotation)
-        log.info("rotation synced", rotation=name, warnings=rotation.settings.warnings)
-    for name in set(previous or {}) - set(wanted):
-        try:
-            await rotations.retire(name)
-            log.info("rotation retired", rotation=name)
-        except RPCError as err:
-            log.warning("rotation retire failed", rotation=name, error=err.message)
-    return wanted
+    wanted = rotation_configs(config)
+    return await reconcile(
+        "rotation",
+        wanted,
+        previous,
+        rotations.sync,
+        rotations.retire,
+        lambda rotation: {"warnings": rotation.settings.warnings},
+    )

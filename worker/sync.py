@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from temporalio.client import Client
@@ -19,12 +19,39 @@ log = structlog.get_logger("tocsin.sync")
 
 SYNC_INTERVAL = 15.0
 
+T = TypeVar("T")
+
 # sync(client, config, task_queue, previous) -> what it synced (compared next time, so
 # only what changed is signalled).
 Sync = Callable[
     [Client, TocsinConfig, str, Any],
     Awaitable[Mapping[str, Any]],
 ]
+
+
+async def reconcile(
+    kind: str,
+    wanted: Mapping[str, T],
+    previous: Mapping[str, T] | None,
+    sync: Callable[[str, T], Awaitable[None]],
+    retire: Callable[[str], Awaitable[None]],
+    describe: Callable[[T], Mapping[str, object]] = lambda _: {},
+) -> dict[str, T]:
+    """Start or update (``sync``, a signal-with-start) each of ``wanted`` whose config
+    differs from ``previous``; ``retire`` each of ``previous`` no longer wanted. Returns
+    what was synced, to compare with next time; ``describe`` adds to the log line."""
+    for name, value in wanted.items():
+        if previous is not None and previous.get(name) == value:
+            continue
+        await sync(name, value)
+        log.info(f"{kind} synced", name=name, **describe(value))
+    for name in set(previous or {}) - set(wanted):
+        try:
+            await retire(name)
+            log.info(f"{kind} retired", name=name)
+        except RPCError as err:
+            log.warning(f"{kind} retire failed", name=name, error=err.message)
+    return dict(wanted)
 
 
 async def keep_in_sync(
@@ -52,4 +79,4 @@ async def keep_in_sync(
             continue
 
 
-__all__ = ["SYNC_INTERVAL", "Sync", "keep_in_sync"]
+__all__ = ["SYNC_INTERVAL", "Sync", "keep_in_sync", "reconcile"]
