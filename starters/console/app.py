@@ -19,6 +19,7 @@ from starters.console import (
     schedules_view,
     signin,
     silences_view,
+    watches_view,
 )
 from starters.console.auth import SignInNeeded, current_session
 from starters.console.render import STATIC, page, secured
@@ -130,5 +131,6 @@ def mount_console(app: FastAPI, settings: ConsoleSettings) -> None:
         schedules_view,
         reports_view,
         silences_view,
+        watches_view,
     ):
         app.include_router(module.router())

@@ -41,6 +41,7 @@ NAV = (
     ("/schedules", "Schedules"),
     ("/reports", "Reports"),
     ("/silences", "Silences"),
+    ("/watches", "Watches"),
 )
 
 
