@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -364,6 +365,10 @@ class PageLog(Protocol):
     async def record_page(self, entry: PageLogEntry) -> None:
         """Write the opening's row; a write older than the row's (lower ``version``) is
         ignored, the same write twice leaves one row."""
+        ...
+
+    async def record_pages(self, entries: Sequence[PageLogEntry]) -> None:
+        """:meth:`record_page` for many rows at once (one transaction)."""
         ...
 
     async def list_pages(self, start: datetime, end: datetime) -> list[PageLogEntry]:

@@ -3,6 +3,7 @@ same migrations: ``migrations/versions/0009_page_log.py``), upserted as the page
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,18 +39,33 @@ class SqlPageLog:
     async def record_page(self, entry: PageLogEntry) -> None:
         """Insert the opening's row, or update it unless the row holds a newer write (a
         higher ``version``); the same write twice leaves one row as it was."""
+        await self.record_pages([entry])
+
+    async def record_pages(self, entries: Sequence[PageLogEntry]) -> None:
+        """:meth:`record_page` for many rows in one statement and transaction (one entry
+        per opening: the newest of ``entries`` for each)."""
+        newest: dict[tuple[str, datetime], PageLogEntry] = {}
+        for entry in entries:
+            key = (entry.page_id, entry.opened_at)
+            if key not in newest or newest[key].version <= entry.version:
+                newest[key] = entry
+        if not newest:
+            return
         await self._store.migrate()
-        row: dict[str, Any] = entry.model_dump()
-        row["updated_at"] = datetime.now(UTC)
+        now = datetime.now(UTC)
+        rows: list[dict[str, Any]] = [
+            {**entry.model_dump(), "updated_at": now} for entry in newest.values()
+        ]
         insert = postgresql.insert if not self._store.sqlite else sqlite.insert
-        stmt = insert(page_log).values(**row)
+        stmt = insert(page_log).values(rows)
         upsert = stmt.on_conflict_do_update(
             index_elements=[page_log.c.page_id, page_log.c.opened_at],
-            set_={name: stmt.excluded[name] for name in row if name not in OPENING},
+            set_={name: stmt.excluded[name] for name in rows[0] if name not in OPENING},
             where=page_log.c.version <= stmt.excluded.version,
         )
+        first = next(iter(newest.values()))
         async with (
-            self._store.guard("record page", page_id=entry.page_id),
+            self._store.guard("record page", page_id=first.page_id, rows=len(rows)),
             self._store.engine.begin() as conn,
         ):
             await conn.execute(upsert)
