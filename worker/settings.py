@@ -119,6 +119,18 @@ class Settings(BaseModel):
     # it to any worker, which replays it from its history. Temporal's 10 s is shorter than
     # a surge's backlog: then the busiest moment is when pages get replayed.
     worker_sticky_timeout: float = Field(default=30.0, ge=1.0, le=600.0)
+    # Bearer token Prometheus sends to GET /metrics on the API and on the worker's metrics
+    # port. Unset: the worker serves no metrics, and the API's /metrics takes only the
+    # admin API token (``tocsin dev`` generates one into the data dir).
+    metrics_token: SecretStr | None = None
+    # Where ``tocsin worker`` serves its /metrics (0: nowhere). Loopback unless set.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    # An outside dead-man's switch (healthchecks.io, Cronitor, an Opsgenie heartbeat...):
+    # the worker requests this URL every ``watchdog_interval`` seconds, but only while it
+    # polls its task queue and the Temporal server answers. May hold a secret. Unset: off.
+    watchdog_url: SecretStr | None = None
+    watchdog_interval: float = Field(default=60.0, ge=1.0, le=3600.0)
 
     @field_validator("link_key")
     @classmethod
