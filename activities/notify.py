@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.cli_hint import tocsin_command
 from activities.contacts import find_contact
 from activities.errors import AdapterError, RateLimited, Unavailable, to_application_error
 from activities.ports import (
@@ -65,7 +66,7 @@ def render_message(
     With ``links`` (signed for the notified person), the body leads with the one-click
     acknowledge, escalate and open links; the CLI and curl lines follow as a fallback.
     """
-    cli = f"tocsin page ack {shlex.quote(request.page_id)} --as {shlex.quote(request.person)}"
+    cli = f"{tocsin_command()} page ack {shlex.quote(request.page_id)} --as {shlex.quote(request.person)}"
     url = f"{api_url.rstrip('/')}/api/pages/{request.page_id}/ack"
     curl = (
         f'curl -X POST -H "Authorization: Bearer $TOCSIN_API_TOKEN" '
