@@ -22,6 +22,7 @@ from activities.ports import (
     DeliveryLookup,
     LinkSigner,
     Message,
+    Meter,
     NotificationLedger,
     Notifier,
 )
@@ -115,6 +116,8 @@ class NotifyActivities:
         ledger: the deliveries confirmed, written after each send and read before a
             retry's; None: none (as before: a retry after a worker died mid-send sends
             again).
+        meter: counts notifications by channel and outcome, and the escalation lateness
+            of those sent; None: nothing is counted.
     """
 
     def __init__(
@@ -124,12 +127,14 @@ class NotifyActivities:
         api_url: str,
         links: LinkSigner | None = None,
         ledger: NotificationLedger | None = None,
+        meter: Meter | None = None,
     ) -> None:
         self._config = config
         self._notifiers = notifiers
         self._api_url = api_url
         self._links = links
         self._ledger = ledger
+        self._meter = meter
 
     @activity.defn(name="notify")
     async def notify(self, request: NotifyInput) -> NotifyResult:
@@ -145,7 +150,11 @@ class NotifyActivities:
             ApplicationError: ``Unavailable``/``RateLimited`` are retried; ``Rejected`` and
                 ``NotConfigured`` are not, so the page moves on to the next contact method.
         """
-        person, address, notifier = self._target(request)
+        try:
+            person, address, kind, notifier = self._target(request)
+        except ApplicationError:
+            self._count("unknown", "rejected")
+            raise
         # Signed here, at send time: a link never enters the workflow's history.
         links = (
             self._links.page_links(request.page_id, request.person)
@@ -162,12 +171,29 @@ class NotifyActivities:
         try:
             delivered_to = await notifier.send(person, address, message)
         except AdapterError as err:
-            raise to_application_error(err) from err
+            failure = to_application_error(err)
+            self._count(kind, "rejected" if failure.non_retryable else "failed")
+            raise failure from err
+        self._sent(kind, request)
         await self._confirm(key, request.page_id, delivered_to, context)
         return NotifyResult(method=request.method, delivered_to=delivered_to)
 
-    def _target(self, request: NotifyInput) -> tuple[Person, str, Notifier]:
-        """The person, their contact address for the method, and its notifier.
+    def _count(self, channel: str, outcome: str) -> None:
+        if self._meter is not None:
+            self._meter.notification(channel, outcome)
+
+    def _sent(self, channel: str, request: NotifyInput) -> None:
+        """Count a notification sent, and how late it went out against its step's due time."""
+        if self._meter is None:
+            return
+        self._meter.notification(channel, "sent")
+        if request.due_at is not None:
+            late = datetime.now(UTC) - request.due_at
+            self._meter.escalation_lateness(request.step, late.total_seconds())
+
+    def _target(self, request: NotifyInput) -> tuple[Person, str, str, Notifier]:
+        """The person, their contact address for the method, its notifier's kind, and the
+        notifier.
 
         Raises:
             ApplicationError: ``Rejected`` (the person or the method is gone from the
@@ -193,7 +219,7 @@ class NotifyActivities:
             raise ApplicationError(
                 f"{kind} notifications are not configured", type="NotConfigured", non_retryable=True
             )
-        return person, address, notifier
+        return person, address, kind, notifier
 
     async def _earlier(
         self,

@@ -94,6 +94,23 @@ class Notifier(Protocol):
         ...
 
 
+class Meter(Protocol):
+    """Counts what the worker does for ``/metrics``, by bounded labels only (a channel,
+    an outcome, never a page or a person)."""
+
+    def notification(self, channel: str, outcome: str) -> None:
+        """One notification ended: ``sent``, ``failed`` (retried) or ``rejected``."""
+        ...
+
+    def escalation_lateness(self, step: int, seconds: float) -> None:
+        """Step ``step``'s notification went out ``seconds`` after its due time."""
+        ...
+
+    def handoff(self, outcome: str) -> None:
+        """One handoff message: ``sent`` or ``failed``."""
+        ...
+
+
 @runtime_checkable
 class DeliveryLookup(Protocol):
     """A notifier whose channel can say whether a message arrived (Slack: the message

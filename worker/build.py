@@ -18,6 +18,7 @@ from activities.adapters.console_chat import ConsoleChat
 from activities.adapters.github_tracker import github_tracker
 from activities.adapters.jinja_postmortem import render_postmortem
 from activities.adapters.jinja_report import render_report
+from activities.adapters.prometheus_metrics import PrometheusMeter
 from activities.adapters.rollback_command import CommandRunner
 from activities.adapters.rollback_github import DEFAULT_API_URL, GithubRunner
 from activities.adapters.rollback_webhook import WebhookRunner
@@ -219,7 +220,9 @@ def build_activities(
     # Sent notifications are confirmed in the store's database, so a retry skips them (not
     # with a store of a test's own: those send as before).
     ledger = SqlNotificationLedger(sql) if isinstance(sql, SqlStore) else None
-    notify = NotifyActivities(config, notifiers, url, link_signer(settings, url), ledger)
+    notify = NotifyActivities(
+        config, notifiers, url, link_signer(settings, url), ledger, PrometheusMeter()
+    )
     chats = ChatActivities(config, chat)
     rollbacks = RollbackActivities(
         config,

@@ -340,6 +340,9 @@ class NotifyInput(BaseModel):
     method: str
     step: int
     step_count: int
+    # When the step (or the notification rule's delay into it) was due; None: unknown
+    # (a responder asked to help, or a notification scheduled before this field existed).
+    due_at: datetime | None = None
 
 
 class NotifyResult(BaseModel):

@@ -135,6 +135,9 @@ class PageWorkflow:
         self._finished = False
         # The current step's recipients, and how many of them could not be reached.
         self._step_recipients = self._unreachable = 0
+        # When the current step was due (for the lateness its notifications report): the
+        # page's start for its first step, the timeout's instant for a step it moved.
+        self._step_due: datetime | None = None
         # Bumped when a silence holding the page ends early, or alerts join it while held:
         # the held step is resolved again at once.
         self._silence_checks = 0
@@ -205,6 +208,7 @@ class PageWorkflow:
             self._state.escalation_exhausted = False
             run.escalate_requested = False
         seen = run.retriggered
+        late_from = workflow.info().start_time if not resume and self._state.step == 0 else None
         while self._state.status == PageStatus.triggered:
             run.step_index, run.step_round = position.index, position.round
             due = self._state.next_escalation_at if resume else None
@@ -226,7 +230,8 @@ class PageWorkflow:
                         continue
                     if ready is None:
                         return
-                    step = ready
+                    step, late_from = ready, None
+                self._step_due = late_from or workflow.now()
                 self._start_step(position, step)
                 run.ack_timeout_seconds = step.ack_timeout_seconds
                 due = workflow.now() + timedelta(seconds=step.ack_timeout_seconds)
@@ -248,7 +253,9 @@ class PageWorkflow:
                     due,
                     f"ack timeout step {position.index + 1}",
                 )
+                late_from = None
             except TimeoutError:
+                late_from = due
                 waited = format_duration(timedelta(seconds=run.ack_timeout_seconds))
                 self._record(
                     "timeout", f"No acknowledgement within {waited} at step {self._state.step}"
@@ -406,8 +413,12 @@ class PageWorkflow:
 
         ruled = bool(recipient.delays) and workflow.patched(NOTIFY_RULES)
         started, reached, failed = workflow.now(), False, False
+        step_due = None if asked else self._step_due
         for index, method in enumerate(recipient.contacts):
+            due = step_due
             if ruled and not failed:
+                if step_due is not None:
+                    due = step_due + timedelta(seconds=recipient.delays[index])
                 wait = started + timedelta(seconds=recipient.delays[index]) - workflow.now()
                 if wait > timedelta(0):
                     with contextlib.suppress(TimeoutError):
@@ -417,7 +428,7 @@ class PageWorkflow:
             if taken():
                 return
             try:
-                await notify(self._state, recipient, method, step, step_count)
+                await notify(self._state, recipient, method, step, step_count, due)
             except ActivityError as err:
                 reason = activity_failure(err)
                 self._note(recipient.person, step, method, ok=False, error=reason)

@@ -127,9 +127,15 @@ def firing_labels(state: PageState) -> list[dict[str, str]] | None:
 
 
 async def notify(
-    state: PageState, recipient: Recipient, method: str, step: int, step_count: int
+    state: PageState,
+    recipient: Recipient,
+    method: str,
+    step: int,
+    step_count: int,
+    due: datetime | None = None,
 ) -> None:
-    """Notify ``recipient`` by one contact method (raises ``ActivityError`` when it fails)."""
+    """Notify ``recipient`` by one contact method (raises ``ActivityError`` when it fails);
+    ``due``: when it should have gone out, for the escalation lateness metric."""
     await workflow.execute_activity_method(
         NotifyActivities.notify,
         NotifyInput(
@@ -142,6 +148,7 @@ async def notify(
             method=method,
             step=step,
             step_count=step_count,
+            due_at=due,
         ),
         start_to_close_timeout=NOTIFY_TIMEOUT,
         retry_policy=NOTIFY_RETRY,
