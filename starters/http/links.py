@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse
 from starlette.convertors import Convertor, register_url_convertor
 from temporalio.service import RPCError
 
+from activities.cli_hint import tocsin_command
 from starters.api import TocsinClient
 from starters.errors import IncidentNotFound, PageNotFound, Rejected
 from starters.http.link_pages import (
@@ -61,7 +62,7 @@ HEADERS = {
 }
 LINKS_OFF = (
     "This Tocsin has no TOCSIN_LINK_KEY, so it neither makes nor accepts one-click links. "
-    "Use the CLI (tocsin page ack ID) or the API instead."
+    f"Use the CLI ({tocsin_command()} page ack ID) or the API instead."
 )
 UNAVAILABLE = "Tocsin cannot reach Temporal right now. Try again in a moment."
 
@@ -143,7 +144,8 @@ async def _answer(
         return refused(
             410,
             "This link has expired",
-            f"{err}. Use a newer notification, or the CLI: tocsin page ack {err.grant.subject}",
+            f"{err}. Use a newer notification, or the CLI: "
+            f"{tocsin_command()} page ack {err.grant.subject}",
         )
     except InvalidLink as err:
         log.info("link refused", status=400, reason=str(err))
