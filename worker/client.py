@@ -6,12 +6,19 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from worker.settings import Settings
+from worker.tracing import tracing_interceptors
 
 
 async def connect(settings: Settings) -> Client:
-    """Connect to the Temporal frontend named by the settings."""
+    """Connect to the Temporal frontend named by the settings.
+
+    With traces on (:mod:`worker.tracing`) the client carries the tracing interceptor;
+    workers built from it take it from the client (the SDK prepends a client's worker
+    interceptors), so ``build_worker`` passes none.
+    """
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        interceptors=tracing_interceptors(),
     )
