@@ -67,6 +67,7 @@ from starters.slack.app import create_slack_app
 from starters.slack.context import SlackContext
 from worker.mail import smtp_settings
 from worker.settings import Settings, database_url, reveal
+from worker.tracing import instrument_app
 
 log = structlog.get_logger("tocsin.api")
 
@@ -260,7 +261,7 @@ def app_from_settings(
         username=settings.alertmanager_username,
         password=am_password.get_secret_value() if am_password else None,
     )
-    return create_app(
+    app = create_app(
         token,
         client,
         webhook_credentials=credentials,
@@ -273,6 +274,9 @@ def app_from_settings(
         links=link_signer(settings, settings.public_url or ""),
         console=console_settings(settings),
     )
+    # A server span per request when OTEL_EXPORTER_OTLP_ENDPOINT is set (worker/tracing.py).
+    instrument_app(app)
+    return app
 
 
 def console_settings(settings: Settings) -> ConsoleSettings:
