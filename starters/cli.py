@@ -48,6 +48,7 @@ from starters.cli_tokens import token_app
 from starters.errors import InvalidRequest, Rejected
 from worker.client import connect
 from worker.config import ConfigError, load_config
+from worker.tracing import traced
 from workflows.models import OnCallEntry
 from workflows.rotation_warnings import rotation_warnings
 
@@ -101,7 +102,8 @@ def dev(
     setup_logging(settings, service=True)
     source = config_file(settings)
     try:
-        run(run_dev(settings, source))
+        with traced("tocsin-dev"):
+            run(run_dev(settings, source))
     except PortInUse as err:
         raise fail(str(err), 2) from None
     except (OSError, RuntimeError) as err:
@@ -123,7 +125,8 @@ def worker(config: ConfigOpt = None) -> None:
         _on_signals(stop)
         await run_worker(client, settings, source, stop)
 
-    run(main())
+    with traced("tocsin-worker"):
+        run(main())
 
 
 @app.command()
@@ -156,7 +159,8 @@ def api(
         await serve_api(app_, settings.api_host, settings.api_port, stop)
 
     try:
-        run(main())
+        with traced("tocsin-api"):
+            run(main())
     except OSError as err:
         raise fail(str(err), 1) from None
 
