@@ -93,6 +93,7 @@ def dev(
     from starters.dev import PortInUse, run_dev  # noqa: PLC0415 - keeps other commands fast to start
 
     settings = settings_from(
+        find_stack=False,  # dev starts a stack: it never takes another's config
         config=config,
         data_dir=data_dir,
         api_port=api_port,

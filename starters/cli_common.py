@@ -14,12 +14,14 @@ import typer
 from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
 
+from activities.ports import ConfigSource
 from starters.api import TocsinClient
+from starters.dev_state import live_state
 from starters.errors import IncidentNotFound, InvalidRequest, PageNotFound, Rejected
 from worker.client import connect
 from worker.config import ConfigError, ConfigFile
 from worker.logging import configure_logging
-from worker.settings import Settings, SettingsError, secret_values
+from worker.settings import Settings, SettingsError, env_name, environment, secret_values
 from workflows.actors import Acted
 from workflows.config import TocsinConfig
 from workflows.instants import check_instant
@@ -54,11 +56,51 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def settings_from(**overrides: object) -> Settings:
+def settings_from(*, find_stack: bool = True, **overrides: object) -> Settings:
+    """The command's settings: its options (``overrides``) over ``TOCSIN_*``.
+
+    With ``find_stack``, a command given no config (no ``--config``, no ``TOCSIN_CONFIG``,
+    no ``tocsin.yaml`` here) uses the running ``tocsin dev``'s: see :func:`beside_stack`.
+    """
     try:
-        return Settings.from_env(overrides)
+        settings = Settings.from_env(overrides)
     except SettingsError as err:
         raise fail(str(err)) from None
+    if find_stack and overrides.get("config") is None:
+        settings = beside_stack(settings)
+    return settings
+
+
+# The stacks a note was printed for: a command builds its settings more than once.
+_ANNOUNCED: set[Path] = set()
+
+
+def beside_stack(settings: Settings) -> Settings:
+    """``settings`` pointed at the running ``tocsin dev`` whose state file is in the data
+    dir (``.tocsin/dev.json`` by default), when no config was chosen and ``tocsin.yaml`` is
+    not here: its config, data dir and Temporal server, each unless its ``TOCSIN_*`` is
+    set. Says on stderr which config it used."""
+    env = environment()
+    if env.get(env_name("config")) or settings.config.exists():
+        return settings
+    state = live_state(settings.data_dir)
+    if state is None:
+        return settings
+    chosen = {
+        "config": state.config,
+        "data_dir": state.data_dir,
+        "temporal_address": state.temporal_address,
+        "temporal_namespace": state.temporal_namespace,
+        "task_queue": state.task_queue,
+    }
+    update = {name: value for name, value in chosen.items() if not env.get(env_name(name))}
+    if state.config not in _ANNOUNCED:
+        _ANNOUNCED.add(state.config)
+        typer.echo(
+            f"note: using the config of the running tocsin dev (pid {state.pid}): {state.config}",
+            err=True,
+        )
+    return settings.model_copy(update=update)
 
 
 def config_file(settings: Settings) -> ConfigFile:
@@ -68,6 +110,42 @@ def config_file(settings: Settings) -> ConfigFile:
         for problem in err.problems:
             typer.echo(problem, err=True)
         raise typer.Exit(2) from None
+
+
+class UnloadedConfig:
+    """A config file that does not load, standing in for it where nothing reads it (a
+    page action: the page workflow, with the running config, decides)."""
+
+    def __init__(self, path: Path, error: ConfigError) -> None:
+        self._path = path
+        self._error = error
+
+    def current(self) -> TocsinConfig:
+        raise InvalidRequest(f"{self._path} does not load: {self._error.problems[0]}")
+
+
+def running_config(settings: Settings) -> ConfigSource:
+    """The config for a command the running stack decides (a page action): the file, or,
+    when it exists but does not load, a warning on stderr and :class:`UnloadedConfig`, as
+    the running stack keeps its last good config (only a missing file is exit 2)."""
+    try:
+        return ConfigFile(settings.config)
+    except ConfigError as err:
+        if not settings.config.exists():
+            for problem in err.problems:
+                typer.echo(problem, err=True)
+            raise typer.Exit(2) from None
+        typer.echo(
+            f"warning: {settings.config} does not load, so it is not checked here:",
+            err=True,
+        )
+        for problem in err.problems:
+            typer.echo(f"  {problem}", err=True)
+        typer.echo(
+            "warning: the running stack keeps its last good config; the page decides",
+            err=True,
+        )
+        return UnloadedConfig(settings.config, err)
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -101,6 +179,7 @@ def client_command(
     *,
     as_json: bool = False,
     check: Callable[[TocsinConfig], object] | None = None,
+    config_may_fail: bool = False,
 ) -> T:
     """The body of every command that asks Tocsin something: load the config, refuse bad
     input with ``check`` before connecting, ``call`` the connected client, print the result
@@ -108,9 +187,15 @@ def client_command(
 
     Exit codes: 2 for bad input (the config, an unknown page, incident, team, person or
     severity); 1 when the action is refused or Temporal fails.
+
+    With ``config_may_fail`` (actions the running stack decides, such as ``page ack``), a
+    config file that exists but does not load is a warning: the call is made without
+    ``check``.
     """
     quiet_logs(settings)
-    source = config_file(settings)
+    source: ConfigSource = running_config(settings) if config_may_fail else config_file(settings)
+    if isinstance(source, UnloadedConfig):
+        check = None
 
     async def main() -> T:
         client = TocsinClient(await connect_client(settings), source, settings.task_queue)

@@ -274,6 +274,9 @@ def _page_action(name: PageCommand) -> Callable[..., None]:
             _page_text,
             as_json=as_json,
             check=lambda cfg: require_actor(cfg, actor, as_),
+            # A config being edited (a syntax error) must not keep anyone from acking: the
+            # running stack keeps its last good config, and the page decides.
+            config_may_fail=True,
         )
 
     command.__doc__ = doc
