@@ -11,6 +11,7 @@ from worker.build import build_worker
 from worker.checks import sync_checks
 from worker.config import ConfigFile
 from worker.heartbeats import sync_heartbeats
+from worker.liveness import keep_alive
 from worker.rotations import sync_rotations
 from worker.search_attributes import ensure_search_attributes
 from worker.settings import Settings
@@ -35,6 +36,8 @@ async def run_worker(
         rotations = asyncio.create_task(
             keep_in_sync(client, config, settings.task_queue, stop, SYNCS)
         )
+        liveness = asyncio.create_task(keep_alive(worker, settings, stop))
         await stop.wait()
         log.info("worker stopping")
         await rotations
+        await liveness
