@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Iterator
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 
 class _Server(uvicorn.Server):
@@ -18,7 +18,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve_api(app: FastAPI, host: str, port: int, stop: asyncio.Event) -> None:
+async def serve_api(app: Starlette, host: str, port: int, stop: asyncio.Event) -> None:
     """Serve ``app`` on ``host:port`` until ``stop`` is set."""
     server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
 

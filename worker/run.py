@@ -12,7 +12,9 @@ from worker.checks import sync_checks
 from worker.config import ConfigFile
 from worker.heartbeats import sync_heartbeats
 from worker.liveness import keep_alive
+from worker.metrics_server import serve_metrics
 from worker.rotations import sync_rotations
+from worker.sdk_metrics import keep_draining
 from worker.search_attributes import ensure_search_attributes
 from worker.settings import Settings
 from worker.sync import Sync, keep_in_sync
@@ -37,7 +39,10 @@ async def run_worker(
             keep_in_sync(client, config, settings.task_queue, stop, SYNCS)
         )
         liveness = asyncio.create_task(keep_alive(worker, settings, stop))
+        metrics = asyncio.create_task(serve_metrics(settings, stop))
+        draining = asyncio.create_task(keep_draining(stop))
         await stop.wait()
         log.info("worker stopping")
         await rotations
         await liveness
+        await asyncio.gather(metrics, draining)

@@ -41,6 +41,7 @@ from starters.http import (
     checks,
     heartbeats,
     incidents,
+    metrics,
     oncall,
     opsgenie,
     page_archive,
@@ -123,6 +124,7 @@ def create_app(
     credentials: Credentials | None = None,
     links: SignedLinks | None = None,
     console: ConsoleSettings | None = None,
+    metrics_token: str | None = None,
 ) -> FastAPI:
     """Build the app.
 
@@ -142,6 +144,7 @@ def create_app(
         links: verifies one-click links at ``/a/{token}`` (without it they answer 404).
         console: the web console's keys and mail (without it ``/`` says the console is
             off; ``/docs`` and its files are served either way).
+        metrics_token: what Prometheus presents at ``GET /metrics`` besides ``token``.
     """
 
     @asynccontextmanager
@@ -182,6 +185,8 @@ def create_app(
     if not token:
         raise ValueError("the API token must not be empty")
     app.state.api_token = token
+    app.state.metrics_tokens = metrics.metrics_tokens(token, metrics_token)
+    app.state.open_counted = metrics.counted_never()
     app.state.opsgenie_requests = RequestIds(token)
     stored = credentials if credentials is not None else credentials_of(store)
     app.state.authenticator = Authenticator(token, stored)
@@ -195,6 +200,9 @@ def create_app(
     app.add_middleware(AllowedMethods, describe=app.openapi)
 
     _add_health(app)
+    app.include_router(metrics.router)
+    # Outermost: times and counts every answer, refusals by the middlewares above too.
+    app.add_middleware(metrics.RequestMetrics)
 
     @app.post("/slack/events", tags=["slack"], include_in_schema=False)
     async def slack_events(request: Request) -> Response:
@@ -273,6 +281,7 @@ def app_from_settings(
         # The API only verifies links (the worker makes their URLs): no base URL needed.
         links=link_signer(settings, settings.public_url or ""),
         console=console_settings(settings),
+        metrics_token=reveal(settings.metrics_token),
     )
     # A server span per request when OTEL_EXPORTER_OTLP_ENDPOINT is set (worker/tracing.py).
     instrument_app(app)
