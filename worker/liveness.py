@@ -35,6 +35,10 @@ CHECK_INTERVAL = 15.0
 # The first check waits this long after the worker starts, so its first polls have
 # reached the server: a restarted worker pings promptly.
 FIRST_CHECK_DELAY = 1.0
+# Until the worker is first seen live (for at most this long after start), checks repeat
+# every FIRST_CHECK_DELAY and say nothing: a slow start is not a warning, and the first
+# ping is not put off by a whole interval.
+STARTUP_GRACE = 10.0
 # A worker's long poll lasts up to a minute before it polls again, and the server records
 # a poller when its poll arrives: a poller seen within two polls' time still polls.
 POLLER_FRESHNESS = timedelta(minutes=2)
@@ -105,7 +109,7 @@ async def check_liveness(client: Client, task_queue: str, identity: str) -> Live
             True,
             False,
             f"this worker has not polled its {' and '.join(missing)} tasks "
-            f"for {POLLER_FRESHNESS.total_seconds():.0f} s",
+            f"in the last {POLLER_FRESHNESS.total_seconds():.0f} s",
         )
     return Liveness(True, True)
 
@@ -136,6 +140,7 @@ class _Watch:
     url: str | None
     problem: str | None = None
     ping_failure: str | None = None
+    seen_live: bool = False
 
 
 async def watch_liveness(
@@ -145,18 +150,28 @@ async def watch_liveness(
     stop: asyncio.Event,
     url: str | None,
     interval: float,
+    grace: float = STARTUP_GRACE,
 ) -> None:
     """Until ``stop`` is set: every ``interval`` seconds check liveness, set the gauges and,
-    when the worker is live and ``url`` is set, ping it (else count the ping skipped)."""
+    when the worker is live and ``url`` is set, ping it (else count the ping skipped).
+
+    For up to ``grace`` seconds after start, until the worker is first seen live, checks
+    repeat every second and a problem is not logged yet (its first polls are under way).
+    """
     watch = _Watch(url)
     async with httpx.AsyncClient(
         timeout=min(PING_TIMEOUT, interval), follow_redirects=True
     ) as http:
+        began = time.monotonic()
         delay = FIRST_CHECK_DELAY
         while not await _stopped(stop, delay):
             started = time.monotonic()
-            await _tick(client, task_queue, identity, http, watch)
-            delay = max(0.0, interval - (time.monotonic() - started))
+            starting = not watch.seen_live and started - began < grace
+            await _tick(client, task_queue, identity, http, watch, quiet=starting)
+            if starting and not watch.seen_live:
+                delay = FIRST_CHECK_DELAY
+            else:
+                delay = max(0.0, interval - (time.monotonic() - started))
 
 
 async def keep_alive(worker: Worker, settings: Settings, stop: asyncio.Event) -> None:
@@ -174,12 +189,19 @@ async def keep_alive(worker: Worker, settings: Settings, stop: asyncio.Event) ->
 
 
 async def _tick(
-    client: Client, task_queue: str, identity: str, http: httpx.AsyncClient, watch: _Watch
+    client: Client,
+    task_queue: str,
+    identity: str,
+    http: httpx.AsyncClient,
+    watch: _Watch,
+    *,
+    quiet: bool,
 ) -> None:
     liveness = await check_liveness(client, task_queue, identity)
     TEMPORAL_UP.set(1 if liveness.temporal_up else 0)
     WORKER_POLLING.set(1 if liveness.polling else 0)
-    if liveness.problem != watch.problem:
+    watch.seen_live = watch.seen_live or liveness.problem is None
+    if liveness.problem != watch.problem and not (quiet and liveness.problem is not None):
         if liveness.problem is not None:
             log.warning(
                 "worker not live; watchdog pings paused" if watch.url else "worker not live",
