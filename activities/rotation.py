@@ -13,7 +13,14 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities.errors import AdapterError, to_application_error
-from activities.ports import Chat, ConfigSource, ReportRenderer, ShiftReports, TeamActivitySource
+from activities.ports import (
+    Chat,
+    ConfigSource,
+    Meter,
+    ReportRenderer,
+    ShiftReports,
+    TeamActivitySource,
+)
 from activities.tracker import Mailer, recipient_addresses
 from workflows.ids import page_workflow_id, shift_workflow_id
 from workflows.models import PageInput
@@ -34,7 +41,8 @@ class RotationActivities:
 
     ``render`` and ``reports`` None: reports are posted with the workflow's own text and
     not kept (the activities say so). ``config_dir`` is where a relative
-    ``reports.oncall_template`` is looked up (the config file's directory).
+    ``reports.oncall_template`` is looked up (the config file's directory). ``meter``
+    counts the handoffs (shifts started, or a start that failed).
     """
 
     def __init__(
@@ -48,8 +56,10 @@ class RotationActivities:
         render: ReportRenderer | None = None,
         reports: ShiftReports | None = None,
         config_dir: Path | None = None,
+        meter: Meter | None = None,
     ) -> None:
         self._client = client
+        self._meter = meter
         self._config = config
         self._source = source
         self._chat = chat
@@ -66,12 +76,22 @@ class RotationActivities:
         Started from an activity rather than as a child: the rotation continues as new at
         every handoff, and its shifts are independent of its runs.
         """
-        return await self._start_once(
-            "ShiftWorkflow",
-            shift,
-            shift_workflow_id(shift.rotation, shift.start),
-            static_summary=f"{shift.rotation} shift from {shift.start:%Y-%m-%d %H:%M}Z",
-        )
+        try:
+            started = await self._start_once(
+                "ShiftWorkflow",
+                shift,
+                shift_workflow_id(shift.rotation, shift.start),
+                static_summary=f"{shift.rotation} shift from {shift.start:%Y-%m-%d %H:%M}Z",
+            )
+        except Exception:
+            self._count_handoff("failed")
+            raise
+        self._count_handoff("sent")
+        return started
+
+    def _count_handoff(self, outcome: str) -> None:
+        if self._meter is not None:
+            self._meter.handoff(outcome)
 
     @activity.defn(name="start_test_page")
     async def start_test_page(self, page: PageInput) -> str:

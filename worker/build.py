@@ -220,9 +220,8 @@ def build_activities(
     # Sent notifications are confirmed in the store's database, so a retry skips them (not
     # with a store of a test's own: those send as before).
     ledger = SqlNotificationLedger(sql) if isinstance(sql, SqlStore) else None
-    notify = NotifyActivities(
-        config, notifiers, url, link_signer(settings, url), ledger, PrometheusMeter()
-    )
+    meter = PrometheusMeter()
+    notify = NotifyActivities(config, notifiers, url, link_signer(settings, url), ledger, meter)
     chats = ChatActivities(config, chat)
     rollbacks = RollbackActivities(
         config,
@@ -255,6 +254,7 @@ def build_activities(
         render=render_report,
         reports=sql if isinstance(sql, ShiftReports) else None,
         config_dir=config.path.parent if isinstance(config, ConfigFile) else None,
+        meter=meter,
     )
     watches = WatchPageActivities(client, config, task_queue or settings.task_queue)
     # Probe results go to the SQL store (a test's own store keeps none).

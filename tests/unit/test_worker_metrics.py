@@ -1,21 +1,26 @@
-"""What the notify activity counts for /metrics: each notification by channel and outcome,
-and how late a sent one went out against its step's due time."""
+"""What the worker counts for /metrics: each notification by channel and outcome, how late
+a sent one went out against its step's due time, and each handoff."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 from prometheus_client import REGISTRY
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment
 
 from activities.adapters.prometheus_metrics import PrometheusMeter
 from activities.errors import Rejected, Unavailable
 from activities.notify import NotifyActivities
+from activities.rotation import RotationActivities
 from tests.fakes.notifier import RecordingNotifier
 from tests.unit.test_notify import API, StaticConfig, notify_input
+from workflows.rotation_models import ShiftInput
 
 
 @dataclass
@@ -30,7 +35,7 @@ class CountingMeter:
         self.late.append((step, seconds))
 
     def handoff(self, outcome: str) -> None:
-        raise AssertionError("the notify activity sends no handoffs")
+        self.counted.append(("handoff", outcome))
 
 
 async def test_sent_is_counted_with_its_lateness() -> None:
@@ -96,3 +101,40 @@ def test_prometheus_meter_buckets_first_and_later_steps() -> None:
     assert count("first") == first + 1
     assert count("later") == later + 2
     assert fast("later") == later_fast + 1
+
+
+class ShiftStarter:
+    """Temporal's client as the shift start sees it: starts, or fails as ``error`` says."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+
+    async def start_workflow(self, *args: object, **kwargs: object) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [(None, "sent"), (RPCError("down", RPCStatusCode.UNAVAILABLE, b""), "failed")],
+)
+async def test_handoffs_are_counted(error: Exception | None, outcome: str) -> None:
+    meter = CountingMeter()
+    starter = cast(Client, ShiftStarter(error))
+    rotations = RotationActivities(
+        starter, StaticConfig(), cast(Any, None), cast(Any, None), None, meter=meter
+    )
+    shift = ShiftInput(
+        rotation="delivery",
+        team="delivery",
+        start=datetime(2026, 11, 30, 10, tzinfo=UTC),
+        end=datetime(2026, 12, 7, 10, tzinfo=UTC),
+        holders={"primary": "alice"},
+    )
+    run = ActivityEnvironment().run(rotations.start_shift, shift)
+    if error is None:
+        await run
+    else:
+        with pytest.raises(RPCError):
+            await run
+    assert meter.counted == [("handoff", outcome)]
