@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest alertmanager browser bench clean
+.PHONY: run test lint typecheck pytest alertmanager prometheus browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,16 @@ alertmanager:
 	  || echo "warning: could not install prometheus-alertmanager"; \
 	fi
 
+# The monitoring tests check the shipped rules with promtool, and the e2e tests scrape
+# Tocsin with a real Prometheus; install it from Debian when we can.
+prometheus:
+	@if ! { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } \
+	    && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get install -y -qq prometheus >/dev/null 2>&1 \
+	   || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq prometheus >/dev/null 2>&1)) \
+	  || echo "warning: could not install prometheus"; \
+	fi
+
 # The console's browser tests drive Debian's headless Chromium through its chromedriver
 # (never a downloaded browser); install both from Debian when we can.
 browser:
@@ -43,7 +53,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) alertmanager browser
+pytest: $(STAMP) alertmanager prometheus browser
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
