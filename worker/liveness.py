@@ -11,10 +11,12 @@ its scheme and host.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import structlog
@@ -167,7 +169,9 @@ async def watch_liveness(
         while not await _stopped(stop, delay):
             started = time.monotonic()
             starting = not watch.seen_live and started - began < grace
-            await _tick(client, task_queue, identity, http, watch, quiet=starting)
+            tick = _tick(client, task_queue, identity, http, watch, quiet=starting)
+            if not await _until_stopped(tick, stop):
+                return
             if starting and not watch.seen_live:
                 delay = FIRST_CHECK_DELAY
             else:
@@ -223,6 +227,25 @@ async def _tick(
     elif failure is None and watch.ping_failure is not None:
         log.info("watchdog ping ok again", target=watchdog_target(watch.url))
     watch.ping_failure = failure
+
+
+async def _until_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+    """Run ``work`` unless ``stop`` is set first (then cancel it: a check or ping waiting on
+    an unreachable host must not hold up the worker's shutdown); whether it finished."""
+    task = asyncio.create_task(work)
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+    if not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False
+    task.result()
+    return True
 
 
 async def _stopped(stop: asyncio.Event, within: float) -> bool:

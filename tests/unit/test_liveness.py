@@ -1,15 +1,22 @@
 """Liveness rules without a server: which pollers count as this worker polling, what a
-watchdog ping counts as ok, and what of its URL may be logged."""
+watchdog ping counts as ok, what of its URL may be logged, and the loop when the server
+does not answer or hangs."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from google.protobuf.timestamp_pb2 import Timestamp
+from prometheus_client import REGISTRY
+from structlog.testing import capture_logs
 from temporalio.api.taskqueue.v1 import PollerInfo
+from temporalio.service import RPCError, RPCStatusCode
 
-from worker.liveness import ping, polls_recently, watchdog_target
+from worker.liveness import ping, polls_recently, watch_liveness, watchdog_target
 
 NOW = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 ME = "4242@worker-1"
@@ -79,3 +86,82 @@ class TestWatchdogTarget:
     def test_scheme_and_host_only(self) -> None:
         url = f"https://user:{SECRET}@hc-ping.com:8443/ping/{SECRET}?key={SECRET}"
         assert watchdog_target(url) == "https://hc-ping.com"
+
+
+class UnreachableServer:
+    """A client's service client whose health check fails (or never answers)."""
+
+    def __init__(self, *, hang: bool = False) -> None:
+        self.hang = hang
+        self.checks = 0
+
+    async def check_health(self, **_: Any) -> bool:
+        self.checks += 1
+        if self.hang:
+            await asyncio.Event().wait()
+        raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+
+
+class UnreachableClient:
+    namespace = "default"
+    identity = ME
+
+    def __init__(self, server: UnreachableServer) -> None:
+        self.service_client = server
+
+
+def pings(outcome: str) -> float:
+    return REGISTRY.get_sample_value("tocsin_watchdog_pings_total", {"outcome": outcome}) or 0.0
+
+
+class TestWatchLiveness:
+    """Without the Temporal server nothing is pinged, and a hanging check does not delay stop."""
+
+    async def test_unreachable_server_skips_the_ping_and_warns(self) -> None:
+        server = UnreachableServer()
+        stop = asyncio.Event()
+        before = {outcome: pings(outcome) for outcome in ("ok", "failed", "skipped")}
+        with capture_logs() as logs:
+            loop = asyncio.create_task(
+                watch_liveness(
+                    UnreachableClient(server),  # type: ignore[arg-type]
+                    "tocsin",
+                    ME,
+                    stop,
+                    f"http://127.0.0.1:9/{SECRET}",
+                    1.0,
+                    grace=0.0,
+                )
+            )
+            for _ in range(100):
+                if server.checks:
+                    break
+                await asyncio.sleep(0.05)
+            stop.set()
+            await loop
+        assert {outcome: pings(outcome) - before[outcome] for outcome in before} == {
+            "ok": 0,
+            "failed": 0,
+            "skipped": 1,
+        }
+        assert REGISTRY.get_sample_value("tocsin_temporal_up") == 0
+        assert REGISTRY.get_sample_value("tocsin_worker_polling") == 0
+        [warning] = [entry for entry in logs if entry["log_level"] == "warning"]
+        assert warning["reason"] == "the Temporal server does not answer: connection refused"
+        assert SECRET not in repr(logs)
+
+    async def test_stop_cancels_a_hanging_check(self) -> None:
+        server = UnreachableServer(hang=True)
+        stop = asyncio.Event()
+        loop = asyncio.create_task(
+            watch_liveness(UnreachableClient(server), "tocsin", ME, stop, None, 1.0)  # type: ignore[arg-type]
+        )
+        for _ in range(100):
+            if server.checks:
+                break
+            await asyncio.sleep(0.05)
+        assert server.checks == 1
+        stop.set()
+        started = time.monotonic()
+        await asyncio.wait_for(loop, 1.0)
+        assert time.monotonic() - started < 0.5
