@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from starters.dev import port_in_use
+from starters.dev_state import live_state, read_state
 from tests.conftest import REPO, binary
 from tests.e2e.conftest import free_port
 
@@ -45,6 +46,7 @@ def hermetic_env(tmp_path: Path) -> dict[str, str]:
         "TOCSIN_TEMPORAL_PORT": str(free_port()),
         "TOCSIN_UI_PORT": str(free_port()),
         "TOCSIN_API_PORT": str(free_port()),
+        "TOCSIN_WORKER_METRICS_PORT": str(free_port()),
         "TOCSIN_LOG_FORMAT": "json",
     }
 
@@ -122,6 +124,16 @@ class TestOwnsItsChildren:
         within seconds, and frees its ports for the next start."""
         process, env = dev.process, dev.env
         wait_healthy(process, int(env["TOCSIN_API_PORT"]), dev.log)
+        data = Path(env["TOCSIN_DATA_DIR"])
+        deadline = time.monotonic() + STARTUP
+        while live_state(data) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # Written with the banner, once the worker polls: the CLI finds the stack by it.
+        state = live_state(data)
+        assert state is not None, dev.log.read_text()[-2000:]
+        assert state.pid == process.pid
+        assert state.temporal_address == f"127.0.0.1:{env['TOCSIN_TEMPORAL_PORT']}"
+        assert "Tocsin is running" in dev.log.read_text()
         dev.started += children(process.pid)
         assert len(dev.started) == 1, dev.started
         server = dev.started[0]
@@ -136,6 +148,9 @@ class TestOwnsItsChildren:
             time.sleep(0.05)
 
         assert gone(server), "the Temporal server outlived tocsin dev"
+        # The state file a killed stack leaves names a dead process: ignored.
+        assert read_state(data) is not None
+        assert live_state(data) is None
         # A killed Go process shows as a zombie once its main thread has exited; its other
         # threads (and so its sockets) may take a moment more.
         ports = {
@@ -148,13 +163,15 @@ class TestOwnsItsChildren:
             assert not port_in_use(port), name
 
     def test_refuses_a_port_it_did_not_take(self, tmp_path: Path) -> None:
-        """A foreign listener on the Temporal port: exit 2 with the port and what to do."""
+        """A foreign listener on the Temporal port: exit 2 within 10 s, with the port and
+        what to do, and no banner."""
         env = hermetic_env(tmp_path)
         with socket.socket() as foreign:
             foreign.bind(("127.0.0.1", 0))
             foreign.listen()
             port = foreign.getsockname()[1]
             env["TOCSIN_TEMPORAL_PORT"] = str(port)
+            started = time.monotonic()
             result = subprocess.run(
                 [binary("tocsin"), "dev"],
                 env=env,
@@ -164,7 +181,10 @@ class TestOwnsItsChildren:
                 check=False,
             )
 
+        elapsed = time.monotonic() - started
         assert result.returncode == 2
+        assert elapsed < 10, elapsed
+        assert "Tocsin is running" not in result.stdout
         assert f"port {port} (Temporal) is already in use" in result.stderr
         assert "stop it, or set TOCSIN_TEMPORAL_PORT" in result.stderr
         assert not (tmp_path / "data").exists()

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from starters.cli import app
-from starters.dev import PortInUse, check_ports, die_with_parent, port_in_use
+from starters.dev import PortInUse, check_ports, dev_ports, die_with_parent, port_in_use
 from tests.conftest import free_port
 from worker.logging import configure_logging
 from worker.settings import Settings
@@ -32,7 +32,12 @@ def listening() -> Iterator[int]:
 
 
 def free_settings(tmp_path: Path, **ports: int) -> Settings:
-    chosen = {"temporal_port": free_port(), "ui_port": free_port(), "api_port": free_port()}
+    chosen = {
+        "temporal_port": free_port(),
+        "ui_port": free_port(),
+        "api_port": free_port(),
+        "worker_metrics_port": free_port(),
+    }
     return Settings(data_dir=tmp_path / "data", **{**chosen, **ports})
 
 
@@ -64,6 +69,12 @@ class TestCheckPorts:
             ("temporal_port", "Temporal", "TOCSIN_TEMPORAL_PORT", "Temporal server Tocsin did not"),
             ("ui_port", "Temporal UI", "TOCSIN_UI_PORT", "Temporal server Tocsin did not"),
             ("api_port", "API", "TOCSIN_API_PORT", "`tocsin api`"),
+            (
+                "worker_metrics_port",
+                "worker metrics",
+                "TOCSIN_WORKER_METRICS_PORT",
+                "`tocsin worker`",
+            ),
         ],
     )
     def test_taken(
@@ -78,6 +89,13 @@ class TestCheckPorts:
         assert "another `tocsin dev`" in message
         assert holder in message
         assert message.endswith(f"stop it, or set {setting}")
+
+    def test_worker_metrics_off(self, tmp_path: Path) -> None:
+        """TOCSIN_WORKER_METRICS_PORT=0: no metrics port, none checked."""
+        settings = free_settings(tmp_path, worker_metrics_port=0)
+
+        assert [p.what for p in dev_ports(settings)] == ["Temporal", "Temporal UI", "API"]
+        check_ports(settings)
 
     def test_same_port_twice(self, tmp_path: Path) -> None:
         port = free_port()
@@ -106,6 +124,7 @@ class TestDevCommand:
                 "TOCSIN_TEMPORAL_PORT": str(listening),
                 "TOCSIN_UI_PORT": str(free_port()),
                 "TOCSIN_API_PORT": str(free_port()),
+                "TOCSIN_WORKER_METRICS_PORT": str(free_port()),
             }
         )
 
