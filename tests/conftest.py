@@ -75,9 +75,10 @@ def closed_port() -> Iterator[int]:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """``app`` under uvicorn on a free loopback port, as ``tocsin api`` serves it; its URL."""
-    port = free_port()
+async def serving(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """``app`` under uvicorn on ``port`` (default: a free one) on loopback, as ``tocsin api``
+    serves it; its URL."""
+    port = port or free_port()
     stop = asyncio.Event()
     server = asyncio.create_task(serve_api(app, "127.0.0.1", port, stop))
     url = f"http://127.0.0.1:{port}"
