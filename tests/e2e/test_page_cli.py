@@ -1,7 +1,8 @@
 """``tocsin page`` as a real process against the dev server and a worker: what it answers.
 
 ``create`` and ``escalate`` print the page once its step was taken (whom it reached),
-``list`` has a header, every time says its zone, and an unknown ``--as`` is exit 2.
+``list`` has a header, every time says its zone, an unknown ``--as`` is exit 2, and ``ack``
+works while the config file has a syntax error.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -42,12 +44,12 @@ def tocsin(stack: Stack, dev_env: WorkflowEnvironment) -> Tocsin:
         "TOCSIN_USER": "bob",
     }
 
-    async def run(*args: str) -> Run:
+    async def run(*args: str, config: Path | None = None) -> Run:
         proc = await asyncio.create_subprocess_exec(
             str(BIN / "tocsin"),
             "page",
             *args,
-            env=env,
+            env=env if config is None else {**env, "TOCSIN_CONFIG": str(config)},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -115,3 +117,19 @@ class TestPageAnswers:
         assert refused.stderr == (
             "error: --as: unknown person 'zed' (not among the config's people)\n"
         )
+
+    async def test_ack_with_a_broken_config(self, tocsin: Tocsin, tmp_path: Path) -> None:
+        """A config mid-edit (a YAML syntax error) does not stop an ack: a warning naming
+        the file and the error, and the page is acknowledged (the running config decides)."""
+        created = await tocsin("create", "--team", "delivery", "--summary", "Queue stuck")
+        page = created.stdout.splitlines()[0].partition(": ")[2]
+        broken = tmp_path / "tocsin.yaml"
+        broken.write_text("people:\n  bob: {name: [Bob\n")
+
+        acked = await tocsin("ack", page, config=broken)
+
+        assert acked.code == 0, acked.stderr
+        assert field(acked.stdout, "status") == "acknowledged"
+        assert field(acked.stdout, "acked by").startswith("bob at ")
+        assert acked.stderr.startswith(f"warning: {broken} does not load")
+        assert "running stack keeps its last good config" in acked.stderr
