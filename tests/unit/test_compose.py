@@ -1,8 +1,13 @@
-"""Static checks of the production docker-compose.yml and Dockerfile (no Docker needed)."""
+"""Static checks of the production docker-compose.yml and Dockerfile (no Docker needed), and
+Docker Compose's own validation of the file where the Compose plugin is installed."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +20,7 @@ from workflows.search import SEARCH_ATTRIBUTE_NAMES
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
+EXAMPLE_CONFIG = REPO / "tocsin.example.yaml"
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_FRONTEND_PORT = 7233  # the server's FRONTEND_GRPC_PORT default
@@ -175,6 +181,49 @@ def api_service(services: dict[str, Service]) -> str:
     return the_one(names, "tocsin api")
 
 
+def worker_service(services: dict[str, Service]) -> str:
+    """Name of the Tocsin service that runs `tocsin worker`."""
+    names = [
+        n for n, s in tocsin_services(services).items() if script_text(s).split()[-1:] == ["worker"]
+    ]
+    return the_one(names, "tocsin worker")
+
+
+@cache
+def compose_unavailable() -> str | None:
+    """Why `docker compose` cannot run here, or None when it can."""
+    docker = shutil.which("docker")
+    if docker is None:
+        return "the docker CLI is not installed"
+    try:
+        result = subprocess.run(
+            [docker, "compose", "version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"`docker compose version` did not run: {exc}"
+    if result.returncode != 0:
+        reason = (result.stderr or result.stdout).strip().splitlines()[:1]
+        return f"the Docker Compose plugin is not installed ({' '.join(reason)})"
+    return None
+
+
+def compose_config(directory: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`docker compose config --quiet` in `directory` with these variables set (and
+    nothing else of the calling environment that compose would interpolate)."""
+    docker = shutil.which("docker")
+    assert docker is not None
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "DOCKER_CONFIG")}
+    return subprocess.run(
+        [docker, "compose", "config", "--quiet"],
+        cwd=directory,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def build_dockerfile(service: Service) -> str:
     """The Dockerfile a service with a `build` section is built from."""
     build = service["build"]
@@ -276,6 +325,27 @@ class TestTocsinEnvironment:
         assert env.get("TOCSIN_API_HOST") == "0.0.0.0"  # noqa: S104 - inside the container only
         targets = [target for _, _, target in published_ports(services[api_service(services)])]
         assert targets == [env.get("TOCSIN_API_PORT")]
+
+    def test_worker_metrics_port_matches_its_container_port(
+        self, services: dict[str, Service]
+    ) -> None:
+        """The worker serves /metrics on all its container's interfaces, on the one port it
+        publishes (the host sees it on loopback: TestPorts)."""
+        env = environment(services[worker_service(services)])
+        assert env.get("TOCSIN_WORKER_METRICS_HOST") == "0.0.0.0"  # noqa: S104 - in the container
+        targets = [target for _, _, target in published_ports(services[worker_service(services)])]
+        assert targets == [env.get("TOCSIN_WORKER_METRICS_PORT")]
+
+    def test_metrics_token_reaches_the_worker_and_the_api(
+        self, services: dict[str, Service]
+    ) -> None:
+        """Both Tocsin services take TOCSIN_METRICS_TOKEN from the host, the one Prometheus has."""
+        tokens = {
+            name: environment(service).get("TOCSIN_METRICS_TOKEN")
+            for name, service in tocsin_services(services).items()
+        }
+        assert set(tokens) == {worker_service(services), api_service(services)}
+        assert set(tokens.values()) == {"${TOCSIN_METRICS_TOKEN:-}"}
 
     def test_config_file_is_mounted_read_only(self, services: dict[str, Service]) -> None:
         """Each Tocsin service mounts its TOCSIN_CONFIG file read-only."""
@@ -408,3 +478,30 @@ class TestDockerfile:
         for match in re.finditer(r"^(?:ENV|ARG)\s+(.+(?:\\\n.+)*)", dockerfile, re.M):
             for key in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)=", match.group(1)):
                 assert not SECRET_KEY_RE.search(key.upper()), key
+
+
+class TestComposeConfig:
+    """Docker Compose itself accepts the file, and refuses it without the API token."""
+
+    @pytest.fixture
+    def project(self, tmp_path: Path) -> Path:
+        """A copy of the compose project with the tocsin.yaml it bind-mounts (the bind has
+        create_host_path false, so compose needs the file to exist)."""
+        reason = compose_unavailable()
+        if reason is not None:
+            pytest.skip(reason)
+        for source in (COMPOSE_FILE, DOCKERFILE):
+            shutil.copy(source, tmp_path / source.name)
+        shutil.copy(EXAMPLE_CONFIG, tmp_path / "tocsin.yaml")
+        return tmp_path
+
+    def test_config_is_valid(self, project: Path) -> None:
+        result = compose_config(
+            project, TOCSIN_API_TOKEN="test-api-token", POSTGRES_PASSWORD="test-db-password"
+        )
+        assert result.returncode == 0, result.stderr
+
+    def test_api_token_is_required(self, project: Path) -> None:
+        result = compose_config(project, POSTGRES_PASSWORD="test-db-password")
+        assert result.returncode != 0
+        assert "TOCSIN_API_TOKEN" in result.stderr
