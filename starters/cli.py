@@ -121,7 +121,8 @@ def worker(config: ConfigOpt = None) -> None:
     source = config_file(settings)
 
     async def main() -> None:
-        client = await _connect(settings)
+        # The SDK's metrics go to the worker's /metrics (worker/sdk_metrics.py).
+        client = await _connect(settings, metrics=True)
         stop = asyncio.Event()
         _on_signals(stop)
         await run_worker(client, settings, source, stop)

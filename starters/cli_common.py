@@ -165,9 +165,9 @@ def emit(value: object, as_json: bool, text: Callable[[], str]) -> None:
         typer.echo(text())
 
 
-async def connect_client(settings: Settings) -> Any:
+async def connect_client(settings: Settings, *, metrics: bool = False) -> Any:
     try:
-        return await connect(settings)
+        return await connect(settings, metrics=metrics)
     except RuntimeError as err:
         raise fail(f"cannot reach Temporal at {settings.temporal_address}: {err}", 1) from None
 

@@ -352,7 +352,7 @@ async def _connect_when_up(
         owned = listener_owned_by(settings.temporal_port, server.process.pid)
         if owned is not False:
             try:
-                return await connect(settings)
+                return await connect(settings, metrics=True)
             except RuntimeError:
                 pass  # listening, not serving yet
         if time.monotonic() > deadline:

@@ -6,7 +6,7 @@ authentication. Instead its metrics go into a buffer (:class:`temporalio.runtime
 MetricBuffer`) that this collector drains into prometheus-client's registry, so they are
 served beside ``tocsin_*`` behind the same bearer token:
 
-- counters as ``temporal_<name>_total``;
+- counters as ``temporal_<name>_total`` (``temporal_local_activity_total`` stays as it is);
 - gauges as ``temporal_<name>``;
 - histograms (durations in seconds) as ``temporal_<name>_seconds``, in
   :data:`BUCKETS`.
@@ -107,9 +107,10 @@ class SdkMetrics(Collector):
         self.drain()
         with self._lock:
             for name, counts in sorted(self._counters.items()):
-                family = Metric(name, self._help[name], "counter")
+                family = Metric(name.removesuffix("_total"), self._help[name], "counter")
+                total = name if name.endswith("_total") else f"{name}_total"
                 for labels, value in counts.items():
-                    family.add_sample(f"{name}_total", dict(labels), value)
+                    family.add_sample(total, dict(labels), value)
                 yield family
             for name, values in sorted(self._gauges.items()):
                 family = Metric(name, self._help[name], "gauge")

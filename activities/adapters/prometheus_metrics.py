@@ -3,7 +3,7 @@
 
 Labels are bounded by the config (teams, channels, sources, routes), never ids: a page,
 an incident or a person is never a label. The shipped rules (``deploy/prometheus/``) and
-the Grafana dashboard query exactly these names; ``tests/unit/test_metric_names.py``
+the Grafana dashboard query exactly these names; ``tests/unit/test_monitoring_files.py``
 holds them to it.
 
 The series live in prometheus-client's process-wide registry, so ``tocsin dev`` (worker
@@ -12,7 +12,11 @@ and API in one process) shows all of them on both endpoints.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+
+# No ``*_created`` series beside each counter and histogram: Prometheus does not use them,
+# and they would double what every scrape carries.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # the library leaves it unannotated
 
 # Escalation lateness spans a healthy few hundred milliseconds to a surge's minute.
 LATENESS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0)
