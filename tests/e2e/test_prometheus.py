@@ -202,7 +202,8 @@ async def test_prometheus_scrapes_api_and_worker_during_a_page(
     # Scraped with the bearer token from the credentials file (a refusal would be up 0).
     await prometheus.wait_for('up{job="tocsin-api"} == 1')
     await prometheus.wait_for('up{job="tocsin-worker"} == 1')
-    created = await http.post("/api/pages", json={"team": "delivery", "summary": "disk full"})
+    summary = f"scraped while paging {uuid.uuid4().hex[:8]}"
+    created = await http.post("/api/pages", json={"team": "delivery", "summary": summary})
     assert created.status_code == 201, created.text
     page = created.json()["id"]
     # Step 1 (alice), then step 2 (dana) after the 2 s acknowledgement timeout.

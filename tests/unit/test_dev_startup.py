@@ -107,7 +107,7 @@ class TestConnectsOnlyToItsChild:
     ) -> None:
         connected: list[Settings] = []
 
-        async def connect(settings: Settings) -> object:
+        async def connect(settings: Settings, **_: object) -> object:
             connected.append(settings)
             return object()
 
@@ -131,7 +131,7 @@ class TestConnectsOnlyToItsChild:
     async def test_own_listener(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         connected: list[Settings] = []
 
-        async def connect(settings: Settings) -> object:
+        async def connect(settings: Settings, **_: object) -> object:
             connected.append(settings)
             return object()
 
