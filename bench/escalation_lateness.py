@@ -759,12 +759,20 @@ async def run_child(args: argparse.Namespace) -> None:
     """One measurement on a fresh dev server; talks to the parent in JSON lines."""
     out = protocol_stream()
     began = time.monotonic()
+    # Tocsin's side reports the SDK's metrics into /metrics's registry, drained every
+    # second, as `tocsin worker` does (worker/sdk_metrics.py); the raw chain reports none.
+    from worker.sdk_metrics import keep_draining, metrics_runtime  # noqa: PLC0415
+
+    runtime = metrics_runtime()[0] if args.child == "tocsin" else None
+    stop_draining = asyncio.Event()
+    draining = asyncio.create_task(keep_draining(stop_draining))
     with tempfile.TemporaryDirectory(prefix="tocsin-esc-") as workdir:
         env = await WorkflowEnvironment.start_local(
             data_converter=pydantic_data_converter,
             dev_server_existing_path=temporal_binary(),
             search_attributes=search.ALL_KEYS,
             ui=False,
+            runtime=runtime,
         )
         try:
             slots = WorkerSlots(args.worker_cache, args.workflow_slots, args.activity_slots)
@@ -785,6 +793,8 @@ async def run_child(args: argparse.Namespace) -> None:
             )
             await _measure_child(args, env.client, subject, Path(workdir), out, began)
         finally:
+            stop_draining.set()
+            await draining
             await env.shutdown()
 
 
