@@ -28,17 +28,12 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import structlog
 from pydantic import SecretStr
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
-from temporalio.service import RPCError
 
 from activities.cli_hint import tocsin_command
 from starters.api import TocsinClient
@@ -47,6 +42,7 @@ from starters.http.app import app_from_settings
 from starters.server import serve_api
 from worker.client import connect
 from worker.config import ConfigFile
+from worker.liveness import check_liveness
 from worker.logging import add_secrets
 from worker.run import run_worker
 from worker.settings import Settings
@@ -370,20 +366,9 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def worker_polling(client: Client, settings: Settings) -> bool:
-    """Whether this process's worker polls the task queue (the server lists it as a
-    poller, by the client's identity, which the worker shares)."""
-    request = DescribeTaskQueueRequest(
-        namespace=settings.temporal_namespace,
-        task_queue=TaskQueue(name=settings.task_queue),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    )
-    try:
-        answer = await client.workflow_service.describe_task_queue(
-            request, timeout=timedelta(seconds=PROBE_TIMEOUT)
-        )
-    except RPCError:
-        return False
-    return any(poller.identity == client.identity for poller in answer.pollers)
+    """Whether this process's worker polls the task queue, for workflow and activity tasks
+    (the server lists it as a poller by the client's identity, which the worker shares)."""
+    return (await check_liveness(client, settings.task_queue, client.identity)).polling
 
 
 async def api_answers(http: httpx.AsyncClient, url: str) -> bool:
